@@ -1,0 +1,253 @@
+// quantlab's JavaScript entry point: loads the WebAssembly core (SIMD128 when the engine
+// has it, else scalar) and exposes it with camelCase names over typed arrays. Errors from
+// the core become QuantlabError with a stable .code. Works in browsers, workers and Node.
+
+/** An error from quantlab: `code` is stable ("INVALID_ARGUMENT", "NOT_FINITE", ...). */
+export class QuantlabError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'QuantlabError';
+    this.code = code;
+  }
+}
+
+// The smallest module using v128 (i8x16.splat, i8x16.popcnt): engines without SIMD128
+// reject it.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253,
+  15, 253, 98, 11,
+]);
+
+/** True when this engine validates SIMD128 code. */
+export function simdSupported() {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
+
+async function readNodeFile(url) {
+  const { readFile } = await import(/* @vite-ignore */ 'node:fs/promises');
+  return readFile(url);
+}
+
+function unwrap(result) {
+  if (result && typeof result === 'object' && 'code' in result) {
+    throw new QuantlabError(result.code, result.message);
+  }
+  return result.value;
+}
+
+// Embind's own errors (wrong argument types) become INVALID_ARGUMENT.
+function call(fn, ...args) {
+  let result;
+  try {
+    result = fn(...args);
+  } catch (e) {
+    if (e instanceof QuantlabError) throw e;
+    throw new QuantlabError('INVALID_ARGUMENT', String(e?.message ?? e));
+  }
+  return unwrap(result);
+}
+
+function fail(message) {
+  throw new QuantlabError('INVALID_ARGUMENT', message);
+}
+
+function asArray(x, Type, what) {
+  if (x instanceof Type) return x;
+  if (ArrayBuffer.isView(x) || Array.isArray(x)) {
+    for (let i = 0; i < x.length; ++i) {
+      if (typeof x[i] !== 'number' && typeof x[i] !== 'bigint') {
+        fail(`${what}[${i}] is not a number`);
+      }
+    }
+    return Type.from(x, Number);
+  }
+  return fail(`${what} must be an array or a typed array`);
+}
+
+function asShape(shape) {
+  if (!Array.isArray(shape) && !ArrayBuffer.isView(shape)) fail('shape must be an array');
+  return Array.from(shape, Number);
+}
+
+function asInt(x, what) {
+  if (!Number.isInteger(x)) fail(`${what} must be an integer, got ${x}`);
+  return x;
+}
+
+function asNumber(x, what) {
+  if (typeof x !== 'number') fail(`${what} must be a number, got ${typeof x}`);
+  return x;
+}
+
+/** Fill a QuantSpec's defaults: 8 bits, signed, asymmetric, full range. */
+function specOf(spec = {}) {
+  const s = {
+    bits: spec.bits ?? 8,
+    signed: spec.signed ?? true,
+    symmetric: spec.symmetric ?? false,
+    narrowRange: spec.narrowRange ?? false,
+  };
+  asInt(s.bits, 'bits');
+  return s;
+}
+
+function paramsOf(p) {
+  if (!p || typeof p !== 'object') fail('params must be an object from paramsFromRange');
+  const q = {
+    scale: asNumber(p.scale, 'scale'),
+    zeroPoint: asInt(p.zeroPoint, 'zeroPoint'),
+    qMin: asInt(p.qMin, 'qMin'),
+    qMax: asInt(p.qMax, 'qMax'),
+    bits: asInt(p.bits ?? 8, 'bits'),
+    signed: p.signed ?? true,
+  };
+  return q;
+}
+
+const METHODS = ['minmax', 'percentile', 'mse', 'kl'];
+
+function calibrationOf(o = {}) {
+  const c = {
+    method: o.method ?? 'minmax',
+    percentile: o.percentile ?? 99.99,
+    histogramBins: o.histogramBins ?? 2048,
+    mseSteps: o.mseSteps ?? 200,
+  };
+  if (!METHODS.includes(c.method)) {
+    fail(`unknown calibration method '${c.method}' (expected ${METHODS.join(', ')})`);
+  }
+  asNumber(c.percentile, 'percentile');
+  asInt(c.histogramBins, 'histogramBins');
+  asInt(c.mseSteps, 'mseSteps');
+  return c;
+}
+
+/** The quantlab API over one loaded WebAssembly instance. */
+class Quantlab {
+  #m;
+
+  constructor(module, simd) {
+    this.#m = module;
+    /** Whether this instance runs the SIMD128 build. */
+    this.simd = simd;
+  }
+
+  // --- Linear quantization ------------------------------------------------------------
+
+  /** [qMin, qMax] of a grid: bits 2..8 (or 32), signed or unsigned, narrow range. */
+  integerRange(spec) {
+    return call(this.#m.integerRange, specOf(spec));
+  }
+
+  /** S and Z from a real range [rMin, rMax] (widened to contain 0) and a spec. */
+  paramsFromRange(rMin, rMax, spec) {
+    return call(this.#m.paramsFromRange, asNumber(rMin, 'rMin'), asNumber(rMax, 'rMax'),
+      specOf(spec));
+  }
+
+  /** q = clamp(round(r / S) + Z): an Int32Array. */
+  quantize(data, params) {
+    return call(this.#m.quantize, asArray(data, Float32Array, 'data'), paramsOf(params));
+  }
+
+  /** r = S (q - Z): a Float32Array. */
+  dequantize(q, params) {
+    return call(this.#m.dequantize, asArray(q, Int32Array, 'q'), paramsOf(params));
+  }
+
+  /** {roundMse, clipMse, totalMse, clipped, count} of data under params. */
+  quantizationError(data, params) {
+    return call(this.#m.quantizationError, asArray(data, Float32Array, 'data'), paramsOf(params));
+  }
+
+  /** Round, clip and total MSE for clipping ranges [a rMin, a rMax], a = 1/steps .. 1. */
+  errorSweep(data, spec, steps = 100) {
+    return call(this.#m.errorSweep, asArray(data, Float32Array, 'data'), specOf(spec),
+      asInt(steps, 'steps'));
+  }
+
+  /** The clipping range {rMin, rMax} chosen by method minmax, percentile, mse or kl. */
+  calibrate(data, spec, options) {
+    return call(this.#m.calibrate, asArray(data, Float32Array, 'data'), specOf(spec),
+      calibrationOf(options));
+  }
+
+  /** One params object per index of `axis` (negative counts from the end). */
+  perChannelParams(data, shape, axis, spec, options) {
+    return call(this.#m.perChannelParams, asArray(data, Float32Array, 'data'), asShape(shape),
+      asInt(axis, 'axis'), specOf(spec), calibrationOf(options));
+  }
+
+  quantizePerChannel(data, shape, axis, params) {
+    if (!Array.isArray(params)) fail('params must be an array (one per channel)');
+    return call(this.#m.quantizePerChannel, asArray(data, Float32Array, 'data'), asShape(shape),
+      asInt(axis, 'axis'), params.map(paramsOf));
+  }
+
+  dequantizePerChannel(q, shape, axis, params) {
+    if (!Array.isArray(params)) fail('params must be an array (one per channel)');
+    return call(this.#m.dequantizePerChannel, asArray(q, Int32Array, 'q'), asShape(shape),
+      asInt(axis, 'axis'), params.map(paramsOf));
+  }
+
+  // --- Requantization --------------------------------------------------------------------
+
+  /** M = M0 * 2^(shift - 31), M0 in [2^30, 2^31): {M0, shift, value}. */
+  quantizeMultiplier(M) {
+    return call(this.#m.quantizeMultiplier, asNumber(M, 'M'));
+  }
+
+  /**
+   * Requantize int32 accumulators: mode 'fixed' with {M0, shift} or 'fp32' with
+   * {multiplier}; plus {zeroPoint, qMin, qMax}. Returns an Int32Array.
+   */
+  requantize(acc, options) {
+    const o = options ?? {};
+    const mode = o.mode ?? 'fixed';
+    const args = {
+      mode,
+      zeroPoint: asInt(o.zeroPoint ?? 0, 'zeroPoint'),
+      qMin: asInt(o.qMin ?? -128, 'qMin'),
+      qMax: asInt(o.qMax ?? 127, 'qMax'),
+      M0: mode === 'fixed' ? asInt(o.M0, 'M0') : 0,
+      shift: mode === 'fixed' ? asInt(o.shift, 'shift') : 0,
+      multiplier: mode === 'fp32' ? asNumber(o.multiplier, 'multiplier') : 0,
+    };
+    return call(this.#m.requantize, asArray(acc, Int32Array, 'acc'), args);
+  }
+}
+
+/**
+ * Load quantlab. Options: simd ('auto' | true | false), wasmBinary (bytes of the matching
+ * .wasm, to skip fetching), locateFile (path -> URL of the module's files).
+ */
+export async function load(options = {}) {
+  const wantSimd = options.simd ?? 'auto';
+  const simd = wantSimd === 'auto' ? simdSupported() : Boolean(wantSimd);
+  if (simd && !simdSupported()) {
+    throw new QuantlabError('UNSUPPORTED', 'this engine does not support WebAssembly SIMD128');
+  }
+  const name = simd ? 'quantlab-simd' : 'quantlab-scalar';
+  const factory = simd
+    ? (await import('../dist/quantlab-simd.mjs')).default
+    : (await import('../dist/quantlab-scalar.mjs')).default;
+  const wasmUrl = new URL(`../dist/${name}.wasm`, import.meta.url);
+  const moduleOptions = {};
+  if (options.wasmBinary) {
+    moduleOptions.wasmBinary = options.wasmBinary;
+  } else if (isNode) {
+    moduleOptions.wasmBinary = await readNodeFile(wasmUrl);
+  }
+  moduleOptions.locateFile = options.locateFile ?? ((path) => new URL(`../dist/${path}`,
+    import.meta.url).href);
+  const module = await factory(moduleOptions);
+  return new Quantlab(module, simd);
+}
+
+export default load;
