@@ -67,10 +67,13 @@ TEST_CASE("lecture example: the 4x4 matrix quantizes and reconstructs as on the 
 }
 
 TEST_CASE("lecture example at 3 and 8 bits", "[linear]") {
+  // Same values in tests/fixtures/lecture_example.json (JS and browser tests).
   auto p3 = params_from_range(-1.08f, 2.12f, spec_of(3, true, false));
   REQUIRE(p3.is_ok());
   CHECK(p3->scale == Approx(3.2 / 7.0).epsilon(1e-6));
   CHECK(p3->zero_point == -2);  // round(-4 + 1.08 / 0.45714) = round(-1.6375)
+  const std::vector<int32_t> q3 = {3, -4, 1, -2, -2, -2, -4, 3, -4, 2, -2, -4, 2, -2, 1, 1};
+  CHECK(*quantize(kLectureW, *p3) == q3);
   auto p8 = params_from_range(-1.08f, 2.12f, spec_of(8, false, false));
   REQUIRE(p8.is_ok());
   CHECK(p8->scale == Approx(3.2 / 255.0).epsilon(1e-6));
