@@ -1,0 +1,127 @@
+// Dense row-major tensors shared by the kernels, the model runtime and training.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "quantlab/linear.hpp"  // Shape, shape_size
+#include "quantlab/status.hpp"
+
+namespace quantlab {
+
+/// Element types quantlab stores. Values are ONNX TensorProto.DataType numbers.
+enum class DType : int32_t {
+  kFloat32 = 1,
+  kUInt8 = 2,
+  kInt8 = 3,
+  kInt32 = 6,
+  kInt64 = 7,
+};
+
+constexpr size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kFloat32: return 4;
+    case DType::kUInt8: return 1;
+    case DType::kInt8: return 1;
+    case DType::kInt32: return 4;
+    case DType::kInt64: return 8;
+  }
+  return 0;
+}
+
+constexpr const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kFloat32: return "float32";
+    case DType::kUInt8: return "uint8";
+    case DType::kInt8: return "int8";
+    case DType::kInt32: return "int32";
+    case DType::kInt64: return "int64";
+  }
+  return "unknown";
+}
+
+template <class T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::kFloat32; }
+template <> constexpr DType dtype_of<uint8_t>() { return DType::kUInt8; }
+template <> constexpr DType dtype_of<int8_t>() { return DType::kInt8; }
+template <> constexpr DType dtype_of<int32_t>() { return DType::kInt32; }
+template <> constexpr DType dtype_of<int64_t>() { return DType::kInt64; }
+
+/// Largest tensor quantlab allocates (bytes): guards against sizes read from untrusted files.
+inline constexpr size_t kMaxTensorBytes = size_t{1} << 31;
+
+/// "[1, 3, 224, 224]"
+std::string shape_string(std::span<const int64_t> shape);
+
+/// A dense row-major tensor owning its elements (zero-initialized). Copies are deep.
+class Tensor {
+ public:
+  Tensor() = default;
+
+  /// Errors: negative dimensions, or more than kMaxTensorBytes.
+  static Result<Tensor> create(DType dtype, Shape shape);
+
+  /// A tensor holding `values`; QL_CHECKs that the shape's size matches.
+  template <class T>
+  static Tensor from(Shape shape, std::vector<T> values) {
+    Tensor t;
+    t.dtype_ = dtype_of<T>();
+    t.shape_ = std::move(shape);
+    t.size_ = values.size();
+    auto n = shape_size(t.shape_);
+    QL_CHECK(n.is_ok() && *n == values.size());
+    t.bytes_.resize(values.size() * sizeof(T));
+    if (!values.empty()) std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());
+    return t;
+  }
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int rank() const { return static_cast<int>(shape_.size()); }
+  int64_t dim(int i) const { return shape_[static_cast<size_t>(i < 0 ? i + rank() : i)]; }
+  size_t size() const { return size_; }
+  size_t bytes() const { return bytes_.size(); }
+  bool empty() const { return size_ == 0; }
+
+  /// Typed element access; QL_CHECKs the element type.
+  template <class T>
+  std::span<T> data() {
+    QL_CHECK(dtype_of<T>() == dtype_);
+    return {reinterpret_cast<T*>(bytes_.data()), size_};
+  }
+  template <class T>
+  std::span<const T> data() const {
+    QL_CHECK(dtype_of<T>() == dtype_);
+    return {reinterpret_cast<const T*>(bytes_.data()), size_};
+  }
+  void* raw() { return bytes_.data(); }
+  const void* raw() const { return bytes_.data(); }
+
+  /// Same elements, new shape. Errors: a different element count.
+  Status reshape(Shape shape);
+
+ private:
+  DType dtype_ = DType::kFloat32;
+  Shape shape_;
+  size_t size_ = 0;
+  // 16-byte aligned storage (SIMD loads are unaligned anyway).
+  struct alignas(16) Block { std::byte b[16]; };
+  struct Bytes {
+    std::vector<Block> blocks;
+    size_t n = 0;
+    void resize(size_t bytes) {
+      blocks.assign((bytes + 15) / 16, Block{});
+      n = bytes;
+    }
+    std::byte* data() { return blocks.empty() ? nullptr : blocks.front().b; }
+    const std::byte* data() const { return blocks.empty() ? nullptr : blocks.front().b; }
+    size_t size() const { return n; }
+  } bytes_;
+};
+
+}  // namespace quantlab
