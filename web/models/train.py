@@ -125,17 +125,18 @@ class CnnBn(nn.Module):
 
 
 # name -> (constructor, description, training config)
+SCHEDULE = "OneCycleLR(max_lr=lr, cos anneal, pct_start=0.25, cycle_momentum=False), stepped per batch"
 MODELS = {
     "lenet300": (LeNet300, "LeNet-300-100 MLP (Flatten, Linear 784-300-100-10, ReLU)",
                  dict(optimizer="Adam", lr=1e-3, weight_decay=0.0, batch_size=128, epochs=12,
-                      schedule="OneCycleLR(cos, pct_start=0.25, cycle_momentum=False)", hflip=False)),
+                      schedule=SCHEDULE, hflip=False)),
     "lenet5": (LeNet5, "LeNet-5 (conv6@5x5 pad2, ReLU, maxpool2, conv16@5x5, ReLU, maxpool2, Linear 400-120-84-10)",
                dict(optimizer="Adam", lr=2e-3, weight_decay=0.0, batch_size=128, epochs=12,
-                    schedule="OneCycleLR(cos, pct_start=0.25, cycle_momentum=False)", hflip=False)),
+                    schedule=SCHEDULE, hflip=False)),
     "cnn_bn": (CnnBn, "CNN: 3x(conv3x3 pad1 + BatchNorm + ReLU) 16/32/64 ch, maxpool after first two, "
                       "global average pool, Linear 64-10",
                dict(optimizer="Adam", lr=4e-3, weight_decay=0.0, batch_size=128, epochs=12,
-                    schedule="OneCycleLR(cos, pct_start=0.25, cycle_momentum=False)", hflip=True)),
+                    schedule=SCHEDULE, hflip=True)),
 }
 
 
