@@ -1,0 +1,140 @@
+// qs8-gemm: int8-weight GEMM micro-kernels with int32 accumulation and per-channel
+// requantization (lecture 5, section 5.9). Activations are uint8 or int8; both operands are
+// widened to int16 when packed, so one kernel serves both activation types exactly and the
+// SIMD128 inner loop is a plain i32x4.dot_i16x8_s (8 multiply-adds) plus i32x4.add.
+//
+// "c2": the reduction dimension K is split into kp = ceil(K / 2) pairs. One 32-bit lane of a
+// vector holds one pair (two int16), so a dot16x2 of a broadcast row pair with a column
+// vector yields one int32 partial sum per column lane, with no horizontal reduction.
+//
+// Two roles share the kernels (the tile computes C[m][n] = sum_k R[m][k] S[n][k]):
+//  kLinear (y = x W^T, XNNPACK "gemm"): rows R = activations, packed per call; columns S =
+//    weights, packed once; channels (bias, multipliers) run along the columns.
+//    A panel (rows), per block of MR rows:   int16 [kp][MR][2]  (row m >= mr is zero)
+//    W stream (columns), per block of NR:    int32 bias[NR] | int16 w[kp][NR][2] | rq[NR]
+//  kConv (NCHW convolution): rows R = weights (output channels), packed once; columns S =
+//    input pixels gathered per call (im2col); channels run along the rows, so a tile row is
+//    a run of NR pixels of one NCHW output channel.
+//    W stream (rows), per block of MR:       int32 bias[MR] | rq[MR] | int16 w[kp][MR][2]
+//    X panel (columns), per block of NR:     int16 [kp][NR][2]
+//  rq, per channel: kFp32 float scale; kRndnu int32 M0[], then int32 shift[]; kS32 nothing.
+//  (For kRndnu the block holds M0[NR] then shift[NR], i.e. 8 bytes per channel.)
+//  Padding (k >= K, channels >= N) is zero, so padded lanes contribute nothing.
+//
+// A micro-kernel computes mr (<= MR) rows and nc columns, walking ceil(nc / NR) column
+// blocks, and writes c[m * c_stride + n] (elements of the output type).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <span>
+#include <vector>
+
+#include "isa.h"
+
+namespace quantlab {
+
+/// Requantization of a micro-kernel: fp32 (ONNX / XNNPACK "fp32"), fixed point (gemmlowp
+/// M0 and shift, XNNPACK "rndnu"), or none (raw int32 accumulators, "s32").
+enum class QS8Requant : uint8_t { kFp32, kRndnu, kS32 };
+/// Which operand carries the weights and the channels (see the banner).
+enum class QS8GemmRole : uint8_t { kLinear, kConv };
+
+/// Per-call constants; per-channel values live in the packed weights.
+struct QS8GemmParams {
+  int32_t zero_point = 0;  ///< Z_Y
+  int32_t q_min = 0;       ///< output clamp after the fused activation
+  int32_t q_max = 255;
+  bool out_signed = false;  ///< int8 (true) or uint8 output; ignored by kS32 kernels
+};
+
+/// Bytes of per-channel requantization data of a kernel.
+constexpr size_t qs8_rq_bytes(QS8Requant r) {
+  return r == QS8Requant::kFp32 ? 4 : (r == QS8Requant::kRndnu ? 8 : 0);
+}
+
+using QS8GemmUkernelFn = void (*)(size_t mr, size_t nc, size_t kp, const void* a,
+                                  const void* b, void* c, size_t c_stride,
+                                  const QS8GemmParams* params);
+
+#define QL_KERNEL(isa, name, role, requant, mr, nr)                                   \
+  void name(size_t mr_, size_t nc, size_t kp, const void* a, const void* b, void* c, \
+            size_t c_stride, const QS8GemmParams* params);
+#include "qs8-gemm/qs8-gemm.inc"
+#undef QL_KERNEL
+
+struct QS8GemmUkernel {
+  Isa isa;
+  const char* name;
+  QS8GemmRole role;
+  QS8Requant requant;
+  uint32_t mr, nr;
+  QS8GemmUkernelFn fn;
+};
+
+/// Every micro-kernel compiled into this build, in list order (scalar first).
+std::span<const QS8GemmUkernel> qs8_gemm_ukernels();
+
+/// The kernel of `isa` for `role` and `requant` with MR == mr, or with the largest MR when
+/// mr == 0; null when this build has none.
+const QS8GemmUkernel* qs8_gemm_find(Isa isa, QS8GemmRole role, QS8Requant requant,
+                                    uint32_t mr = 0);
+
+/// ISAs that have qs8-gemm kernels in this build, in list order (scalar first).
+std::vector<Isa> qs8_gemm_isas();
+
+/// A 64-byte aligned byte buffer (packed weights, per-call panels).
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes) { resize(bytes); }
+  /// Grows to at least `bytes` (contents are not kept).
+  void reserve(size_t bytes) {
+    if (bytes > size_) resize(bytes);
+  }
+  void resize(size_t bytes) {
+    data_.reset(bytes ? static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{64}))
+                      : nullptr);
+    size_ = bytes;
+  }
+  std::byte* data() { return data_.get(); }
+  const std::byte* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::byte[], Free> data_;
+  size_t size_ = 0;
+};
+
+// --- Packing (shared by all variants; the layouts above, for a variant's MR and NR) -------
+
+/// Bytes of one packed block of `nr` (kLinear) or `mr` (kConv) channels.
+constexpr size_t qs8_packed_block_bytes(size_t channels, size_t kp, QS8Requant r) {
+  return channels * (4 + qs8_rq_bytes(r) + 4 * kp);
+}
+
+/// Per-channel inputs of weight packing. bias: folded int32 bias (q_b - Z_X sum W), n values.
+/// rq_fp32: n multipliers (kFp32); rq_M0 / rq_shift: n values (kRndnu).
+struct QS8PackChannels {
+  const int32_t* bias = nullptr;
+  const float* rq_fp32 = nullptr;
+  const int32_t* rq_M0 = nullptr;
+  const int32_t* rq_shift = nullptr;
+};
+
+/// Packs W [n, k] (row stride k) into blocks of `block` channels for `role`; out must hold
+/// ceil(n / block) * qs8_packed_block_bytes(block, kp, r) bytes.
+void qs8_pack_weights(QS8GemmRole role, size_t block, QS8Requant r, size_t n, size_t k,
+                      const int8_t* w, const QS8PackChannels& ch, void* out);
+
+/// Linear A panel: rows x[m][k] (row stride x_stride bytes), `rows` <= mr, widened to int16
+/// [kp][mr][2] (zero padding). x_signed: int8 (true) or uint8 input.
+void qs8_pack_a(size_t rows, size_t mr, size_t k, const void* x, size_t x_stride,
+                bool x_signed, int16_t* panel);
+
+}  // namespace quantlab
