@@ -1,0 +1,172 @@
+// The operator interface of the model runtime (private): how an ONNX node becomes an Op at
+// load time (attributes checked, types checked, output shapes inferred, constant weights
+// packed) and how it runs. Shape functions work on partly unknown dims at load time and on
+// concrete dims at run time, so load-time inference and run-time checks are the same code.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "quantlab/model.hpp"
+#include "quantlab/onnx.hpp"
+#include "quantlab/status.hpp"
+#include "quantlab/tensor.hpp"
+
+namespace quantlab::ops {
+
+using Dims = std::vector<int64_t>;
+
+// --- Dimensions that may be unknown (kUnknownDim) or symbolic (<= kFirstSymbolDim) ---------
+
+inline bool known(int64_t d) { return d >= 0; }
+bool all_known(std::span<const int64_t> dims);
+/// "[N, 3, ?]" without a symbol table: symbols print as "s0", "s1".
+std::string dims_string(std::span<const int64_t> dims);
+
+/// Two dims that must be equal: the known one (or the shared symbol); an error when both are
+/// known and differ. `what` names them in the message.
+Result<int64_t> same_dim(int64_t a, int64_t b, const std::string& what);
+
+/// Product of dims: known when all are known; a single symbol times ones stays that symbol;
+/// otherwise kUnknownDim.
+int64_t dims_product(std::span<const int64_t> dims);
+
+/// Numpy (ONNX multidirectional) broadcasting of two shapes.
+Result<Dims> broadcast_dims(std::span<const int64_t> a, std::span<const int64_t> b);
+
+/// Normalize an axis in [-rank, rank) (or [-rank, rank] when allow_end) to [0, rank).
+Result<int> normalize_axis(int64_t axis, int rank, const char* what, bool allow_end = false);
+
+// --- Load time -------------------------------------------------------------------------------
+
+/// Everything a factory may look at when it turns a node into an Op.
+class NodeContext {
+ public:
+  NodeContext(const OnnxNode& node, int64_t version, std::vector<const ValueInfo*> inputs,
+              std::vector<const Tensor*> constants, const ModelOptions& options)
+      : node_(node), version_(version), inputs_(std::move(inputs)),
+        constants_(std::move(constants)), options_(options) {}
+
+  const OnnxNode& node() const { return node_; }
+  int64_t version() const { return version_; }
+  const ModelOptions& options() const { return options_; }
+
+  /// Inputs as listed (trailing omitted ones included); has_input is false for omitted ones.
+  size_t num_inputs() const { return inputs_.size(); }
+  bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i] != nullptr; }
+  const ValueInfo& input(size_t i) const { return *inputs_[i]; }
+  /// The input's value when known at load time, else null.
+  const Tensor* constant(size_t i) const { return i < constants_.size() ? constants_[i] : nullptr; }
+  size_t num_outputs() const { return node_.outputs.size(); }
+  bool has_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
+
+  /// Errors for attributes the operator does not define (they could change its meaning).
+  Status check_attributes(std::initializer_list<const char*> allowed) const;
+  /// Input and output counts within [min, max].
+  Status check_arity(size_t min_in, size_t max_in, size_t min_out, size_t max_out) const;
+  /// Input i (which must be present) has one of the element types.
+  Status check_dtype(size_t i, std::initializer_list<DType> allowed) const;
+  /// Input i is present.
+  Status require_input(size_t i, const char* what) const;
+
+  bool has_attribute(const char* name) const { return node_.attribute(name) != nullptr; }
+  Result<int64_t> attr_int(const char* name, int64_t fallback) const;
+  Result<float> attr_float(const char* name, float fallback) const;
+  Result<std::string> attr_string(const char* name, std::string fallback) const;
+  Result<std::vector<int64_t>> attr_ints(const char* name, std::vector<int64_t> fallback) const;
+
+ private:
+  const OnnxNode& node_;
+  int64_t version_;
+  std::vector<const ValueInfo*> inputs_;
+  std::vector<const Tensor*> constants_;
+  const ModelOptions& options_;
+};
+
+/// A prepared node. run() fills out[i] for every output (omitted outputs may be left
+/// empty). Inputs: null for omitted optional ones.
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual Status run(std::span<const Tensor* const> in, std::span<Tensor> out) const = 0;
+};
+
+template <class F>
+class FnOp final : public Op {
+ public:
+  explicit FnOp(F f) : f_(std::move(f)) {}
+  Status run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    return f_(in, out);
+  }
+
+ private:
+  F f_;
+};
+
+/// An Op from a lambda (state captured by value).
+template <class F>
+std::unique_ptr<Op> make_op(F f) {
+  return std::make_unique<FnOp<F>>(std::move(f));
+}
+
+/// Turns a node into an Op; fills `outputs` (pre-sized to the node's outputs, names set)
+/// with dtypes and inferred dims.
+using OpFactory = Result<std::unique_ptr<Op>> (*)(const NodeContext& ctx,
+                                                  std::vector<ValueInfo>& outputs);
+
+struct OpRegistration {
+  const char* domain;
+  const char* op_type;
+  /// Every version ONNX defined up to opset 17 (the version a model gets is the largest one
+  /// not above its opset import).
+  std::vector<int> history;
+  /// The versions whose definition this factory implements.
+  std::vector<int> supported;
+  OpFactory factory;
+};
+
+void register_elementwise_ops(std::vector<OpRegistration>& r);
+void register_shape_ops(std::vector<OpRegistration>& r);
+void register_pool_ops(std::vector<OpRegistration>& r);
+void register_nn_ops(std::vector<OpRegistration>& r);
+void register_quant_ops(std::vector<OpRegistration>& r);
+
+const std::vector<OpRegistration>& op_registry();
+
+// --- Run time --------------------------------------------------------------------------------
+
+/// A new zero-filled tensor; errors for absurd sizes.
+inline Result<Tensor> new_tensor(DType dtype, Dims shape) {
+  return Tensor::create(dtype, std::move(shape));
+}
+
+/// A tensor's single element as float / int64 (scale and zero-point inputs). The tensor
+/// must hold exactly one element (checked by the caller or here with an error).
+Result<float> scalar_float(const Tensor& t, const char* what);
+Result<int32_t> scalar_int(const Tensor& t, const char* what);
+/// All elements as int32 / float (zero points and scales given per channel).
+std::vector<int32_t> int_values(const Tensor& t);
+std::vector<float> float_values(const Tensor& t);
+
+/// Row-major strides of a shape.
+Dims strides_of(std::span<const int64_t> shape);
+
+/// Calls f(type tag) with the C++ type of dtype: f(float{}), f(uint8_t{}), ...
+template <class F>
+auto visit_dtype(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::kFloat32: return f(float{});
+    case DType::kUInt8: return f(uint8_t{});
+    case DType::kInt8: return f(int8_t{});
+    case DType::kInt32: return f(int32_t{});
+    case DType::kInt64: return f(int64_t{});
+  }
+  return f(float{});
+}
+
+}  // namespace quantlab::ops
