@@ -13,6 +13,8 @@
 #include "f32-gemm/f32-gemm.h"
 #include "qs8-dwconv/qs8-dwconv.h"
 #include "qs8-gemm/qs8-gemm.h"
+#include "x32-im2col/x32-im2col.h"
+#include "x8-im2col/x8-im2col.h"
 
 namespace quantlab {
 namespace {
@@ -121,43 +123,6 @@ Result<std::pair<int64_t, int64_t>> check_run(const void* x, int64_t batch, int6
   return size;
 }
 
-/// Gathers `count` (<= nr) output pixels starting at linear index p0 of one group into a
-/// column panel: element (k, lane) at ((k / kr) * nr + lane) * kr + k % kr, k = (ci, kh, kw)
-/// over kpad >= K entries (entries k >= K and lanes >= count are zero). Out-of-image taps
-/// read `pad`.
-template <class T, class Out>
-void im2col(const T* x, int64_t h, int64_t w, const Conv2dGeometry& g, int64_t cig,
-            int64_t ow_count, size_t p0, size_t count, size_t nr, size_t kr, size_t kpad,
-            Out pad, Out* out) {
-  const size_t K = static_cast<size_t>(cig * g.kernel_h * g.kernel_w);
-  auto at = [&](size_t k, size_t lane) -> Out& {
-    return out[((k / kr) * nr + lane) * kr + k % kr];
-  };
-  for (size_t lane = 0; lane < nr; ++lane) {
-    if (lane >= count) {
-      for (size_t k = 0; k < kpad; ++k) at(k, lane) = Out{0};
-      continue;
-    }
-    const auto p = static_cast<int64_t>(p0 + lane);
-    const int64_t iy0 = (p / ow_count) * g.stride_h - g.pad_top;
-    const int64_t ix0 = (p % ow_count) * g.stride_w - g.pad_left;
-    size_t k = 0;
-    for (int64_t ci = 0; ci < cig; ++ci) {
-      const T* plane = x + ci * h * w;
-      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-        const int64_t iy = iy0 + kh * g.dilation_h;
-        const bool row_ok = iy >= 0 && iy < h;
-        for (int64_t kw = 0; kw < g.kernel_w; ++kw, ++k) {
-          const int64_t ix = ix0 + kw * g.dilation_w;
-          at(k, lane) = row_ok && ix >= 0 && ix < w ? static_cast<Out>(plane[iy * w + ix]) : pad;
-        }
-      }
-    }
-    for (; k < kpad; ++k) at(k, lane) = Out{0};
-    (void)K;
-  }
-}
-
 /// The padded plane of one channel: rows of `stride` elements, `pad` around the image,
 /// zeros in the slack to the right of each row and after the last row.
 template <class T, class Out>
@@ -180,6 +145,39 @@ void pad_plane(const T* x, int64_t h, int64_t w, const Conv2dGeometry& g, size_t
     std::fill(row + wp, row + stride, Out{0});
   }
   std::fill(out + hp * stride, out + hp * stride + slack, Out{0});
+}
+
+/// The group's `channels` planes with the padding materialized, rows of exactly the padded
+/// width, plus `slack` elements after the last row; returns the im2col geometry.
+template <class T>
+Im2colGeometry pad_group(const T* x, size_t channels, int64_t h, int64_t w,
+                         const Conv2dGeometry& g, int64_t ow, T pad, size_t slack,
+                         AlignedBuffer& buf) {
+  Im2colGeometry ig;
+  ig.channels = channels;
+  ig.kernel_h = static_cast<size_t>(g.kernel_h);
+  ig.kernel_w = static_cast<size_t>(g.kernel_w);
+  ig.stride_h = static_cast<size_t>(g.stride_h);
+  ig.stride_w = static_cast<size_t>(g.stride_w);
+  ig.dilation_h = static_cast<size_t>(g.dilation_h);
+  ig.dilation_w = static_cast<size_t>(g.dilation_w);
+  ig.out_w = static_cast<size_t>(ow);
+  const auto hp = static_cast<size_t>(h + g.pad_top + g.pad_bottom);
+  ig.row_stride = static_cast<size_t>(w + g.pad_left + g.pad_right);
+  ig.plane_stride = hp * ig.row_stride;
+  buf.reserve((channels * ig.plane_stride + slack) * sizeof(T) + 64);
+  T* out = reinterpret_cast<T*>(buf.data());
+  const auto plane = static_cast<size_t>(h * w);
+  for (size_t c = 0; c < channels; ++c) {
+    pad_plane(x + c * plane, h, w, g, ig.row_stride, 0, pad, out + c * ig.plane_stride);
+  }
+  std::fill(out + channels * ig.plane_stride, out + channels * ig.plane_stride + slack, pad);
+  return ig;
+}
+
+AlignedBuffer& group_scratch() {
+  thread_local AlignedBuffer buffer;
+  return buffer;
 }
 
 DwconvGeometry dw_geometry(const Conv2dGeometry& g) {
@@ -235,6 +233,7 @@ struct PackedQConv2d::Impl {
   bool depthwise = false;
   // GEMM path
   const QS8GemmUkernel* uk = nullptr;
+  X8Im2colFn im2col = nullptr;
   size_t cog = 0, cig = 0, K = 0, kp = 0, block_bytes = 0, group_bytes = 0;
   // Depthwise path
   const QS8DwconvUkernel* dw = nullptr;
@@ -323,6 +322,9 @@ Result<PackedQConv2d> PackedQConv2d::pack(std::span<const int8_t> w, int64_t c_o
   } else {
     I.uk = qs8_gemm_find(*isa, QS8GemmRole::kConv, rq);
     QL_CHECK(I.uk != nullptr);
+    const X8Im2colUkernel* im2col = x8_im2col_find(*isa, I.uk->nr, x_dtype == DType::kInt8);
+    QL_CHECK(im2col != nullptr);
+    I.im2col = im2col->fn;
     const size_t mr = I.uk->mr;
     I.block_bytes = qs8_packed_block_bytes(mr, I.kp, rq);
     I.group_bytes = (I.cog + mr - 1) / mr * I.block_bytes;
@@ -352,8 +354,8 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
   const auto P = static_cast<size_t>(oh * ow);
   const auto plane = static_cast<size_t>(h * w);
   const size_t out_size = dtype_size(I.out.dtype);
-  const auto pad = static_cast<int16_t>(I.x_zero_point);
   if (I.depthwise) {
+    const auto pad = static_cast<int16_t>(I.x_zero_point);
     const size_t stride = padded_stride(w, I.g, kQS8DwconvOverread);
     const auto hp = static_cast<size_t>(h + I.g.pad_top + I.g.pad_bottom);
     AlignedBuffer& buf = plane_scratch();
@@ -387,13 +389,15 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
   for (size_t b = 0; b < batch; ++b) {
     for (size_t gi = 0; gi < groups; ++gi) {
       const T* xg = x + (b * static_cast<size_t>(I.c_in) + gi * I.cig) * plane;
+      const Im2colGeometry ig = pad_group(xg, I.cig, h, w, I.g, ow, static_cast<T>(I.x_zero_point),
+                                          kX8Im2colOverread, group_scratch());
+      const void* xpad = group_scratch().data();
       std::byte* yg = y + (b * static_cast<size_t>(I.c_out) + gi * I.cog) * P * out_size;
       const std::byte* wg = I.packed.data() + gi * I.group_bytes;
       for (size_t p0 = 0; p0 < P; p0 += chunk_blocks * nr) {
         const size_t pc = std::min(chunk_blocks * nr, P - p0);
         for (size_t j = 0; j * nr < pc; ++j) {
-          im2col(xg, h, w, I.g, static_cast<int64_t>(I.cig), ow, p0 + j * nr,
-                 std::min(nr, pc - j * nr), nr, 2, I.kp * 2, pad, panel + j * block_panel);
+          I.im2col(ig, xpad, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
         }
         for (size_t cb = 0; cb < channel_blocks; ++cb) {
           I.uk->fn(std::min(mr, I.cog - cb * mr), pc, I.kp, wg + cb * I.block_bytes, panel,
@@ -443,6 +447,7 @@ struct PackedConv2dF32::Impl {
   F32GemmParams params;
   bool depthwise = false;
   const F32GemmUkernel* uk = nullptr;
+  X32Im2colFn im2col = nullptr;
   size_t cog = 0, cig = 0, K = 0, block_floats = 0, group_floats = 0;
   const F32DwconvUkernel* dw = nullptr;
   size_t channel_floats = 0;
@@ -494,6 +499,9 @@ Result<PackedConv2dF32> PackedConv2dF32::pack(std::span<const float> w, int64_t 
   } else {
     I.uk = f32_gemm_find(*isa, QS8GemmRole::kConv);
     QL_CHECK(I.uk != nullptr);
+    const X32Im2colUkernel* im2col = x32_im2col_find(*isa, I.uk->nr);
+    QL_CHECK(im2col != nullptr);
+    I.im2col = im2col->fn;
     const size_t mr = I.uk->mr;
     I.block_floats = mr * (I.K + 1);
     I.group_floats = (I.cog + mr - 1) / mr * I.block_floats;
@@ -557,13 +565,15 @@ Status PackedConv2dF32::run(const float* x, int64_t batch, int64_t h, int64_t w,
   for (size_t b = 0; b < nb; ++b) {
     for (size_t gi = 0; gi < groups; ++gi) {
       const float* xg = x + (b * static_cast<size_t>(I.c_in) + gi * I.cig) * plane;
+      const Im2colGeometry ig = pad_group(xg, I.cig, h, w, I.g, ow, 0.0f, kX32Im2colOverread,
+                                          group_scratch());
+      const auto* xpad = reinterpret_cast<const float*>(group_scratch().data());
       float* yg = y + (b * static_cast<size_t>(I.c_out) + gi * I.cog) * P;
       const float* wg = packed + gi * I.group_floats;
       for (size_t p0 = 0; p0 < P; p0 += chunk_blocks * nr) {
         const size_t pc = std::min(chunk_blocks * nr, P - p0);
         for (size_t j = 0; j * nr < pc; ++j) {
-          im2col(xg, h, w, I.g, static_cast<int64_t>(I.cig), ow, p0 + j * nr,
-                 std::min(nr, pc - j * nr), nr, 1, I.K, 0.0f, panel + j * block_panel);
+          I.im2col(ig, xpad, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
         }
         for (size_t cb = 0; cb < channel_blocks; ++cb) {
           I.uk->fn(std::min(mr, I.cog - cb * mr), pc, I.K, wg + cb * I.block_floats, panel,

@@ -11,6 +11,7 @@
 
 #include "f32-gemm/f32-gemm.h"
 #include "qs8-gemm/qs8-gemm.h"
+#include "x8-packa/x8-packa.h"
 
 namespace quantlab {
 namespace {
@@ -151,6 +152,8 @@ struct PackedQGemm::Impl {
   QS8GemmParams params;
   const QS8GemmUkernel* main = nullptr;
   const QS8GemmUkernel* gemv = nullptr;  // MR = 1 kernel, or null
+  X8PackaFn packa = nullptr;             // A panels for `main`
+  X8PackaFn packa1 = nullptr;            // and for `gemv`
   size_t block_bytes = 0;
   size_t chunk_blocks = 1;  // column blocks per L2 chunk
   AlignedBuffer packed;
@@ -206,6 +209,15 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   impl->main = qs8_gemm_find(*isa, QS8GemmRole::kLinear, rq);
   impl->gemv = qs8_gemm_find(*isa, QS8GemmRole::kLinear, rq, 1);
   QL_CHECK(impl->main != nullptr);
+  const bool x_signed = x_dtype == DType::kInt8;
+  const X8PackaUkernel* packa = x8_packa_find(*isa, impl->main->mr, x_signed);
+  QL_CHECK(packa != nullptr);
+  impl->packa = packa->fn;
+  if (impl->gemv != nullptr) {
+    const X8PackaUkernel* packa1 = x8_packa_find(*isa, 1, x_signed);
+    QL_CHECK(packa1 != nullptr);
+    impl->packa1 = packa1->fn;
+  }
   if (out.dtype != DType::kInt32) {
     auto range = output_range(out);
     impl->params.zero_point = out.zero_point;
@@ -260,7 +272,6 @@ Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   const auto n = static_cast<size_t>(I.n);
   const auto k = static_cast<size_t>(I.k);
   const size_t kp = I.kp;
-  const bool x_signed = I.x_dtype == DType::kInt8;
   const size_t out_size = dtype_size(I.out.dtype);
   auto* out = static_cast<std::byte*>(y);
   const auto* in = static_cast<const std::byte*>(x);
@@ -269,7 +280,7 @@ Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   if (rows == 1 && I.gemv != nullptr) {
     buf.reserve(kp * 4 + 64);
     auto* panel = reinterpret_cast<int16_t*>(buf.data());
-    qs8_pack_a(1, 1, k, in, k, x_signed, panel);
+    I.packa1(1, k, in, k, panel);
     I.gemv->fn(1, n, kp, panel, I.packed.data(), out, n, &I.params);
     return Status::ok();
   }
@@ -281,8 +292,7 @@ Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   auto* panels = reinterpret_cast<int16_t*>(buf.data());
   for (size_t b = 0; b < row_blocks; ++b) {
     const size_t r0 = b * mr;
-    qs8_pack_a(std::min(mr, rows - r0), mr, k, in + r0 * k, k, x_signed,
-               panels + b * panel_elems);
+    I.packa(std::min(mr, rows - r0), k, in + r0 * k, k, panels + b * panel_elems);
   }
   const size_t chunk_cols = I.chunk_blocks * nr;
   for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {

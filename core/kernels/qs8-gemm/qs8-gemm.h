@@ -132,9 +132,7 @@ struct QS8PackChannels {
 void qs8_pack_weights(QS8GemmRole role, size_t block, QS8Requant r, size_t n, size_t k,
                       const int8_t* w, const QS8PackChannels& ch, void* out);
 
-/// Linear A panel: rows x[m][k] (row stride x_stride bytes), `rows` <= mr, widened to int16
-/// [kp][mr][2] (zero padding). x_signed: int8 (true) or uint8 input.
-void qs8_pack_a(size_t rows, size_t mr, size_t k, const void* x, size_t x_stride,
-                bool x_signed, int16_t* panel);
+// The A panels (kLinear rows) are packed by the x8-packa family, the conv column panels by
+// x8-im2col.
 
 }  // namespace quantlab

@@ -189,18 +189,4 @@ void qs8_pack_weights(QS8GemmRole role, size_t block, QS8Requant r, size_t n, si
   }
 }
 
-void qs8_pack_a(size_t rows, size_t mr, size_t k, const void* x, size_t x_stride,
-                bool x_signed, int16_t* panel) {
-  const size_t kp = (k + 1) / 2;
-  std::fill(panel, panel + kp * mr * 2, int16_t{0});
-  for (size_t m = 0; m < rows; ++m) {
-    const auto* row = static_cast<const std::byte*>(x) + m * x_stride;
-    for (size_t kk = 0; kk < k; ++kk) {
-      const auto byte = static_cast<uint8_t>(row[kk]);
-      panel[((kk / 2) * mr + m) * 2 + (kk % 2)] =
-          x_signed ? static_cast<int16_t>(static_cast<int8_t>(byte)) : static_cast<int16_t>(byte);
-    }
-  }
-}
-
 }  // namespace quantlab

@@ -1,0 +1,238 @@
+// qs8-gemm in WebAssembly SIMD128: MR x 8 tiles over c2 pairs ("dot16x2"). The inner loop
+// per pair of k: two v128.load of packed int16 weights (8 columns x 2 k), per row one
+// v128.load32_splat of the row's int16 pair, and per (row, column vector) one
+// i32x4.dot_i16x8_s plus one i32x4.add; 4 x 8 keeps 8 accumulators + 4 operands live,
+// within the ~13 v128 registers V8 can hold on x64 (more spill).
+// Requantization: fp32 with clamping before the magic-number rounding (adding 1.5 * 2^23
+// rounds to nearest even exactly as nearbyint for |v| < 2^22), or gemmlowp fixed point
+// with 64-bit products (i64x2.extmul) and per-lane shifts; both match requantize.hpp bit
+// for bit.
+#include <wasm_simd128.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "qs8-gemm/qs8-gemm.h"
+
+namespace quantlab {
+namespace {
+
+constexpr size_t kNR = 8;
+
+/// Per-lane constants of the fixed-point requantization of 4 channels.
+struct RndnuLanes {
+  v128_t M0, pow_left, hi_lim, lo_lim, right, mask, half;
+};
+
+RndnuLanes rndnu_lanes(const int32_t* M0, const int32_t* shift, size_t stride = 1) {
+  alignas(16) int32_t m0[4], pw[4], hi[4], lo[4], rt[4], mk[4], hf[4];
+  for (size_t i = 0; i < 4; ++i) {
+    const int32_t s = shift[i * stride];
+    const int left = s > 0 ? s : 0;
+    const int right = s > 0 ? 0 : -s;
+    m0[i] = M0[i * stride];
+    pw[i] = static_cast<int32_t>(uint32_t{1} << left);
+    hi[i] = INT32_MAX >> left;
+    lo[i] = INT32_MIN >> left;
+    rt[i] = right;
+    mk[i] = static_cast<int32_t>((int64_t{1} << right) - 1);
+    hf[i] = mk[i] >> 1;
+  }
+  return {wasm_v128_load(m0), wasm_v128_load(pw), wasm_v128_load(hi), wasm_v128_load(lo),
+          wasm_v128_load(rt), wasm_v128_load(mk), wasm_v128_load(hf)};
+}
+
+/// acc * M per lane (before Z_Y), exactly multiply_by_quantized_multiplier.
+inline v128_t rndnu_multiply(v128_t acc, const RndnuLanes& l) {
+  // x' = saturate(acc << left)
+  const v128_t shifted = wasm_i32x4_mul(acc, l.pow_left);
+  v128_t x = wasm_v128_bitselect(wasm_i32x4_splat(INT32_MAX), shifted, wasm_i32x4_gt(acc, l.hi_lim));
+  x = wasm_v128_bitselect(wasm_i32x4_splat(INT32_MIN), x, wasm_i32x4_lt(acc, l.lo_lim));
+  // y1 = (x' * M0 + 2^30) >> 31 in 64 bits (round half up; never saturates as M0 >= 0)
+  const v128_t nudge = wasm_i64x2_splat(int64_t{1} << 30);
+  const v128_t p_lo = wasm_i64x2_shr(wasm_i64x2_add(wasm_i64x2_extmul_low_i32x4(x, l.M0), nudge), 31);
+  const v128_t p_hi = wasm_i64x2_shr(wasm_i64x2_add(wasm_i64x2_extmul_high_i32x4(x, l.M0), nudge), 31);
+  const v128_t q = wasm_i32x4_shuffle(p_lo, p_hi, 0, 2, 4, 6);
+  // rounding_divide_by_pot(q, right) with per-lane right: arithmetic shifts compose.
+  v128_t s = q;
+  for (int bit = 0; bit < 5; ++bit) {
+    const v128_t sel = wasm_i32x4_shr(wasm_i32x4_shl(l.right, static_cast<uint32_t>(31 - bit)), 31);
+    s = wasm_v128_bitselect(wasm_i32x4_shr(s, static_cast<uint32_t>(1 << bit)), s, sel);
+  }
+  const v128_t remainder = wasm_v128_and(q, l.mask);
+  const v128_t threshold = wasm_i32x4_sub(l.half, wasm_i32x4_lt(q, wasm_i32x4_splat(0)));
+  return wasm_i32x4_sub(s, wasm_i32x4_gt(remainder, threshold));
+}
+
+/// Store the first n (<= 8) bytes of the low half of v.
+inline void store_bytes(void* p, v128_t v, size_t n, int lane_pair) {
+  auto* o = static_cast<uint8_t*>(p);
+  if (lane_pair == 1) v = wasm_i64x2_shuffle(v, v, 1, 1);
+  if (n == 8) {
+    wasm_v128_store64_lane(o, v, 0);
+    return;
+  }
+  if (n & 4) {
+    wasm_v128_store32_lane(o, v, 0);
+    v = wasm_u64x2_shr(v, 32);
+    o += 4;
+  }
+  if (n & 2) {
+    wasm_v128_store16_lane(o, v, 0);
+    v = wasm_u64x2_shr(v, 16);
+    o += 2;
+  }
+  if (n & 1) wasm_v128_store8_lane(o, v, 0);
+}
+
+inline void store_i32(int32_t* p, v128_t v0, v128_t v1, size_t n) {
+  if (n == 8) {
+    wasm_v128_store(p, v0);
+    wasm_v128_store(p + 4, v1);
+    return;
+  }
+  alignas(16) int32_t tmp[8];
+  wasm_v128_store(tmp, v0);
+  wasm_v128_store(tmp + 4, v1);
+  std::memcpy(p, tmp, n * 4);
+}
+
+template <QS8GemmRole kRole, QS8Requant kRq, size_t MR>
+void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c,
+          size_t c_stride, const QS8GemmParams* params) {
+  constexpr size_t kRqBytes = qs8_rq_bytes(kRq);
+  const auto* ap = static_cast<const std::byte*>(a);
+  const auto* bp = static_cast<const std::byte*>(b);
+  const int16_t* aw = reinterpret_cast<const int16_t*>(ap);
+  int32_t row_bias[MR] = {};
+  float row_scale[MR] = {};
+  const int32_t* row_M0 = nullptr;
+  const int32_t* row_shift = nullptr;
+  if constexpr (kRole == QS8GemmRole::kConv) {
+    std::memcpy(row_bias, ap, 4 * MR);
+    if constexpr (kRq == QS8Requant::kFp32) std::memcpy(row_scale, ap + 4 * MR, 4 * MR);
+    row_M0 = reinterpret_cast<const int32_t*>(ap + 4 * MR);
+    row_shift = reinterpret_cast<const int32_t*>(ap + 8 * MR);
+    aw = reinterpret_cast<const int16_t*>(ap + MR * (4 + kRqBytes));
+  }
+  const int32_t zp = params->zero_point;
+  const v128_t vlo_i = wasm_i32x4_splat(params->q_min - zp);
+  const v128_t vhi_i = wasm_i32x4_splat(params->q_max - zp);
+  const v128_t vzp = wasm_i32x4_splat(zp);
+  const v128_t vlo_f = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
+  const v128_t vhi_f = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
+  const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
+  const v128_t vmagic_zp = wasm_i32x4_splat(0x4B400000 - zp);
+  const bool out_signed = params->out_signed;
+  const size_t rows = std::min(mr, MR);
+
+  for (size_t n0 = 0; n0 < nc; n0 += kNR) {
+    const size_t nb = std::min(kNR, nc - n0);
+    const int16_t* bw;
+    v128_t vacc[MR][2];
+    if constexpr (kRole == QS8GemmRole::kLinear) {
+      const v128_t vb0 = wasm_v128_load(bp);
+      const v128_t vb1 = wasm_v128_load(bp + 16);
+      for (size_t m = 0; m < MR; ++m) {
+        vacc[m][0] = vb0;
+        vacc[m][1] = vb1;
+      }
+      bw = reinterpret_cast<const int16_t*>(bp + 4 * kNR);
+    } else {
+      for (size_t m = 0; m < MR; ++m) {
+        vacc[m][0] = vacc[m][1] = wasm_i32x4_splat(row_bias[m]);
+      }
+      bw = reinterpret_cast<const int16_t*>(bp);
+    }
+    const int16_t* ak = aw;
+    for (size_t p = 0; p < kp; ++p) {
+      const v128_t vb0 = wasm_v128_load(bw);
+      const v128_t vb1 = wasm_v128_load(bw + 8);
+      bw += 16;
+      for (size_t m = 0; m < MR; ++m) {
+        const v128_t va = wasm_v128_load32_splat(ak + 2 * m);
+        vacc[m][0] = wasm_i32x4_add(vacc[m][0], wasm_i32x4_dot_i16x8(va, vb0));
+        vacc[m][1] = wasm_i32x4_add(vacc[m][1], wasm_i32x4_dot_i16x8(va, vb1));
+      }
+      ak += 2 * MR;
+    }
+    const auto* rq = reinterpret_cast<const std::byte*>(bw);  // linear: rq follows weights
+
+    if constexpr (kRq == QS8Requant::kS32) {
+      for (size_t m = 0; m < rows; ++m) {
+        store_i32(static_cast<int32_t*>(c) + m * c_stride + n0, vacc[m][0], vacc[m][1], nb);
+      }
+    } else {
+      v128_t vq[MR];  // int16 per row: 8 channels
+      if constexpr (kRq == QS8Requant::kFp32) {
+        v128_t vs0, vs1;
+        if constexpr (kRole == QS8GemmRole::kLinear) {
+          vs0 = wasm_v128_load(rq);
+          vs1 = wasm_v128_load(rq + 16);
+        }
+        for (size_t m = 0; m < MR; ++m) {
+          if constexpr (kRole == QS8GemmRole::kConv) vs0 = vs1 = wasm_f32x4_splat(row_scale[m]);
+          v128_t r[2];
+          for (int j = 0; j < 2; ++j) {
+            v128_t f = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(vacc[m][j]), j ? vs1 : vs0);
+            f = wasm_f32x4_pmin(wasm_f32x4_pmax(f, vlo_f), vhi_f);
+            r[j] = wasm_i32x4_sub(wasm_f32x4_add(f, vmagic), vmagic_zp);
+          }
+          vq[m] = wasm_i16x8_narrow_i32x4(r[0], r[1]);
+        }
+      } else {
+        RndnuLanes l0, l1;
+        if constexpr (kRole == QS8GemmRole::kLinear) {
+          const auto* M0 = reinterpret_cast<const int32_t*>(rq);
+          const auto* sh = M0 + kNR;
+          l0 = rndnu_lanes(M0, sh);
+          l1 = rndnu_lanes(M0 + 4, sh + 4);
+        }
+        for (size_t m = 0; m < MR; ++m) {
+          if constexpr (kRole == QS8GemmRole::kConv) {
+            l0 = l1 = rndnu_lanes(row_M0 + m, row_shift + m, 0);
+          }
+          v128_t r[2];
+          for (int j = 0; j < 2; ++j) {
+            const v128_t y = rndnu_multiply(vacc[m][j], j ? l1 : l0);
+            r[j] = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(y, vlo_i), vhi_i), vzp);
+          }
+          vq[m] = wasm_i16x8_narrow_i32x4(r[0], r[1]);
+        }
+      }
+      for (size_t m = 0; m < rows; m += 2) {
+        const v128_t hi = m + 1 < MR ? vq[m + 1] : vq[m];
+        const v128_t bytes = out_signed ? wasm_i8x16_narrow_i16x8(vq[m], hi)
+                                        : wasm_u8x16_narrow_i16x8(vq[m], hi);
+        auto* row0 = static_cast<uint8_t*>(c) + m * c_stride + n0;
+        store_bytes(row0, bytes, nb, 0);
+        if (m + 1 < rows) store_bytes(row0 + c_stride, bytes, nb, 1);
+      }
+    }
+    if constexpr (kRole == QS8GemmRole::kLinear) {
+      bp += qs8_packed_block_bytes(kNR, kp, kRq);
+    } else {
+      bp += 4 * kp * kNR;
+    }
+  }
+}
+
+}  // namespace
+
+#define QL_DEFINE(name, role, rq, MR)                                                \
+  void name(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c, \
+            size_t c_stride, const QS8GemmParams* params) {                         \
+    gemm<QS8GemmRole::role, QS8Requant::rq, MR>(mr, nc, kp, a, b, c, c_stride, params); \
+  }
+QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_1x8c2__wasmsimd_dot16x2, kLinear, kFp32, 1)
+QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_4x8c2__wasmsimd_dot16x2, kLinear, kFp32, 4)
+QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_1x8c2__wasmsimd_dot16x2, kLinear, kRndnu, 1)
+QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_4x8c2__wasmsimd_dot16x2, kLinear, kRndnu, 4)
+QL_DEFINE(ql_qs8_gemm_s32_ukernel_1x8c2__wasmsimd_dot16x2, kLinear, kS32, 1)
+QL_DEFINE(ql_qs8_gemm_s32_ukernel_4x8c2__wasmsimd_dot16x2, kLinear, kS32, 4)
+QL_DEFINE(ql_qs8_convgemm_minmax_fp32_ukernel_4x8c2__wasmsimd_dot16x2, kConv, kFp32, 4)
+QL_DEFINE(ql_qs8_convgemm_minmax_rndnu_ukernel_4x8c2__wasmsimd_dot16x2, kConv, kRndnu, 4)
+QL_DEFINE(ql_qs8_convgemm_s32_ukernel_4x8c2__wasmsimd_dot16x2, kConv, kS32, 4)
+#undef QL_DEFINE
+
+}  // namespace quantlab

@@ -1,0 +1,33 @@
+// x32-im2col scalar reference and the registry.
+#include <vector>
+
+#include "x32-im2col/x32-im2col.h"
+
+namespace quantlab {
+
+void ql_x32_im2col_ukernel_4__scalar(const Im2colGeometry& g, const float* x, size_t p0,
+                                     size_t count, float* panel) {
+  im2col_gather<float, float, 1>(g, x, 4, p0, count, panel);
+}
+
+std::span<const X32Im2colUkernel> x32_im2col_ukernels() {
+  static const std::vector<X32Im2colUkernel> list = {
+#define QL_KERNEL(isa, name, nr) {Isa::isa, #name, nr, &name},
+#include "x32-im2col/x32-im2col.inc"
+#undef QL_KERNEL
+  };
+  return list;
+}
+
+const X32Im2colUkernel* x32_im2col_find(Isa isa, uint32_t nr) {
+  const X32Im2colUkernel* found = nullptr;
+  const X32Im2colUkernel* fallback = nullptr;
+  for (const auto& u : x32_im2col_ukernels()) {
+    if (u.nr != nr) continue;
+    if (u.isa == isa) found = &u;
+    if (u.isa == Isa::kScalar) fallback = &u;
+  }
+  return found != nullptr ? found : fallback;
+}
+
+}  // namespace quantlab

@@ -1,0 +1,85 @@
+// x8-im2col in WebAssembly SIMD128, 8 pixels per block. When the block's pixels lie in one
+// output row and stride_w is 1 or 2, each tap is one 8-byte load (stride 2: a 16-byte load
+// and an even-byte shuffle), widened to int16; two consecutive taps are interleaved into
+// the [pair][8][2] layout with two shuffles. Other blocks use the generic gather.
+#include <wasm_simd128.h>
+
+#include "x8-im2col/x8-im2col.h"
+
+namespace quantlab {
+namespace {
+
+template <bool kSigned, size_t kStride>
+inline v128_t tap(const uint8_t* p) {
+  if constexpr (kStride == 1) {
+    return kSigned ? wasm_i16x8_load8x8(p) : wasm_u16x8_load8x8(p);
+  } else {
+    const v128_t v = wasm_v128_load(p);
+    const v128_t even = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+    return kSigned ? wasm_i16x8_extend_low_i8x16(even) : wasm_u16x8_extend_low_u8x16(even);
+  }
+}
+
+template <bool kSigned, size_t kStride>
+void row_block(const Im2colGeometry& g, const uint8_t* x, size_t oy, size_t ox0, int16_t* panel) {
+  const size_t taps = g.kernel_h * g.kernel_w;
+  const size_t K = g.channels * taps;
+  const uint8_t* base = x + oy * g.stride_h * g.row_stride + ox0 * kStride;
+  // Walk k = (ci, kh, kw) two at a time.
+  size_t ci = 0, kh = 0, kw = 0;
+  auto next = [&]() {
+    const uint8_t* p = base + ci * g.plane_stride + kh * g.dilation_h * g.row_stride + kw * g.dilation_w;
+    if (++kw == g.kernel_w) {
+      kw = 0;
+      if (++kh == g.kernel_h) {
+        kh = 0;
+        ++ci;
+      }
+    }
+    return tap<kSigned, kStride>(p);
+  };
+  size_t k = 0;
+  for (; k + 2 <= K; k += 2) {
+    const v128_t a = next();
+    const v128_t b = next();
+    wasm_v128_store(panel, wasm_i16x8_shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+    wasm_v128_store(panel + 8, wasm_i16x8_shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15));
+    panel += 16;
+  }
+  if (k < K) {
+    const v128_t a = next();
+    const v128_t z = wasm_i16x8_splat(0);
+    wasm_v128_store(panel, wasm_i16x8_shuffle(a, z, 0, 8, 1, 9, 2, 10, 3, 11));
+    wasm_v128_store(panel + 8, wasm_i16x8_shuffle(a, z, 4, 12, 5, 13, 6, 14, 7, 15));
+  }
+}
+
+template <bool kSigned>
+void im2col8(const Im2colGeometry& g, const void* x, size_t p0, size_t count, int16_t* panel) {
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const size_t oy = p0 / g.out_w, ox0 = p0 % g.out_w;
+  const bool one_row = ox0 + count <= g.out_w;
+  if (one_row && g.stride_w == 1) {
+    row_block<kSigned, 1>(g, xb, oy, ox0, panel);
+  } else if (one_row && g.stride_w == 2) {
+    row_block<kSigned, 2>(g, xb, oy, ox0, panel);
+  } else if constexpr (kSigned) {
+    im2col_gather<int8_t, int16_t, 2>(g, reinterpret_cast<const int8_t*>(xb), 8, p0, count, panel);
+  } else {
+    im2col_gather<uint8_t, int16_t, 2>(g, xb, 8, p0, count, panel);
+  }
+}
+
+}  // namespace
+
+void ql_qu8_im2col_ukernel_8c2__wasmsimd(const Im2colGeometry& g, const void* x, size_t p0,
+                                         size_t count, int16_t* panel) {
+  im2col8<false>(g, x, p0, count, panel);
+}
+
+void ql_qs8_im2col_ukernel_8c2__wasmsimd(const Im2colGeometry& g, const void* x, size_t p0,
+                                         size_t count, int16_t* panel) {
+  im2col8<true>(g, x, p0, count, panel);
+}
+
+}  // namespace quantlab
