@@ -30,9 +30,9 @@ struct Model::Impl {
   /// A node that runs at run time.
   struct Step {
     std::unique_ptr<ops::Op> op;
-    std::vector<int> in;   ///< value ids, -1 for an omitted input
-    std::vector<int> out;  ///< value ids, -1 for an omitted output
-    std::string label;     ///< "node 'conv1' (Conv)"
+    std::vector<int> in;       ///< value ids, -1 for an omitted input
+    std::vector<int> out;      ///< value ids, -1 for an omitted output
+    std::string label;         ///< "node 'conv1' (Conv)"
     std::vector<int> release;  ///< values whose last reader is this step
   };
   std::vector<Step> steps;

@@ -14,8 +14,8 @@ namespace {
 constexpr int64_t kMaxOnnxOpset = 17;
 
 std::string node_label(const OnnxNode& n, size_t index) {
-  return "node '" + (n.name.empty() ? "#" + std::to_string(index) : n.name) + "' (" +
-         n.op_type + ")";
+  return "node '" + (n.name.empty() ? "#" + std::to_string(index) : n.name) + "' (" + n.op_type +
+         ")";
 }
 
 Status with_label(const std::string& label, const Status& s) {
@@ -214,8 +214,8 @@ class Builder {
         }
       }
       return malformed("the graph has a cycle: " + std::to_string(n - order.size()) +
-                       " nodes wait on each other (" + stuck + (n - order.size() > 4 ? ", ..." : "") +
-                       ")");
+                       " nodes wait on each other (" + stuck +
+                       (n - order.size() > 4 ? ", ..." : "") + ")");
     }
     return Status::ok();
   }
@@ -378,7 +378,8 @@ class Builder {
           std::string declared = "[";
           for (size_t i = 0; i < o.dims.size(); ++i) {
             declared += (i ? ", " : "") + (o.dims[i].value >= 0 ? std::to_string(o.dims[i].value)
-                                                                 : o.dims[i].param.empty() ? "?" : o.dims[i].param);
+                                           : o.dims[i].param.empty() ? "?"
+                                                                     : o.dims[i].param);
           }
           return shape_mismatch("graph output '" + o.name + "' is declared " + declared +
                                 "] but the graph computes " + ops::dims_string(v.dims));

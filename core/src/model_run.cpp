@@ -21,6 +21,16 @@ Result<std::vector<Tensor>> Model::run(std::span<const Tensor> inputs,
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ValueInfo& want = I.inputs[i];
     const Tensor& t = inputs[i];
+    // A shape whose element count wrapped around in a 32-bit size_t is refused here.
+    auto elements = ops::checked_elements(t.shape());
+    if (!elements) {
+      return Status(elements.status().code(),
+                    "input '" + want.name + "': " + elements.status().message());
+    }
+    if (static_cast<uint64_t>(*elements) != t.size()) {
+      return too_large("input '" + want.name + "' of shape " + quantlab::shape_string(t.shape()) +
+                       " does not fit in memory");
+    }
     if (t.dtype() != want.dtype) {
       return invalid_argument("input '" + want.name + "' must be " + dtype_name(want.dtype) +
                               ", got " + dtype_name(t.dtype()));
@@ -37,10 +47,10 @@ Result<std::vector<Tensor>> Model::run(std::span<const Tensor> inputs,
       }
     }
     if (!ok) {
-      return shape_mismatch("input '" + want.name + "' has shape " +
-                            quantlab::shape_string(t.shape()) + "; the model expects " +
-                            shape_string(want) +
-                            (bound.empty() ? "" : " (with the same size for each named dimension)"));
+      return shape_mismatch(
+          "input '" + want.name + "' has shape " + quantlab::shape_string(t.shape()) +
+          "; the model expects " + shape_string(want) +
+          (bound.empty() ? "" : " (with the same size for each named dimension)"));
     }
   }
 

@@ -25,10 +25,10 @@ static_assert(std::endian::native == std::endian::little,
 
 std::string onnx_type_name(int32_t data_type) {
   static const char* const kNames[] = {
-      "UNDEFINED", "FLOAT", "UINT8",  "INT8",   "UINT16",    "INT16",      "INT32",
-      "INT64",     "STRING", "BOOL",  "FLOAT16", "DOUBLE",   "UINT32",     "UINT64",
-      "COMPLEX64", "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
-      "FLOAT8E5M2FNUZ", "UINT4", "INT4"};
+      "UNDEFINED",      "FLOAT",      "UINT8",          "INT8",       "UINT16",   "INT16",
+      "INT32",          "INT64",      "STRING",         "BOOL",       "FLOAT16",  "DOUBLE",
+      "UINT32",         "UINT64",     "COMPLEX64",      "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN",
+      "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",      "INT4"};
   if (data_type >= 0 && data_type < static_cast<int32_t>(std::size(kNames))) {
     return std::string(kNames[data_type]) + " (" + std::to_string(data_type) + ")";
   }
@@ -191,13 +191,13 @@ Status check_message(View bytes, const std::string& what) {
       case 2: {
         uint64_t len = 0;
         if (!read_varint(p, end, len) || len > kMaxLength) {
-          return malformed(what + ": field " + std::to_string(tag) +
-                           " has a corrupt length" + where(field_start));
+          return malformed(what + ": field " + std::to_string(tag) + " has a corrupt length" +
+                           where(field_start));
         }
         if (len > static_cast<uint64_t>(end - p)) {
           return malformed(what + ": field " + std::to_string(tag) + " claims " +
-                           std::to_string(len) + " bytes but only " +
-                           std::to_string(end - p) + " remain (truncated file?)");
+                           std::to_string(len) + " bytes but only " + std::to_string(end - p) +
+                           " remain (truncated file?)");
         }
         p += len;
         break;
@@ -398,10 +398,17 @@ Status parse_tensor_source(View bytes, const std::string& context, TensorSource&
     switch (r.tag()) {
       case 1: QL_RETURN_IF_ERROR(read_repeated_int64(r, what, "dims", t.dims)); break;
       case 2: QL_RETURN_IF_ERROR(read_int32(r, what, "data_type", t.data_type)); break;
-      case 3: t.has_segment = true; r.skip(); break;
+      case 3:
+        t.has_segment = true;
+        r.skip();
+        break;
       case 4: QL_RETURN_IF_ERROR(collect_typed(r, what, "float_data", true, t.float_data)); break;
       case 5: QL_RETURN_IF_ERROR(collect_typed(r, what, "int32_data", false, t.int32_data)); break;
-      case 6: t.has_other_typed = true; t.other_typed_field = "string_data"; r.skip(); break;
+      case 6:
+        t.has_other_typed = true;
+        t.other_typed_field = "string_data";
+        r.skip();
+        break;
       case 7: QL_RETURN_IF_ERROR(collect_typed(r, what, "int64_data", false, t.int64_data)); break;
       case 8: QL_RETURN_IF_ERROR(read_string(r, what, "name", t.name)); break;
       case 9:
@@ -409,9 +416,20 @@ Status parse_tensor_source(View bytes, const std::string& context, TensorSource&
         t.has_raw = true;
         t.raw = view_of(r.get_view());
         break;
-      case 10: t.has_other_typed = true; t.other_typed_field = "double_data"; r.skip(); break;
-      case 11: t.has_other_typed = true; t.other_typed_field = "uint64_data"; r.skip(); break;
-      case 13: t.external = true; r.skip(); break;
+      case 10:
+        t.has_other_typed = true;
+        t.other_typed_field = "double_data";
+        r.skip();
+        break;
+      case 11:
+        t.has_other_typed = true;
+        t.other_typed_field = "uint64_data";
+        r.skip();
+        break;
+      case 13:
+        t.external = true;
+        r.skip();
+        break;
       case 14: {
         int32_t location = 0;
         QL_RETURN_IF_ERROR(read_int32(r, what, "data_location", location));
@@ -432,7 +450,8 @@ std::string tensor_label(const std::string& context, const std::string& name) {
 Result<OnnxTensor> materialize(const TensorSource& s, const std::string& context) {
   const std::string label = tensor_label(context, s.name);
   if (s.external) {
-    return unsupported(label + " stores its data in an external file; quantlab reads only "
+    return unsupported(label +
+                       " stores its data in an external file; quantlab reads only "
                        "self-contained .onnx files (re-save the model without external data)");
   }
   if (s.has_segment) return unsupported(label + " is a segment of a larger tensor");
@@ -453,23 +472,34 @@ Result<OnnxTensor> materialize(const TensorSource& s, const std::string& context
                        shape_string(s.dims));
     }
   }
-  auto count_or = shape_size(s.dims);
-  if (!count_or) {
-    return too_large(label + " of shape " + shape_string(s.dims) + " has too many elements");
-  }
-  const size_t count = *count_or;
+  // Element count in 64 bits (size_t is 32 bits in wasm), refused beyond kMaxTensorBytes.
   const size_t elem = dtype_size(dtype);
+  uint64_t count64 = 1;
+  bool zero = false;
+  for (int64_t d : s.dims) zero = zero || d == 0;
+  for (int64_t d : s.dims) {
+    if (zero) {
+      count64 = 0;
+      break;
+    }
+    if (count64 > kMaxTensorBytes / elem / static_cast<uint64_t>(d)) {
+      return too_large(label + " of shape " + shape_string(s.dims) + " (" + dtype_name(dtype) +
+                       ") would need more than " + std::to_string(kMaxTensorBytes) + " bytes");
+    }
+    count64 *= static_cast<uint64_t>(d);
+  }
+  const auto count = static_cast<size_t>(count64);
 
   // The field that must hold the elements, and how many it has.
   const bool is_float = dtype == DType::kFloat32;
   const bool is_int64 = dtype == DType::kInt64;
   const auto& typed = is_float ? s.float_data : (is_int64 ? s.int64_data : s.int32_data);
   const char* typed_name = is_float ? "float_data" : (is_int64 ? "int64_data" : "int32_data");
-  const bool wrong_field =
-      (!is_float && !s.float_data.empty()) || (!is_int64 && !s.int64_data.empty()) ||
-      ((is_float || is_int64) && !s.int32_data.empty()) || s.has_other_typed;
+  const bool wrong_field = (!is_float && !s.float_data.empty()) ||
+                           (!is_int64 && !s.int64_data.empty()) ||
+                           ((is_float || is_int64) && !s.int32_data.empty()) || s.has_other_typed;
   if (wrong_field) {
-    const char* other = s.has_other_typed ? s.other_typed_field
+    const char* other = s.has_other_typed                    ? s.other_typed_field
                         : !s.float_data.empty() && !is_float ? "float_data"
                         : !s.int64_data.empty() && !is_int64 ? "int64_data"
                                                              : "int32_data";
@@ -537,9 +567,8 @@ Result<OnnxTensor> materialize(const TensorSource& s, const std::string& context
         const auto x = static_cast<int32_t>(static_cast<int64_t>(v));
         if ((x < lo || x > hi) && range_error.is_ok()) {
           range_error = malformed(label + " (" + dtype_name(dtype) + ") element " +
-                                  std::to_string(i) + " is " + std::to_string(x) +
-                                  ", outside [" + std::to_string(lo) + ", " +
-                                  std::to_string(hi) + "]");
+                                  std::to_string(i) + " is " + std::to_string(x) + ", outside [" +
+                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
         }
         dst[i++] = static_cast<uint8_t>(x);
       });
@@ -567,8 +596,10 @@ Status parse_attribute(View bytes, const std::string& node_label, OnnxAttribute&
   {
     pbf_reader scan = r;
     while (scan.next(1)) {
-      if (scan.wire_type() == pbf_wire_type::length_delimited) a.name = scan.get_string();
-      else scan.skip();
+      if (scan.wire_type() == pbf_wire_type::length_delimited)
+        a.name = scan.get_string();
+      else
+        scan.skip();
     }
   }
   const std::string what = node_label + ": attribute '" + a.name + "'";
@@ -585,8 +616,14 @@ Status parse_attribute(View bytes, const std::string& node_label, OnnxAttribute&
         a.f = r.get_float();
         seen_f = true;
         break;
-      case 3: QL_RETURN_IF_ERROR(read_int64(r, what, "i", a.i)); seen_i = true; break;
-      case 4: QL_RETURN_IF_ERROR(read_string(r, what, "s", a.s)); seen_s = true; break;
+      case 3:
+        QL_RETURN_IF_ERROR(read_int64(r, what, "i", a.i));
+        seen_i = true;
+        break;
+      case 4:
+        QL_RETURN_IF_ERROR(read_string(r, what, "s", a.s));
+        seen_s = true;
+        break;
       case 5: {
         QL_RETURN_IF_ERROR(want(r, pbf_wire_type::length_delimited, what, "t"));
         auto t = parse_tensor(view_of(r.get_view()), what + " tensor");
@@ -610,26 +647,55 @@ Status parse_attribute(View bytes, const std::string& node_label, OnnxAttribute&
         seen_strings = true;
         break;
       }
-      case 6: unsupported_field = 5; r.skip(); break;   // g
-      case 10: unsupported_field = 9; r.skip(); break;  // tensors
-      case 11: unsupported_field = 10; r.skip(); break;  // graphs
-      case 22: unsupported_field = 11; r.skip(); break;  // sparse_tensor
-      case 23: unsupported_field = 12; r.skip(); break;  // sparse_tensors
-      case 14: unsupported_field = 13; r.skip(); break;  // tp
-      case 15: unsupported_field = 14; r.skip(); break;  // type_protos
+      case 6:
+        unsupported_field = 5;
+        r.skip();
+        break;  // g
+      case 10:
+        unsupported_field = 9;
+        r.skip();
+        break;  // tensors
+      case 11:
+        unsupported_field = 10;
+        r.skip();
+        break;  // graphs
+      case 22:
+        unsupported_field = 11;
+        r.skip();
+        break;  // sparse_tensor
+      case 23:
+        unsupported_field = 12;
+        r.skip();
+        break;  // sparse_tensors
+      case 14:
+        unsupported_field = 13;
+        r.skip();
+        break;  // tp
+      case 15:
+        unsupported_field = 14;
+        r.skip();
+        break;  // type_protos
       default: r.skip(); break;
     }
   }
   if (type == 0) {
     // IR versions before 3 may omit the type: infer it from the field that is set.
-    if (unsupported_field) type = unsupported_field;
-    else if (seen_t) type = 4;
-    else if (seen_floats) type = 6;
-    else if (seen_ints) type = 7;
-    else if (seen_strings) type = 8;
-    else if (seen_s) type = 3;
-    else if (seen_f) type = 1;
-    else if (seen_i) type = 2;
+    if (unsupported_field)
+      type = unsupported_field;
+    else if (seen_t)
+      type = 4;
+    else if (seen_floats)
+      type = 6;
+    else if (seen_ints)
+      type = 7;
+    else if (seen_strings)
+      type = 8;
+    else if (seen_s)
+      type = 3;
+    else if (seen_f)
+      type = 1;
+    else if (seen_i)
+      type = 2;
   }
   if (type < 0 || type > 14) {
     return malformed(what + " has unknown attribute type " + std::to_string(type));
@@ -641,13 +707,11 @@ Status parse_attribute(View bytes, const std::string& node_label, OnnxAttribute&
     case OnnxAttributeType::kString:
     case OnnxAttributeType::kFloats:
     case OnnxAttributeType::kInts:
-    case OnnxAttributeType::kStrings:
-      return Status::ok();
+    case OnnxAttributeType::kStrings: return Status::ok();
     case OnnxAttributeType::kTensor:
       if (!seen_t) return malformed(what + " is of type TENSOR but holds no tensor");
       return Status::ok();
-    case OnnxAttributeType::kUndefined:
-      return malformed(what + " has no value");
+    case OnnxAttributeType::kUndefined: return malformed(what + " has no value");
     default:
       return unsupported(what + " is of type " + onnx_attribute_type_name(a.type) +
                          ", which quantlab does not support (control flow and sparse tensors "
@@ -807,13 +871,15 @@ Status parse_graph(View bytes, OnnxGraph& g) {
         break;
       }
       case 15:
-        return unsupported("the graph has a sparse initializer; quantlab supports dense "
-                           "initializers only");
+        return unsupported(
+            "the graph has a sparse initializer; quantlab supports dense "
+            "initializers only");
       case 11:
       case 12:
       case 13: {
-        const char* kind = r.tag() == 11 ? "graph input" : r.tag() == 12 ? "graph output"
-                                                                          : "value_info";
+        const char* kind = r.tag() == 11   ? "graph input"
+                           : r.tag() == 12 ? "graph output"
+                                           : "value_info";
         QL_RETURN_IF_ERROR(want(r, pbf_wire_type::length_delimited, what, kind));
         auto& list = r.tag() == 11 ? g.inputs : r.tag() == 12 ? g.outputs : g.value_info;
         OnnxValueInfo v;
@@ -862,7 +928,9 @@ Result<OnnxModel> parse_onnx_model(std::span<const uint8_t> bytes) {
         while (o->next()) {
           switch (o->tag()) {
             case 1: QL_RETURN_IF_ERROR(read_string(*o, "opset_import", "domain", op.domain)); break;
-            case 2: QL_RETURN_IF_ERROR(read_int64(*o, "opset_import", "version", op.version)); break;
+            case 2:
+              QL_RETURN_IF_ERROR(read_int64(*o, "opset_import", "version", op.version));
+              break;
             default: o->skip(); break;
           }
         }
@@ -873,8 +941,9 @@ Result<OnnxModel> parse_onnx_model(std::span<const uint8_t> bytes) {
     }
   }
   if (!has_graph) {
-    return malformed("the bytes hold no ONNX graph (ModelProto.graph is missing): not an .onnx "
-                     "model, or a truncated one");
+    return malformed(
+        "the bytes hold no ONNX graph (ModelProto.graph is missing): not an .onnx "
+        "model, or a truncated one");
   }
   return m;
 }

@@ -71,8 +71,10 @@ void write_value_info(pbf_writer& w, const OnnxValueInfo& v) {
         continue;
       }
       pbf_writer dim(shape, 1);
-      if (d.value >= 0) dim.add_int64(1, d.value);
-      else dim.add_string(2, d.param);
+      if (d.value >= 0)
+        dim.add_int64(1, d.value);
+      else
+        dim.add_string(2, d.param);
     }
   }
 }

@@ -16,8 +16,10 @@ std::string dims_string(std::span<const int64_t> dims) {
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i) {
     if (i) s += ", ";
-    if (known(dims[i])) s += std::to_string(dims[i]);
-    else if (dims[i] == kUnknownDim) s += "?";
+    if (known(dims[i]))
+      s += std::to_string(dims[i]);
+    else if (dims[i] == kUnknownDim)
+      s += "?";
     else {
       s += 's';  // (one append at a time: GCC 12 flags "s" + std::string with -Wrestrict)
       s += std::to_string(kFirstSymbolDim - dims[i]);
@@ -55,6 +57,23 @@ int64_t dims_product(std::span<const int64_t> dims) {
   if (symbol == 0) return p;
   if (p == 0) return 0;
   return p == 1 ? symbol : kUnknownDim;
+}
+
+Result<int64_t> checked_elements(std::span<const int64_t> shape) {
+  constexpr auto kMax = static_cast<int64_t>(kMaxTensorBytes);
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return invalid_argument("shape " + dims_string(shape) + " has a negative dimension");
+    if (d == 0) return int64_t{0};
+  }
+  for (int64_t d : shape) {
+    if (n > kMax / d) {
+      return too_large("shape " + dims_string(shape) + " has more than " + std::to_string(kMax) +
+                       " elements");
+    }
+    n *= d;
+  }
+  return n;
 }
 
 Result<Dims> broadcast_dims(std::span<const int64_t> a, std::span<const int64_t> b) {
@@ -97,8 +116,8 @@ Result<int> normalize_axis(int64_t axis, int rank, const char* what, bool allow_
 
 Status NodeContext::check_attributes(std::initializer_list<const char*> allowed) const {
   for (const auto& a : node_.attributes) {
-    const bool ok = std::any_of(allowed.begin(), allowed.end(),
-                                [&](const char* n) { return a.name == n; });
+    const bool ok =
+        std::any_of(allowed.begin(), allowed.end(), [&](const char* n) { return a.name == n; });
     if (!ok) {
       return unsupported("attribute '" + a.name + "' is not part of " + node_.op_type + "-" +
                          std::to_string(version_) + " as quantlab implements it");
@@ -113,18 +132,18 @@ Status NodeContext::check_arity(size_t min_in, size_t max_in, size_t min_out,
   size_t n_in = inputs_.size();
   while (n_in > 0 && inputs_[n_in - 1] == nullptr) --n_in;
   if (n_in < min_in || inputs_.size() > max_in) {
-    return invalid_argument("has " + std::to_string(inputs_.size()) + " inputs; " +
-                            node_.op_type + "-" + std::to_string(version_) + " takes " +
-                            (min_in == max_in ? std::to_string(min_in)
-                                              : std::to_string(min_in) + " to " +
-                                                    std::to_string(max_in)));
+    return invalid_argument("has " + std::to_string(inputs_.size()) + " inputs; " + node_.op_type +
+                            "-" + std::to_string(version_) + " takes " +
+                            (min_in == max_in
+                                 ? std::to_string(min_in)
+                                 : std::to_string(min_in) + " to " + std::to_string(max_in)));
   }
   if (node_.outputs.size() < min_out || node_.outputs.size() > max_out) {
     return invalid_argument("has " + std::to_string(node_.outputs.size()) + " outputs; " +
                             node_.op_type + " produces " +
-                            (min_out == max_out ? std::to_string(min_out)
-                                                : std::to_string(min_out) + " to " +
-                                                      std::to_string(max_out)));
+                            (min_out == max_out
+                                 ? std::to_string(min_out)
+                                 : std::to_string(min_out) + " to " + std::to_string(max_out)));
   }
   for (size_t i = 0; i < min_in; ++i) {
     if (inputs_[i] == nullptr) {
@@ -147,8 +166,8 @@ Status NodeContext::check_dtype(size_t i, std::initializer_list<DType> allowed) 
   if (std::find(allowed.begin(), allowed.end(), v.dtype) != allowed.end()) return Status::ok();
   std::string list;
   for (DType d : allowed) list += (list.empty() ? "" : ", ") + std::string(dtype_name(d));
-  return unsupported("input " + std::to_string(i) + " '" + v.name + "' is " +
-                     dtype_name(v.dtype) + "; " + node_.op_type + " takes " + list);
+  return unsupported("input " + std::to_string(i) + " '" + v.name + "' is " + dtype_name(v.dtype) +
+                     "; " + node_.op_type + " takes " + list);
 }
 
 namespace {

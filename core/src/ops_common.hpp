@@ -49,8 +49,11 @@ class NodeContext {
  public:
   NodeContext(const OnnxNode& node, int64_t version, std::vector<const ValueInfo*> inputs,
               std::vector<const Tensor*> constants, const ModelOptions& options)
-      : node_(node), version_(version), inputs_(std::move(inputs)),
-        constants_(std::move(constants)), options_(options) {}
+      : node_(node),
+        version_(version),
+        inputs_(std::move(inputs)),
+        constants_(std::move(constants)),
+        options_(options) {}
 
   const OnnxNode& node() const { return node_; }
   int64_t version() const { return version_; }
@@ -140,8 +143,14 @@ const std::vector<OpRegistration>& op_registry();
 
 // --- Run time --------------------------------------------------------------------------------
 
+/// Number of elements of a shape, computed without overflow on 32-bit (wasm) size_t too.
+/// Errors: a negative dimension, or more than kMaxTensorBytes elements.
+Result<int64_t> checked_elements(std::span<const int64_t> shape);
+
 /// A new zero-filled tensor; errors for absurd sizes.
 inline Result<Tensor> new_tensor(DType dtype, Dims shape) {
+  auto n = checked_elements(shape);
+  if (!n) return n.status();
   return Tensor::create(dtype, std::move(shape));
 }
 

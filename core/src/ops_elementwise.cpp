@@ -24,8 +24,8 @@ Result<std::unique_ptr<Op>> make_arith(const NodeContext& ctx, std::vector<Value
   const ValueInfo& a = ctx.input(0);
   const ValueInfo& b = ctx.input(1);
   if (a.dtype != b.dtype) {
-    return unsupported(std::string("inputs have different element types (") +
-                       dtype_name(a.dtype) + " and " + dtype_name(b.dtype) + ")");
+    return unsupported(std::string("inputs have different element types (") + dtype_name(a.dtype) +
+                       " and " + dtype_name(b.dtype) + ")");
   }
   out[0].dtype = a.dtype;
   out[0].rank_known = a.rank_known && b.rank_known;
@@ -66,8 +66,8 @@ Result<Tensor> map_unary(const Tensor& x, F f) {
 Result<std::unique_ptr<Op>> make_relu(const NodeContext& ctx, std::vector<ValueInfo>& out) {
   QL_RETURN_IF_ERROR(ctx.check_attributes({}));
   QL_RETURN_IF_ERROR(ctx.check_arity(1, 1, 1, 1));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32, DType::kInt8, DType::kInt32,
-                                          DType::kInt64}));
+  QL_RETURN_IF_ERROR(
+      ctx.check_dtype(0, {DType::kFloat32, DType::kInt8, DType::kInt32, DType::kInt64}));
   out[0] = ctx.input(0);
   out[0].constant = false;
   return make_op([](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
@@ -135,8 +135,7 @@ Result<std::unique_ptr<Op>> make_clip(const NodeContext& ctx, std::vector<ValueI
           if (!in[i]) continue;
           if (in[i]->size() != 1) {
             return shape_mismatch(std::string(i == 1 ? "min" : "max") +
-                                  " must be a scalar, got shape " +
-                                  shape_string(in[i]->shape()));
+                                  " must be a scalar, got shape " + shape_string(in[i]->shape()));
           }
           (i == 1 ? lo : hi) = in[i]->template data<T>()[0];
         }
@@ -173,8 +172,9 @@ Result<std::unique_ptr<Op>> make_dropout(const NodeContext& ctx, std::vector<Val
     QL_RETURN_IF_ERROR(ctx.check_arity(1, 3, 1, 2));
     if (ctx.has_input(1)) QL_RETURN_IF_ERROR(ctx.check_dtype(1, {DType::kFloat32}));
     if (ctx.has_input(2)) {
-      return unsupported("the training_mode input is not supported: quantlab runs Dropout in "
-                         "inference mode only");
+      return unsupported(
+          "the training_mode input is not supported: quantlab runs Dropout in "
+          "inference mode only");
     }
   } else {
     QL_RETURN_IF_ERROR(ctx.check_attributes({"ratio", "is_test"}));

@@ -16,7 +16,8 @@ namespace {
 std::vector<float> transposed(std::span<const float> m, int64_t rows, int64_t cols) {
   std::vector<float> t(m.size());
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) t[static_cast<size_t>(c * rows + r)] = m[static_cast<size_t>(r * cols + c)];
+    for (int64_t c = 0; c < cols; ++c)
+      t[static_cast<size_t>(c * rows + r)] = m[static_cast<size_t>(r * cols + c)];
   }
   return t;
 }
@@ -26,7 +27,8 @@ Status gemm_rows(const PackedGemmF32* packed, const float* x, int64_t m, int64_t
                  std::span<const float> bias, float* y) {
   if (packed) return packed->run(x, m, y);
   for (int64_t r = 0; r < m; ++r) {
-    for (int64_t c = 0; c < n; ++c) y[r * n + c] = bias.empty() ? 0.0f : bias[static_cast<size_t>(c)];
+    for (int64_t c = 0; c < n; ++c)
+      y[r * n + c] = bias.empty() ? 0.0f : bias[static_cast<size_t>(c)];
   }
   return Status::ok();
 }
@@ -54,7 +56,8 @@ Result<std::unique_ptr<Op>> make_conv(const NodeContext& ctx, std::vector<ValueI
   if (!setup) return setup.status();
   if (ctx.has_input(2)) {
     const ValueInfo& b = ctx.input(2);
-    if (b.rank_known && (b.dims.size() != 1 || !same_dim(b.dims[0], ctx.input(1).dims[0], "").is_ok())) {
+    if (b.rank_known &&
+        (b.dims.size() != 1 || !same_dim(b.dims[0], ctx.input(1).dims[0], "").is_ok())) {
       return shape_mismatch("bias " + dims_string(b.dims) + " must be [" +
                             dims_string(Dims{ctx.input(1).dims[0]}) + "] (one per output channel)");
     }
@@ -72,10 +75,9 @@ Result<std::unique_ptr<Op>> make_conv(const NodeContext& ctx, std::vector<ValueI
     const Dims in_spatial(xi.dims.begin() + 2, xi.dims.end());
     auto g = conv_geometry(*setup, in_spatial, nullptr);
     if (!g) return g.status();
-    auto packed = PackedConv2dF32::pack(w_const->data<float>(), w_const->shape()[0],
-                                        w_const->shape()[1] * setup->groups, *g,
-                                        b_const ? b_const->data<float>() : std::span<const float>(),
-                                        FusedActivation::kNone);
+    auto packed = PackedConv2dF32::pack(
+        w_const->data<float>(), w_const->shape()[0], w_const->shape()[1] * setup->groups, *g,
+        b_const ? b_const->data<float>() : std::span<const float>(), FusedActivation::kNone);
     if (!packed) return packed.status();
     prepacked = std::make_shared<const PackedConv2dF32>(std::move(*packed));
   }
@@ -89,8 +91,10 @@ Result<std::unique_ptr<Op>> make_conv(const NodeContext& ctx, std::vector<ValueI
     auto g = run_geometry(s, x, w, h, wd, y_shape);
     if (!g) return g.status();
     if (b && b->size() != static_cast<size_t>(w.shape()[0])) {
-      return shape_mismatch("bias " + shape_string(b->shape()) + " must hold one value per "
-                            "output channel (" + std::to_string(w.shape()[0]) + ")");
+      return shape_mismatch("bias " + shape_string(b->shape()) +
+                            " must hold one value per "
+                            "output channel (" +
+                            std::to_string(w.shape()[0]) + ")");
     }
     auto r = new_tensor(DType::kFloat32, y_shape);
     if (!r) return r.status();
@@ -104,8 +108,8 @@ Result<std::unique_ptr<Op>> make_conv(const NodeContext& ctx, std::vector<ValueI
       local = std::move(*p);
       packed = &local;
     }
-    QL_RETURN_IF_ERROR(packed->run(x.data<float>().data(), x.shape()[0], h, wd,
-                                   r->data<float>().data()));
+    QL_RETURN_IF_ERROR(
+        packed->run(x.data<float>().data(), x.shape()[0], h, wd, r->data<float>().data()));
     y[0] = std::move(*r);
     return Status::ok();
   });
@@ -148,8 +152,8 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
     auto bc = broadcast_dims(c, Dims{m, n});
     if (!bc || (bc->size() == 2 && known((*bc)[0]) && known(m) && (*bc)[0] != m) ||
         (bc->size() == 2 && known((*bc)[1]) && known(n) && (*bc)[1] != n)) {
-      return shape_mismatch("C " + dims_string(c) + " does not broadcast to [M, N] = " +
-                            dims_string(Dims{m, n}));
+      return shape_mismatch("C " + dims_string(c) +
+                            " does not broadcast to [M, N] = " + dims_string(Dims{m, n}));
     }
   }
   out[0].dtype = DType::kFloat32;
@@ -163,9 +167,9 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
   bool bias_fused = false;
   if (bw) {
     const int64_t bn = bw->shape()[trans_b ? 0 : 1], bk = bw->shape()[trans_b ? 1 : 0];
-    std::vector<float> wt = trans_b ? std::vector<float>(bw->data<float>().begin(),
-                                                         bw->data<float>().end())
-                                    : transposed(bw->data<float>(), bk, bn);
+    std::vector<float> wt =
+        trans_b ? std::vector<float>(bw->data<float>().begin(), bw->data<float>().end())
+                : transposed(bw->data<float>(), bk, bn);
     std::vector<float> bias;
     if (c && *alpha == 1.0f && *beta == 1.0f &&
         (c->size() == 1 || (c->size() == static_cast<size_t>(bn) &&
@@ -191,9 +195,10 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
     const int64_t M = A.shape()[trans_a ? 1 : 0], K = A.shape()[trans_a ? 0 : 1];
     const int64_t N = B.shape()[trans_b ? 0 : 1];
     if (B.shape()[trans_b ? 1 : 0] != K) {
-      return shape_mismatch("A " + shape_string(A.shape()) + " and B " + shape_string(B.shape()) +
-                            " have different inner dimensions (transA = " +
-                            std::to_string(trans_a) + ", transB = " + std::to_string(trans_b) + ")");
+      return shape_mismatch(
+          "A " + shape_string(A.shape()) + " and B " + shape_string(B.shape()) +
+          " have different inner dimensions (transA = " + std::to_string(trans_a) +
+          ", transB = " + std::to_string(trans_b) + ")");
     }
     auto r = new_tensor(DType::kFloat32, {M, N});
     if (!r) return r.status();
@@ -206,8 +211,9 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
     std::optional<PackedGemmF32> local;
     const std::optional<PackedGemmF32>* packed = prepacked.get();
     if (!packed) {
-      std::vector<float> wt = trans_b ? std::vector<float>(B.data<float>().begin(), B.data<float>().end())
-                                      : transposed(B.data<float>(), K, N);
+      std::vector<float> wt =
+          trans_b ? std::vector<float>(B.data<float>().begin(), B.data<float>().end())
+                  : transposed(B.data<float>(), K, N);
       auto p = pack_gemm(wt, N, K, {});
       if (!p) return p.status();
       local = std::move(*p);
@@ -221,8 +227,8 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
       fused_bias.resize(static_cast<size_t>(N));
       for (size_t j = 0; j < fused_bias.size(); ++j) fused_bias[j] = cv[C->size() == 1 ? 0 : j];
     }
-    QL_RETURN_IF_ERROR(gemm_rows(packed->has_value() ? &**packed : nullptr, ap, M, N,
-                                 fused_bias, yp));
+    QL_RETURN_IF_ERROR(
+        gemm_rows(packed->has_value() ? &**packed : nullptr, ap, M, N, fused_bias, yp));
     if (bias_fused) {
       y[0] = std::move(*r);
       return Status::ok();
@@ -256,9 +262,9 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
 /// Numpy matmul shapes: 1-D operands are promoted (and the added dim removed afterwards);
 /// batch dims broadcast.
 struct MatMulShape {
-  Dims batch;      // broadcast batch dims
+  Dims batch;  // broadcast batch dims
   int64_t m = 0, k = 0, n = 0;
-  Dims y;          // output dims
+  Dims y;  // output dims
 };
 
 Result<MatMulShape> matmul_shape(const Dims& a, const Dims& b) {
@@ -299,7 +305,8 @@ Result<std::unique_ptr<Op>> make_matmul(const NodeContext& ctx, std::vector<Valu
   std::shared_ptr<const std::optional<PackedGemmF32>> prepacked;
   if (const Tensor* b = ctx.constant(1)) {
     const Dims& bs = b->shape();
-    const bool matrix = bs.size() == 2 || (bs.size() > 2 && dims_product(Dims(bs.begin(), bs.end() - 2)) == 1);
+    const bool matrix =
+        bs.size() == 2 || (bs.size() > 2 && dims_product(Dims(bs.begin(), bs.end() - 2)) == 1);
     if (matrix && bs.size() >= 2) {
       const int64_t k = bs[bs.size() - 2], n = bs.back();
       auto p = pack_gemm(transposed(b->data<float>(), k, n), n, k, {});
@@ -322,8 +329,8 @@ Result<std::unique_ptr<Op>> make_matmul(const NodeContext& ctx, std::vector<Valu
       // Rows of A in order are rows of Y in order when B has no batch dims.
       const int64_t rows = s->k == 0 ? dims_product(s->y) / std::max<int64_t>(s->n, 1)
                                      : static_cast<int64_t>(A.size()) / s->k;
-      QL_RETURN_IF_ERROR(gemm_rows(prepacked->has_value() ? &**prepacked : nullptr, ap, rows,
-                                   s->n, {}, yp));
+      QL_RETURN_IF_ERROR(
+          gemm_rows(prepacked->has_value() ? &**prepacked : nullptr, ap, rows, s->n, {}, yp));
       y[0] = std::move(*r);
       return Status::ok();
     }
@@ -344,9 +351,9 @@ Result<std::unique_ptr<Op>> make_matmul(const NodeContext& ctx, std::vector<Valu
         if (a_full[i] != 1) ao += idx[i] * as[i];
         if (b_full[i] != 1) bo += idx[i] * bs[i];
       }
-      auto p = pack_gemm(transposed(std::span<const float>(bp + static_cast<size_t>(bo) * kn, kn),
-                                    s->k, s->n),
-                         s->n, s->k, {});
+      auto p = pack_gemm(
+          transposed(std::span<const float>(bp + static_cast<size_t>(bo) * kn, kn), s->k, s->n),
+          s->n, s->k, {});
       if (!p) return p.status();
       QL_RETURN_IF_ERROR(gemm_rows(p->has_value() ? &**p : nullptr,
                                    ap + static_cast<size_t>(ao) * mk, s->m, s->n, {},
@@ -379,8 +386,7 @@ Status bn_coefficients(const Tensor& scale, const Tensor& bias, const Tensor& me
   for (size_t c = 0; c < a.size(); ++c) {
     const double v = static_cast<double>(var.data<float>()[c]) + static_cast<double>(epsilon);
     if (!(v > 0.0)) {
-      return invalid_argument("var + epsilon of channel " + std::to_string(c) +
-                              " is not positive");
+      return invalid_argument("var + epsilon of channel " + std::to_string(c) + " is not positive");
     }
     const double inv = 1.0 / std::sqrt(v);
     const double ac = static_cast<double>(scale.data<float>()[c]) * inv;
@@ -398,12 +404,14 @@ Result<std::unique_ptr<Op>> make_batchnorm(const NodeContext& ctx, std::vector<V
   auto training = ctx.attr_int("training_mode", 0);
   if (!training) return training.status();
   if (*training != 0) {
-    return unsupported("training_mode = 1 is not supported: quantlab runs BatchNormalization "
-                       "in inference mode (running statistics)");
+    return unsupported(
+        "training_mode = 1 is not supported: quantlab runs BatchNormalization "
+        "in inference mode (running statistics)");
   }
   for (size_t i = 1; i < ctx.num_outputs(); ++i) {
     if (ctx.has_output(i)) {
-      return unsupported("output '" + ctx.node().outputs[i] + "' (training statistics) is not "
+      return unsupported("output '" + ctx.node().outputs[i] +
+                         "' (training statistics) is not "
                          "supported: quantlab runs BatchNormalization in inference mode");
     }
   }
@@ -418,8 +426,8 @@ Result<std::unique_ptr<Op>> make_batchnorm(const NodeContext& ctx, std::vector<V
   }
   for (size_t i = 1; i < 5; ++i) {
     const ValueInfo& p = ctx.input(i);
-    if (p.rank_known && (p.dims.size() != 1 ||
-                         (xin.rank_known && !same_dim(p.dims[0], xin.dims[1], "").is_ok()))) {
+    if (p.rank_known &&
+        (p.dims.size() != 1 || (xin.rank_known && !same_dim(p.dims[0], xin.dims[1], "").is_ok()))) {
       return shape_mismatch("input " + std::to_string(i) + " '" + p.name + "' " +
                             dims_string(p.dims) + " must be [C] for input " +
                             dims_string(xin.rank_known ? xin.dims : Dims{}));
@@ -437,9 +445,11 @@ Result<std::unique_ptr<Op>> make_batchnorm(const NodeContext& ctx, std::vector<V
     folded = std::make_shared<const std::pair<std::vector<float>, std::vector<float>>>(
         std::move(a), std::move(b));
   }
-  return make_op([folded, epsilon](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+  return make_op([folded, epsilon](std::span<const Tensor* const> in,
+                                   std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];
-    if (x.rank() < 2) return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 2");
+    if (x.rank() < 2)
+      return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 2");
     const int64_t channels = x.shape()[1];
     std::vector<float> a, b;
     if (folded) {
@@ -455,7 +465,8 @@ Result<std::unique_ptr<Op>> make_batchnorm(const NodeContext& ctx, std::vector<V
     const std::vector<float>& cb = folded ? folded->second : b;
     auto r = new_tensor(DType::kFloat32, x.shape());
     if (!r) return r.status();
-    const size_t inner = channels == 0 ? 0 : x.size() / static_cast<size_t>(x.shape()[0] * channels);
+    const size_t inner =
+        channels == 0 ? 0 : x.size() / static_cast<size_t>(x.shape()[0] * channels);
     const float* src = x.data<float>().data();
     float* dst = r->data<float>().data();
     size_t i = 0;
@@ -487,41 +498,43 @@ Result<std::unique_ptr<Op>> make_softmax(const NodeContext& ctx, std::vector<Val
   out[0] = xin;
   out[0].constant = false;
   const int64_t axis_attr = *axis;
-  return make_op([per_axis, axis_attr](std::span<const Tensor* const> in,
-                                       std::span<Tensor> y) -> Status {
-    const Tensor& x = *in[0];
-    auto a = normalize_axis(axis_attr, x.rank(), "axis");
-    if (!a) return a.status();
-    const Dims& s = x.shape();
-    size_t outer = 1, len = 1, inner = 1;
-    for (int i = 0; i < *a; ++i) outer *= static_cast<size_t>(s[static_cast<size_t>(i)]);
-    if (per_axis) {
-      len = static_cast<size_t>(s[static_cast<size_t>(*a)]);
-      for (size_t i = static_cast<size_t>(*a) + 1; i < s.size(); ++i) inner *= static_cast<size_t>(s[i]);
-    } else {
-      for (size_t i = static_cast<size_t>(*a); i < s.size(); ++i) len *= static_cast<size_t>(s[i]);
-    }
-    auto r = new_tensor(DType::kFloat32, s);
-    if (!r) return r.status();
-    const float* src = x.data<float>().data();
-    float* dst = r->data<float>().data();
-    for (size_t o = 0; o < outer; ++o) {
-      for (size_t j = 0; j < inner; ++j) {
-        const size_t base = o * len * inner + j;
-        float mx = -std::numeric_limits<float>::infinity();
-        for (size_t i = 0; i < len; ++i) mx = std::max(mx, src[base + i * inner]);
-        float sum = 0.0f;
-        for (size_t i = 0; i < len; ++i) {
-          const float e = std::exp(src[base + i * inner] - mx);
-          dst[base + i * inner] = e;
-          sum += e;
+  return make_op(
+      [per_axis, axis_attr](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+        const Tensor& x = *in[0];
+        auto a = normalize_axis(axis_attr, x.rank(), "axis");
+        if (!a) return a.status();
+        const Dims& s = x.shape();
+        size_t outer = 1, len = 1, inner = 1;
+        for (int i = 0; i < *a; ++i) outer *= static_cast<size_t>(s[static_cast<size_t>(i)]);
+        if (per_axis) {
+          len = static_cast<size_t>(s[static_cast<size_t>(*a)]);
+          for (size_t i = static_cast<size_t>(*a) + 1; i < s.size(); ++i)
+            inner *= static_cast<size_t>(s[i]);
+        } else {
+          for (size_t i = static_cast<size_t>(*a); i < s.size(); ++i)
+            len *= static_cast<size_t>(s[i]);
         }
-        for (size_t i = 0; i < len; ++i) dst[base + i * inner] /= sum;
-      }
-    }
-    y[0] = std::move(*r);
-    return Status::ok();
-  });
+        auto r = new_tensor(DType::kFloat32, s);
+        if (!r) return r.status();
+        const float* src = x.data<float>().data();
+        float* dst = r->data<float>().data();
+        for (size_t o = 0; o < outer; ++o) {
+          for (size_t j = 0; j < inner; ++j) {
+            const size_t base = o * len * inner + j;
+            float mx = -std::numeric_limits<float>::infinity();
+            for (size_t i = 0; i < len; ++i) mx = std::max(mx, src[base + i * inner]);
+            float sum = 0.0f;
+            for (size_t i = 0; i < len; ++i) {
+              const float e = std::exp(src[base + i * inner] - mx);
+              dst[base + i * inner] = e;
+              sum += e;
+            }
+            for (size_t i = 0; i < len; ++i) dst[base + i * inner] /= sum;
+          }
+        }
+        y[0] = std::move(*r);
+        return Status::ok();
+      });
 }
 
 }  // namespace

@@ -86,13 +86,11 @@ void pool_plane(const Pool3& p, const T* x, T* y, bool count_include_pad) {
 template <bool kMax>
 Result<std::unique_ptr<Op>> make_pool(const NodeContext& ctx, std::vector<ValueInfo>& out) {
   if (kMax) {
-    QL_RETURN_IF_ERROR(ctx.check_attributes({"auto_pad", "ceil_mode", "dilations",
-                                             "kernel_shape", "pads", "storage_order",
-                                             "strides"}));
+    QL_RETURN_IF_ERROR(ctx.check_attributes({"auto_pad", "ceil_mode", "dilations", "kernel_shape",
+                                             "pads", "storage_order", "strides"}));
     QL_RETURN_IF_ERROR(ctx.check_arity(1, 1, 1, 2));
     if (ctx.has_output(1)) {
-      return unsupported("the Indices output '" + ctx.node().outputs[1] +
-                         "' is not supported");
+      return unsupported("the Indices output '" + ctx.node().outputs[1] + "' is not supported");
     }
     // (Two calls: a conditional between initializer lists would dangle.)
     if (ctx.version() >= 12) {
@@ -101,8 +99,8 @@ Result<std::unique_ptr<Op>> make_pool(const NodeContext& ctx, std::vector<ValueI
       QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
     }
   } else {
-    QL_RETURN_IF_ERROR(ctx.check_attributes({"auto_pad", "ceil_mode", "count_include_pad",
-                                             "kernel_shape", "pads", "strides"}));
+    QL_RETURN_IF_ERROR(ctx.check_attributes(
+        {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"}));
     QL_RETURN_IF_ERROR(ctx.check_arity(1, 1, 1, 1));
     QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
   }
@@ -118,8 +116,7 @@ Result<std::unique_ptr<Op>> make_pool(const NodeContext& ctx, std::vector<ValueI
     return shape_mismatch("input " + dims_string(xin.dims) + " does not have rank " +
                           std::to_string(nd + 2) + " for kernel_shape " + dims_string(*kernel));
   }
-  auto attrs = read_spatial_attrs(ctx, nd, {}, kMax && ctx.version() >= 10,
-                                  ctx.version() >= 10);
+  auto attrs = read_spatial_attrs(ctx, nd, {}, kMax && ctx.version() >= 10, ctx.version() >= 10);
   if (!attrs) return attrs.status();
   auto include_pad = ctx.attr_int("count_include_pad", 0);
   if (!include_pad) return include_pad.status();
@@ -137,35 +134,35 @@ Result<std::unique_ptr<Op>> make_pool(const NodeContext& ctx, std::vector<ValueI
   }
   const SpatialAttrs a = *attrs;
   const bool count_include_pad = *include_pad != 0;
-  return make_op([a, count_include_pad](std::span<const Tensor* const> in,
-                                        std::span<Tensor> y) -> Status {
-    const Tensor& x = *in[0];
-    if (x.rank() != static_cast<int>(a.nd) + 2) {
-      return shape_mismatch("input " + shape_string(x.shape()) + " does not have rank " +
-                            std::to_string(a.nd + 2));
-    }
-    Dims y_shape;
-    auto p = pool_problem(a, x.shape(), y_shape);
-    if (!p) return p.status();
-    auto r = new_tensor(x.dtype(), y_shape);
-    if (!r) return r.status();
-    const int64_t planes = x.shape()[0] * x.shape()[1];
-    const int64_t in_plane = p->in[0] * p->in[1] * p->in[2];
-    const int64_t out_plane = p->out[0] * p->out[1] * p->out[2];
-    visit_dtype(x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, uint8_t> ||
-                    std::is_same_v<T, int8_t>) {
-        const T* src = x.data<T>().data();
-        T* dst = r->template data<T>().data();
-        for (int64_t i = 0; i < planes; ++i) {
-          pool_plane<T, kMax>(*p, src + i * in_plane, dst + i * out_plane, count_include_pad);
+  return make_op(
+      [a, count_include_pad](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+        const Tensor& x = *in[0];
+        if (x.rank() != static_cast<int>(a.nd) + 2) {
+          return shape_mismatch("input " + shape_string(x.shape()) + " does not have rank " +
+                                std::to_string(a.nd + 2));
         }
-      }
-    });
-    y[0] = std::move(*r);
-    return Status::ok();
-  });
+        Dims y_shape;
+        auto p = pool_problem(a, x.shape(), y_shape);
+        if (!p) return p.status();
+        auto r = new_tensor(x.dtype(), y_shape);
+        if (!r) return r.status();
+        const int64_t planes = x.shape()[0] * x.shape()[1];
+        const int64_t in_plane = p->in[0] * p->in[1] * p->in[2];
+        const int64_t out_plane = p->out[0] * p->out[1] * p->out[2];
+        visit_dtype(x.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          if constexpr (std::is_same_v<T, float> || std::is_same_v<T, uint8_t> ||
+                        std::is_same_v<T, int8_t>) {
+            const T* src = x.data<T>().data();
+            T* dst = r->template data<T>().data();
+            for (int64_t i = 0; i < planes; ++i) {
+              pool_plane<T, kMax>(*p, src + i * in_plane, dst + i * out_plane, count_include_pad);
+            }
+          }
+        });
+        y[0] = std::move(*r);
+        return Status::ok();
+      });
 }
 
 Result<std::unique_ptr<Op>> make_global_average_pool(const NodeContext& ctx,

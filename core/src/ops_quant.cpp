@@ -32,7 +32,8 @@ Status check_param(const NodeContext& ctx, size_t i, const char* what, bool per_
   QL_RETURN_IF_ERROR(ctx.check_dtype(i, types));
   const ValueInfo& v = ctx.input(i);
   if (!v.rank_known) return Status::ok();
-  if (per_channel_ok ? v.dims.size() > 1 : !(v.dims.size() <= 1 && (!all_known(v.dims) || dims_product(v.dims) == 1))) {
+  if (per_channel_ok ? v.dims.size() > 1
+                     : !(v.dims.size() <= 1 && (!all_known(v.dims) || dims_product(v.dims) == 1))) {
     return shape_mismatch(std::string(what) + " '" + v.name + "' must be " +
                           (per_channel_ok ? "a scalar or 1-D" : "a scalar") + ", got " +
                           dims_string(v.dims));
@@ -77,9 +78,8 @@ Result<AxisSplit> axis_split(const Dims& shape, int64_t axis, size_t channels, c
   if (!a) return a.status();
   if (shape[static_cast<size_t>(*a)] != static_cast<int64_t>(channels)) {
     return shape_mismatch(std::string(what) + " has " + std::to_string(channels) +
-                          " values but axis " + std::to_string(*a) + " of " +
-                          shape_string(shape) + " has " +
-                          std::to_string(shape[static_cast<size_t>(*a)]));
+                          " values but axis " + std::to_string(*a) + " of " + shape_string(shape) +
+                          " has " + std::to_string(shape[static_cast<size_t>(*a)]));
   }
   for (int i = 0; i < *a; ++i) s.outer *= static_cast<size_t>(shape[static_cast<size_t>(i)]);
   s.channels = channels;
@@ -109,8 +109,8 @@ Result<Tensor> quantize_linear(const Tensor& x, const Tensor& scale, const Tenso
   std::vector<int32_t> zps(scales.size(), 0);
   if (zero_point) {
     if (zero_point->size() != scales.size()) {
-      return shape_mismatch("y_zero_point " + shape_string(zero_point->shape()) +
-                            " and y_scale " + shape_string(scale.shape()) + " differ in size");
+      return shape_mismatch("y_zero_point " + shape_string(zero_point->shape()) + " and y_scale " +
+                            shape_string(scale.shape()) + " differ in size");
     }
     zps = int_values(*zero_point);
   }
@@ -170,8 +170,8 @@ Result<Tensor> dequantize_linear(const Tensor& x, const Tensor& scale, const Ten
   std::vector<int32_t> zps(scales.size(), 0);
   if (zero_point) {
     if (zero_point->size() != scales.size()) {
-      return shape_mismatch("x_zero_point " + shape_string(zero_point->shape()) +
-                            " and x_scale " + shape_string(scale.shape()) + " differ in size");
+      return shape_mismatch("x_zero_point " + shape_string(zero_point->shape()) + " and x_scale " +
+                            shape_string(scale.shape()) + " differ in size");
     }
     if (zero_point->dtype() != x.dtype()) {
       return unsupported(std::string("x_zero_point is ") + dtype_name(zero_point->dtype()) +
@@ -341,8 +341,8 @@ Result<Tensor> batched_matmul(const Tensor& A, const Tensor& B, DType y_type, F 
     auto r = f(*a2, *b2);
     if (!r) return r.status();
     if (out_bytes) {
-      std::memcpy(static_cast<std::byte*>(y->raw()) + static_cast<size_t>(t) * out_bytes,
-                  r->raw(), out_bytes);
+      std::memcpy(static_cast<std::byte*>(y->raw()) + static_cast<size_t>(t) * out_bytes, r->raw(),
+                  out_bytes);
     }
     for (size_t i = idx.size(); i-- > 0;) {
       if (++idx[i] < s->batch[i]) break;
@@ -376,8 +376,8 @@ std::optional<std::vector<int8_t>> packable_weights(const Tensor* b, const Tenso
 Result<Tensor> run_packed_rows(const PackedQGemm& g, const Tensor& A, DType x_type, DType y_type) {
   if (A.rank() < 2) return unsupported("A must have rank >= 2, got " + shape_string(A.shape()));
   if (A.dtype() != x_type) {
-    return unsupported(std::string("A is ") + dtype_name(A.dtype()) + ", the layer was packed for " +
-                       dtype_name(x_type));
+    return unsupported(std::string("A is ") + dtype_name(A.dtype()) +
+                       ", the layer was packed for " + dtype_name(x_type));
   }
   if (A.shape().back() != g.k()) {
     return shape_mismatch("A " + shape_string(A.shape()) + " has inner dimension " +
@@ -429,7 +429,8 @@ Result<std::unique_ptr<Op>> make_qlinear_matmul(const NodeContext& ctx,
       auto a_zp = scalar_int(*ctx.constant(2), "a_zero_point");
       auto y_scale = scalar_float(*ctx.constant(6), "y_scale");
       auto y_zp = scalar_int(*ctx.constant(7), "y_zero_point");
-      for (const Status* s : {&a_scale.status(), &a_zp.status(), &y_scale.status(), &y_zp.status()}) {
+      for (const Status* s :
+           {&a_scale.status(), &a_zp.status(), &y_scale.status(), &y_zp.status()}) {
         if (!s->is_ok()) return *s;
       }
       if (n > 0 && k > 0 && (w_scales.size() == 1 || w_scales.size() == static_cast<size_t>(n))) {
@@ -441,32 +442,32 @@ Result<std::unique_ptr<Op>> make_qlinear_matmul(const NodeContext& ctx,
     }
   }
   const DType x_type = ctx.input(0).dtype;
-  return make_op([packed, x_type, y_type](std::span<const Tensor* const> in,
-                                          std::span<Tensor> y) -> Status {
-    if (packed) {
-      auto r = run_packed_rows(*packed, *in[0], x_type, y_type);
-      if (!r) return r.status();
-      y[0] = std::move(*r);
-      return Status::ok();
-    }
-    auto a_scale = scalar_float(*in[1], "a_scale");
-    if (!a_scale) return a_scale.status();
-    auto a_zp = scalar_int(*in[2], "a_zero_point");
-    if (!a_zp) return a_zp.status();
-    auto y_scale = scalar_float(*in[6], "y_scale");
-    if (!y_scale) return y_scale.status();
-    auto y_zp = scalar_int(*in[7], "y_zero_point");
-    if (!y_zp) return y_zp.status();
-    const std::vector<float> b_scale = float_values(*in[4]);
-    const std::vector<int32_t> b_zp = int_values(*in[5]);
-    if (in[7]->dtype() != y_type) return unsupported("y_zero_point changed type");
-    auto r = batched_matmul(*in[0], *in[3], y_type, [&](const Tensor& a, const Tensor& b) {
-      return qlinear_matmul(a, *a_scale, *a_zp, b, b_scale, b_zp, *y_scale, *y_zp, y_type);
-    });
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
-  });
+  return make_op(
+      [packed, x_type, y_type](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+        if (packed) {
+          auto r = run_packed_rows(*packed, *in[0], x_type, y_type);
+          if (!r) return r.status();
+          y[0] = std::move(*r);
+          return Status::ok();
+        }
+        auto a_scale = scalar_float(*in[1], "a_scale");
+        if (!a_scale) return a_scale.status();
+        auto a_zp = scalar_int(*in[2], "a_zero_point");
+        if (!a_zp) return a_zp.status();
+        auto y_scale = scalar_float(*in[6], "y_scale");
+        if (!y_scale) return y_scale.status();
+        auto y_zp = scalar_int(*in[7], "y_zero_point");
+        if (!y_zp) return y_zp.status();
+        const std::vector<float> b_scale = float_values(*in[4]);
+        const std::vector<int32_t> b_zp = int_values(*in[5]);
+        if (in[7]->dtype() != y_type) return unsupported("y_zero_point changed type");
+        auto r = batched_matmul(*in[0], *in[3], y_type, [&](const Tensor& a, const Tensor& b) {
+          return qlinear_matmul(a, *a_scale, *a_zp, b, b_scale, b_zp, *y_scale, *y_zp, y_type);
+        });
+        if (!r) return r.status();
+        y[0] = std::move(*r);
+        return Status::ok();
+      });
 }
 
 Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx,
@@ -485,8 +486,7 @@ Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx,
     out[0].dims = s->y;
   }
   std::shared_ptr<const PackedQGemm> packed;
-  const bool a_zp_fixed = !ctx.has_input(2) ||
-                          (ctx.constant(2) && ctx.constant(2)->size() == 1);
+  const bool a_zp_fixed = !ctx.has_input(2) || (ctx.constant(2) && ctx.constant(2)->size() == 1);
   const bool b_zp_fixed = !ctx.has_input(3) || ctx.constant(3);
   if (a_zp_fixed && b_zp_fixed) {
     if (auto w = packable_weights(ctx.constant(1), ctx.has_input(3) ? ctx.constant(3) : nullptr)) {
@@ -503,7 +503,8 @@ Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx,
     }
   }
   const DType x_type = ctx.input(0).dtype;
-  return make_op([packed, x_type](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+  return make_op([packed, x_type](std::span<const Tensor* const> in,
+                                  std::span<Tensor> y) -> Status {
     if (packed) {
       auto r = run_packed_rows(*packed, *in[0], x_type, DType::kInt32);
       if (!r) return r.status();
@@ -514,8 +515,10 @@ Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx,
     const Tensor* bzp = in.size() > 3 ? in[3] : nullptr;
     const std::vector<int32_t> a_zp = azp ? int_values(*azp) : std::vector<int32_t>{0};
     const std::vector<int32_t> b_zp = bzp ? int_values(*bzp) : std::vector<int32_t>{0};
-    if (azp && azp->dtype() != in[0]->dtype()) return unsupported("a_zero_point must have A's type");
-    if (bzp && bzp->dtype() != in[1]->dtype()) return unsupported("b_zero_point must have B's type");
+    if (azp && azp->dtype() != in[0]->dtype())
+      return unsupported("a_zero_point must have A's type");
+    if (bzp && bzp->dtype() != in[1]->dtype())
+      return unsupported("b_zero_point must have B's type");
     auto r = batched_matmul(*in[0], *in[1], DType::kInt32, [&](const Tensor& a, const Tensor& b) {
       return matmul_integer(a, a_zp, b, b_zp);
     });
@@ -604,42 +607,42 @@ Result<std::unique_ptr<Op>> make_qlinear_conv(const NodeContext& ctx, std::vecto
     }
   }
   const ConvSetup s = *setup;
-  return make_op([s, packed, y_type](std::span<const Tensor* const> in,
-                                     std::span<Tensor> y) -> Status {
-    const Tensor& x = *in[0];
-    const Tensor& w = *in[3];
-    int64_t h = 0, wd = 0;
-    Dims y_shape;
-    auto g = run_geometry(s, x, w, h, wd, y_shape);
-    if (!g) return g.status();
-    if (packed) {
-      if (x.dtype() != packed->x_dtype()) {
-        return unsupported(std::string("x is ") + dtype_name(x.dtype()) +
-                           ", the layer was packed for " + dtype_name(packed->x_dtype()));
-      }
-      auto r = new_tensor(y_type, y_shape);
-      if (!r) return r.status();
-      QL_RETURN_IF_ERROR(packed->run(x.raw(), x.shape()[0], h, wd, r->raw()));
-      y[0] = std::move(*r);
-      return Status::ok();
-    }
-    auto x_scale = scalar_float(*in[1], "x_scale");
-    if (!x_scale) return x_scale.status();
-    auto x_zp = scalar_int(*in[2], "x_zero_point");
-    if (!x_zp) return x_zp.status();
-    auto y_scale = scalar_float(*in[6], "y_scale");
-    if (!y_scale) return y_scale.status();
-    auto y_zp = scalar_int(*in[7], "y_zero_point");
-    if (!y_zp) return y_zp.status();
-    const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
-    auto r = qlinear_conv(as_4d(x), *x_scale, *x_zp, as_4d(w), float_values(*in[4]),
-                          int_values(*in[5]), *y_scale, *y_zp, y_type, bias, *g);
-    if (!r) return r.status();
-    auto shaped = back_to_rank(std::move(*r), static_cast<size_t>(x.rank()));
-    if (!shaped) return shaped.status();
-    y[0] = std::move(*shaped);
-    return Status::ok();
-  });
+  return make_op(
+      [s, packed, y_type](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+        const Tensor& x = *in[0];
+        const Tensor& w = *in[3];
+        int64_t h = 0, wd = 0;
+        Dims y_shape;
+        auto g = run_geometry(s, x, w, h, wd, y_shape);
+        if (!g) return g.status();
+        if (packed) {
+          if (x.dtype() != packed->x_dtype()) {
+            return unsupported(std::string("x is ") + dtype_name(x.dtype()) +
+                               ", the layer was packed for " + dtype_name(packed->x_dtype()));
+          }
+          auto r = new_tensor(y_type, y_shape);
+          if (!r) return r.status();
+          QL_RETURN_IF_ERROR(packed->run(x.raw(), x.shape()[0], h, wd, r->raw()));
+          y[0] = std::move(*r);
+          return Status::ok();
+        }
+        auto x_scale = scalar_float(*in[1], "x_scale");
+        if (!x_scale) return x_scale.status();
+        auto x_zp = scalar_int(*in[2], "x_zero_point");
+        if (!x_zp) return x_zp.status();
+        auto y_scale = scalar_float(*in[6], "y_scale");
+        if (!y_scale) return y_scale.status();
+        auto y_zp = scalar_int(*in[7], "y_zero_point");
+        if (!y_zp) return y_zp.status();
+        const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
+        auto r = qlinear_conv(as_4d(x), *x_scale, *x_zp, as_4d(w), float_values(*in[4]),
+                              int_values(*in[5]), *y_scale, *y_zp, y_type, bias, *g);
+        if (!r) return r.status();
+        auto shaped = back_to_rank(std::move(*r), static_cast<size_t>(x.rank()));
+        if (!shaped) return shaped.status();
+        y[0] = std::move(*shaped);
+        return Status::ok();
+      });
 }
 
 Result<std::unique_ptr<Op>> make_conv_integer(const NodeContext& ctx, std::vector<ValueInfo>& out) {
@@ -656,8 +659,8 @@ Result<std::unique_ptr<Op>> make_conv_integer(const NodeContext& ctx, std::vecto
   std::shared_ptr<const PackedQConv2d> packed;
   const auto geometry = fixed_geometry(*setup);
   const Tensor* w_const = ctx.constant(1);
-  const bool zps_fixed = (!ctx.has_input(2) || ctx.constant(2)) &&
-                         (!ctx.has_input(3) || ctx.constant(3));
+  const bool zps_fixed =
+      (!ctx.has_input(2) || ctx.constant(2)) && (!ctx.has_input(3) || ctx.constant(3));
   if (w_const && zps_fixed && geometry && w_const->dtype() == DType::kInt8) {
     const std::vector<int32_t> w_zp =
         ctx.has_input(3) ? int_values(*ctx.constant(3)) : std::vector<int32_t>{0};
@@ -720,7 +723,8 @@ template <class T>
 Result<Tensor> qlinear_add(const Tensor& a, float sa, int32_t za, const Tensor& b, float sb,
                            int32_t zb, float sc, int32_t zc) {
   const float ra = sa / sc, rb = sb / sc;
-  const float fixed = static_cast<float>(zc) - (ra * static_cast<float>(za) + rb * static_cast<float>(zb));
+  const float fixed =
+      static_cast<float>(zc) - (ra * static_cast<float>(za) + rb * static_cast<float>(zb));
   const float lo = static_cast<float>(q_min(dtype_of<T>()));
   const float hi = static_cast<float>(q_max(dtype_of<T>()));
   auto dims = broadcast_dims(a.shape(), b.shape());
@@ -734,26 +738,25 @@ Result<Tensor> qlinear_add(const Tensor& a, float sa, int32_t za, const Tensor& 
     v = std::min(std::max(v, lo), hi);
     return static_cast<T>(static_cast<int32_t>(std::nearbyint(v)));
   };
-  for_each_broadcast_run(a.shape(), b.shape(), *dims,
-                         [&](size_t ao, int as, size_t bo, int bs, size_t yo, size_t n) {
-                           const T* x = pa + ao;
-                           const T* z = pb + bo;
-                           T* o = py + yo;
-                           if (as && bs) {
-                             for (size_t i = 0; i < n; ++i) {
-                               o[i] = out((fixed + static_cast<float>(x[i]) * ra) +
-                                          static_cast<float>(z[i]) * rb);
-                             }
-                           } else if (as) {
-                             const float f = fixed + static_cast<float>(z[0]) * rb;
-                             for (size_t i = 0; i < n; ++i) o[i] = out(f + static_cast<float>(x[i]) * ra);
-                           } else {
-                             const float f = fixed + static_cast<float>(x[0]) * ra;
-                             for (size_t i = 0; i < n; ++i) {
-                               o[i] = out(f + static_cast<float>(z[bs ? i : 0]) * rb);
-                             }
-                           }
-                         });
+  for_each_broadcast_run(
+      a.shape(), b.shape(), *dims, [&](size_t ao, int as, size_t bo, int bs, size_t yo, size_t n) {
+        const T* x = pa + ao;
+        const T* z = pb + bo;
+        T* o = py + yo;
+        if (as && bs) {
+          for (size_t i = 0; i < n; ++i) {
+            o[i] = out((fixed + static_cast<float>(x[i]) * ra) + static_cast<float>(z[i]) * rb);
+          }
+        } else if (as) {
+          const float f = fixed + static_cast<float>(z[0]) * rb;
+          for (size_t i = 0; i < n; ++i) o[i] = out(f + static_cast<float>(x[i]) * ra);
+        } else {
+          const float f = fixed + static_cast<float>(x[0]) * ra;
+          for (size_t i = 0; i < n; ++i) {
+            o[i] = out(f + static_cast<float>(z[bs ? i : 0]) * rb);
+          }
+        }
+      });
   return y;
 }
 
@@ -766,7 +769,8 @@ Result<std::unique_ptr<Op>> make_qlinear_add(const NodeContext& ctx, std::vector
   QL_RETURN_IF_ERROR(check_param(ctx, 4, "B_scale", false, {DType::kFloat32}));
   QL_RETURN_IF_ERROR(check_param(ctx, 6, "C_scale", false, {DType::kFloat32}));
   for (size_t i : {2, 5, 7}) {
-    if (ctx.has_input(i)) QL_RETURN_IF_ERROR(check_param(ctx, i, "zero point", false, {ctx.input(0).dtype}));
+    if (ctx.has_input(i))
+      QL_RETURN_IF_ERROR(check_param(ctx, i, "zero point", false, {ctx.input(0).dtype}));
   }
   out[0].dtype = ctx.input(0).dtype;
   out[0].rank_known = ctx.input(0).rank_known && ctx.input(3).rank_known;

@@ -10,6 +10,12 @@ namespace {
 
 /// Same bytes, new shape.
 Result<Tensor> reshaped(const Tensor& x, Dims shape) {
+  auto n = checked_elements(shape);  // (Tensor::reshape alone could wrap around on wasm32)
+  if (!n) return n.status();
+  if (static_cast<uint64_t>(*n) != x.size()) {
+    return shape_mismatch("cannot reshape " + shape_string(x.shape()) + " (" +
+                          std::to_string(x.size()) + " elements) to " + shape_string(shape));
+  }
   Tensor y = x;
   QL_RETURN_IF_ERROR(y.reshape(std::move(shape)));
   return y;
@@ -64,9 +70,15 @@ struct Factored {
 Factored factor(std::span<const int64_t> dims) {
   Factored f;
   for (int64_t d : dims) {
-    if (known(d)) f.known *= d;
-    else if (d == kUnknownDim) f.unknown = true;
-    else f.symbols.insert(d);
+    if (known(d)) {
+      if (d != 0 && f.known > (int64_t{1} << 62) / d)
+        f.unknown = true;  // absurd: give up
+      else
+        f.known *= d;
+    } else if (d == kUnknownDim)
+      f.unknown = true;
+    else
+      f.symbols.insert(d);
   }
   return f;
 }
@@ -78,8 +90,8 @@ Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool all
   bool has_zero = false;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
-      if (infer != -1) return invalid_argument("the shape " + dims_string(spec) +
-                                               " has more than one -1");
+      if (infer != -1)
+        return invalid_argument("the shape " + dims_string(spec) + " has more than one -1");
       infer = static_cast<int>(i);
     } else if (out[i] < -1) {
       return invalid_argument("the shape " + dims_string(spec) + " has a negative size");
@@ -88,8 +100,8 @@ Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool all
       if (!allow_zero) {
         if (i >= x.size()) {
           return invalid_argument("the shape " + dims_string(spec) + " copies dimension " +
-                                  std::to_string(i) + " (0) of a rank-" +
-                                  std::to_string(x.size()) + " input");
+                                  std::to_string(i) + " (0) of a rank-" + std::to_string(x.size()) +
+                                  " input");
         }
         out[i] = x[i];
       }
@@ -103,8 +115,8 @@ Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool all
     if (!in.unknown && in.symbols.empty() && all_known(out)) {
       const Factored o = factor(out);
       if (o.known != in.known) {
-        return shape_mismatch("cannot reshape " + dims_string(x) + " (" +
-                              std::to_string(in.known) + " elements) to " + dims_string(out));
+        return shape_mismatch("cannot reshape " + dims_string(x) + " (" + std::to_string(in.known) +
+                              " elements) to " + dims_string(out));
       }
     }
     return out;
@@ -113,23 +125,25 @@ Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool all
   others.erase(others.begin() + infer);
   const Factored o = factor(others);
   int64_t inferred = kUnknownDim;
-  bool symbols_fit = std::includes(in.symbols.begin(), in.symbols.end(), o.symbols.begin(),
-                                   o.symbols.end());
+  bool symbols_fit =
+      std::includes(in.symbols.begin(), in.symbols.end(), o.symbols.begin(), o.symbols.end());
   if (!in.unknown && !o.unknown && symbols_fit) {
     if (o.known == 0) {
       return invalid_argument("cannot infer the -1 of " + dims_string(out) +
                               " next to a 0 dimension");
     }
     if (in.known % o.known != 0) {
-      return shape_mismatch("cannot reshape " + dims_string(x) + " to " + dims_string(spec) +
-                            ": " + std::to_string(in.known) + " elements are not a multiple of " +
+      return shape_mismatch("cannot reshape " + dims_string(x) + " to " + dims_string(spec) + ": " +
+                            std::to_string(in.known) + " elements are not a multiple of " +
                             std::to_string(o.known));
     }
     std::multiset<int64_t> rest = in.symbols;
     for (int64_t s : o.symbols) rest.erase(rest.find(s));
     const int64_t q = in.known / o.known;
-    if (rest.empty()) inferred = q;
-    else if (rest.size() == 1 && q == 1) inferred = *rest.begin();
+    if (rest.empty())
+      inferred = q;
+    else if (rest.size() == 1 && q == 1)
+      inferred = *rest.begin();
   }
   out[static_cast<size_t>(infer)] = inferred;
   return out;
@@ -248,19 +262,20 @@ Result<std::unique_ptr<Op>> make_transpose(const NodeContext& ctx, std::vector<V
     for (int64_t p : perm) out[0].dims.push_back(x.dims[static_cast<size_t>(p)]);
   }
   std::vector<int64_t> perm0 = *perm_attr;
-  return make_op([perm0, has_perm](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    std::vector<int64_t> perm = perm0;
-    const size_t rank = in[0]->shape().size();
-    if (!has_perm) {
-      perm.resize(rank);
-      for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(rank - 1 - i);
-    }
-    QL_RETURN_IF_ERROR(check_perm(perm, rank));
-    auto r = transpose(*in[0], perm);
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
-  });
+  return make_op(
+      [perm0, has_perm](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+        std::vector<int64_t> perm = perm0;
+        const size_t rank = in[0]->shape().size();
+        if (!has_perm) {
+          perm.resize(rank);
+          for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(rank - 1 - i);
+        }
+        QL_RETURN_IF_ERROR(check_perm(perm, rank));
+        auto r = transpose(*in[0], perm);
+        if (!r) return r.status();
+        y[0] = std::move(*r);
+        return Status::ok();
+      });
 }
 
 // --- Concat ------------------------------------------------------------------------------------
@@ -346,8 +361,8 @@ Result<std::unique_ptr<Op>> make_concat(const NodeContext& ctx, std::vector<Valu
 // --- Constant ----------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Op>> make_constant(const NodeContext& ctx, std::vector<ValueInfo>& out) {
-  QL_RETURN_IF_ERROR(ctx.check_attributes(
-      {"value", "value_float", "value_floats", "value_int", "value_ints"}));
+  QL_RETURN_IF_ERROR(
+      ctx.check_attributes({"value", "value_float", "value_floats", "value_int", "value_ints"}));
   QL_RETURN_IF_ERROR(ctx.check_arity(0, 0, 1, 1));
   if (ctx.node().attributes.size() != 1) {
     return invalid_argument("needs exactly one value attribute, has " +

@@ -14,8 +14,8 @@ Result<SpatialAttrs> read_spatial_attrs(const NodeContext& ctx, size_t nd,
   auto pads = ctx.attr_ints("pads", Dims(2 * nd, 0));
   auto auto_pad = ctx.attr_string("auto_pad", "NOTSET");
   auto ceil_mode = ctx.attr_int("ceil_mode", 0);
-  for (const Status* s : {&kernel.status(), &strides.status(), &dilations.status(),
-                          &pads.status(), &auto_pad.status(), &ceil_mode.status()}) {
+  for (const Status* s : {&kernel.status(), &strides.status(), &dilations.status(), &pads.status(),
+                          &auto_pad.status(), &ceil_mode.status()}) {
     if (!s->is_ok()) return *s;
   }
   if (kernel_from_weights.empty()) {
@@ -59,7 +59,8 @@ Result<SpatialAttrs> read_spatial_attrs(const NodeContext& ctx, size_t nd,
     if (known(a.kernel[i]) && a.kernel[i] < 1) {
       return invalid_argument("kernel_shape " + dims_string(a.kernel) + " has a size < 1");
     }
-    if (a.strides[i] < 1) return invalid_argument("strides " + dims_string(a.strides) + " must be >= 1");
+    if (a.strides[i] < 1)
+      return invalid_argument("strides " + dims_string(a.strides) + " must be >= 1");
     if (a.dilations[i] < 1) {
       return invalid_argument("dilations " + dims_string(a.dilations) + " must be >= 1");
     }
@@ -154,17 +155,18 @@ Result<Conv2dGeometry> conv_geometry(const ConvSetup& s, std::span<const int64_t
 
 Result<ConvSetup> read_conv_setup(const NodeContext& ctx, const ValueInfo& x, const ValueInfo& w,
                                   Dims& y_dims) {
-  QL_RETURN_IF_ERROR(ctx.check_attributes(
-      {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
+  QL_RETURN_IF_ERROR(
+      ctx.check_attributes({"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}));
   if (!w.rank_known) return unsupported("the weights' rank is unknown");
   const size_t rank = w.dims.size();
   if (rank != 4 && rank != 3) {
-    return unsupported("weights " + dims_string(w.dims) + ": quantlab runs 1-D and 2-D "
+    return unsupported("weights " + dims_string(w.dims) +
+                       ": quantlab runs 1-D and 2-D "
                        "convolutions (weights of rank 3 or 4)");
   }
   if (x.rank_known && x.dims.size() != rank) {
-    return shape_mismatch("input " + dims_string(x.dims) + " and weights " +
-                          dims_string(w.dims) + " have different ranks");
+    return shape_mismatch("input " + dims_string(x.dims) + " and weights " + dims_string(w.dims) +
+                          " have different ranks");
   }
   ConvSetup s;
   s.nd = rank - 2;

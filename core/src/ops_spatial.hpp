@@ -10,11 +10,11 @@
 namespace quantlab::ops {
 
 struct SpatialAttrs {
-  size_t nd = 2;     ///< number of spatial dimensions
-  Dims kernel;       ///< nd sizes
-  Dims strides;      ///< nd, default 1
-  Dims dilations;    ///< nd, default 1
-  Dims pads;         ///< 2 nd: all begins, then all ends (ONNX order), default 0
+  size_t nd = 2;   ///< number of spatial dimensions
+  Dims kernel;     ///< nd sizes
+  Dims strides;    ///< nd, default 1
+  Dims dilations;  ///< nd, default 1
+  Dims pads;       ///< 2 nd: all begins, then all ends (ONNX order), default 0
   std::string auto_pad = "NOTSET";
   bool ceil_mode = false;
 };
