@@ -1,12 +1,10 @@
 // ONNX reader: real files, typed-field encodings, round trips through the writer, and
 // malformed input (truncations, byte flips, lying sizes) that must give a Status, never a crash.
 #include <catch2/catch.hpp>
-
-#include <protozero/pbf_reader.hpp>
-#include <protozero/pbf_writer.hpp>
-
 #include <cstring>
 #include <functional>
+#include <protozero/pbf_reader.hpp>
+#include <protozero/pbf_writer.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -228,7 +226,26 @@ TEST_CASE("onnx reader: tensors that lie about their size, type or location", "[
          w.add_string(8, "huge");
          w.add_bytes(9, std::string(16, '\0'));
        },
-       ErrorCode::kMalformed, "huge"},
+       ErrorCode::kTooLarge, "huge"},
+      {"dims claiming 100 MB with 16 bytes of data: refused before allocating",
+       [](protozero::pbf_writer& w) {
+         w.add_int64(1, 5000);
+         w.add_int64(1, 5000);
+         w.add_int32(2, 1);
+         w.add_string(8, "liar");
+         w.add_bytes(9, std::string(16, '\0'));
+       },
+       ErrorCode::kMalformed, "liar"},
+      {"dims claiming 100 MB with 4 typed floats",
+       [](protozero::pbf_writer& w) {
+         w.add_int64(1, 5000);
+         w.add_int64(1, 5000);
+         w.add_int32(2, 1);
+         w.add_string(8, "typed_liar");
+         const float v[] = {1, 2, 3, 4};
+         w.add_packed_float(4, std::begin(v), std::end(v));
+       },
+       ErrorCode::kMalformed, "typed_liar"},
       {"dims whose product overflows",
        [](protozero::pbf_writer& w) {
          for (int i = 0; i < 4; ++i) w.add_int64(1, int64_t{1} << 40);
@@ -284,8 +301,8 @@ TEST_CASE("onnx reader: tensors that lie about their size, type or location", "[
        },
        ErrorCode::kMalformed, "multiple of 4"},
       {"data_type with the wrong wire type",
-       [](protozero::pbf_writer& w) { w.add_string(2, "FLOAT"); },
-       ErrorCode::kMalformed, "data_type"},
+       [](protozero::pbf_writer& w) { w.add_string(2, "FLOAT"); }, ErrorCode::kMalformed,
+       "data_type"},
   };
   for (const auto& c : cases) {
     INFO(c.what);
@@ -342,8 +359,8 @@ TEST_CASE("onnx reader: corrupt wire format", "[onnx][errors]") {
   auto r = parse_onnx_model(as_bytes(model));
   REQUIRE_FALSE(r.is_ok());
   CHECK(r.status().code() == ErrorCode::kUnsupported);
-  CHECK_THAT(r.status().message(), Catch::Contains("if0") && Catch::Contains("then_branch") &&
-                                       Catch::Contains("GRAPH"));
+  CHECK_THAT(r.status().message(),
+             Catch::Contains("if0") && Catch::Contains("then_branch") && Catch::Contains("GRAPH"));
 }
 
 TEST_CASE("onnx reader: every truncation and random corruption gives a Status", "[onnx][errors]") {
@@ -409,7 +426,8 @@ TEST_CASE("onnx reader: ONNX's own test-case models and tensors", "[onnx]") {
   CHECK(scale->tensor.dtype() == DType::kFloat32);
   CHECK(scale->tensor.shape().empty());  // a scalar
   // Attributes of several types in one model.
-  auto pool = parse_onnx_model(read_file(kOnnxNodeTests + "/test_averagepool_2d_same_upper/model.onnx"));
+  auto pool =
+      parse_onnx_model(read_file(kOnnxNodeTests + "/test_averagepool_2d_same_upper/model.onnx"));
   REQUIRE(pool.is_ok());
   const OnnxNode& p = pool->graph.nodes.at(0);
   CHECK(p.attribute("auto_pad")->s == "SAME_UPPER");

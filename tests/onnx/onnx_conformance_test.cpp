@@ -1,0 +1,430 @@
+// ONNX's own operator test cases (Debian libonnx-testdata, /usr/share/libonnx-testdata/data/
+// node): model.onnx + test_data_set_*/input_*.pb -> output_*.pb. The quantization cases must
+// match bit for bit; the fp32 cases within a tight tolerance. Every test case of an operator
+// quantlab implements is either run or listed below as unsupported with the reason, and a
+// listed case must fail with a Status (never crash): a new or forgotten case fails loudly.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "onnx/onnx_test_util.hpp"
+#include "quantlab/model.hpp"
+#include "quantlab/onnx.hpp"
+
+using namespace quantlab;
+using namespace quantlab::testing;
+
+namespace {
+
+// --- The cases ---------------------------------------------------------------------------------
+
+/// Issue 3: quantization operators, bit-exact.
+const std::vector<std::string> kExactCases = {
+    "test_quantizelinear",
+    "test_quantizelinear_axis",
+    "test_dequantizelinear",
+    "test_dequantizelinear_axis",
+    "test_dynamicquantizelinear",
+    "test_dynamicquantizelinear_max_adjusted",
+    "test_dynamicquantizelinear_min_adjusted",
+    "test_qlinearmatmul_2D",
+    "test_qlinearmatmul_3D",
+    "test_qlinearconv",
+    "test_matmulinteger",
+    "test_basic_convinteger",
+    "test_convinteger_with_padding",
+    "test_convinteger_without_padding",
+};
+
+/// fp32 (and integer) operators, compared with |got - want| <= kAtol + kRtol |want|; integer
+/// outputs (Add/Mul/Clip/MaxPool on uint8 or int8) must match exactly.
+constexpr double kAtol = 1e-6;
+constexpr double kRtol = 1e-5;
+const std::vector<std::string> kFloatCases = {
+    "test_add",
+    "test_add_bcast",
+    "test_add_uint8",
+    "test_mul",
+    "test_mul_bcast",
+    "test_mul_example",
+    "test_mul_uint8",
+    "test_relu",
+    "test_clip",
+    "test_clip_default_inbounds",
+    "test_clip_default_int8_inbounds",
+    "test_clip_default_int8_max",
+    "test_clip_default_int8_min",
+    "test_clip_default_max",
+    "test_clip_default_min",
+    "test_clip_example",
+    "test_clip_inbounds",
+    "test_clip_outbounds",
+    "test_clip_splitbounds",
+    "test_basic_conv_with_padding",
+    "test_basic_conv_without_padding",
+    "test_conv_with_autopad_same",
+    "test_conv_with_strides_and_asymmetric_padding",
+    "test_conv_with_strides_no_padding",
+    "test_conv_with_strides_padding",
+    "test_gemm_all_attributes",
+    "test_gemm_alpha",
+    "test_gemm_beta",
+    "test_gemm_default_matrix_bias",
+    "test_gemm_default_no_bias",
+    "test_gemm_default_scalar_bias",
+    "test_gemm_default_single_elem_vector_bias",
+    "test_gemm_default_vector_bias",
+    "test_gemm_default_zero_bias",
+    "test_gemm_transposeA",
+    "test_gemm_transposeB",
+    "test_matmul_2d",
+    "test_matmul_3d",
+    "test_matmul_4d",
+    "test_maxpool_1d_default",
+    "test_maxpool_2d_ceil",
+    "test_maxpool_2d_default",
+    "test_maxpool_2d_dilations",
+    "test_maxpool_2d_pads",
+    "test_maxpool_2d_precomputed_pads",
+    "test_maxpool_2d_precomputed_same_upper",
+    "test_maxpool_2d_precomputed_strides",
+    "test_maxpool_2d_same_lower",
+    "test_maxpool_2d_same_upper",
+    "test_maxpool_2d_strides",
+    "test_maxpool_2d_uint8",
+    "test_maxpool_3d_default",
+    "test_averagepool_1d_default",
+    "test_averagepool_2d_ceil",
+    "test_averagepool_2d_default",
+    "test_averagepool_2d_pads",
+    "test_averagepool_2d_pads_count_include_pad",
+    "test_averagepool_2d_precomputed_pads",
+    "test_averagepool_2d_precomputed_pads_count_include_pad",
+    "test_averagepool_2d_precomputed_same_upper",
+    "test_averagepool_2d_precomputed_strides",
+    "test_averagepool_2d_same_lower",
+    "test_averagepool_2d_same_upper",
+    "test_averagepool_2d_strides",
+    "test_averagepool_3d_default",
+    "test_globalaveragepool",
+    "test_globalaveragepool_precomputed",
+    "test_batchnorm_epsilon",
+    "test_batchnorm_example",
+    "test_softmax_axis_0",
+    "test_softmax_axis_1",
+    "test_softmax_axis_2",
+    "test_softmax_default_axis",
+    "test_softmax_example",
+    "test_softmax_large_number",
+    "test_softmax_negative_axis",
+    "test_transpose_default",
+    "test_transpose_all_permutations_0",
+    "test_transpose_all_permutations_1",
+    "test_transpose_all_permutations_2",
+    "test_transpose_all_permutations_3",
+    "test_transpose_all_permutations_4",
+    "test_transpose_all_permutations_5",
+    "test_concat_1d_axis_0",
+    "test_concat_1d_axis_negative_1",
+    "test_concat_2d_axis_0",
+    "test_concat_2d_axis_1",
+    "test_concat_2d_axis_negative_1",
+    "test_concat_2d_axis_negative_2",
+    "test_concat_3d_axis_0",
+    "test_concat_3d_axis_1",
+    "test_concat_3d_axis_2",
+    "test_concat_3d_axis_negative_1",
+    "test_concat_3d_axis_negative_2",
+    "test_concat_3d_axis_negative_3",
+    "test_flatten_axis0",
+    "test_flatten_axis1",
+    "test_flatten_axis2",
+    "test_flatten_axis3",
+    "test_flatten_default_axis",
+    "test_flatten_negative_axis1",
+    "test_flatten_negative_axis2",
+    "test_flatten_negative_axis3",
+    "test_flatten_negative_axis4",
+    "test_reshape_allowzero_reordered",
+    "test_reshape_extended_dims",
+    "test_reshape_negative_dim",
+    "test_reshape_negative_extended_dims",
+    "test_reshape_one_dim",
+    "test_reshape_reduced_dims",
+    "test_reshape_reordered_all_dims",
+    "test_reshape_reordered_last_dims",
+    "test_reshape_zero_and_negative_dim",
+    "test_reshape_zero_dim",
+    "test_identity",
+    "test_dropout_default",
+    "test_dropout_default_ratio",
+    "test_dropout_default_old",
+    "test_dropout_random_old",
+};
+
+/// Cases of supported operators that exercise a feature quantlab does not implement. Each
+/// must fail to load or run with a Status whose message contains `mentions`.
+struct Unsupported {
+  std::string name;
+  std::string mentions;
+  std::string reason;
+};
+const std::vector<Unsupported> kUnsupportedCases = {
+    {"test_batchnorm_epsilon_training_mode", "training_mode",
+     "training-mode BatchNormalization (batch statistics, 3 outputs): quantlab runs inference"},
+    {"test_batchnorm_example_training_mode", "training_mode",
+     "training-mode BatchNormalization (batch statistics, 3 outputs): quantlab runs inference"},
+    {"test_dropout_default_mask", "mask", "the Dropout mask output is a BOOL tensor"},
+    {"test_dropout_default_mask_ratio", "mask", "the Dropout mask output is a BOOL tensor"},
+    {"test_training_dropout", "BOOL", "training-mode Dropout (random, BOOL training_mode input)"},
+    {"test_training_dropout_default", "BOOL", "training-mode Dropout"},
+    {"test_training_dropout_default_mask", "BOOL", "training-mode Dropout"},
+    {"test_training_dropout_mask", "BOOL", "training-mode Dropout"},
+    {"test_training_dropout_zero_ratio", "BOOL", "training-mode Dropout"},
+    {"test_training_dropout_zero_ratio_mask", "BOOL", "training-mode Dropout"},
+    {"test_identity_opt", "not a tensor", "Identity of an optional value (not a tensor)"},
+    {"test_identity_sequence", "not a tensor", "Identity of a sequence (not a tensor)"},
+    {"test_maxpool_with_argmax_2d_precomputed_pads", "Indices",
+     "MaxPool's Indices output (argmax positions)"},
+    {"test_maxpool_with_argmax_2d_precomputed_strides", "Indices",
+     "MaxPool's Indices output (argmax positions)"},
+    {"test_softmax_axis_0_expanded", "unsupported operator",
+     "the softmax function expanded into ReduceMax/Exp/ReduceSum/Div, outside quantlab's set"},
+    {"test_softmax_axis_1_expanded", "unsupported operator", "expanded softmax (ReduceMax, ...)"},
+    {"test_softmax_axis_2_expanded", "unsupported operator", "expanded softmax (ReduceMax, ...)"},
+    {"test_softmax_default_axis_expanded", "unsupported operator", "expanded softmax"},
+    {"test_softmax_example_expanded", "unsupported operator", "expanded softmax"},
+    {"test_softmax_large_number_expanded", "unsupported operator", "expanded softmax"},
+    {"test_softmax_negative_axis_expanded", "unsupported operator", "expanded softmax"},
+    {"test_dynamicquantizelinear_expanded", "unsupported operator",
+     "the function expanded into ReduceMin/Min/Max/Sub/Div/Round/Cast, outside quantlab's set"},
+    {"test_dynamicquantizelinear_max_adjusted_expanded", "unsupported operator",
+     "expanded DynamicQuantizeLinear"},
+    {"test_dynamicquantizelinear_min_adjusted_expanded", "unsupported operator",
+     "expanded DynamicQuantizeLinear"},
+};
+
+/// Test-case name prefixes of the operators quantlab implements: every matching case must be
+/// in one of the lists above.
+const std::vector<std::string> kOperatorPrefixes = {
+    "test_add",
+    "test_mul",
+    "test_relu",
+    "test_clip",
+    "test_conv_",
+    "test_basic_conv",
+    "test_convinteger",
+    "test_gemm",
+    "test_matmul",
+    "test_maxpool",
+    "test_averagepool",
+    "test_globalaveragepool",
+    "test_batchnorm",
+    "test_softmax",
+    "test_transpose",
+    "test_concat",
+    "test_flatten",
+    "test_reshape",
+    "test_identity",
+    "test_dropout",
+    "test_training_dropout",
+    "test_quantizelinear",
+    "test_dequantizelinear",
+    "test_dynamicquantizelinear",
+    "test_qlinear",
+};
+
+// --- Running a case ------------------------------------------------------------------------
+
+struct CaseResult {
+  bool ok = false;
+  std::string message;
+  double max_abs_error = 0.0;
+};
+
+std::string case_dir(const std::string& name) { return kOnnxNodeTests + "/" + name; }
+
+Result<OnnxTensor> read_tensor(const std::string& path) {
+  const auto bytes = read_file(path);
+  if (bytes.empty()) return invalid_argument("cannot read " + path);
+  return parse_onnx_tensor(bytes);
+}
+
+std::string value_string(const Tensor& t, size_t i) {
+  char buf[64];
+  switch (t.dtype()) {
+    case DType::kFloat32: std::snprintf(buf, sizeof buf, "%.9g", double(t.data<float>()[i])); break;
+    case DType::kUInt8: std::snprintf(buf, sizeof buf, "%d", int(t.data<uint8_t>()[i])); break;
+    case DType::kInt8: std::snprintf(buf, sizeof buf, "%d", int(t.data<int8_t>()[i])); break;
+    case DType::kInt32: std::snprintf(buf, sizeof buf, "%d", t.data<int32_t>()[i]); break;
+    case DType::kInt64:
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(t.data<int64_t>()[i]));
+      break;
+  }
+  return buf;
+}
+
+/// Compares got with want; exact unless both are float32 and !exact.
+bool compare(const Tensor& got, const Tensor& want, bool exact, std::string& why, double& max_err) {
+  if (got.dtype() != want.dtype()) {
+    why = std::string("element type ") + dtype_name(got.dtype()) + ", expected " +
+          dtype_name(want.dtype());
+    return false;
+  }
+  if (got.shape() != want.shape()) {
+    why = "shape " + shape_string(got.shape()) + ", expected " + shape_string(want.shape());
+    return false;
+  }
+  if (exact || got.dtype() != DType::kFloat32) {
+    if (got.bytes() && std::memcmp(got.raw(), want.raw(), got.bytes()) != 0) {
+      for (size_t i = 0; i < got.size(); ++i) {
+        if (value_string(got, i) != value_string(want, i)) {
+          why = "element " + std::to_string(i) + " is " + value_string(got, i) + ", expected " +
+                value_string(want, i) + " (bit-exact comparison)";
+          break;
+        }
+      }
+      return false;
+    }
+    return true;
+  }
+  const auto g = got.data<float>();
+  const auto w = want.data<float>();
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double err = std::fabs(double(g[i]) - double(w[i]));
+    max_err = std::max(max_err, err);
+    if (!(err <= kAtol + kRtol * std::fabs(double(w[i])))) {
+      why = "element " + std::to_string(i) + " is " + value_string(got, i) + ", expected " +
+            value_string(want, i);
+      return false;
+    }
+  }
+  return true;
+}
+
+CaseResult run_case(const std::string& name, bool exact) {
+  CaseResult r;
+  const std::string dir = case_dir(name);
+  auto model = Model::load(read_file(dir + "/model.onnx"));
+  if (!model) {
+    r.message = "load: " + model.status().to_string();
+    return r;
+  }
+  int sets = 0;
+  for (const std::string& set : list_dir(dir)) {
+    if (set.rfind("test_data_set_", 0) != 0) continue;
+    ++sets;
+    std::vector<Tensor> inputs;
+    for (size_t i = 0; i < model->inputs().size(); ++i) {
+      auto t = read_tensor(dir + "/" + set + "/input_" + std::to_string(i) + ".pb");
+      if (!t) {
+        r.message = set + " input " + std::to_string(i) + ": " + t.status().to_string();
+        return r;
+      }
+      inputs.push_back(std::move(t->tensor));
+    }
+    auto outputs = model->run(inputs);
+    if (!outputs) {
+      r.message = set + ": run: " + outputs.status().to_string();
+      return r;
+    }
+    for (size_t j = 0; j < outputs->size(); ++j) {
+      auto want = read_tensor(dir + "/" + set + "/output_" + std::to_string(j) + ".pb");
+      if (!want) {
+        r.message = set + " output " + std::to_string(j) + ": " + want.status().to_string();
+        return r;
+      }
+      std::string why;
+      if (!compare((*outputs)[j], want->tensor, exact, why, r.max_abs_error)) {
+        r.message = set + " output " + std::to_string(j) + ": " + why;
+        return r;
+      }
+    }
+  }
+  if (sets == 0) {
+    r.message = "no test_data_set_* folder";
+    return r;
+  }
+  r.ok = true;
+  return r;
+}
+
+void require_testdata() {
+  if (!file_exists(kOnnxNodeTests)) FAIL(missing_onnx_testdata_message());
+}
+
+}  // namespace
+
+TEST_CASE("ONNX conformance: quantization operators match ONNX's outputs bit for bit",
+          "[onnx][conformance]") {
+  require_testdata();
+  int passed = 0;
+  for (const std::string& name : kExactCases) {
+    INFO(name);
+    const CaseResult r = run_case(name, true);
+    INFO(r.message);
+    CHECK(r.ok);
+    passed += r.ok ? 1 : 0;
+  }
+  std::printf("[onnx conformance] bit-exact quantization cases: %d / %zu pass\n", passed,
+              kExactCases.size());
+}
+
+TEST_CASE("ONNX conformance: fp32 operators match ONNX's outputs", "[onnx][conformance]") {
+  require_testdata();
+  int passed = 0;
+  double worst = 0.0;
+  std::string worst_case;
+  for (const std::string& name : kFloatCases) {
+    INFO(name);
+    const CaseResult r = run_case(name, false);
+    INFO(r.message);
+    CHECK(r.ok);
+    passed += r.ok ? 1 : 0;
+    if (r.max_abs_error > worst) {
+      worst = r.max_abs_error;
+      worst_case = name;
+    }
+  }
+  std::printf("[onnx conformance] fp32 cases: %d / %zu pass (largest error %.3g in %s)\n", passed,
+              kFloatCases.size(), worst, worst_case.c_str());
+}
+
+TEST_CASE("ONNX conformance: unsupported features fail with a Status that names them",
+          "[onnx][conformance][errors]") {
+  require_testdata();
+  for (const Unsupported& u : kUnsupportedCases) {
+    INFO(u.name << " (" << u.reason << ")");
+    const CaseResult r = run_case(u.name, false);
+    CHECK_FALSE(r.ok);
+    CHECK_THAT(r.message, Catch::Contains(u.mentions));
+  }
+}
+
+TEST_CASE("ONNX conformance: every test case of a supported operator is run or listed",
+          "[onnx][conformance]") {
+  require_testdata();
+  std::set<std::string> listed(kExactCases.begin(), kExactCases.end());
+  listed.insert(kFloatCases.begin(), kFloatCases.end());
+  for (const auto& u : kUnsupportedCases) listed.insert(u.name);
+  int matched = 0;
+  for (const std::string& name : list_dir(kOnnxNodeTests)) {
+    const bool ours = std::any_of(kOperatorPrefixes.begin(), kOperatorPrefixes.end(),
+                                  [&](const std::string& p) { return name.rfind(p, 0) == 0; });
+    if (!ours) continue;
+    ++matched;
+    INFO(name << " tests an operator quantlab implements but is neither run nor listed as "
+                 "unsupported in tests/onnx/onnx_conformance_test.cpp");
+    CHECK(listed.count(name) == 1);
+  }
+  for (const std::string& name : listed) {
+    INFO(name << " is listed but missing from " << kOnnxNodeTests);
+    CHECK(file_exists(case_dir(name) + "/model.onnx"));
+  }
+  CHECK(matched == static_cast<int>(listed.size()));
+}
