@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "f32-dwconv/f32-dwconv.h"
 #include "f32-gemm/f32-gemm.h"
@@ -139,7 +140,11 @@ void pad_plane(const T* x, int64_t h, int64_t w, const Conv2dGeometry& g, size_t
       const auto pl = static_cast<size_t>(g.pad_left);
       std::fill(row, row + pl, pad);
       const T* src = x + iy * w;
-      for (size_t i = 0; i < static_cast<size_t>(w); ++i) row[pl + i] = static_cast<Out>(src[i]);
+      if constexpr (std::is_same_v<T, Out>) {
+        std::memcpy(row + pl, src, static_cast<size_t>(w) * sizeof(T));
+      } else {
+        for (size_t i = 0; i < static_cast<size_t>(w); ++i) row[pl + i] = static_cast<Out>(src[i]);
+      }
       std::fill(row + pl + static_cast<size_t>(w), row + wp, pad);
     }
     std::fill(row + wp, row + stride, Out{0});
@@ -355,14 +360,14 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
   const auto plane = static_cast<size_t>(h * w);
   const size_t out_size = dtype_size(I.out.dtype);
   if (I.depthwise) {
-    const auto pad = static_cast<int16_t>(I.x_zero_point);
     const size_t stride = padded_stride(w, I.g, kQS8DwconvOverread);
     const auto hp = static_cast<size_t>(h + I.g.pad_top + I.g.pad_bottom);
     AlignedBuffer& buf = plane_scratch();
-    buf.reserve((hp * stride + kQS8DwconvOverread) * 2 + 64);
-    auto* xp = reinterpret_cast<int16_t*>(buf.data());
+    buf.reserve(hp * stride + kQS8DwconvOverread + 64);
+    auto* xp = reinterpret_cast<T*>(buf.data());
     const DwconvGeometry dg = dw_geometry(I.g);
     const auto channels = static_cast<size_t>(I.c_out);
+    const auto pad = static_cast<T>(I.x_zero_point);
     for (size_t b = 0; b < batch; ++b) {
       for (size_t c = 0; c < channels; ++c) {
         pad_plane(x + (b * channels + c) * plane, h, w, I.g, stride, kQS8DwconvOverread, pad, xp);
@@ -371,6 +376,7 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
         pl.out_w = static_cast<size_t>(ow);
         pl.x = xp;
         pl.x_stride = stride;
+        pl.x_signed = I.x_dtype == DType::kInt8;
         pl.w = I.packed.data() + c * I.channel_bytes;
         pl.y = y + (b * channels + c) * P * out_size;
         I.dw->fn(dg, pl, &I.params);

@@ -2,8 +2,8 @@
 // the same requantization as qs8-gemm (fp32, rndnu fixed point, or raw int32).
 //
 // Layouts:
-//  x: the channel's input plane widened to int16 with its padding materialized (padding
-//     holds Z_X, so the folded bias stays exact): rows of x_stride elements; the kernel reads
+//  x: the channel's uint8 / int8 input plane (x_signed) with its padding materialized
+//     (padding holds Z_X, so the folded bias stays exact): rows of x_stride bytes; the kernel reads
 //     rows oh * stride_h + kh * dilation_h and columns ow * stride_w + kw * dilation_w, and
 //     may read up to kQS8DwconvOverread elements past the last column it needs in a row
 //     (callers allocate that slack, zero filled).
@@ -33,8 +33,9 @@ inline constexpr size_t kQS8DwconvOverread = 16;
 
 struct QS8DwconvPlane {
   size_t out_h = 0, out_w = 0;
-  const int16_t* x = nullptr;
+  const void* x = nullptr;
   size_t x_stride = 0;
+  bool x_signed = false;
   const void* w = nullptr;
   void* y = nullptr;
 };

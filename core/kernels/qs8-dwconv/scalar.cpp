@@ -8,8 +8,9 @@
 namespace quantlab {
 namespace {
 
-template <QS8Requant kRq>
+template <QS8Requant kRq, class T>
 void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
+  const T* x = static_cast<const T*>(plane.x);
   const auto* w = static_cast<const std::byte*>(plane.w);
   int32_t bias;
   std::memcpy(&bias, w, 4);
@@ -23,7 +24,7 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
     for (size_t ow = 0; ow < plane.out_w; ++ow) {
       uint32_t acc = static_cast<uint32_t>(bias);  // wraps modulo 2^32 like i32x4.add
       for (size_t kh = 0; kh < g.kernel_h; ++kh) {
-        const int16_t* row = plane.x + (oh * g.stride_h + kh * g.dilation_h) * plane.x_stride;
+        const T* row = x + (oh * g.stride_h + kh * g.dilation_h) * plane.x_stride;
         for (size_t kw = 0; kw < g.kernel_w; ++kw) {
           const int32_t prod = static_cast<int32_t>(row[ow * g.stride_w + kw * g.dilation_w]) *
                                taps[kh * g.kernel_w + kw];
@@ -55,18 +56,30 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
 void ql_qs8_dwconv_minmax_fp32_ukernel__scalar(const DwconvGeometry& g,
                                                const QS8DwconvPlane& plane,
                                                const QS8GemmParams* params) {
-  dwconv<QS8Requant::kFp32>(g, plane, params);
+  if (plane.x_signed) {
+    dwconv<QS8Requant::kFp32, int8_t>(g, plane, params);
+  } else {
+    dwconv<QS8Requant::kFp32, uint8_t>(g, plane, params);
+  }
 }
 
 void ql_qs8_dwconv_minmax_rndnu_ukernel__scalar(const DwconvGeometry& g,
                                                 const QS8DwconvPlane& plane,
                                                 const QS8GemmParams* params) {
-  dwconv<QS8Requant::kRndnu>(g, plane, params);
+  if (plane.x_signed) {
+    dwconv<QS8Requant::kRndnu, int8_t>(g, plane, params);
+  } else {
+    dwconv<QS8Requant::kRndnu, uint8_t>(g, plane, params);
+  }
 }
 
 void ql_qs8_dwconv_s32_ukernel__scalar(const DwconvGeometry& g, const QS8DwconvPlane& plane,
                                        const QS8GemmParams* params) {
-  dwconv<QS8Requant::kS32>(g, plane, params);
+  if (plane.x_signed) {
+    dwconv<QS8Requant::kS32, int8_t>(g, plane, params);
+  } else {
+    dwconv<QS8Requant::kS32, uint8_t>(g, plane, params);
+  }
 }
 
 std::span<const QS8DwconvUkernel> qs8_dwconv_ukernels() {

@@ -1,0 +1,185 @@
+// qs8-dwconv in WebAssembly SIMD128: output pixels in lanes, 8 per step (NCHW needs no
+// transpose). Each tap's 8 inputs are one i16x8.load8x8 (stride 2: 16 bytes, even bytes
+// kept, then widened). Taps go two at a time, (t, t+1) in [kh][kw] order: the two int16
+// vectors are interleaved so that each 32-bit lane holds one pixel's pair of inputs, and
+// one i32x4.dot_i16x8_s with the splatted weight pair adds both taps. Requantization as in qs8-gemm/wasmsimd.cpp. Strides above
+// 2 use the scalar kernel.
+#include <wasm_simd128.h>
+
+#include <cstring>
+
+#include "qs8-dwconv/qs8-dwconv.h"
+
+namespace quantlab {
+namespace {
+
+constexpr size_t kMaxPairs = 64;  // kernels up to 128 taps take the fast path
+
+template <bool kSigned, size_t kStride>
+inline v128_t load8(const uint8_t* p) {
+  if constexpr (kStride == 1) {
+    return kSigned ? wasm_i16x8_load8x8(p) : wasm_u16x8_load8x8(p);
+  } else {
+    const v128_t v = wasm_v128_load(p);
+    const v128_t even = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+    return kSigned ? wasm_i16x8_extend_low_i8x16(even) : wasm_u16x8_extend_low_u8x16(even);
+  }
+}
+
+inline void store_bytes(void* p, v128_t v, size_t n) {
+  auto* o = static_cast<uint8_t*>(p);
+  if (n == 8) {
+    wasm_v128_store64_lane(o, v, 0);
+    return;
+  }
+  if (n & 4) {
+    wasm_v128_store32_lane(o, v, 0);
+    v = wasm_u64x2_shr(v, 32);
+    o += 4;
+  }
+  if (n & 2) {
+    wasm_v128_store16_lane(o, v, 0);
+    v = wasm_u64x2_shr(v, 16);
+    o += 2;
+  }
+  if (n & 1) wasm_v128_store8_lane(o, v, 0);
+}
+
+/// acc * M (before Z_Y) in gemmlowp fixed point, one multiplier for all lanes.
+inline v128_t rndnu(v128_t acc, int32_t M0, int32_t shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  const v128_t shifted = wasm_i32x4_shl(acc, static_cast<uint32_t>(left));
+  v128_t x = wasm_v128_bitselect(wasm_i32x4_splat(INT32_MAX), shifted,
+                                 wasm_i32x4_gt(acc, wasm_i32x4_splat(INT32_MAX >> left)));
+  x = wasm_v128_bitselect(wasm_i32x4_splat(INT32_MIN), x,
+                          wasm_i32x4_lt(acc, wasm_i32x4_splat(INT32_MIN >> left)));
+  const v128_t vm = wasm_i32x4_splat(M0);
+  const v128_t nudge = wasm_i64x2_splat(int64_t{1} << 30);
+  const v128_t lo = wasm_i64x2_shr(wasm_i64x2_add(wasm_i64x2_extmul_low_i32x4(x, vm), nudge), 31);
+  const v128_t hi = wasm_i64x2_shr(wasm_i64x2_add(wasm_i64x2_extmul_high_i32x4(x, vm), nudge), 31);
+  const v128_t q = wasm_i32x4_shuffle(lo, hi, 0, 2, 4, 6);
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << right) - 1);
+  const v128_t remainder = wasm_v128_and(q, wasm_i32x4_splat(mask));
+  const v128_t threshold = wasm_i32x4_sub(wasm_i32x4_splat(mask >> 1),
+                                          wasm_i32x4_lt(q, wasm_i32x4_splat(0)));
+  return wasm_i32x4_sub(wasm_i32x4_shr(q, static_cast<uint32_t>(right)),
+                        wasm_i32x4_gt(remainder, threshold));
+}
+
+template <QS8Requant kRq, bool kSigned, size_t kStride>
+void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
+  const auto* w = static_cast<const std::byte*>(plane.w);
+  int32_t bias, M0, shift;
+  float scale;
+  std::memcpy(&bias, w, 4);
+  std::memcpy(&scale, w + 4, 4);
+  std::memcpy(&M0, w + 4, 4);
+  std::memcpy(&shift, w + 8, 4);
+  const auto* taps = reinterpret_cast<const int16_t*>(w + 16);
+  const size_t ntaps = g.kernel_h * g.kernel_w;
+  const size_t npairs = (ntaps + 1) / 2;
+  // Input offset of each tap (elements) and the splatted weight pairs.
+  size_t offset[2 * kMaxPairs];
+  v128_t wpair[kMaxPairs];
+  for (size_t t = 0; t < 2 * npairs; ++t) {
+    const size_t tt = t < ntaps ? t : ntaps - 1;  // the padding tap has weight 0
+    offset[t] = (tt / g.kernel_w) * g.dilation_h * plane.x_stride + (tt % g.kernel_w) * g.dilation_w;
+  }
+  for (size_t p = 0; p < npairs; ++p) {
+    const int32_t w0 = taps[2 * p], w1 = 2 * p + 1 < ntaps ? taps[2 * p + 1] : 0;
+    wpair[p] = wasm_i32x4_splat(static_cast<int32_t>((static_cast<uint32_t>(w1) << 16) |
+                                                     (static_cast<uint32_t>(w0) & 0xffffu)));
+  }
+  const int32_t zp = params->zero_point;
+  const v128_t vbias = wasm_i32x4_splat(bias);
+  const v128_t vscale = wasm_f32x4_splat(scale);
+  const v128_t vlo_f = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
+  const v128_t vhi_f = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
+  const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
+  const v128_t vmagic_zp = wasm_i32x4_splat(0x4B400000 - zp);
+  const v128_t vlo_i = wasm_i32x4_splat(params->q_min - zp);
+  const v128_t vhi_i = wasm_i32x4_splat(params->q_max - zp);
+  const v128_t vzp = wasm_i32x4_splat(zp);
+  const bool out_signed = params->out_signed;
+  for (size_t oy = 0; oy < plane.out_h; ++oy) {
+    const uint8_t* row = static_cast<const uint8_t*>(plane.x) + oy * g.stride_h * plane.x_stride;
+    for (size_t ox = 0; ox < plane.out_w; ox += 8) {
+      const size_t n = plane.out_w - ox < 8 ? plane.out_w - ox : 8;
+      const uint8_t* px = row + ox * kStride;
+      v128_t acc0 = vbias, acc1 = vbias;
+      for (size_t p = 0; p < npairs; ++p) {
+        const v128_t a = load8<kSigned, kStride>(px + offset[2 * p]);
+        const v128_t b = load8<kSigned, kStride>(px + offset[2 * p + 1]);
+        const v128_t lo = wasm_i16x8_shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+        const v128_t hi = wasm_i16x8_shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
+        acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(lo, wpair[p]));
+        acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(hi, wpair[p]));
+      }
+      const size_t i = oy * plane.out_w + ox;
+      if constexpr (kRq == QS8Requant::kS32) {
+        auto* y = static_cast<int32_t*>(plane.y) + i;
+        if (n == 8) {
+          wasm_v128_store(y, acc0);
+          wasm_v128_store(y + 4, acc1);
+        } else {
+          alignas(16) int32_t tmp[8];
+          wasm_v128_store(tmp, acc0);
+          wasm_v128_store(tmp + 4, acc1);
+          std::memcpy(y, tmp, n * 4);
+        }
+        continue;
+      } else {
+        v128_t r0, r1;
+        if constexpr (kRq == QS8Requant::kFp32) {
+          v128_t f0 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc0), vscale);
+          v128_t f1 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc1), vscale);
+          f0 = wasm_f32x4_pmin(wasm_f32x4_pmax(f0, vlo_f), vhi_f);
+          f1 = wasm_f32x4_pmin(wasm_f32x4_pmax(f1, vlo_f), vhi_f);
+          r0 = wasm_i32x4_sub(wasm_f32x4_add(f0, vmagic), vmagic_zp);
+          r1 = wasm_i32x4_sub(wasm_f32x4_add(f1, vmagic), vmagic_zp);
+        } else {
+          r0 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc0, M0, shift), vlo_i), vhi_i), vzp);
+          r1 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc1, M0, shift), vlo_i), vhi_i), vzp);
+        }
+        const v128_t s = wasm_i16x8_narrow_i32x4(r0, r1);
+        const v128_t bytes = out_signed ? wasm_i8x16_narrow_i16x8(s, s) : wasm_u8x16_narrow_i16x8(s, s);
+        store_bytes(static_cast<uint8_t*>(plane.y) + i, bytes, n);
+      }
+    }
+  }
+}
+
+template <QS8Requant kRq>
+void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params,
+              QS8DwconvUkernelFn fallback) {
+  if (g.kernel_h * g.kernel_w > 2 * kMaxPairs || g.stride_w > 2) {
+    fallback(g, plane, params);
+  } else if (g.stride_w == 1) {
+    plane.x_signed ? dwconv<kRq, true, 1>(g, plane, params) : dwconv<kRq, false, 1>(g, plane, params);
+  } else {
+    plane.x_signed ? dwconv<kRq, true, 2>(g, plane, params) : dwconv<kRq, false, 2>(g, plane, params);
+  }
+}
+
+}  // namespace
+
+void ql_qs8_dwconv_minmax_fp32_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
+                                                         const QS8DwconvPlane& plane,
+                                                         const QS8GemmParams* params) {
+  dispatch<QS8Requant::kFp32>(g, plane, params, &ql_qs8_dwconv_minmax_fp32_ukernel__scalar);
+}
+
+void ql_qs8_dwconv_minmax_rndnu_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
+                                                          const QS8DwconvPlane& plane,
+                                                          const QS8GemmParams* params) {
+  dispatch<QS8Requant::kRndnu>(g, plane, params, &ql_qs8_dwconv_minmax_rndnu_ukernel__scalar);
+}
+
+void ql_qs8_dwconv_s32_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
+                                                 const QS8DwconvPlane& plane,
+                                                 const QS8GemmParams* params) {
+  dispatch<QS8Requant::kS32>(g, plane, params, &ql_qs8_dwconv_s32_ukernel__scalar);
+}
+
+}  // namespace quantlab
