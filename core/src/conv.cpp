@@ -403,7 +403,7 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
       for (size_t p0 = 0; p0 < P; p0 += chunk_blocks * nr) {
         const size_t pc = std::min(chunk_blocks * nr, P - p0);
         for (size_t j = 0; j * nr < pc; ++j) {
-          I.im2col(ig, xpad, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
+          I.im2col(ig, xpad, nr, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
         }
         for (size_t cb = 0; cb < channel_blocks; ++cb) {
           I.uk->fn(std::min(mr, I.cog - cb * mr), pc, I.kp, wg + cb * I.block_bytes, panel,
@@ -579,7 +579,7 @@ Status PackedConv2dF32::run(const float* x, int64_t batch, int64_t h, int64_t w,
       for (size_t p0 = 0; p0 < P; p0 += chunk_blocks * nr) {
         const size_t pc = std::min(chunk_blocks * nr, P - p0);
         for (size_t j = 0; j * nr < pc; ++j) {
-          I.im2col(ig, xpad, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
+          I.im2col(ig, xpad, nr, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
         }
         for (size_t cb = 0; cb < channel_blocks; ++cb) {
           I.uk->fn(std::min(mr, I.cog - cb * mr), pc, I.K, wg + cb * I.block_floats, panel,

@@ -151,6 +151,9 @@ TEST_CASE("gemm: the variant list starts with scalar", "[gemm]") {
   const auto v = gemm_variants();
   REQUIRE(!v.empty());
   CHECK(v.front() == "scalar");
+#if defined(QL_HAVE_XSIMD)
+  CHECK(std::find(v.begin(), v.end(), "xsimd") != v.end());
+#endif
 #if defined(QL_HAVE_WASMSIMD)
   CHECK(v.back() == "wasmsimd");
 #endif

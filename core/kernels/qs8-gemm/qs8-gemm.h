@@ -36,6 +36,15 @@
 
 namespace quantlab {
 
+/// NR of the xsimd kernels: two xsimd::batch<int32_t> of the build's best architecture.
+#if defined(__AVX512BW__)
+#define QL_QS8_XSIMD_NR 32
+#elif defined(__AVX2__)
+#define QL_QS8_XSIMD_NR 16
+#else
+#define QL_QS8_XSIMD_NR 8
+#endif
+
 /// Requantization of a micro-kernel: fp32 (ONNX / XNNPACK "fp32"), fixed point (gemmlowp
 /// M0 and shift, XNNPACK "rndnu"), or none (raw int32 accumulators, "s32").
 enum class QS8Requant : uint8_t { kFp32, kRndnu, kS32 };

@@ -5,9 +5,9 @@
 
 namespace quantlab {
 
-void ql_x32_im2col_ukernel_4__scalar(const Im2colGeometry& g, const float* x, size_t p0,
-                                     size_t count, float* panel) {
-  im2col_gather<float, float, 1>(g, x, 4, p0, count, panel);
+void ql_x32_im2col_ukernel_x__scalar(const Im2colGeometry& g, const float* x, size_t nr,
+                                     size_t p0, size_t count, float* panel) {
+  im2col_gather<float, float, 1>(g, x, nr, p0, count, panel);
 }
 
 std::span<const X32Im2colUkernel> x32_im2col_ukernels() {
@@ -23,9 +23,8 @@ const X32Im2colUkernel* x32_im2col_find(Isa isa, uint32_t nr) {
   const X32Im2colUkernel* found = nullptr;
   const X32Im2colUkernel* fallback = nullptr;
   for (const auto& u : x32_im2col_ukernels()) {
-    if (u.nr != nr) continue;
-    if (u.isa == isa) found = &u;
-    if (u.isa == Isa::kScalar) fallback = &u;
+    if (u.isa == isa && u.nr == nr) found = &u;
+    if (u.nr == 0) fallback = &u;
   }
   return found != nullptr ? found : fallback;
 }

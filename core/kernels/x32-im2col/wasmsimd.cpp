@@ -7,8 +7,8 @@
 
 namespace quantlab {
 
-void ql_x32_im2col_ukernel_8__wasmsimd(const Im2colGeometry& g, const float* x, size_t p0,
-                                       size_t count, float* panel) {
+void ql_x32_im2col_ukernel_8__wasmsimd(const Im2colGeometry& g, const float* x, size_t,
+                                       size_t p0, size_t count, float* panel) {
   const size_t oy = p0 / g.out_w, ox0 = p0 % g.out_w;
   const bool one_row = ox0 + count <= g.out_w;
   if (!one_row || g.stride_w > 2) {

@@ -15,11 +15,13 @@ namespace quantlab {
 
 inline constexpr size_t kX32Im2colOverread = 32;
 
-using X32Im2colFn = void (*)(const Im2colGeometry& g, const float* x, size_t p0, size_t count,
-                             float* panel);
+/// nr: the panel's block width; a kernel listed with NR = 0 handles any nr.
+using X32Im2colFn = void (*)(const Im2colGeometry& g, const float* x, size_t nr, size_t p0,
+                             size_t count, float* panel);
 
-#define QL_KERNEL(isa, name, nr) \
-  void name(const Im2colGeometry& g, const float* x, size_t p0, size_t count, float* panel);
+#define QL_KERNEL(isa, name, nr)                                                          \
+  void name(const Im2colGeometry& g, const float* x, size_t nr_, size_t p0, size_t count, \
+            float* panel);
 #include "x32-im2col/x32-im2col.inc"
 #undef QL_KERNEL
 
@@ -31,7 +33,7 @@ struct X32Im2colUkernel {
 };
 
 std::span<const X32Im2colUkernel> x32_im2col_ukernels();
-/// The last listed kernel of `isa` for nr; falls back to scalar; or null.
+/// The last listed kernel of `isa` for nr, else the any-NR scalar kernel.
 const X32Im2colUkernel* x32_im2col_find(Isa isa, uint32_t nr);
 
 }  // namespace quantlab

@@ -5,14 +5,14 @@
 
 namespace quantlab {
 
-void ql_qu8_im2col_ukernel_4c2__scalar(const Im2colGeometry& g, const void* x, size_t p0,
-                                       size_t count, int16_t* panel) {
-  im2col_gather<uint8_t, int16_t, 2>(g, static_cast<const uint8_t*>(x), 4, p0, count, panel);
+void ql_qu8_im2col_ukernel_xc2__scalar(const Im2colGeometry& g, const void* x, size_t nr,
+                                       size_t p0, size_t count, int16_t* panel) {
+  im2col_gather<uint8_t, int16_t, 2>(g, static_cast<const uint8_t*>(x), nr, p0, count, panel);
 }
 
-void ql_qs8_im2col_ukernel_4c2__scalar(const Im2colGeometry& g, const void* x, size_t p0,
-                                       size_t count, int16_t* panel) {
-  im2col_gather<int8_t, int16_t, 2>(g, static_cast<const int8_t*>(x), 4, p0, count, panel);
+void ql_qs8_im2col_ukernel_xc2__scalar(const Im2colGeometry& g, const void* x, size_t nr,
+                                       size_t p0, size_t count, int16_t* panel) {
+  im2col_gather<int8_t, int16_t, 2>(g, static_cast<const int8_t*>(x), nr, p0, count, panel);
 }
 
 std::span<const X8Im2colUkernel> x8_im2col_ukernels() {
@@ -28,9 +28,9 @@ const X8Im2colUkernel* x8_im2col_find(Isa isa, uint32_t nr, bool is_signed) {
   const X8Im2colUkernel* found = nullptr;
   const X8Im2colUkernel* fallback = nullptr;
   for (const auto& u : x8_im2col_ukernels()) {
-    if (u.nr != nr || u.is_signed != is_signed) continue;
-    if (u.isa == isa) found = &u;
-    if (u.isa == Isa::kScalar) fallback = &u;
+    if (u.is_signed != is_signed) continue;
+    if (u.isa == isa && u.nr == nr) found = &u;
+    if (u.nr == 0) fallback = &u;
   }
   return found != nullptr ? found : fallback;
 }

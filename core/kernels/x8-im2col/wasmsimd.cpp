@@ -72,13 +72,13 @@ void im2col8(const Im2colGeometry& g, const void* x, size_t p0, size_t count, in
 
 }  // namespace
 
-void ql_qu8_im2col_ukernel_8c2__wasmsimd(const Im2colGeometry& g, const void* x, size_t p0,
-                                         size_t count, int16_t* panel) {
+void ql_qu8_im2col_ukernel_8c2__wasmsimd(const Im2colGeometry& g, const void* x, size_t,
+                                         size_t p0, size_t count, int16_t* panel) {
   im2col8<false>(g, x, p0, count, panel);
 }
 
-void ql_qs8_im2col_ukernel_8c2__wasmsimd(const Im2colGeometry& g, const void* x, size_t p0,
-                                         size_t count, int16_t* panel) {
+void ql_qs8_im2col_ukernel_8c2__wasmsimd(const Im2colGeometry& g, const void* x, size_t,
+                                         size_t p0, size_t count, int16_t* panel) {
   im2col8<true>(g, x, p0, count, panel);
 }
 

@@ -26,11 +26,13 @@ struct Im2colGeometry {
   size_t plane_stride = 0, row_stride = 0;  ///< of the padded input, in elements
 };
 
-using X8Im2colFn = void (*)(const Im2colGeometry& g, const void* x, size_t p0, size_t count,
-                            int16_t* panel);
+/// nr: the panel's block width; a kernel listed with NR = 0 handles any nr, the others
+/// only their own.
+using X8Im2colFn = void (*)(const Im2colGeometry& g, const void* x, size_t nr, size_t p0,
+                            size_t count, int16_t* panel);
 
-#define QL_KERNEL(isa, name, nr, is_signed)                                          \
-  void name(const Im2colGeometry& g, const void* x, size_t p0, size_t count, \
+#define QL_KERNEL(isa, name, nr, is_signed)                                                \
+  void name(const Im2colGeometry& g, const void* x, size_t nr_, size_t p0, size_t count, \
             int16_t* panel);
 #include "x8-im2col/x8-im2col.inc"
 #undef QL_KERNEL
@@ -44,7 +46,7 @@ struct X8Im2colUkernel {
 };
 
 std::span<const X8Im2colUkernel> x8_im2col_ukernels();
-/// The last listed kernel of `isa` for (nr, signedness); falls back to scalar; or null.
+/// The last listed kernel of `isa` for (nr, signedness), else the any-NR scalar kernel.
 const X8Im2colUkernel* x8_im2col_find(Isa isa, uint32_t nr, bool is_signed);
 
 /// The generic gather (any NR), used by the scalar rows and by SIMD kernels off their
