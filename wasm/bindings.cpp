@@ -280,3 +280,212 @@ EMSCRIPTEN_BINDINGS(quantlab) {
   function("quantizeMultiplier", &quantize_multiplier_js);
   function("requantize", &requantize_js);
 }
+
+// ===== Models: ONNX import and the model runtime (issue 4) ==================================
+// A loaded model stays in wasm memory under an integer id until JavaScript disposes it
+// (quantlab.mjs wraps the id in a Model object with dispose()). Inputs are copied in with
+// TypedArray.set, outputs copied out into new typed arrays.
+#include <map>
+#include <memory>
+
+#include "quantlab/model.hpp"
+
+namespace {
+
+std::map<int, std::unique_ptr<Model>>& model_table() {
+  static std::map<int, std::unique_ptr<Model>> table;
+  return table;
+}
+
+Result<const Model*> find_model(int id) {
+  auto& t = model_table();
+  auto it = t.find(id);
+  if (it == t.end()) return invalid_argument("the model was disposed (or never loaded)");
+  return it->second.get();
+}
+
+const char* typed_array_of(DType d) {
+  switch (d) {
+    case DType::kFloat32: return "Float32Array";
+    case DType::kUInt8: return "Uint8Array";
+    case DType::kInt8: return "Int8Array";
+    case DType::kInt32: return "Int32Array";
+    case DType::kInt64: return "BigInt64Array";
+  }
+  return "Float32Array";
+}
+
+/// A typed array of `dtype` viewing n elements at p in wasm memory; valid until the memory
+/// grows, so it is used at once (to copy in or out).
+val heap_view(DType dtype, const void* p, size_t n) {
+  const val bytes(emscripten::typed_memory_view(n * dtype_size(dtype), static_cast<const uint8_t*>(p)));
+  return val::global(typed_array_of(dtype)).new_(bytes["buffer"], bytes["byteOffset"], n);
+}
+
+Result<DType> dtype_of_typed_array(const val& a) {
+  const std::string name = a["constructor"]["name"].as<std::string>();
+  for (DType d : {DType::kFloat32, DType::kUInt8, DType::kInt8, DType::kInt32, DType::kInt64}) {
+    if (name == typed_array_of(d)) return d;
+  }
+  return invalid_argument("input data must be a Float32Array, Uint8Array, Int8Array, "
+                          "Int32Array or BigInt64Array, got " + name);
+}
+
+/// Known sizes as numbers, symbols as their names ("N"), unknown sizes as null.
+val dims_to_js(const Model& m, const ValueInfo& v) {
+  if (!v.rank_known) return val::null();
+  val a = val::array();
+  for (size_t i = 0; i < v.dims.size(); ++i) {
+    const int64_t d = v.dims[i];
+    if (d >= 0) a.set(i, static_cast<double>(d));
+    else if (d == kUnknownDim) a.set(i, val::null());
+    else a.set(i, m.dim_name(d));
+  }
+  return a;
+}
+
+val value_to_js(const Model& m, const ValueInfo& v) {
+  val o = val::object();
+  o.set("name", v.name);
+  o.set("dtype", std::string(dtype_name(v.dtype)));
+  o.set("shape", dims_to_js(m, v));
+  o.set("constant", v.constant);
+  return o;
+}
+
+val values_to_js(const Model& m, const std::vector<ValueInfo>& vs) {
+  val a = val::array();
+  for (size_t i = 0; i < vs.size(); ++i) {
+    a.set(i, vs[i].name.empty() ? val::null() : value_to_js(m, vs[i]));
+  }
+  return a;
+}
+
+val model_load_js(const val& bytes, const val& options) {
+  const auto n = bytes["length"].as<size_t>();
+  std::vector<uint8_t> b(n);
+  if (n) val(emscripten::typed_memory_view(n, b.data())).call<void>("set", bytes);
+  ModelOptions o;
+  const std::string mode = options["requantMode"].as<std::string>();
+  if (mode == "fixed") o.requant_mode = RequantMode::kFixedPoint;
+  else if (mode != "fp32") {
+    return error_value(invalid_argument("requantMode must be 'fp32' or 'fixed', got '" + mode + "'"));
+  }
+  auto m = Model::load(b, o);
+  if (!m) return error_value(m.status());
+  static int next_id = 1;
+  const int id = next_id++;
+  model_table()[id] = std::make_unique<Model>(std::move(*m));
+  return ok_value(val(id));
+}
+
+val model_info_js(int id) {
+  auto found = find_model(id);
+  if (!found) return error_value(found.status());
+  const Model& m = **found;
+  val o = val::object();
+  o.set("inputs", values_to_js(m, m.inputs()));
+  o.set("outputs", values_to_js(m, m.outputs()));
+  val layers = val::array();
+  for (size_t i = 0; i < m.layers().size(); ++i) {
+    const LayerInfo& l = m.layers()[i];
+    val L = val::object();
+    L.set("name", l.name);
+    L.set("opType", l.op_type);
+    L.set("domain", l.domain);
+    L.set("version", static_cast<double>(l.version));
+    L.set("inputs", values_to_js(m, l.inputs));
+    L.set("outputs", values_to_js(m, l.outputs));
+    L.set("parameters", static_cast<double>(l.parameters));
+    L.set("bytes", static_cast<double>(l.parameter_bytes));
+    L.set("folded", l.folded);
+    layers.set(i, L);
+  }
+  o.set("layers", layers);
+  o.set("opset", static_cast<double>(m.onnx().opset("")));
+  o.set("producer", m.onnx().producer_name);
+  return ok_value(o);
+}
+
+/// inputs: [{data: TypedArray, shape: number[]}]; on_progress: a function or undefined.
+val model_run_js(int id, const val& inputs, const val& on_progress) {
+  auto found = find_model(id);
+  if (!found) return error_value(found.status());
+  const Model& m = **found;
+  std::vector<Tensor> tensors;
+  const int count = inputs["length"].as<int>();
+  for (int i = 0; i < count; ++i) {
+    const val data = inputs[i]["data"];
+    auto dtype = dtype_of_typed_array(data);
+    if (!dtype) return error_value(dtype.status());
+    auto t = Tensor::create(*dtype, shape_from(inputs[i]["shape"]));
+    if (!t) return error_value(t.status());
+    const auto n = data["length"].as<size_t>();
+    if (n != t->size()) {
+      return error_value(shape_mismatch("input " + std::to_string(i) + " has " +
+                                        std::to_string(n) + " values but its shape " +
+                                        shape_string(t->shape()) + " holds " +
+                                        std::to_string(t->size())));
+    }
+    if (n) heap_view(*dtype, t->raw(), n).call<void>("set", data);
+    tensors.push_back(std::move(*t));
+  }
+  RunOptions o;
+  if (on_progress.typeOf().as<std::string>() == "function") {
+    o.progress = [&on_progress](const Progress& p) {
+      val r = val::object();
+      r.set("stage", std::string(p.stage));
+      r.set("done", static_cast<double>(p.done));
+      r.set("total", static_cast<double>(p.total));
+      on_progress(r);
+    };
+  }
+  auto out = m.run(tensors, o);
+  if (!out) return error_value(out.status());
+  val results = val::array();
+  for (size_t i = 0; i < out->size(); ++i) {
+    const Tensor& t = (*out)[i];
+    val r = val::object();
+    // The typed array constructor copies the view.
+    r.set("data", val::global(typed_array_of(t.dtype())).new_(heap_view(t.dtype(), t.raw(), t.size())));
+    val shape = val::array();
+    for (size_t d = 0; d < t.shape().size(); ++d) shape.set(d, static_cast<double>(t.shape()[d]));
+    r.set("shape", shape);
+    r.set("dtype", std::string(dtype_name(t.dtype())));
+    r.set("name", m.outputs()[i].name);
+    results.set(i, r);
+  }
+  return ok_value(results);
+}
+
+val model_dispose_js(int id) {
+  const bool existed = model_table().erase(id) > 0;
+  return ok_value(val(existed));
+}
+
+val supported_operators_js() {
+  val a = val::array();
+  const auto ops = supported_operators();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    val o = val::object();
+    o.set("domain", ops[i].domain);
+    o.set("opType", ops[i].op_type);
+    val v = val::array();
+    for (size_t j = 0; j < ops[i].versions.size(); ++j) v.set(j, ops[i].versions[j]);
+    o.set("versions", v);
+    a.set(i, o);
+  }
+  return ok_value(a);
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(quantlab_models) {
+  using emscripten::function;
+  function("modelLoad", &model_load_js);
+  function("modelInfo", &model_info_js);
+  function("modelRun", &model_run_js);
+  function("modelDispose", &model_dispose_js);
+  function("supportedOperators", &supported_operators_js);
+}
+// ===== End of models =========================================================================

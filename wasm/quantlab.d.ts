@@ -118,7 +118,107 @@ export interface Quantlab {
   quantizeMultiplier(M: number): FixedPointMultiplier;
   /** Requantize int32 accumulators to [qMin, qMax] (default int8). */
   requantize(acc: NumericArray, options: RequantizeOptions): Int32Array;
+
+  // --- Models: ONNX import and runtime (issue 4) ---
+  /** Load an ONNX model from its bytes; dispose() it when done. */
+  loadModel(bytes: Uint8Array | ArrayBuffer, options?: LoadModelOptions): Model;
+  /** Operators the runtime implements, with their ONNX versions. */
+  supportedOperators(): OperatorSupport[];
 }
+
+// ===== Models: ONNX import and runtime (issue 4) ===========================================
+
+export type DType = 'float32' | 'uint8' | 'int8' | 'int32' | 'int64';
+
+/** Typed arrays a model takes and returns, by element type. */
+export type TensorData = Float32Array | Uint8Array | Int8Array | Int32Array | BigInt64Array;
+
+/** A dimension: a size, a symbol's name (the batch 'N'), or null when unknown. */
+export type Dim = number | string | null;
+
+export interface ValueInfo {
+  name: string;
+  dtype: DType;
+  /** null when even the rank is unknown. */
+  shape: Dim[] | null;
+  /** Known at load time (a weight, or computed from weights). */
+  constant: boolean;
+}
+
+export interface LayerInfo {
+  /** The node's name, or "<opType>_<index>" when the file has none. */
+  name: string;
+  opType: string;
+  /** '' for ai.onnx, 'com.microsoft' for onnxruntime's contrib operators. */
+  domain: string;
+  /** Operator version selected by the model's opset. */
+  version: number;
+  /** null for an omitted optional input or output. */
+  inputs: (ValueInfo | null)[];
+  outputs: (ValueInfo | null)[];
+  /** Elements and bytes of the node's constant inputs (weights, biases, scales, zero points). */
+  parameters: number;
+  bytes: number;
+  /** All inputs constant: computed once at load time. */
+  folded: boolean;
+}
+
+export interface OperatorSupport {
+  domain: string;
+  opType: string;
+  versions: number[];
+}
+
+export interface LoadModelOptions {
+  /** Requantization of int8 layers: 'fp32' (ONNX's definition, default) or 'fixed' (M0, shift). */
+  requantMode?: 'fp32' | 'fixed';
+}
+
+export interface ModelProgress {
+  /** 'run': nodes finished of one run; 'batch': rows finished when batchSize splits a batch. */
+  stage: 'run' | 'batch';
+  done: number;
+  total: number;
+}
+
+export interface RunOptions {
+  /** Called synchronously during the run (from a Web Worker, post it to the page). */
+  onProgress?: (progress: ModelProgress) => void;
+  /** Single-input models: run in chunks of this many rows along dimension 0. */
+  batchSize?: number;
+}
+
+export interface TensorInput {
+  data: TensorData;
+  shape: number[];
+}
+
+export interface TensorOutput {
+  name: string;
+  data: TensorData;
+  shape: number[];
+  dtype: DType;
+}
+
+/** A loaded model (weights in WebAssembly memory until dispose()). */
+export class Model {
+  private constructor();
+  readonly inputs: ValueInfo[];
+  readonly outputs: ValueInfo[];
+  /** The ai.onnx opset the model imports. */
+  readonly opset: number;
+  readonly disposed: boolean;
+  /** Every node in execution order. */
+  layers(): LayerInfo[];
+  /** One input, one batch: returns the first output (a copy). */
+  run(data: TensorData, shape: number[], options?: RunOptions): TensorOutput;
+  /** One tensor per input; returns every output. */
+  runAll(inputs: TensorInput[], options?: RunOptions): TensorOutput[];
+  /** Free the model; later calls throw QuantlabError. */
+  dispose(): void;
+}
+
+// ===== End of models ===========================================================================
 
 export interface LoadOptions {
   /** 'auto' (default) picks SIMD128 when WebAssembly.validate accepts it. */

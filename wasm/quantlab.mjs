@@ -221,7 +221,197 @@ class Quantlab {
     };
     return call(this.#m.requantize, asArray(acc, Int32Array, 'acc'), args);
   }
+
+  // --- Models: ONNX import and runtime (issue 4; implementation in the Models section) ----
+
+  /**
+   * Load an ONNX model from its bytes (Uint8Array or ArrayBuffer). Options: requantMode
+   * 'fp32' (ONNX's definition, default) or 'fixed' (M0 / shift) for int8 layers.
+   * Returns a Model; call dispose() when done.
+   */
+  loadModel(bytes, options = {}) {
+    return loadModelInto(this.#m, bytes, options);
+  }
+
+  /** Operators the runtime implements: [{domain, opType, versions}]. */
+  supportedOperators() {
+    return call(this.#m.supportedOperators);
+  }
 }
+
+// ===== Models: ONNX import and runtime (issue 4) ===========================================
+
+const INPUT_ARRAYS = [Float32Array, Uint8Array, Int8Array, Int32Array, BigInt64Array];
+
+function modelInputOf(input, i) {
+  if (!input || typeof input !== 'object') fail(`input ${i} must be {data, shape}`);
+  const { data, shape } = input;
+  if (!INPUT_ARRAYS.some((T) => data instanceof T)) {
+    fail(`input ${i} data must be a Float32Array, Uint8Array, Int8Array, Int32Array or ` +
+      'BigInt64Array');
+  }
+  const dims = asShape(shape);
+  dims.forEach((d, k) => {
+    if (!Number.isInteger(d) || d < 0) fail(`input ${i} shape[${k}] must be an integer >= 0`);
+  });
+  return { data, shape: dims };
+}
+
+function copyLayer(l) {
+  return {
+    ...l,
+    inputs: l.inputs.map((v) => (v ? { ...v, shape: v.shape && [...v.shape] } : null)),
+    outputs: l.outputs.map((v) => (v ? { ...v, shape: v.shape && [...v.shape] } : null)),
+  };
+}
+
+/**
+ * A loaded ONNX model. Its weights live in WebAssembly memory until dispose(). Results are
+ * copies (never views into wasm memory).
+ */
+export class Model {
+  #m;
+  #id;
+  #info;
+
+  constructor(module, id) {
+    this.#m = module;
+    this.#id = id;
+    this.#info = call(module.modelInfo, id);
+  }
+
+  #live() {
+    if (this.#id === 0) throw new QuantlabError('INVALID_ARGUMENT', 'the model was disposed');
+  }
+
+  /** Graph inputs to feed: [{name, dtype, shape}]; a symbolic size is its name ('N'). */
+  get inputs() {
+    return this.#info.inputs.map((v) => ({ ...v, shape: v.shape && [...v.shape] }));
+  }
+
+  /** Graph outputs: [{name, dtype, shape}]. */
+  get outputs() {
+    return this.#info.outputs.map((v) => ({ ...v, shape: v.shape && [...v.shape] }));
+  }
+
+  /** The ai.onnx opset the model imports. */
+  get opset() {
+    return this.#info.opset;
+  }
+
+  /**
+   * Every node in execution order: {name, opType, domain, version, inputs, outputs,
+   * parameters, bytes, folded}. parameters / bytes count the node's constant inputs
+   * (weights, biases, scales, zero points); folded nodes were computed at load time.
+   */
+  layers() {
+    return this.#info.layers.map(copyLayer);
+  }
+
+  /**
+   * Run on one batch: data (a typed array) of the given shape, for a model with one input.
+   * Returns the first output as {name, data, shape, dtype}. See runAll for the options.
+   */
+  run(data, shape, options) {
+    return this.runAll([{ data, shape }], options)[0];
+  }
+
+  /**
+   * Run on one tensor per input ({data, shape}). Options: onProgress({stage, done, total})
+   * (called synchronously: stage 'run' after each node, or 'batch' after each chunk);
+   * batchSize (single-input models: run the batch in chunks of this many along dimension 0,
+   * which bounds memory and reports progress per chunk). Returns every output.
+   */
+  runAll(inputs, options = {}) {
+    this.#live();
+    if (!Array.isArray(inputs)) fail('inputs must be an array of {data, shape}');
+    const ins = inputs.map(modelInputOf);
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') {
+      fail('onProgress must be a function');
+    }
+    const batchSize = options.batchSize;
+    if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
+      fail('batchSize must be an integer >= 1');
+    }
+    // A callback that throws must not unwind through WebAssembly frames: remember the error
+    // and rethrow it once the core has returned.
+    let callbackError = null;
+    const report = (p) => {
+      if (callbackError || !onProgress) return;
+      try {
+        onProgress(p);
+      } catch (e) {
+        callbackError = e;
+      }
+    };
+    const runOnce = (chunk, progress) => {
+      const out = call(this.#m.modelRun, this.#id, chunk, progress);
+      if (callbackError) throw callbackError;
+      return out;
+    };
+    const n = ins.length === 1 && ins[0].shape.length > 0 ? ins[0].shape[0] : 0;
+    if (!batchSize || ins.length !== 1 || n <= batchSize) {
+      return runOnce(ins, onProgress ? report : undefined);
+    }
+    const { data, shape } = ins[0];
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (data.length !== n * per) {
+      throw new QuantlabError('SHAPE_MISMATCH', `input 0 has ${data.length} values but its ` +
+        `shape [${shape.join(', ')}] holds ${n * per}`);
+    }
+    const parts = [];
+    for (let first = 0; first < n; first += batchSize) {
+      const rows = Math.min(batchSize, n - first);
+      parts.push(runOnce([{ data: data.subarray(first * per, (first + rows) * per),
+        shape: [rows, ...shape.slice(1)] }], undefined));
+      report({ stage: 'batch', done: first + rows, total: n });
+    }
+    // Concatenate each output along dimension 0.
+    return parts[0].map((o, k) => {
+      const total = parts.reduce((a, p) => a + p[k].data.length, 0);
+      const joined = new o.data.constructor(total);
+      let at = 0;
+      for (const p of parts) {
+        joined.set(p[k].data, at);
+        at += p[k].data.length;
+      }
+      const rowsTotal = parts.reduce((a, p) => a + p[k].shape[0], 0);
+      return { ...o, data: joined, shape: [rowsTotal, ...o.shape.slice(1)] };
+    });
+  }
+
+  /** Free the model's memory; later calls throw. Safe to call twice. */
+  dispose() {
+    if (this.#id !== 0) {
+      call(this.#m.modelDispose, this.#id);
+      this.#id = 0;
+    }
+  }
+
+  get disposed() {
+    return this.#id === 0;
+  }
+}
+
+function loadModelInto(module, bytes, options = {}) {
+  let b = bytes;
+  if (b instanceof ArrayBuffer) b = new Uint8Array(b);
+  if (!(b instanceof Uint8Array)) fail('model bytes must be a Uint8Array or an ArrayBuffer');
+  const requantMode = options.requantMode ?? 'fp32';
+  if (requantMode !== 'fp32' && requantMode !== 'fixed') {
+    fail(`requantMode must be 'fp32' or 'fixed', got '${requantMode}'`);
+  }
+  const id = call(module.modelLoad, b, { requantMode });
+  try {
+    return new Model(module, id);
+  } catch (e) {
+    call(module.modelDispose, id);
+    throw e;
+  }
+}
+
+// ===== End of models ===========================================================================
 
 /**
  * Load quantlab. Options: simd ('auto' | true | false), wasmBinary (bytes of the matching

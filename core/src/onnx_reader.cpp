@@ -898,8 +898,8 @@ Status parse_graph(View bytes, OnnxGraph& g) {
 Result<OnnxModel> parse_onnx_model(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return malformed("the ONNX model is empty (0 bytes)");
   const View all(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  auto reader = open(all, "ModelProto");
-  if (!reader) return reader.status();
+  auto reader = open(all, "not an ONNX model (ModelProto");
+  if (!reader) return Status(reader.status().code(), reader.status().message() + ")");
   pbf_reader& r = *reader;
   OnnxModel m;
   m.ir_version = 0;

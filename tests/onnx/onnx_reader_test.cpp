@@ -330,6 +330,7 @@ TEST_CASE("onnx reader: corrupt wire format", "[onnx][errors]") {
   check({0x0b}, "wire type");
   // Field number 0.
   check({0x00, 0x01}, "field number");
+  check({'P', 'K', 3, 4, 20, 0}, "not an ONNX model");  // a zip file, say
   // No graph at all.
   check({0x08, 0x07}, "no ONNX graph");
   // A graph attribute (If's then_branch) is refused, naming node and attribute.
