@@ -489,3 +489,370 @@ EMSCRIPTEN_BINDINGS(quantlab_models) {
   function("supportedOperators", &supported_operators_js);
 }
 // ===== End of models =========================================================================
+
+// ===== Kernels: int8 / fp32 GEMM and convolution handles (issue 3) ==========================
+// A packed layer stays in wasm memory under an integer id until JavaScript disposes it
+// (quantlab.mjs wraps the id in QGemm / QConv2d / GemmF32 / Conv2dF32). run() copies the
+// input in with TypedArray.set and returns a new typed array; benchmark() times the packed
+// kernel alone, in a C++ loop, on the last input (no JavaScript boundary per repetition).
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "quantlab/conv.hpp"
+#include "quantlab/gemm.hpp"
+
+namespace {
+
+struct KernelHandle {
+  enum class Kind { kQGemm, kQConv, kGemmF32, kConvF32 };
+  Kind kind = Kind::kQGemm;
+  PackedQGemm qgemm;
+  PackedQConv2d qconv;
+  PackedGemmF32 gemm;
+  PackedConv2dF32 conv;
+  std::vector<std::byte> x, y;  // the last input and output
+  std::vector<int64_t> dims;    // the last run's m, or batch, h, w
+};
+
+std::map<int, std::unique_ptr<KernelHandle>>& kernel_table() {
+  static std::map<int, std::unique_ptr<KernelHandle>> table;
+  return table;
+}
+
+val kernel_add(std::unique_ptr<KernelHandle> h) {
+  static int next_id = 1;
+  const int id = next_id++;
+  kernel_table()[id] = std::move(h);
+  return ok_value(val(id));
+}
+
+Result<KernelHandle*> kernel_find(int id) {
+  auto it = kernel_table().find(id);
+  if (it == kernel_table().end()) {
+    return invalid_argument("the kernel handle was disposed (or never created)");
+  }
+  return it->second.get();
+}
+
+const char* kernel_array_name(DType d) {
+  switch (d) {
+    case DType::kUInt8: return "Uint8Array";
+    case DType::kInt8: return "Int8Array";
+    case DType::kInt32: return "Int32Array";
+    default: return "Float32Array";
+  }
+}
+
+/// A view of n elements of `d` at p: used at once to copy in or out (memory may grow).
+val kernel_view(DType d, void* p, size_t n) {
+  switch (d) {
+    case DType::kUInt8: return val(emscripten::typed_memory_view(n, static_cast<uint8_t*>(p)));
+    case DType::kInt8: return val(emscripten::typed_memory_view(n, static_cast<int8_t*>(p)));
+    case DType::kInt32: return val(emscripten::typed_memory_view(n, static_cast<int32_t*>(p)));
+    default: return val(emscripten::typed_memory_view(n, static_cast<float*>(p)));
+  }
+}
+
+/// A copy of a JS typed array of `d` (the wrapper has checked its type).
+template <class T>
+std::vector<T> kernel_copy(const val& a) {
+  const auto n = a["length"].as<size_t>();
+  std::vector<T> v(n);
+  if (n) val(emscripten::typed_memory_view(n, v.data())).call<void>("set", a);
+  return v;
+}
+
+Result<DType> kernel_dtype(const val& name) {
+  const std::string s = name.as<std::string>();
+  if (s == "uint8") return DType::kUInt8;
+  if (s == "int8") return DType::kInt8;
+  if (s == "int32") return DType::kInt32;
+  return invalid_argument("type must be 'uint8', 'int8' or 'int32', got '" + s + "'");
+}
+
+Result<FusedActivation> kernel_activation(const val& name) {
+  const std::string s = name.as<std::string>();
+  if (s == "none") return FusedActivation::kNone;
+  if (s == "relu") return FusedActivation::kRelu;
+  if (s == "relu6") return FusedActivation::kRelu6;
+  return invalid_argument("activation must be 'none', 'relu' or 'relu6', got '" + s + "'");
+}
+
+Result<QOutput> kernel_output(const val& o) {
+  QOutput out;
+  auto t = kernel_dtype(o["type"]);
+  if (!t) return t.status();
+  out.dtype = *t;
+  out.scale = o["scale"].as<float>();
+  out.zero_point = o["zeroPoint"].as<int32_t>();
+  const std::string mode = o["requant"].as<std::string>();
+  if (mode == "fp32") out.mode = RequantMode::kFp32;
+  else if (mode == "fixed") out.mode = RequantMode::kFixedPoint;
+  else return invalid_argument("requant must be 'fp32' or 'fixed', got '" + mode + "'");
+  auto act = kernel_activation(o["activation"]);
+  if (!act) return act.status();
+  out.act = *act;
+  return out;
+}
+
+int64_t kernel_int(const val& v) { return static_cast<int64_t>(v.as<double>()); }
+
+Conv2dGeometry kernel_geometry(const val& o) {
+  Conv2dGeometry g;
+  const auto k = shape_from(o["kernelShape"]), s = shape_from(o["strides"]);
+  const auto p = shape_from(o["pads"]), d = shape_from(o["dilations"]);
+  g.kernel_h = k[0];
+  g.kernel_w = k[1];
+  g.stride_h = s[0];
+  g.stride_w = s[1];
+  g.pad_top = p[0];
+  g.pad_left = p[1];
+  g.pad_bottom = p[2];
+  g.pad_right = p[3];
+  g.dilation_h = d[0];
+  g.dilation_w = d[1];
+  g.groups = kernel_int(o["groups"]);
+  return g;
+}
+
+val qgemm_create_js(const val& o) {
+  auto xt = kernel_dtype(o["inputType"]);
+  if (!xt) return error_value(xt.status());
+  auto out = kernel_output(o["output"]);
+  if (!out) return error_value(out.status());
+  auto p = PackedQGemm::pack(kernel_copy<int8_t>(o["weights"]), kernel_int(o["n"]),
+                             kernel_int(o["k"]), kernel_copy<float>(o["weightScales"]),
+                             kernel_copy<int32_t>(o["bias"]), *xt, o["inputScale"].as<float>(),
+                             o["inputZeroPoint"].as<int32_t>(), *out,
+                             o["variant"].as<std::string>());
+  if (!p) return error_value(p.status());
+  auto h = std::make_unique<KernelHandle>();
+  h->kind = KernelHandle::Kind::kQGemm;
+  h->qgemm = std::move(*p);
+  return kernel_add(std::move(h));
+}
+
+val qconv_create_js(const val& o) {
+  auto xt = kernel_dtype(o["inputType"]);
+  if (!xt) return error_value(xt.status());
+  auto out = kernel_output(o["output"]);
+  if (!out) return error_value(out.status());
+  auto p = PackedQConv2d::pack(kernel_copy<int8_t>(o["weights"]), kernel_int(o["cOut"]),
+                               kernel_int(o["cIn"]), kernel_geometry(o),
+                               kernel_copy<float>(o["weightScales"]),
+                               kernel_copy<int32_t>(o["bias"]), *xt,
+                               o["inputScale"].as<float>(), o["inputZeroPoint"].as<int32_t>(),
+                               *out, o["variant"].as<std::string>());
+  if (!p) return error_value(p.status());
+  auto h = std::make_unique<KernelHandle>();
+  h->kind = KernelHandle::Kind::kQConv;
+  h->qconv = std::move(*p);
+  return kernel_add(std::move(h));
+}
+
+val gemm_f32_create_js(const val& o) {
+  auto act = kernel_activation(o["activation"]);
+  if (!act) return error_value(act.status());
+  auto p = PackedGemmF32::pack(kernel_copy<float>(o["weights"]), kernel_int(o["n"]),
+                               kernel_int(o["k"]), kernel_copy<float>(o["bias"]), *act,
+                               o["variant"].as<std::string>());
+  if (!p) return error_value(p.status());
+  auto h = std::make_unique<KernelHandle>();
+  h->kind = KernelHandle::Kind::kGemmF32;
+  h->gemm = std::move(*p);
+  return kernel_add(std::move(h));
+}
+
+val conv_f32_create_js(const val& o) {
+  auto act = kernel_activation(o["activation"]);
+  if (!act) return error_value(act.status());
+  auto p = PackedConv2dF32::pack(kernel_copy<float>(o["weights"]), kernel_int(o["cOut"]),
+                                 kernel_int(o["cIn"]), kernel_geometry(o),
+                                 kernel_copy<float>(o["bias"]), *act,
+                                 o["variant"].as<std::string>());
+  if (!p) return error_value(p.status());
+  auto h = std::make_unique<KernelHandle>();
+  h->kind = KernelHandle::Kind::kConvF32;
+  h->conv = std::move(*p);
+  return kernel_add(std::move(h));
+}
+
+/// Element counts and types of one run: input, output, and the output shape.
+struct KernelShapes {
+  DType x_dtype = DType::kFloat32, y_dtype = DType::kFloat32;
+  size_t x_count = 0, y_count = 0;
+  std::vector<int64_t> y_shape;
+};
+
+Result<KernelShapes> kernel_shapes(const KernelHandle& h, const std::vector<int64_t>& d) {
+  KernelShapes s;
+  using Kind = KernelHandle::Kind;
+  const bool is_gemm = h.kind == Kind::kQGemm || h.kind == Kind::kGemmF32;
+  if (is_gemm) {
+    if (d.size() != 1 || d[0] < 0 || d[0] > (int64_t{1} << 31)) {
+      return invalid_argument("run: m must be an integer >= 0");
+    }
+    const int64_t n = h.kind == KernelHandle::Kind::kQGemm ? h.qgemm.n() : h.gemm.n();
+    const int64_t k = h.kind == KernelHandle::Kind::kQGemm ? h.qgemm.k() : h.gemm.k();
+    s.x_count = static_cast<size_t>(d[0] * k);
+    s.y_count = static_cast<size_t>(d[0] * n);
+    s.y_shape = {d[0], n};
+    if (h.kind == KernelHandle::Kind::kQGemm) {
+      s.x_dtype = h.qgemm.x_dtype();
+      s.y_dtype = h.qgemm.output().dtype;
+    }
+    return s;
+  }
+  if (d.size() != 3 || d[0] < 0) return invalid_argument("run: expected batch, h, w");
+  const bool q = h.kind == KernelHandle::Kind::kQConv;
+  const Conv2dGeometry g = q ? h.qconv.geometry() : h.conv.geometry();
+  auto size = conv2d_output_size(d[1], d[2], g);
+  if (!size) return size.status();
+  const int64_t c_in = q ? h.qconv.c_in() : h.conv.c_in();
+  const int64_t c_out = q ? h.qconv.c_out() : h.conv.c_out();
+  const double x_count = static_cast<double>(d[0]) * static_cast<double>(c_in) *
+                         static_cast<double>(d[1]) * static_cast<double>(d[2]);
+  const double y_count = static_cast<double>(d[0]) * static_cast<double>(c_out) *
+                         static_cast<double>(size->first) * static_cast<double>(size->second);
+  if (x_count > static_cast<double>(kMaxTensorBytes) / 4 ||
+      y_count > static_cast<double>(kMaxTensorBytes) / 4) {
+    return too_large("run: the input is too large");
+  }
+  s.x_count = static_cast<size_t>(x_count);
+  s.y_count = static_cast<size_t>(y_count);
+  s.y_shape = {d[0], c_out, size->first, size->second};
+  if (q) {
+    s.x_dtype = h.qconv.x_dtype();
+    s.y_dtype = h.qconv.output().dtype;
+  }
+  return s;
+}
+
+Status kernel_execute(KernelHandle& h) {
+  const auto& d = h.dims;
+  switch (h.kind) {
+    case KernelHandle::Kind::kQGemm: return h.qgemm.run(h.x.data(), d[0], h.y.data());
+    case KernelHandle::Kind::kGemmF32:
+      return h.gemm.run(reinterpret_cast<const float*>(h.x.data()), d[0],
+                        reinterpret_cast<float*>(h.y.data()));
+    case KernelHandle::Kind::kQConv: return h.qconv.run(h.x.data(), d[0], d[1], d[2], h.y.data());
+    case KernelHandle::Kind::kConvF32:
+      return h.conv.run(reinterpret_cast<const float*>(h.x.data()), d[0], d[1], d[2],
+                        reinterpret_cast<float*>(h.y.data()));
+  }
+  return Status::ok();
+}
+
+/// x: a typed array of the handle's input type; dims: [m] or [batch, h, w].
+val kernel_run_js(int id, const val& x, const val& dims) {
+  auto found = kernel_find(id);
+  if (!found) return error_value(found.status());
+  KernelHandle& h = **found;
+  const auto d = shape_from(dims);
+  auto s = kernel_shapes(h, d);
+  if (!s) return error_value(s.status());
+  const std::string type = x["constructor"]["name"].as<std::string>();
+  if (type != kernel_array_name(s->x_dtype)) {
+    return error_value(invalid_argument(std::string("run: the input must be a ") +
+                                        kernel_array_name(s->x_dtype) + ", got " + type));
+  }
+  if (x["length"].as<size_t>() != s->x_count) {
+    return error_value(shape_mismatch("run: the input has " +
+                                      std::to_string(x["length"].as<size_t>()) +
+                                      " values, expected " + std::to_string(s->x_count)));
+  }
+  h.dims = d;
+  h.x.resize(s->x_count * dtype_size(s->x_dtype));
+  h.y.resize(s->y_count * dtype_size(s->y_dtype));
+  if (s->x_count) kernel_view(s->x_dtype, h.x.data(), s->x_count).call<void>("set", x);
+  const Status st = kernel_execute(h);
+  if (!st) return error_value(st);
+  val o = val::object();
+  // The typed array constructor copies the view.
+  o.set("data", val::global(kernel_array_name(s->y_dtype))
+                    .new_(kernel_view(s->y_dtype, h.y.data(), s->y_count)));
+  val shape = val::array();
+  for (size_t i = 0; i < s->y_shape.size(); ++i) shape.set(i, static_cast<double>(s->y_shape[i]));
+  o.set("shape", shape);
+  return ok_value(o);
+}
+
+/// Kernel-only time of `reps` repetitions on the last run's input (after 2 warm-ups):
+/// {medianMs, minMs, reps}.
+val kernel_benchmark_js(int id, int reps) {
+  auto found = kernel_find(id);
+  if (!found) return error_value(found.status());
+  KernelHandle& h = **found;
+  if (h.dims.empty()) return error_value(invalid_argument("benchmark: call run() once first"));
+  if (reps < 1 || reps > 100000) {
+    return error_value(invalid_argument("benchmark: reps must be 1..100000"));
+  }
+  using clock = std::chrono::steady_clock;
+  std::vector<double> t;
+  for (int i = 0; i < reps + 2; ++i) {
+    const auto t0 = clock::now();
+    const Status st = kernel_execute(h);
+    const auto t1 = clock::now();
+    if (!st) return error_value(st);
+    if (i >= 2) t.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  val o = val::object();
+  o.set("medianMs", t[t.size() / 2]);
+  o.set("minMs", t.front());
+  o.set("reps", reps);
+  return ok_value(o);
+}
+
+val kernel_info_js(int id) {
+  auto found = kernel_find(id);
+  if (!found) return error_value(found.status());
+  const KernelHandle& h = **found;
+  val o = val::object();
+  switch (h.kind) {
+    case KernelHandle::Kind::kQGemm:
+      o.set("variant", h.qgemm.variant());
+      o.set("ukernel", h.qgemm.ukernel_name());
+      break;
+    case KernelHandle::Kind::kQConv:
+      o.set("variant", h.qconv.variant());
+      o.set("ukernel", h.qconv.ukernel_name());
+      o.set("depthwise", h.qconv.depthwise());
+      break;
+    case KernelHandle::Kind::kGemmF32:
+      o.set("variant", h.gemm.variant());
+      break;
+    case KernelHandle::Kind::kConvF32:
+      o.set("variant", h.conv.variant());
+      o.set("depthwise", h.conv.depthwise());
+      break;
+  }
+  return ok_value(o);
+}
+
+val kernel_dispose_js(int id) { return ok_value(val(kernel_table().erase(id) > 0)); }
+
+val kernel_variants_js() {
+  val a = val::array();
+  const auto v = gemm_variants();
+  for (size_t i = 0; i < v.size(); ++i) a.set(i, v[i]);
+  return ok_value(a);
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(quantlab_kernels) {
+  using emscripten::function;
+  function("kernelVariants", &kernel_variants_js);
+  function("qgemmCreate", &qgemm_create_js);
+  function("qconvCreate", &qconv_create_js);
+  function("gemmF32Create", &gemm_f32_create_js);
+  function("convF32Create", &conv_f32_create_js);
+  function("kernelRun", &kernel_run_js);
+  function("kernelBenchmark", &kernel_benchmark_js);
+  function("kernelInfo", &kernel_info_js);
+  function("kernelDispose", &kernel_dispose_js);
+}
+// ===== End of kernels ========================================================================

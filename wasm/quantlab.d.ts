@@ -220,6 +220,136 @@ export class Model {
 
 // ===== End of models ===========================================================================
 
+// ===== Kernels: int8 / fp32 GEMM and convolution handles (issue 3) ========================
+
+export type KernelVariant = 'scalar' | 'xsimd' | 'wasmsimd';
+export type Activation = 'none' | 'relu' | 'relu6';
+
+/** The output grid of an int8 layer. 'int32' returns raw accumulators (no requantization). */
+export interface QOutputOptions {
+  /** Default 'uint8'. */
+  type?: 'uint8' | 'int8' | 'int32';
+  /** S_Y (default 1). */
+  scale?: number;
+  /** Z_Y (default 0). */
+  zeroPoint?: number;
+  /** 'fp32' (ONNX / onnxruntime, default) or 'fixed' (gemmlowp M0 and shift). */
+  requant?: 'fp32' | 'fixed';
+  /** Folded into the output clamp (default 'none'). */
+  activation?: Activation;
+}
+
+/** Symmetric int8 weights and a uint8 / int8 input grid. */
+interface QLayerOptions {
+  /** S_W: one value (per tensor) or one per output channel. */
+  weightScales: number | NumericArray;
+  /** int32 q_b with scale S_W S_X (one per output channel), or omitted. */
+  bias?: Int32Array | NumericArray;
+  /** Default 'uint8'. */
+  inputType?: 'uint8' | 'int8';
+  inputScale: number;
+  inputZeroPoint?: number;
+  output?: QOutputOptions;
+  /** Pin a variant (tests, benchmarks); default the fastest compiled one. */
+  variant?: KernelVariant;
+}
+
+/** y[m, n] = x[m, k] W[n, k]^T + b (PyTorch Linear layout). */
+export interface QGemmOptions extends QLayerOptions {
+  /** W row-major [n, k]. */
+  weights: Int8Array | NumericArray;
+  n: number;
+  k: number;
+}
+
+/** ONNX Conv attributes. */
+export interface Conv2dGeometryOptions {
+  cOut: number;
+  cIn: number;
+  kernelShape: [number, number];
+  /** Default [1, 1]. */
+  strides?: [number, number];
+  /** [top, left, bottom, right], default zeros. */
+  pads?: [number, number, number, number];
+  /** Default [1, 1]. */
+  dilations?: [number, number];
+  /** Default 1; groups === cIn === cOut is depthwise. */
+  groups?: number;
+}
+
+export interface QConv2dOptions extends QLayerOptions, Conv2dGeometryOptions {
+  /** OIHW [cOut, cIn / groups, kh, kw]. */
+  weights: Int8Array | NumericArray;
+}
+
+export interface GemmF32Options {
+  weights: Float32Array | NumericArray;
+  n: number;
+  k: number;
+  bias?: Float32Array | NumericArray;
+  activation?: Activation;
+  variant?: KernelVariant;
+}
+
+export interface Conv2dF32Options extends Conv2dGeometryOptions {
+  weights: Float32Array | NumericArray;
+  bias?: Float32Array | NumericArray;
+  activation?: Activation;
+  variant?: KernelVariant;
+}
+
+/** Kernel-only timing measured inside WebAssembly. */
+export interface KernelTiming {
+  medianMs: number;
+  minMs: number;
+  reps: number;
+}
+
+declare class KernelLayer {
+  /** The variant running this layer. */
+  readonly variant: KernelVariant;
+  /** The micro-kernel's name (int8 layers). */
+  readonly ukernel: string | undefined;
+  /** Convolutions: whether the depthwise kernels run it. */
+  readonly depthwise: boolean;
+  readonly disposed: boolean;
+  /** Kernel-only time of `reps` runs on the last input (call run() first). */
+  benchmark(reps?: number): KernelTiming;
+  dispose(): void;
+}
+
+export class QGemm extends KernelLayer {
+  /** x: [m, k] of the input type; returns y [m, n] (Uint8Array, Int8Array or Int32Array). */
+  run(x: Uint8Array | Int8Array, m: number): Uint8Array | Int8Array | Int32Array;
+}
+
+export class GemmF32 extends KernelLayer {
+  run(x: Float32Array | NumericArray, m: number): Float32Array;
+}
+
+export class QConv2d extends KernelLayer {
+  /** x: NCHW of the input type; shape [batch, cIn, h, w]. */
+  run(x: Uint8Array | Int8Array, shape: number[]): {
+    data: Uint8Array | Int8Array | Int32Array;
+    shape: number[];
+  };
+}
+
+export class Conv2dF32 extends KernelLayer {
+  run(x: Float32Array | NumericArray, shape: number[]): { data: Float32Array; shape: number[] };
+}
+
+export interface Quantlab {
+  /** Kernel variants compiled into this module, slowest first. */
+  kernelVariants(): KernelVariant[];
+  createQGemm(options: QGemmOptions): QGemm;
+  createQConv2d(options: QConv2dOptions): QConv2d;
+  createGemmF32(options: GemmF32Options): GemmF32;
+  createConv2dF32(options: Conv2dF32Options): Conv2dF32;
+}
+
+// ===== End of kernels ========================================================================
+
 export interface LoadOptions {
   /** 'auto' (default) picks SIMD128 when WebAssembly.validate accepts it. */
   simd?: 'auto' | boolean;

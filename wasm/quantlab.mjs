@@ -237,6 +237,33 @@ class Quantlab {
   supportedOperators() {
     return call(this.#m.supportedOperators);
   }
+
+  // --- Kernels: int8 / fp32 GEMM and convolution (issue 3; see the Kernels section) -------
+
+  /** Kernel variants compiled into this module, slowest first ('scalar', 'xsimd', 'wasmsimd'). */
+  kernelVariants() {
+    return call(this.#m.kernelVariants);
+  }
+
+  /** Pack an int8 layer y = x W^T + b for repeated run()s (see QGemmOptions). */
+  createQGemm(options) {
+    return new QGemm(this.#m, call(this.#m.qgemmCreate, qgemmOptions(options)));
+  }
+
+  /** Pack an int8 NCHW convolution (see QConv2dOptions). */
+  createQConv2d(options) {
+    return new QConv2d(this.#m, call(this.#m.qconvCreate, qconvOptions(options)));
+  }
+
+  /** The fp32 baseline of createQGemm: y = x W^T + b, then the activation. */
+  createGemmF32(options) {
+    return new GemmF32(this.#m, call(this.#m.gemmF32Create, gemmF32Options(options)));
+  }
+
+  /** The fp32 baseline of createQConv2d. */
+  createConv2dF32(options) {
+    return new Conv2dF32(this.#m, call(this.#m.convF32Create, convF32Options(options)));
+  }
 }
 
 // ===== Models: ONNX import and runtime (issue 4) ===========================================
@@ -412,6 +439,217 @@ function loadModelInto(module, bytes, options = {}) {
 }
 
 // ===== End of models ===========================================================================
+
+// ===== Kernels: int8 / fp32 GEMM and convolution handles (issue 3) ========================
+
+const ACTIVATIONS = ['none', 'relu', 'relu6'];
+
+function typedOf(x, Type, what) {
+  if (x instanceof Type) return x;
+  return asArray(x, Type, what);
+}
+
+function scalesOf(s, what) {
+  return typeof s === 'number' ? new Float32Array([s]) : typedOf(s, Float32Array, what);
+}
+
+function oneOf(value, allowed, what) {
+  if (!allowed.includes(value)) {
+    fail(`${what} must be ${allowed.map((a) => `'${a}'`).join(', ')}, got '${value}'`);
+  }
+  return value;
+}
+
+function pairOf(v, dflt, what) {
+  const p = v ?? dflt;
+  if (!Array.isArray(p) || p.length !== 2 || !p.every(Number.isInteger)) {
+    fail(`${what} must be two integers`);
+  }
+  return p;
+}
+
+function outputOf(o = {}) {
+  return {
+    type: oneOf(o.type ?? 'uint8', ['uint8', 'int8', 'int32'], 'output.type'),
+    scale: asNumber(o.scale ?? 1, 'output.scale'),
+    zeroPoint: asInt(o.zeroPoint ?? 0, 'output.zeroPoint'),
+    requant: oneOf(o.requant ?? 'fp32', ['fp32', 'fixed'], 'output.requant'),
+    activation: oneOf(o.activation ?? 'none', ACTIVATIONS, 'output.activation'),
+  };
+}
+
+function quantInputOf(o) {
+  return {
+    inputType: oneOf(o.inputType ?? 'uint8', ['uint8', 'int8'], 'inputType'),
+    inputScale: asNumber(o.inputScale, 'inputScale'),
+    inputZeroPoint: asInt(o.inputZeroPoint ?? 0, 'inputZeroPoint'),
+  };
+}
+
+function geometryOf(o) {
+  const pads = o.pads ?? [0, 0, 0, 0];
+  if (!Array.isArray(pads) || pads.length !== 4 || !pads.every(Number.isInteger)) {
+    fail('pads must be four integers [top, left, bottom, right]');
+  }
+  return {
+    cOut: asInt(o.cOut, 'cOut'),
+    cIn: asInt(o.cIn, 'cIn'),
+    kernelShape: pairOf(o.kernelShape, undefined, 'kernelShape'),
+    strides: pairOf(o.strides, [1, 1], 'strides'),
+    pads,
+    dilations: pairOf(o.dilations, [1, 1], 'dilations'),
+    groups: asInt(o.groups ?? 1, 'groups'),
+  };
+}
+
+function optionsObject(o) {
+  if (!o || typeof o !== 'object') fail('options must be an object');
+  return o;
+}
+
+function qgemmOptions(options) {
+  const o = optionsObject(options);
+  return {
+    weights: typedOf(o.weights, Int8Array, 'weights'),
+    n: asInt(o.n, 'n'),
+    k: asInt(o.k, 'k'),
+    weightScales: scalesOf(o.weightScales, 'weightScales'),
+    bias: typedOf(o.bias ?? [], Int32Array, 'bias'),
+    ...quantInputOf(o),
+    output: outputOf(o.output),
+    variant: o.variant ?? '',
+  };
+}
+
+function qconvOptions(options) {
+  const o = optionsObject(options);
+  return {
+    weights: typedOf(o.weights, Int8Array, 'weights'),
+    ...geometryOf(o),
+    weightScales: scalesOf(o.weightScales, 'weightScales'),
+    bias: typedOf(o.bias ?? [], Int32Array, 'bias'),
+    ...quantInputOf(o),
+    output: outputOf(o.output),
+    variant: o.variant ?? '',
+  };
+}
+
+function gemmF32Options(options) {
+  const o = optionsObject(options);
+  return {
+    weights: typedOf(o.weights, Float32Array, 'weights'),
+    n: asInt(o.n, 'n'),
+    k: asInt(o.k, 'k'),
+    bias: typedOf(o.bias ?? [], Float32Array, 'bias'),
+    activation: oneOf(o.activation ?? 'none', ACTIVATIONS, 'activation'),
+    variant: o.variant ?? '',
+  };
+}
+
+function convF32Options(options) {
+  const o = optionsObject(options);
+  return {
+    weights: typedOf(o.weights, Float32Array, 'weights'),
+    ...geometryOf(o),
+    bias: typedOf(o.bias ?? [], Float32Array, 'bias'),
+    activation: oneOf(o.activation ?? 'none', ACTIVATIONS, 'activation'),
+    variant: o.variant ?? '',
+  };
+}
+
+/** A packed layer in WebAssembly memory; dispose() frees it. */
+class KernelLayer {
+  #m;
+  #id;
+  #info;
+
+  constructor(module, id) {
+    this.#m = module;
+    this.#id = id;
+    this.#info = call(module.kernelInfo, id);
+  }
+
+  #live() {
+    if (this.#id === 0) throw new QuantlabError('INVALID_ARGUMENT', 'the layer was disposed');
+  }
+
+  /** The kernel variant running this layer ('scalar', 'xsimd' or 'wasmsimd'). */
+  get variant() {
+    return this.#info.variant;
+  }
+
+  /** The micro-kernel's name, e.g. ql_qs8_gemm_minmax_fp32_ukernel_4x8c2__wasmsimd_dot16x2. */
+  get ukernel() {
+    return this.#info.ukernel;
+  }
+
+  /** Convolutions: true when the depthwise kernels run this layer. */
+  get depthwise() {
+    return Boolean(this.#info.depthwise);
+  }
+
+  _run(x, dims) {
+    this.#live();
+    return call(this.#m.kernelRun, this.#id, x, dims);
+  }
+
+  /**
+   * Kernel-only timing: `reps` runs on the last input inside WebAssembly, after two
+   * warm-ups. Returns {medianMs, minMs, reps}. Call run() once first.
+   */
+  benchmark(reps = 50) {
+    this.#live();
+    return call(this.#m.kernelBenchmark, this.#id, asInt(reps, 'reps'));
+  }
+
+  /** Free the packed weights; later calls throw. Safe to call twice. */
+  dispose() {
+    if (this.#id !== 0) {
+      call(this.#m.kernelDispose, this.#id);
+      this.#id = 0;
+    }
+  }
+
+  get disposed() {
+    return this.#id === 0;
+  }
+}
+
+/** int8 fully-connected layer: run(x [m, k], m) -> y [m, n] (a new typed array). */
+export class QGemm extends KernelLayer {
+  run(x, m) {
+    return this._run(x, [asInt(m, 'm')]).data;
+  }
+}
+
+/** fp32 fully-connected layer: run(x [m, k], m) -> Float32Array [m, n]. */
+export class GemmF32 extends KernelLayer {
+  run(x, m) {
+    return this._run(typedOf(x, Float32Array, 'x'), [asInt(m, 'm')]).data;
+  }
+}
+
+function convRun(layer, x, shape) {
+  const s = asShape(shape);
+  if (s.length !== 4) fail('shape must be [batch, channels, height, width]');
+  return layer._run(x, [s[0], s[2], s[3]]);
+}
+
+/** int8 NCHW convolution: run(x, [batch, cIn, h, w]) -> {data, shape} of the output. */
+export class QConv2d extends KernelLayer {
+  run(x, shape) {
+    return convRun(this, x, shape);
+  }
+}
+
+/** fp32 NCHW convolution: run(x, [batch, cIn, h, w]) -> {data: Float32Array, shape}. */
+export class Conv2dF32 extends KernelLayer {
+  run(x, shape) {
+    return convRun(this, typedOf(x, Float32Array, 'x'), shape);
+  }
+}
+
+// ===== End of kernels ========================================================================
 
 /**
  * Load quantlab. Options: simd ('auto' | true | false), wasmBinary (bytes of the matching
