@@ -371,6 +371,7 @@ val model_load_js(const val& bytes, const val& options) {
   else if (mode != "fp32") {
     return error_value(invalid_argument("requantMode must be 'fp32' or 'fixed', got '" + mode + "'"));
   }
+  o.fuse_activations = options["fuseActivations"].as<bool>();
   auto m = Model::load(b, o);
   if (!m) return error_value(m.status());
   static int next_id = 1;
@@ -399,6 +400,7 @@ val model_info_js(int id) {
     L.set("parameters", static_cast<double>(l.parameters));
     L.set("bytes", static_cast<double>(l.parameter_bytes));
     L.set("folded", l.folded);
+    L.set("fused", l.fused);
     layers.set(i, L);
   }
   o.set("layers", layers);

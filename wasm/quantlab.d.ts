@@ -161,6 +161,8 @@ export interface LayerInfo {
   bytes: number;
   /** All inputs constant: computed once at load time. */
   folded: boolean;
+  /** An activation (Relu, Clip) run inside the previous layer's kernel. */
+  fused: boolean;
 }
 
 export interface OperatorSupport {
@@ -172,6 +174,8 @@ export interface OperatorSupport {
 export interface LoadModelOptions {
   /** Requantization of int8 layers: 'fp32' (ONNX's definition, default) or 'fixed' (M0, shift). */
   requantMode?: 'fp32' | 'fixed';
+  /** Run a Relu / Clip(0, 6) inside the fp32 Conv / Gemm / MatMul before it (default true). */
+  fuseActivations?: boolean;
 }
 
 export interface ModelProgress {

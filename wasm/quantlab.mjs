@@ -226,7 +226,8 @@ class Quantlab {
 
   /**
    * Load an ONNX model from its bytes (Uint8Array or ArrayBuffer). Options: requantMode
-   * 'fp32' (ONNX's definition, default) or 'fixed' (M0 / shift) for int8 layers.
+   * 'fp32' (ONNX's definition, default) or 'fixed' (M0 / shift) for int8 layers;
+   * fuseActivations (default true): run a Relu / Clip(0, 6) inside the fp32 layer before it.
    * Returns a Model; call dispose() when done.
    */
   loadModel(bytes, options = {}) {
@@ -328,8 +329,9 @@ export class Model {
 
   /**
    * Every node in execution order: {name, opType, domain, version, inputs, outputs,
-   * parameters, bytes, folded}. parameters / bytes count the node's constant inputs
-   * (weights, biases, scales, zero points); folded nodes were computed at load time.
+   * parameters, bytes, folded, fused}. parameters / bytes count the node's constant inputs
+   * (weights, biases, scales, zero points); folded nodes were computed at load time; fused
+   * activations run inside the previous layer's kernel.
    */
   layers() {
     return this.#info.layers.map(copyLayer);
@@ -429,7 +431,9 @@ function loadModelInto(module, bytes, options = {}) {
   if (requantMode !== 'fp32' && requantMode !== 'fixed') {
     fail(`requantMode must be 'fp32' or 'fixed', got '${requantMode}'`);
   }
-  const id = call(module.modelLoad, b, { requantMode });
+  const fuseActivations = options.fuseActivations ?? true;
+  if (typeof fuseActivations !== 'boolean') fail('fuseActivations must be a boolean');
+  const id = call(module.modelLoad, b, { requantMode, fuseActivations });
   try {
     return new Model(module, id);
   } catch (e) {

@@ -3,6 +3,7 @@
 // constant folding.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <queue>
 #include <set>
 
@@ -52,6 +53,7 @@ class Builder {
     QL_RETURN_IF_ERROR(add_initializers());
     QL_RETURN_IF_ERROR(add_graph_inputs());
     QL_RETURN_IF_ERROR(add_node_outputs());
+    count_readers();
     std::vector<size_t> order;
     QL_RETURN_IF_ERROR(topological_order(order));
     for (size_t i : order) QL_RETURN_IF_ERROR(prepare_node(i));
@@ -67,6 +69,78 @@ class Builder {
   std::map<std::string, size_t> producer_;
   int64_t onnx_opset_ = 0;
   int64_t ms_opset_ = 0;
+  std::map<std::string, std::vector<size_t>> readers_;  // node indices, once per occurrence
+  std::set<std::string> graph_outputs_;
+  std::map<size_t, int> fused_into_;  // activation node -> the value its producer computes
+
+  void count_readers() {
+    const auto& nodes = I.onnx.graph.nodes;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      for (const std::string& in : nodes[i].inputs) {
+        if (!in.empty()) readers_[in].push_back(i);
+      }
+    }
+    for (const auto& o : I.onnx.graph.outputs) graph_outputs_.insert(o.name);
+  }
+
+  /// The float value of a one-element initializer or Constant node output, if it is one.
+  std::optional<float> constant_scalar(const std::string& name) const {
+    const Tensor* t = nullptr;
+    for (const auto& init : I.onnx.graph.initializers) {
+      if (init.name == name) t = &init.tensor;
+    }
+    if (auto p = producer_.find(name); !t && p != producer_.end()) {
+      const OnnxNode& c = I.onnx.graph.nodes[p->second];
+      if (c.op_type == "Constant" && is_onnx_domain(c.domain) && c.attributes.size() == 1) {
+        const OnnxAttribute& a = c.attributes[0];
+        if (a.name == "value_float" && a.type == OnnxAttributeType::kFloat) return a.f;
+        if (a.name == "value" && a.type == OnnxAttributeType::kTensor) t = &a.t;
+      }
+    }
+    if (t && t->dtype() == DType::kFloat32 && t->size() == 1) return t->data<float>()[0];
+    return std::nullopt;
+  }
+
+  /// The activation that may run inside node i's kernel: its single output is read only by
+  /// a Relu, or a Clip to [0, 6] with constant bounds, and is not a graph output.
+  FusedActivation fusable_activation(size_t i, size_t& consumer) const {
+    const auto& nodes = I.onnx.graph.nodes;
+    const OnnxNode& n = nodes[i];
+    if (!I.options.fuse_activations || !is_onnx_domain(n.domain) ||
+        (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") ||
+        n.outputs.size() != 1 || n.outputs[0].empty() || graph_outputs_.count(n.outputs[0])) {
+      return FusedActivation::kNone;
+    }
+    auto r = readers_.find(n.outputs[0]);
+    if (r == readers_.end() || r->second.size() != 1) return FusedActivation::kNone;
+    consumer = r->second[0];
+    const OnnxNode& c = nodes[consumer];
+    if (!is_onnx_domain(c.domain) || c.inputs.empty() || c.inputs[0] != n.outputs[0] ||
+        c.outputs.size() != 1 || c.outputs[0].empty()) {
+      return FusedActivation::kNone;
+    }
+    if (c.op_type == "Relu" && c.inputs.size() == 1 && c.attributes.empty()) {
+      return FusedActivation::kRelu;
+    }
+    if (c.op_type != "Clip") return FusedActivation::kNone;
+    std::optional<float> lo, hi;
+    if (onnx_opset_ < 11) {
+      const OnnxAttribute* a = c.attribute("min");
+      const OnnxAttribute* b = c.attribute("max");
+      if (a && a->type == OnnxAttributeType::kFloat) lo = a->f;
+      if (b && b->type == OnnxAttributeType::kFloat) hi = b->f;
+      if (c.attributes.size() != static_cast<size_t>((a != nullptr) + (b != nullptr))) {
+        return FusedActivation::kNone;
+      }
+    } else if (c.attributes.empty()) {
+      if (c.inputs.size() > 1 && !c.inputs[1].empty()) lo = constant_scalar(c.inputs[1]);
+      if (c.inputs.size() > 2 && !c.inputs[2].empty()) hi = constant_scalar(c.inputs[2]);
+      const bool max_omitted = c.inputs.size() < 3 || c.inputs[2].empty();
+      if (lo && *lo == 0.0f && max_omitted) return FusedActivation::kRelu;
+    }
+    if (lo && hi && *lo == 0.0f && *hi == 6.0f) return FusedActivation::kRelu6;
+    return FusedActivation::kNone;
+  }
 
   int add_value(ValueInfo v, const Tensor* constant) {
     const int id = static_cast<int>(I.values.size());
@@ -265,6 +339,8 @@ class Builder {
     int64_t version = 0;
     auto reg = resolve(node, version);
     if (!reg) return with_label(label, reg.status());
+    if (auto f = fused_into_.find(index); f != fused_into_.end())
+      return alias_fused(index, f->second, version);
 
     std::vector<const ValueInfo*> in_infos;
     std::vector<const Tensor*> in_constants;
@@ -286,6 +362,8 @@ class Builder {
     std::vector<ValueInfo> outs(node.outputs.size());
     for (size_t j = 0; j < outs.size(); ++j) outs[j].name = node.outputs[j];
     ops::NodeContext ctx(node, version, in_infos, in_constants, I.options);
+    size_t consumer = 0;
+    ctx.offer_activation(fusable_activation(index, consumer));
     auto op = (*reg)->factory(ctx, outs);
     if (!op) return with_label(label, op.status());
 
@@ -299,6 +377,7 @@ class Builder {
       outs[j].constant = false;
       out_ids.push_back(add_value(outs[j], nullptr));
     }
+    if (ctx.activation_accepted()) fused_into_[consumer] = out_ids[0];
 
     LayerInfo layer;
     layer.name = node.name.empty() ? node.op_type + "_" + std::to_string(index) : node.name;
@@ -344,6 +423,37 @@ class Builder {
     for (int id : out_ids) {
       layer.outputs.push_back(id < 0 ? ValueInfo{} : I.values[static_cast<size_t>(id)]);
     }
+    I.layers.push_back(std::move(layer));
+    return Status::ok();
+  }
+
+  /// An activation node whose work the producer's kernel did: its output is the producer's
+  /// value, renamed (so observers see the activation's output name).
+  Status alias_fused(size_t index, int id, int64_t version) {
+    const OnnxNode& node = I.onnx.graph.nodes[index];
+    const auto u = static_cast<size_t>(id);
+    LayerInfo layer;
+    layer.name = node.name.empty() ? node.op_type + "_" + std::to_string(index) : node.name;
+    layer.op_type = node.op_type;
+    layer.version = version;
+    layer.inputs.push_back(I.values[u]);
+    for (size_t k = 1; k < node.inputs.size(); ++k) {
+      if (node.inputs[k].empty()) {
+        layer.inputs.push_back(ValueInfo{});
+        continue;
+      }
+      const auto in = static_cast<size_t>(ids_.at(node.inputs[k]));
+      layer.inputs.push_back(I.values[in]);
+      if (const Tensor* c = I.constant[in]) {
+        layer.parameters += static_cast<int64_t>(c->size());
+        layer.parameter_bytes += static_cast<int64_t>(c->bytes());
+      }
+    }
+    I.values[u].name = node.outputs[0];
+    ids_[node.outputs[0]] = id;
+    layer.outputs.push_back(I.values[u]);
+    layer.fused = true;
+    layer.folded = I.constant[u] != nullptr;
     I.layers.push_back(std::move(layer));
     return Status::ok();
   }

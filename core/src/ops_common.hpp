@@ -83,12 +83,22 @@ class NodeContext {
   Result<std::string> attr_string(const char* name, std::string fallback) const;
   Result<std::vector<int64_t>> attr_ints(const char* name, std::vector<int64_t> fallback) const;
 
+  /// The activation the loader offers to fold into this layer (the single reader of its
+  /// output is a Relu or Clip(0, 6)), kNone if none. A factory that applies it calls
+  /// accept_activation(); the loader then drops the activation node.
+  FusedActivation offered_activation() const { return offered_; }
+  void offer_activation(FusedActivation act) { offered_ = act; }
+  void accept_activation() const { accepted_ = true; }
+  bool activation_accepted() const { return accepted_; }
+
  private:
   const OnnxNode& node_;
   int64_t version_;
   std::vector<const ValueInfo*> inputs_;
   std::vector<const Tensor*> constants_;
   const ModelOptions& options_;
+  FusedActivation offered_ = FusedActivation::kNone;
+  mutable bool accepted_ = false;
 };
 
 /// A prepared node. run() fills out[i] for every output (omitted outputs may be left

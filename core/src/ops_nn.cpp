@@ -22,22 +22,29 @@ std::vector<float> transposed(std::span<const float> m, int64_t rows, int64_t co
   return t;
 }
 
-/// y[m, n] = x[m, k] * w[n, k]^T + bias, with k or n possibly 0 (no kernel call then).
+float activate(float v, FusedActivation act) {
+  if (act == FusedActivation::kNone) return v;
+  v = std::max(v, 0.0f);
+  return act == FusedActivation::kRelu6 ? std::min(v, 6.0f) : v;
+}
+
+/// y[m, n] = act(x[m, k] * w[n, k]^T + bias), with k or n possibly 0 (no kernel call then).
 Status gemm_rows(const PackedGemmF32* packed, const float* x, int64_t m, int64_t n,
-                 std::span<const float> bias, float* y) {
+                 std::span<const float> bias, FusedActivation act, float* y) {
   if (packed) return packed->run(x, m, y);
   for (int64_t r = 0; r < m; ++r) {
-    for (int64_t c = 0; c < n; ++c)
-      y[r * n + c] = bias.empty() ? 0.0f : bias[static_cast<size_t>(c)];
+    for (int64_t c = 0; c < n; ++c) {
+      y[r * n + c] = activate(bias.empty() ? 0.0f : bias[static_cast<size_t>(c)], act);
+    }
   }
   return Status::ok();
 }
 
 /// Packs w [n, k] unless a dimension is 0 (then gemm_rows writes the bias only).
 Result<std::optional<PackedGemmF32>> pack_gemm(std::span<const float> w, int64_t n, int64_t k,
-                                               std::span<const float> bias) {
+                                               std::span<const float> bias, FusedActivation act) {
   if (n == 0 || k == 0) return std::optional<PackedGemmF32>();
-  auto p = PackedGemmF32::pack(w, n, k, bias, FusedActivation::kNone);
+  auto p = PackedGemmF32::pack(w, n, k, bias, act);
   if (!p) return p.status();
   return std::optional<PackedGemmF32>(std::move(*p));
 }
@@ -66,6 +73,9 @@ Result<std::unique_ptr<Op>> make_conv(const NodeContext& ctx, std::vector<ValueI
   out[0].dims = y_dims;
   // Weights known at load time are packed once; the geometry too when the input's spatial
   // size is known (auto_pad depends on it).
+  // A Relu / Clip(0, 6) reading only this output runs inside the kernel.
+  const FusedActivation act = ctx.offered_activation();
+  if (act != FusedActivation::kNone) ctx.accept_activation();
   const Tensor* w_const = ctx.constant(1);
   const Tensor* b_const = ctx.has_input(2) ? ctx.constant(2) : nullptr;
   const bool weights_fixed = w_const && (!ctx.has_input(2) || b_const);
@@ -77,42 +87,42 @@ Result<std::unique_ptr<Op>> make_conv(const NodeContext& ctx, std::vector<ValueI
     if (!g) return g.status();
     auto packed = PackedConv2dF32::pack(
         w_const->data<float>(), w_const->shape()[0], w_const->shape()[1] * setup->groups, *g,
-        b_const ? b_const->data<float>() : std::span<const float>(), FusedActivation::kNone);
+        b_const ? b_const->data<float>() : std::span<const float>(), act);
     if (!packed) return packed.status();
     prepacked = std::make_shared<const PackedConv2dF32>(std::move(*packed));
   }
   const ConvSetup s = *setup;
-  return make_op([s, prepacked](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    const Tensor& x = *in[0];
-    const Tensor& w = *in[1];
-    const Tensor* b = in.size() > 2 ? in[2] : nullptr;
-    int64_t h = 0, wd = 0;
-    Dims y_shape;
-    auto g = run_geometry(s, x, w, h, wd, y_shape);
-    if (!g) return g.status();
-    if (b && b->size() != static_cast<size_t>(w.shape()[0])) {
-      return shape_mismatch("bias " + shape_string(b->shape()) +
-                            " must hold one value per "
-                            "output channel (" +
-                            std::to_string(w.shape()[0]) + ")");
-    }
-    auto r = new_tensor(DType::kFloat32, y_shape);
-    if (!r) return r.status();
-    const PackedConv2dF32* packed = prepacked.get();
-    PackedConv2dF32 local;
-    if (!packed) {
-      auto p = PackedConv2dF32::pack(w.data<float>(), w.shape()[0], x.shape()[1], *g,
-                                     b ? b->data<float>() : std::span<const float>(),
-                                     FusedActivation::kNone);
-      if (!p) return p.status();
-      local = std::move(*p);
-      packed = &local;
-    }
-    QL_RETURN_IF_ERROR(
-        packed->run(x.data<float>().data(), x.shape()[0], h, wd, r->data<float>().data()));
-    y[0] = std::move(*r);
-    return Status::ok();
-  });
+  return make_op(
+      [s, prepacked, act](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+        const Tensor& x = *in[0];
+        const Tensor& w = *in[1];
+        const Tensor* b = in.size() > 2 ? in[2] : nullptr;
+        int64_t h = 0, wd = 0;
+        Dims y_shape;
+        auto g = run_geometry(s, x, w, h, wd, y_shape);
+        if (!g) return g.status();
+        if (b && b->size() != static_cast<size_t>(w.shape()[0])) {
+          return shape_mismatch("bias " + shape_string(b->shape()) +
+                                " must hold one value per "
+                                "output channel (" +
+                                std::to_string(w.shape()[0]) + ")");
+        }
+        auto r = new_tensor(DType::kFloat32, y_shape);
+        if (!r) return r.status();
+        const PackedConv2dF32* packed = prepacked.get();
+        PackedConv2dF32 local;
+        if (!packed) {
+          auto p = PackedConv2dF32::pack(w.data<float>(), w.shape()[0], x.shape()[1], *g,
+                                         b ? b->data<float>() : std::span<const float>(), act);
+          if (!p) return p.status();
+          local = std::move(*p);
+          packed = &local;
+        }
+        QL_RETURN_IF_ERROR(
+            packed->run(x.data<float>().data(), x.shape()[0], h, wd, r->data<float>().data()));
+        y[0] = std::move(*r);
+        return Status::ok();
+      });
 }
 
 // --- Gemm ------------------------------------------------------------------------------------
@@ -165,21 +175,28 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
   const Tensor* c = ctx.has_input(2) ? ctx.constant(2) : nullptr;
   std::shared_ptr<const std::optional<PackedGemmF32>> prepacked;
   bool bias_fused = false;
+  std::vector<float> bias;
+  const int64_t bn = bw ? bw->shape()[trans_b ? 0 : 1] : 0;
+  const int64_t bk = bw ? bw->shape()[trans_b ? 1 : 0] : 0;
+  if (bw && c && *alpha == 1.0f && *beta == 1.0f &&
+      (c->size() == 1 || (c->size() == static_cast<size_t>(bn) &&
+                          (c->rank() == 1 || (c->rank() == 2 && c->shape()[0] == 1))))) {
+    const auto cv = c->data<float>();
+    bias.resize(static_cast<size_t>(bn));
+    for (size_t j = 0; j < bias.size(); ++j) bias[j] = cv[c->size() == 1 ? 0 : j];
+    bias_fused = true;
+  }
+  // An activation can run in the kernel when nothing is added or scaled after it.
+  FusedActivation act = FusedActivation::kNone;
+  if (*alpha == 1.0f && (!ctx.has_input(2) || bias_fused)) {
+    act = ctx.offered_activation();
+    if (act != FusedActivation::kNone) ctx.accept_activation();
+  }
   if (bw) {
-    const int64_t bn = bw->shape()[trans_b ? 0 : 1], bk = bw->shape()[trans_b ? 1 : 0];
     std::vector<float> wt =
         trans_b ? std::vector<float>(bw->data<float>().begin(), bw->data<float>().end())
                 : transposed(bw->data<float>(), bk, bn);
-    std::vector<float> bias;
-    if (c && *alpha == 1.0f && *beta == 1.0f &&
-        (c->size() == 1 || (c->size() == static_cast<size_t>(bn) &&
-                            (c->rank() == 1 || (c->rank() == 2 && c->shape()[0] == 1))))) {
-      const auto cv = c->data<float>();
-      bias.resize(static_cast<size_t>(bn));
-      for (size_t j = 0; j < bias.size(); ++j) bias[j] = cv[c->size() == 1 ? 0 : j];
-      bias_fused = true;
-    }
-    auto p = pack_gemm(wt, bn, bk, bias);
+    auto p = pack_gemm(wt, bn, bk, bias, act);
     if (!p) return p.status();
     prepacked = std::make_shared<const std::optional<PackedGemmF32>>(std::move(*p));
   }
@@ -214,7 +231,7 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
       std::vector<float> wt =
           trans_b ? std::vector<float>(B.data<float>().begin(), B.data<float>().end())
                   : transposed(B.data<float>(), K, N);
-      auto p = pack_gemm(wt, N, K, {});
+      auto p = pack_gemm(wt, N, K, {}, act);
       if (!p) return p.status();
       local = std::move(*p);
       packed = &local;
@@ -228,7 +245,7 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
       for (size_t j = 0; j < fused_bias.size(); ++j) fused_bias[j] = cv[C->size() == 1 ? 0 : j];
     }
     QL_RETURN_IF_ERROR(
-        gemm_rows(packed->has_value() ? &**packed : nullptr, ap, M, N, fused_bias, yp));
+        gemm_rows(packed->has_value() ? &**packed : nullptr, ap, M, N, fused_bias, act, yp));
     if (bias_fused) {
       y[0] = std::move(*r);
       return Status::ok();
@@ -300,6 +317,8 @@ Result<std::unique_ptr<Op>> make_matmul(const NodeContext& ctx, std::vector<Valu
     if (!s) return s.status();
     out[0].dims = s->y;
   }
+  const FusedActivation act = ctx.offered_activation();
+  if (act != FusedActivation::kNone) ctx.accept_activation();
   // A constant B without batch dims (a weight matrix) is packed once and every row of A,
   // whatever its batch dims, goes through one GEMM.
   std::shared_ptr<const std::optional<PackedGemmF32>> prepacked;
@@ -309,63 +328,64 @@ Result<std::unique_ptr<Op>> make_matmul(const NodeContext& ctx, std::vector<Valu
         bs.size() == 2 || (bs.size() > 2 && dims_product(Dims(bs.begin(), bs.end() - 2)) == 1);
     if (matrix && bs.size() >= 2) {
       const int64_t k = bs[bs.size() - 2], n = bs.back();
-      auto p = pack_gemm(transposed(b->data<float>(), k, n), n, k, {});
+      auto p = pack_gemm(transposed(b->data<float>(), k, n), n, k, {}, act);
       if (!p) return p.status();
       prepacked = std::make_shared<const std::optional<PackedGemmF32>>(std::move(*p));
     }
   }
-  return make_op([prepacked](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    const Tensor& A = *in[0];
-    const Tensor& B = *in[1];
-    auto s = matmul_shape(A.shape(), B.shape());
-    if (!s) return s.status();
-    auto r = new_tensor(DType::kFloat32, s->y);
-    if (!r) return r.status();
-    float* yp = r->data<float>().data();
-    const float* ap = A.data<float>().data();
-    const float* bp = B.data<float>().data();
-    const bool b_is_matrix = B.rank() >= 2 && static_cast<size_t>(s->k * s->n) == B.size();
-    if (prepacked && b_is_matrix && A.rank() >= 1) {
-      // Rows of A in order are rows of Y in order when B has no batch dims.
-      const int64_t rows = s->k == 0 ? dims_product(s->y) / std::max<int64_t>(s->n, 1)
-                                     : static_cast<int64_t>(A.size()) / s->k;
-      QL_RETURN_IF_ERROR(
-          gemm_rows(prepacked->has_value() ? &**prepacked : nullptr, ap, rows, s->n, {}, yp));
-      y[0] = std::move(*r);
-      return Status::ok();
-    }
-    // General case: loop over the broadcast batch, packing each B matrix.
-    const Dims ab = A.rank() > 2 ? Dims(A.shape().begin(), A.shape().end() - 2) : Dims{};
-    const Dims bb = B.rank() > 2 ? Dims(B.shape().begin(), B.shape().end() - 2) : Dims{};
-    const size_t mk = static_cast<size_t>(s->m * s->k), kn = static_cast<size_t>(s->k * s->n),
-                 mn = static_cast<size_t>(s->m * s->n);
-    Dims a_full(s->batch.size(), 1), b_full(s->batch.size(), 1);
-    for (size_t i = 0; i < ab.size(); ++i) a_full[s->batch.size() - ab.size() + i] = ab[i];
-    for (size_t i = 0; i < bb.size(); ++i) b_full[s->batch.size() - bb.size() + i] = bb[i];
-    const Dims as = strides_of(a_full), bs = strides_of(b_full);
-    const int64_t batches = dims_product(s->batch);
-    Dims idx(s->batch.size(), 0);
-    for (int64_t t = 0; t < batches; ++t) {
-      int64_t ao = 0, bo = 0;
-      for (size_t i = 0; i < idx.size(); ++i) {
-        if (a_full[i] != 1) ao += idx[i] * as[i];
-        if (b_full[i] != 1) bo += idx[i] * bs[i];
-      }
-      auto p = pack_gemm(
-          transposed(std::span<const float>(bp + static_cast<size_t>(bo) * kn, kn), s->k, s->n),
-          s->n, s->k, {});
-      if (!p) return p.status();
-      QL_RETURN_IF_ERROR(gemm_rows(p->has_value() ? &**p : nullptr,
-                                   ap + static_cast<size_t>(ao) * mk, s->m, s->n, {},
-                                   yp + static_cast<size_t>(t) * mn));
-      for (size_t i = idx.size(); i-- > 0;) {
-        if (++idx[i] < s->batch[i]) break;
-        idx[i] = 0;
-      }
-    }
-    y[0] = std::move(*r);
-    return Status::ok();
-  });
+  return make_op(
+      [prepacked, act](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+        const Tensor& A = *in[0];
+        const Tensor& B = *in[1];
+        auto s = matmul_shape(A.shape(), B.shape());
+        if (!s) return s.status();
+        auto r = new_tensor(DType::kFloat32, s->y);
+        if (!r) return r.status();
+        float* yp = r->data<float>().data();
+        const float* ap = A.data<float>().data();
+        const float* bp = B.data<float>().data();
+        const bool b_is_matrix = B.rank() >= 2 && static_cast<size_t>(s->k * s->n) == B.size();
+        if (prepacked && b_is_matrix && A.rank() >= 1) {
+          // Rows of A in order are rows of Y in order when B has no batch dims.
+          const int64_t rows = s->k == 0 ? dims_product(s->y) / std::max<int64_t>(s->n, 1)
+                                         : static_cast<int64_t>(A.size()) / s->k;
+          QL_RETURN_IF_ERROR(gemm_rows(prepacked->has_value() ? &**prepacked : nullptr, ap, rows,
+                                       s->n, {}, act, yp));
+          y[0] = std::move(*r);
+          return Status::ok();
+        }
+        // General case: loop over the broadcast batch, packing each B matrix.
+        const Dims ab = A.rank() > 2 ? Dims(A.shape().begin(), A.shape().end() - 2) : Dims{};
+        const Dims bb = B.rank() > 2 ? Dims(B.shape().begin(), B.shape().end() - 2) : Dims{};
+        const size_t mk = static_cast<size_t>(s->m * s->k), kn = static_cast<size_t>(s->k * s->n),
+                     mn = static_cast<size_t>(s->m * s->n);
+        Dims a_full(s->batch.size(), 1), b_full(s->batch.size(), 1);
+        for (size_t i = 0; i < ab.size(); ++i) a_full[s->batch.size() - ab.size() + i] = ab[i];
+        for (size_t i = 0; i < bb.size(); ++i) b_full[s->batch.size() - bb.size() + i] = bb[i];
+        const Dims as = strides_of(a_full), bs = strides_of(b_full);
+        const int64_t batches = dims_product(s->batch);
+        Dims idx(s->batch.size(), 0);
+        for (int64_t t = 0; t < batches; ++t) {
+          int64_t ao = 0, bo = 0;
+          for (size_t i = 0; i < idx.size(); ++i) {
+            if (a_full[i] != 1) ao += idx[i] * as[i];
+            if (b_full[i] != 1) bo += idx[i] * bs[i];
+          }
+          auto p = pack_gemm(
+              transposed(std::span<const float>(bp + static_cast<size_t>(bo) * kn, kn), s->k, s->n),
+              s->n, s->k, {}, act);
+          if (!p) return p.status();
+          QL_RETURN_IF_ERROR(gemm_rows(p->has_value() ? &**p : nullptr,
+                                       ap + static_cast<size_t>(ao) * mk, s->m, s->n, {}, act,
+                                       yp + static_cast<size_t>(t) * mn));
+          for (size_t i = idx.size(); i-- > 0;) {
+            if (++idx[i] < s->batch[i]) break;
+            idx[i] = 0;
+          }
+        }
+        y[0] = std::move(*r);
+        return Status::ok();
+      });
 }
 
 // --- BatchNormalization --------------------------------------------------------------------

@@ -168,24 +168,78 @@ TEST_CASE("model: constants are folded at load time", "[model]") {
 
 TEST_CASE("model: observe and progress hooks", "[model]") {
   std::mt19937 rng(2);
-  auto model = small_cnn(rng).build();
-  REQUIRE(model.is_ok());
+  const GraphBuilder g = small_cnn(rng);
   const Tensor x = random_tensor<float>({2, 1, 8, 8}, rng, -1.0f, 1.0f);
-  std::vector<std::string> seen;
-  std::vector<int64_t> done;
-  RunOptions o;
-  o.observe = [&](const std::string& name, const Tensor& t) {
-    seen.push_back(name);
-    CHECK(t.shape().at(0) == 2);
-  };
-  o.progress = [&](const Progress& p) {
-    CHECK(std::string(p.stage) == "run");
-    CHECK(p.total == 6);
-    done.push_back(p.done);
-  };
-  REQUIRE(model->run({&x, 1}, o).is_ok());
-  CHECK(seen == std::vector<std::string>{"x", "c1", "r1", "p1", "f", "logits", "prob"});
-  CHECK(done == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
+  for (bool fuse : {true, false}) {
+    INFO("fuse_activations " << fuse);
+    ModelOptions mo;
+    mo.fuse_activations = fuse;
+    auto model = g.build(mo);
+    REQUIRE(model.is_ok());
+    std::vector<std::string> seen;
+    std::vector<int64_t> done;
+    RunOptions o;
+    o.observe = [&](const std::string& name, const Tensor& t) {
+      seen.push_back(name);
+      CHECK(t.shape().at(0) == 2);
+    };
+    const int64_t steps = fuse ? 5 : 6;  // fused: conv1 computes relu1's output
+    o.progress = [&](const Progress& p) {
+      CHECK(std::string(p.stage) == "run");
+      CHECK(p.total == steps);
+      done.push_back(p.done);
+    };
+    REQUIRE(model->run({&x, 1}, o).is_ok());
+    if (fuse) {
+      CHECK(seen == std::vector<std::string>{"x", "r1", "p1", "f", "logits", "prob"});
+      CHECK(done == std::vector<int64_t>{1, 2, 3, 4, 5});
+      CHECK(model->layers()[1].fused);
+    } else {
+      CHECK(seen == std::vector<std::string>{"x", "c1", "r1", "p1", "f", "logits", "prob"});
+      CHECK(done == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
+      CHECK_FALSE(model->layers()[1].fused);
+    }
+  }
+}
+
+TEST_CASE("model: activations fused into Conv / Gemm / MatMul give the same bits", "[model]") {
+  std::mt19937 rng(8);
+  GraphBuilder g;
+  g.input("x", 1, {sym("N"), dim(3), dim(6), dim(6)}).output("y").output("side");
+  g.init("w", random_tensor<float>({4, 3, 3, 3}, rng, -1.0f, 1.0f));
+  g.init("w2", random_tensor<float>({4, 4, 1, 1}, rng, -1.0f, 1.0f));
+  g.init("fc", random_tensor<float>({144, 5}, rng, -0.3f, 0.3f));
+  g.init("fc2", random_tensor<float>({7, 5}, rng, -1.0f, 1.0f));
+  g.init("zero", Tensor::from<float>({}, {0.0f}));
+  g.node("Constant", {}, {"six"}, {OnnxAttribute::make_float("value_float", 6.0f)});
+  g.node("Conv", {"x", "w"}, {"c"}, {OnnxAttribute::make_ints("pads", {1, 1, 1, 1})}, "conv");
+  g.node("Clip", {"c", "zero", "six"}, {"c6"}, {}, "relu6");
+  g.node("Conv", {"c6", "w2"}, {"d"}, {}, "conv2");  // read twice: not fused
+  g.node("Relu", {"d"}, {"dr"}, {}, "relu_d");
+  g.node("Identity", {"d"}, {"side"});
+  g.node("Flatten", {"dr"}, {"f"});
+  g.node("MatMul", {"f", "fc"}, {"m"}, {}, "matmul");
+  g.node("Relu", {"m"}, {"mr"}, {}, "relu_m");
+  g.node("Gemm", {"mr", "fc2"}, {"gm"}, {OnnxAttribute::make_int("transB", 1)}, "gemm");
+  g.node("Clip", {"gm", "zero"}, {"y"}, {}, "clip_min_only");  // = Relu, into a graph output
+  ModelOptions off;
+  off.fuse_activations = false;
+  auto fused = g.build();
+  auto plain = g.build(off);
+  REQUIRE(fused.is_ok());
+  REQUIRE(plain.is_ok());
+  std::vector<std::string> fused_layers;
+  for (const auto& l : fused->layers()) {
+    if (l.fused) fused_layers.push_back(l.name);
+  }
+  CHECK(fused_layers == std::vector<std::string>{"relu6", "relu_m", "clip_min_only"});
+  const Tensor x = random_tensor<float>({3, 3, 6, 6}, rng, -2.0f, 2.0f);
+  auto a = fused->run({&x, 1});
+  auto b = plain->run({&x, 1});
+  REQUIRE(a.is_ok());
+  REQUIRE(b.is_ok());
+  CHECK(identical((*a)[0], (*b)[0]));
+  CHECK(identical((*a)[1], (*b)[1]));
 }
 
 TEST_CASE("model: load errors name the node and the problem", "[model][errors]") {

@@ -103,7 +103,10 @@ for (const simd of [true, false]) {
           const whole = model.run(input.subarray(0, 7 * PIXELS), [7, 1, 28, 28],
             { onProgress: (p) => nodes.push(p) });
           assert.deepEqual(whole.data, out.data.subarray(0, 70));
-          assert.equal(nodes.length, layers.filter((l) => !l.folded).length);
+          assert.equal(nodes.length, layers.filter((l) => !l.folded && !l.fused).length);
+          // Each Relu right after a Conv / Gemm runs inside it (cnn_bn's follow BatchNorm).
+          assert.deepEqual(layers.map((l) => l.fused), layers.map((l, i) => l.opType === 'Relu' &&
+            i > 0 && ['Conv', 'Gemm'].includes(layers[i - 1].opType)));
           assert.ok(nodes.every((p, i) => p.stage === 'run' && p.done === i + 1 &&
             p.total === nodes.length));
         } finally {

@@ -57,6 +57,8 @@ struct LayerInfo {
   int64_t parameter_bytes = 0;
   /// All inputs are constant: computed once at load time, never at run time.
   bool folded = false;
+  /// An activation (Relu, Clip) applied inside the previous layer's kernel.
+  bool fused = false;
 };
 
 /// Settings fixed when a model is loaded.
@@ -65,6 +67,10 @@ struct ModelOptions {
   /// definition, bit for bit; kFixedPoint runs the same layers with (M0, shift)
   /// multipliers (gemmlowp), as an integer-only device would.
   RequantMode requant_mode = RequantMode::kFp32;
+  /// Fold a Relu, or a Clip to [0, 6], that alone reads an fp32 Conv / Gemm / MatMul output
+  /// into that layer's kernel (same results, one pass fewer). The pre-activation tensor is
+  /// then never materialized: set false to observe it.
+  bool fuse_activations = true;
 };
 
 /// Settings of one run.
