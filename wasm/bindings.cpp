@@ -781,24 +781,24 @@ val kernel_run_js(int id, const val& x, const val& dims) {
   return ok_value(o);
 }
 
-/// Kernel-only time of `reps` repetitions on the last run's input (after 2 warm-ups):
-/// {medianMs, minMs, reps}.
-val kernel_benchmark_js(int id, int reps) {
+/// Kernel-only time of `reps` repetitions on the last run's input, after `warmup` untimed
+/// ones: {medianMs, minMs, reps}.
+val kernel_benchmark_js(int id, int reps, int warmup) {
   auto found = kernel_find(id);
   if (!found) return error_value(found.status());
   KernelHandle& h = **found;
   if (h.dims.empty()) return error_value(invalid_argument("benchmark: call run() once first"));
-  if (reps < 1 || reps > 100000) {
-    return error_value(invalid_argument("benchmark: reps must be 1..100000"));
+  if (reps < 1 || reps > 100000 || warmup < 0 || warmup > 100000) {
+    return error_value(invalid_argument("benchmark: reps must be 1..100000, warmup 0..100000"));
   }
   using clock = std::chrono::steady_clock;
   std::vector<double> t;
-  for (int i = 0; i < reps + 2; ++i) {
+  for (int i = 0; i < reps + warmup; ++i) {
     const auto t0 = clock::now();
     const Status st = kernel_execute(h);
     const auto t1 = clock::now();
     if (!st) return error_value(st);
-    if (i >= 2) t.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    if (i >= warmup) t.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(t.begin(), t.end());
   val o = val::object();

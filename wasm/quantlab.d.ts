@@ -317,8 +317,8 @@ declare class KernelLayer {
   /** Convolutions: whether the depthwise kernels run it. */
   readonly depthwise: boolean;
   readonly disposed: boolean;
-  /** Kernel-only time of `reps` runs on the last input (call run() first). */
-  benchmark(reps?: number): KernelTiming;
+  /** Kernel-only time of `reps` runs (default 50) on the last input after `warmup` (default 2). */
+  benchmark(reps?: number, warmup?: number): KernelTiming;
   dispose(): void;
 }
 

@@ -598,12 +598,12 @@ class KernelLayer {
   }
 
   /**
-   * Kernel-only timing: `reps` runs on the last input inside WebAssembly, after two
-   * warm-ups. Returns {medianMs, minMs, reps}. Call run() once first.
+   * Kernel-only timing: `reps` runs on the last input inside WebAssembly, after `warmup`
+   * untimed ones. Returns {medianMs, minMs, reps}. Call run() once first.
    */
-  benchmark(reps = 50) {
+  benchmark(reps = 50, warmup = 2) {
     this.#live();
-    return call(this.#m.kernelBenchmark, this.#id, asInt(reps, 'reps'));
+    return call(this.#m.kernelBenchmark, this.#id, asInt(reps, 'reps'), asInt(warmup, 'warmup'));
   }
 
   /** Free the packed weights; later calls throw. Safe to call twice. */

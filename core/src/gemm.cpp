@@ -246,12 +246,14 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   ch.rq_M0 = M0.data();
   ch.rq_shift = shift.data();
   const size_t nr = impl->main->nr;
-  impl->block_bytes = qs8_packed_block_bytes(nr, impl->kp, rq);
+  impl->block_bytes = qs8_packed_block_bytes(nr, impl->kp, rq, impl->main->w_bytes);
   const size_t blocks = (nn + nr - 1) / nr;
   impl->chunk_blocks = std::max<size_t>(1, kWeightChunkBytes / impl->block_bytes);
   impl->packed.resize(blocks * impl->block_bytes + 64);  // + slack for vector over-reads
   std::memset(impl->packed.data() + blocks * impl->block_bytes, 0, 64);
-  qs8_pack_weights(QS8GemmRole::kLinear, nr, rq, nn, kk, w.data(), ch, impl->packed.data());
+  QL_CHECK(impl->gemv == nullptr || impl->gemv->w_bytes == impl->main->w_bytes);
+  qs8_pack_weights(QS8GemmRole::kLinear, nr, rq, nn, kk, w.data(), ch, impl->packed.data(),
+                   impl->main->w_bytes);
 
   PackedQGemm g;
   g.impl_ = std::move(impl);

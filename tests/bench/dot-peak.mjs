@@ -1,11 +1,12 @@
 // The machine's SIMD128 int8-GEMM ceiling, measured: a hand-assembled WebAssembly module
 // whose loop body is nothing but `acc_i = i32x4.add(acc_i, i32x4.dot_i16x8_s(acc_i, b))`
 // on register-resident locals: 8 independent accumulator chains and one operand (10 live
-// v128 values with the dot's temporary; measured on x64: 9 or more chains spill and halve the rate). One
-// dot16x2 is 8 multiplies + 8 adds = 16 ops. Each dot reads its own accumulator, so V8
-// can neither hoist it out of the loop nor merge repeated ones (with loop-invariant
-// operands it does, and the "peak" doubles); eight chains hide the dot's latency. The values
-// wrap around harmlessly. The body is unrolled 8 times to amortize the loop counter.
+// v128 values with the dot's temporary; measured on x64 in Node 20, 9 or more chains spill
+// and halve the rate). One dot16x2 is 8 multiplies + 8 adds = 16 ops. Each dot reads its own
+// accumulator, so V8 can neither hoist it out of the loop nor merge repeated ones (with
+// loop-invariant operands it does, and the "peak" doubles); eight chains hide the dot's
+// latency. The values wrap around harmlessly. The body is unrolled 8 times to amortize the
+// loop counter.
 
 const ACCS = 8;
 const OPERANDS = 1;  // b
@@ -70,18 +71,31 @@ export function dotPeakOps(iterations) {
   return iterations * UNROLL * ACCS * 16;
 }
 
-/** {gops, ms, reps}: median over `reps` timed calls of peak(iterations) after a warm-up. */
-export async function measureDotPeak({ iterations = 200000, reps = 25 } = {}) {
+/**
+ * The peak loop as a timeable function: run() executes `iterations` iterations and returns
+ * its wall time in ms (so it can be interleaved with the workloads it is compared with);
+ * ops is the op count of one run().
+ */
+export async function createDotPeak(iterations = 60000) {
   const { instance } = await WebAssembly.instantiate(moduleBytes());
   const peak = instance.exports.peak;
   for (let i = 0; i < 5; ++i) peak(iterations);  // tier up to TurboFan
+  return {
+    ops: dotPeakOps(iterations),
+    run() {
+      const t0 = performance.now();
+      peak(iterations);
+      return performance.now() - t0;
+    },
+  };
+}
+
+/** {gops, ms, reps}: median over `reps` timed calls of peak(iterations) after a warm-up. */
+export async function measureDotPeak({ iterations = 200000, reps = 25 } = {}) {
+  const p = await createDotPeak(iterations);
   const times = [];
-  for (let i = 0; i < reps; ++i) {
-    const t0 = performance.now();
-    peak(iterations);
-    times.push(performance.now() - t0);
-  }
+  for (let i = 0; i < reps; ++i) times.push(p.run());
   times.sort((x, y) => x - y);
   const ms = times[times.length >> 1];
-  return { gops: dotPeakOps(iterations) / (ms * 1e6), ms, reps };
+  return { gops: p.ops / (ms * 1e6), ms, reps };
 }

@@ -138,7 +138,8 @@ export function convF32Model(c, wf) {
  * Medians of interleaved timings: after `warmup` calls each, the functions take turns in
  * rounds of a few calls until each has at least minReps samples and minMs of samples, so a
  * burst of load from other processes hits all of them alike. fns: {name: () => void |
- * Promise}. Returns {name: {ms (median), reps}}.
+ * Promise | number}; a function that returns a number has timed itself (ms), e.g. a loop
+ * timed inside WebAssembly. Returns {name: {ms (median), reps}}.
  */
 export async function timeInterleaved(fns, { warmup = 5, minReps = 30, minMs = 1500, maxReps = 3000 } = {}) {
   const names = Object.keys(fns);
@@ -152,8 +153,8 @@ export async function timeInterleaved(fns, { warmup = 5, minReps = 30, minMs = 1
       if (done(n)) continue;
       for (let i = 0; i < 3; ++i) {
         const t0 = performance.now();
-        await fns[n]();
-        const dt = performance.now() - t0;
+        const own = await fns[n]();
+        const dt = typeof own === 'number' ? own : performance.now() - t0;
         samples[n].push(dt);
         spent[n] += dt;
       }

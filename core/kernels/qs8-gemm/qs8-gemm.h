@@ -11,7 +11,10 @@
 //  kLinear (y = x W^T, XNNPACK "gemm"): rows R = activations, packed per call; columns S =
 //    weights, packed once; channels (bias, multipliers) run along the columns.
 //    A panel (rows), per block of MR rows:   int16 [kp][MR][2]  (row m >= mr is zero)
-//    W stream (columns), per block of NR:    int32 bias[NR] | int16 w[kp][NR][2] | rq[NR]
+//    W stream (columns), per block of NR:    int32 bias[NR] | wt w[kp][NR][2] | rq[NR]
+//    where wt is int16, or int8 for kernels listed with W_BYTES 1, which widen the weights
+//    as they load them (i16x8.load8x8_s is one instruction, like v128.load, and halves the
+//    weight traffic that dominates large GEMMs and GEMV).
 //  kConv (NCHW convolution): rows R = weights (output channels), packed once; columns S =
 //    input pixels gathered per call (im2col); channels run along the rows, so a tile row is
 //    a run of NR pixels of one NCHW output channel.
@@ -68,7 +71,7 @@ using QS8GemmUkernelFn = void (*)(size_t mr, size_t nc, size_t kp, const void* a
                                   const void* b, void* c, size_t c_stride,
                                   const QS8GemmParams* params);
 
-#define QL_KERNEL(isa, name, role, requant, mr, nr)                                   \
+#define QL_KERNEL(isa, name, role, requant, mr, nr, w_bytes)                          \
   void name(size_t mr_, size_t nc, size_t kp, const void* a, const void* b, void* c, \
             size_t c_stride, const QS8GemmParams* params);
 #include "qs8-gemm/qs8-gemm.inc"
@@ -80,6 +83,7 @@ struct QS8GemmUkernel {
   QS8GemmRole role;
   QS8Requant requant;
   uint32_t mr, nr;
+  uint32_t w_bytes;  ///< bytes per packed weight of the kLinear W stream (2: int16, 1: int8)
   QS8GemmUkernelFn fn;
 };
 
@@ -122,9 +126,11 @@ class AlignedBuffer {
 
 // --- Packing (shared by all variants; the layouts above, for a variant's MR and NR) -------
 
-/// Bytes of one packed block of `nr` (kLinear) or `mr` (kConv) channels.
-constexpr size_t qs8_packed_block_bytes(size_t channels, size_t kp, QS8Requant r) {
-  return channels * (4 + qs8_rq_bytes(r) + 4 * kp);
+/// Bytes of one packed block of `nr` (kLinear) or `mr` (kConv) channels with w_bytes per
+/// weight.
+constexpr size_t qs8_packed_block_bytes(size_t channels, size_t kp, QS8Requant r,
+                                        size_t w_bytes = 2) {
+  return channels * (4 + qs8_rq_bytes(r) + 2 * w_bytes * kp);
 }
 
 /// Per-channel inputs of weight packing. bias: folded int32 bias (q_b - Z_X sum W), n values.
@@ -136,10 +142,12 @@ struct QS8PackChannels {
   const int32_t* rq_shift = nullptr;
 };
 
-/// Packs W [n, k] (row stride k) into blocks of `block` channels for `role`; out must hold
-/// ceil(n / block) * qs8_packed_block_bytes(block, kp, r) bytes.
+/// Packs W [n, k] (row stride k) into blocks of `block` channels for `role`, w_bytes per
+/// weight (2, or 1 for kLinear kernels that widen as they load); out must hold
+/// ceil(n / block) * qs8_packed_block_bytes(block, kp, r, w_bytes) bytes.
 void qs8_pack_weights(QS8GemmRole role, size_t block, QS8Requant r, size_t n, size_t k,
-                      const int8_t* w, const QS8PackChannels& ch, void* out);
+                      const int8_t* w, const QS8PackChannels& ch, void* out,
+                      size_t w_bytes = 2);
 
 // The A panels (kLinear rows) are packed by the x8-packa family, the conv column panels by
 // x8-im2col.

@@ -130,8 +130,8 @@ QL_DEFINE(ql_qs8_convgemm_s32_ukernel_4x4c2__scalar, kConv, kS32, 4, 4)
 
 std::span<const QS8GemmUkernel> qs8_gemm_ukernels() {
   static const std::vector<QS8GemmUkernel> list = {
-#define QL_KERNEL(isa, name, role, rq, mr, nr) \
-  {Isa::isa, #name, QS8GemmRole::role, QS8Requant::rq, mr, nr, &name},
+#define QL_KERNEL(isa, name, role, rq, mr, nr, w_bytes) \
+  {Isa::isa, #name, QS8GemmRole::role, QS8Requant::rq, mr, nr, w_bytes, &name},
 #include "qs8-gemm/qs8-gemm.inc"
 #undef QL_KERNEL
   };
@@ -157,21 +157,20 @@ const QS8GemmUkernel* qs8_gemm_find(Isa isa, QS8GemmRole role, QS8Requant requan
 }
 
 void qs8_pack_weights(QS8GemmRole role, size_t block, QS8Requant r, size_t n, size_t k,
-                      const int8_t* w, const QS8PackChannels& ch, void* out) {
+                      const int8_t* w, const QS8PackChannels& ch, void* out, size_t w_bytes) {
+  QL_CHECK(w_bytes == 2 || (w_bytes == 1 && role == QS8GemmRole::kLinear));
   const size_t kp = (k + 1) / 2;
   const size_t rq_bytes = qs8_rq_bytes(r);
-  const size_t block_bytes = qs8_packed_block_bytes(block, kp, r);
+  const size_t block_bytes = qs8_packed_block_bytes(block, kp, r, w_bytes);
   const size_t blocks = (n + block - 1) / block;
   auto* base = static_cast<std::byte*>(out);
   std::memset(base, 0, blocks * block_bytes);
   for (size_t bi = 0; bi < blocks; ++bi) {
     std::byte* blk = base + bi * block_bytes;
     std::byte* bias = blk;
-    std::byte* rq = role == QS8GemmRole::kLinear ? blk + 4 * block + 4 * kp * block
+    std::byte* rq = role == QS8GemmRole::kLinear ? blk + 4 * block + 2 * w_bytes * kp * block
                                                  : blk + 4 * block;
-    auto* wp = reinterpret_cast<int16_t*>(role == QS8GemmRole::kLinear
-                                              ? blk + 4 * block
-                                              : blk + block * (4 + rq_bytes));
+    std::byte* wp = role == QS8GemmRole::kLinear ? blk + 4 * block : blk + block * (4 + rq_bytes);
     for (size_t j = 0; j < block && bi * block + j < n; ++j) {
       const size_t ch_i = bi * block + j;
       std::memcpy(bias + 4 * j, &ch.bias[ch_i], 4);
@@ -183,7 +182,12 @@ void qs8_pack_weights(QS8GemmRole role, size_t block, QS8Requant r, size_t n, si
       }
       const int8_t* row = w + ch_i * k;
       for (size_t kk = 0; kk < k; ++kk) {
-        wp[((kk / 2) * block + j) * 2 + (kk % 2)] = row[kk];
+        const size_t at = ((kk / 2) * block + j) * 2 + (kk % 2);
+        if (w_bytes == 1) {
+          reinterpret_cast<int8_t*>(wp)[at] = row[kk];
+        } else {
+          reinterpret_cast<int16_t*>(wp)[at] = row[kk];
+        }
       }
     }
   }

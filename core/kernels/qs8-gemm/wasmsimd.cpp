@@ -1,8 +1,9 @@
 // qs8-gemm in WebAssembly SIMD128: MR x 8 tiles over c2 pairs ("dot16x2"). The inner loop
-// per pair of k: two v128.load of packed int16 weights (8 columns x 2 k), per row one
-// v128.load32_splat of the row's int16 pair, and per (row, column vector) one
-// i32x4.dot_i16x8_s plus one i32x4.add; 4 x 8 keeps 8 accumulators + 4 operands live,
-// within the ~13 v128 registers V8 can hold on x64 (more spill).
+// per pair of k: two weight loads of 8 columns x 2 k (kLinear: int8 widened by
+// i16x8.load8x8_s, one instruction like v128.load, half the bytes; kConv: the im2col panel,
+// int16, v128.load), per row one v128.load32_splat of the row's int16 pair, and per (row,
+// column vector) one i32x4.dot_i16x8_s plus one i32x4.add; 4 x 8 keeps 8 accumulators + 4
+// operands live, within the ~13 v128 registers V8 can hold on x64 (more spill).
 // Requantization: fp32 with clamping before the magic-number rounding (adding 1.5 * 2^23
 // rounds to nearest even exactly as nearbyint for |v| < 2^22), or gemmlowp fixed point
 // with 64-bit products (i64x2.extmul) and per-lane shifts; both match requantize.hpp bit
@@ -128,7 +129,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
 
   for (size_t n0 = 0; n0 < nc; n0 += kNR) {
     const size_t nb = std::min(kNR, nc - n0);
-    const int16_t* bw;
+    const std::byte* bw;
     v128_t vacc[MR][2];
     if constexpr (kRole == QS8GemmRole::kLinear) {
       const v128_t vb0 = wasm_v128_load(bp);
@@ -137,18 +138,25 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
         vacc[m][0] = vb0;
         vacc[m][1] = vb1;
       }
-      bw = reinterpret_cast<const int16_t*>(bp + 4 * kNR);
+      bw = bp + 4 * kNR;
     } else {
       for (size_t m = 0; m < MR; ++m) {
         vacc[m][0] = vacc[m][1] = wasm_i32x4_splat(row_bias[m]);
       }
-      bw = reinterpret_cast<const int16_t*>(bp);
+      bw = bp;
     }
     const int16_t* ak = aw;
     for (size_t p = 0; p < kp; ++p) {
-      const v128_t vb0 = wasm_v128_load(bw);
-      const v128_t vb1 = wasm_v128_load(bw + 8);
-      bw += 16;
+      v128_t vb0, vb1;
+      if constexpr (kRole == QS8GemmRole::kLinear) {  // int8 weights, widened by the load
+        vb0 = wasm_i16x8_load8x8(bw);
+        vb1 = wasm_i16x8_load8x8(bw + 8);
+        bw += 16;
+      } else {
+        vb0 = wasm_v128_load(bw);
+        vb1 = wasm_v128_load(bw + 16);
+        bw += 32;
+      }
       for (size_t m = 0; m < MR; ++m) {
         const v128_t va = wasm_v128_load32_splat(ak + 2 * m);
         vacc[m][0] = wasm_i32x4_add(vacc[m][0], wasm_i32x4_dot_i16x8(va, vb0));
@@ -156,7 +164,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
       }
       ak += 2 * MR;
     }
-    const auto* rq = reinterpret_cast<const std::byte*>(bw);  // linear: rq follows weights
+    const std::byte* rq = bw;  // linear: rq follows the weights
 
     if constexpr (kRq == QS8Requant::kS32) {
       for (size_t m = 0; m < rows; ++m) {
@@ -210,7 +218,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
       }
     }
     if constexpr (kRole == QS8GemmRole::kLinear) {
-      bp += qs8_packed_block_bytes(kNR, kp, kRq);
+      bp += qs8_packed_block_bytes(kNR, kp, kRq, 1);
     } else {
       bp += 4 * kp * kNR;
     }
