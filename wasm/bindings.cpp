@@ -858,3 +858,763 @@ EMSCRIPTEN_BINDINGS(quantlab_kernels) {
   function("kernelDispose", &kernel_dispose_js);
 }
 // ===== End of kernels ========================================================================
+
+// ===== Compression: k-means, Huffman, pruning, compressed files, training (issue 5) ========
+// Long-lived objects (a prefix code with its decoder, a trainable network) stay in wasm
+// memory under an integer id until JavaScript disposes them (quantlab.mjs wraps the ids in
+// HuffmanCode and Network). Typed arrays are copied in with TypedArray.set and out into new
+// typed arrays. Progress callbacks are JavaScript functions called synchronously.
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "quantlab/compressed.hpp"
+#include "quantlab/huffman.hpp"
+#include "quantlab/kmeans.hpp"
+#include "quantlab/onnx.hpp"
+#include "quantlab/prune.hpp"
+#include "quantlab/train.hpp"
+
+namespace {
+
+template <class T>
+const char* dc_array_name();
+template <> const char* dc_array_name<float>() { return "Float32Array"; }
+template <> const char* dc_array_name<double>() { return "Float64Array"; }
+template <> const char* dc_array_name<int32_t>() { return "Int32Array"; }
+template <> const char* dc_array_name<uint8_t>() { return "Uint8Array"; }
+template <> const char* dc_array_name<uint16_t>() { return "Uint16Array"; }
+template <> const char* dc_array_name<uint32_t>() { return "Uint32Array"; }
+
+/// A JS typed array (of the matching type, checked by the wrapper) copied into a vector.
+template <class T>
+std::vector<T> dc_in(const val& a) {
+  const auto n = a["length"].as<size_t>();
+  std::vector<T> v(n);
+  if (n) val(emscripten::typed_memory_view(n, v.data())).call<void>("set", a);
+  return v;
+}
+
+/// A copy of v as a new JS typed array.
+template <class T>
+val dc_out(const std::vector<T>& v) {
+  return val::global(dc_array_name<T>()).new_(val(emscripten::typed_memory_view(v.size(), v.data())));
+}
+
+Shape dc_shape(const val& a) {
+  const std::vector<double> d = emscripten::convertJSArrayToNumberVector<double>(a);
+  return Shape(d.begin(), d.end());
+}
+
+val dc_shape_out(const Shape& s) {
+  val a = val::array();
+  for (size_t i = 0; i < s.size(); ++i) a.set(i, static_cast<double>(s[i]));
+  return a;
+}
+
+ProgressFn dc_progress(const val& fn) {
+  if (fn.typeOf().as<std::string>() != "function") return {};
+  return [fn](const Progress& p) {
+    val r = val::object();
+    r.set("stage", std::string(p.stage));
+    r.set("done", static_cast<double>(p.done));
+    r.set("total", static_cast<double>(p.total));
+    r.set("value", p.value);
+    fn(r);
+  };
+}
+
+// --- K-means ------------------------------------------------------------------------------------
+
+Result<KMeansOptions> dc_kmeans_options(const val& o) {
+  KMeansOptions k;
+  const std::string method = o["method"].as<std::string>();
+  if (method == "lloyd") k.method = KMeansMethod::kLloyd;
+  else if (method == "optimal") k.method = KMeansMethod::kOptimal;
+  else return invalid_argument("k-means method must be 'lloyd' or 'optimal', got '" + method + "'");
+  const std::string init = o["init"].as<std::string>();
+  if (init == "linear") k.init = KMeansInit::kLinear;
+  else if (init == "density") k.init = KMeansInit::kDensity;
+  else if (init == "random") k.init = KMeansInit::kRandom;
+  else if (init == "kmeans++") k.init = KMeansInit::kPlusPlus;
+  else return invalid_argument("k-means init must be 'linear', 'density', 'random' or 'kmeans++', got '" + init + "'");
+  k.iterations = o["iterations"].as<int>();
+  k.seed = o["seed"].as<uint32_t>();
+  k.pinned_zero = o["pinnedZero"].as<bool>();
+  return k;
+}
+
+val dc_codebook_out(const Codebook& cb) {
+  val o = val::object();
+  o.set("centroids", dc_out(cb.centroids));
+  o.set("labels", dc_out(cb.labels));
+  o.set("pinnedZero", cb.pinned_zero);
+  return o;
+}
+
+Codebook dc_codebook_in(const val& o) {
+  Codebook cb;
+  cb.centroids = dc_in<float>(o["centroids"]);
+  cb.labels = dc_in<int32_t>(o["labels"]);
+  cb.pinned_zero = o["pinnedZero"].as<bool>();
+  return cb;
+}
+
+val dc_kmeans_js(const val& weights, int bits, const val& options, const val& on_progress) {
+  auto o = dc_kmeans_options(options);
+  if (!o) return error_value(o.status());
+  auto r = k_means(dc_in<float>(weights), bits, *o, dc_progress(on_progress));
+  if (!r) return error_value(r.status());
+  val out = dc_codebook_out(r->codebook);
+  out.set("mse", r->mse);
+  out.set("iterations", r->iterations);
+  return ok_value(out);
+}
+
+val dc_kmeans_init_js(const val& weights, int k, const val& options) {
+  auto o = dc_kmeans_options(options);
+  if (!o) return error_value(o.status());
+  auto c = k_means_init(dc_in<float>(weights), k, o->init, o->seed);
+  if (!c) return error_value(c.status());
+  return ok_value(dc_out(*c));
+}
+
+val dc_codebook_storage_js(double n, int bits) {
+  if (!(n >= 0) || bits < 1 || bits > kMaxKMeansBits) {
+    return error_value(invalid_argument("codebookStorageBytes: n >= 0 and bits 1..8"));
+  }
+  return ok_value(val(static_cast<double>(codebook_storage_bytes(static_cast<size_t>(n), bits))));
+}
+
+val dc_update_codebook_js(const val& weights, const val& codebook) {
+  Codebook cb = dc_codebook_in(codebook);
+  Status s = update_codebook(dc_in<float>(weights), cb);
+  if (!s) return error_value(s);
+  return ok_value(dc_out(cb.centroids));
+}
+
+val dc_cluster_gradients_js(const val& grad, const val& codebook) {
+  auto sums = cluster_gradient_sums(dc_in<float>(grad), dc_codebook_in(codebook));
+  if (!sums) return error_value(sums.status());
+  return ok_value(dc_out(*sums));
+}
+
+// --- Huffman ------------------------------------------------------------------------------------
+
+struct DcCode {
+  PrefixCode code;
+  HuffmanDecoder decoder;
+};
+
+std::map<int, std::unique_ptr<DcCode>>& dc_codes() {
+  static std::map<int, std::unique_ptr<DcCode>> t;
+  return t;
+}
+
+int dc_next_id() {
+  static int next = 1;
+  return next++;
+}
+
+Result<DcCode*> dc_code(int id) {
+  auto it = dc_codes().find(id);
+  if (it == dc_codes().end()) return invalid_argument("the code was disposed");
+  return it->second.get();
+}
+
+val dc_code_register(Result<PrefixCode> code) {
+  if (!code) return error_value(code.status());
+  auto entry = std::make_unique<DcCode>();
+  entry->code = std::move(code).value();
+  if (entry->code.max_length() > 0) {
+    auto d = HuffmanDecoder::create(entry->code);
+    if (!d) return error_value(d.status());
+    entry->decoder = std::move(d).value();
+  }
+  const int id = dc_next_id();
+  dc_codes()[id] = std::move(entry);
+  return ok_value(val(id));
+}
+
+std::vector<uint64_t> dc_freq(const val& a) {
+  const std::vector<double> d = dc_in<double>(a);
+  std::vector<uint64_t> f(d.size());
+  for (size_t i = 0; i < d.size(); ++i) f[i] = d[i] > 0 ? static_cast<uint64_t>(d[i]) : 0;
+  return f;
+}
+
+val dc_huffman_code_js(const val& freq, int max_length) {
+  return dc_code_register(huffman_code(dc_freq(freq), max_length));
+}
+
+val dc_prefix_code_js(const val& words) {
+  std::vector<std::string> w;
+  const int n = words["length"].as<int>();
+  for (int i = 0; i < n; ++i) w.push_back(words[i].as<std::string>());
+  return dc_code_register(prefix_code_from_strings(w));
+}
+
+val dc_canonical_code_js(const val& lengths) {
+  return dc_code_register(canonical_code(dc_in<uint8_t>(lengths)));
+}
+
+val dc_code_info_js(int id) {
+  auto c = dc_code(id);
+  if (!c) return error_value(c.status());
+  const PrefixCode& code = (*c)->code;
+  val o = val::object();
+  o.set("lengths", dc_out(code.lengths));
+  o.set("codes", dc_out(code.codes));
+  val words = val::array();
+  for (size_t s = 0; s < code.alphabet_size(); ++s) words.set(s, code.codeword(s));
+  o.set("codewords", words);
+  o.set("maxLength", code.max_length());
+  return ok_value(o);
+}
+
+val dc_encoded_out(const EncodedBits& e) {
+  val o = val::object();
+  o.set("bytes", dc_out(e.bytes));
+  o.set("bitCount", static_cast<double>(e.bit_count));
+  return o;
+}
+
+val dc_code_encode_js(int id, const val& symbols) {
+  auto c = dc_code(id);
+  if (!c) return error_value(c.status());
+  auto e = huffman_encode(dc_in<uint16_t>(symbols), (*c)->code);
+  if (!e) return error_value(e.status());
+  return ok_value(dc_encoded_out(*e));
+}
+
+val dc_code_decode_js(int id, const val& bytes, double count) {
+  auto c = dc_code(id);
+  if (!c) return error_value(c.status());
+  if ((*c)->code.max_length() == 0) return error_value(empty_input("the code has no codewords"));
+  const std::vector<uint8_t> b = dc_in<uint8_t>(bytes);
+  if (!(count >= 0) || count > 8.0 * static_cast<double>(b.size())) {
+    return error_value(malformed("cannot decode " + std::to_string(count) + " symbols from " +
+                                 std::to_string(b.size()) + " bytes"));
+  }
+  std::vector<uint16_t> out(static_cast<size_t>(count));
+  auto used = (*c)->decoder.decode(b, out);
+  if (!used) return error_value(used.status());
+  val o = val::object();
+  o.set("symbols", dc_out(out));
+  o.set("bitsUsed", static_cast<double>(*used));
+  return ok_value(o);
+}
+
+/// Decodes `count` symbols `reps` times in a C++ loop: milliseconds per decode.
+val dc_code_benchmark_js(int id, const val& bytes, double count, int reps) {
+  auto c = dc_code(id);
+  if (!c) return error_value(c.status());
+  const std::vector<uint8_t> b = dc_in<uint8_t>(bytes);
+  std::vector<uint16_t> out(static_cast<size_t>(count));
+  if (reps < 1 || out.empty()) return error_value(invalid_argument("benchmark: reps >= 1 and count >= 1"));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < reps; ++r) {
+    auto used = (*c)->decoder.decode(b, out);
+    if (!used) return error_value(used.status());
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return ok_value(val(ms / reps));
+}
+
+val dc_code_statistics_js(int id, const val& freq) {
+  auto c = dc_code(id);
+  if (!c) return error_value(c.status());
+  auto st = code_statistics((*c)->code, dc_freq(freq));
+  if (!st) return error_value(st.status());
+  val o = val::object();
+  o.set("symbols", static_cast<double>(st->symbols));
+  o.set("totalBits", static_cast<double>(st->total_bits));
+  o.set("averageLength", st->average_length);
+  o.set("entropy", st->entropy);
+  return ok_value(o);
+}
+
+val dc_code_tree_js(int id, const val& freq) {
+  auto c = dc_code(id);
+  if (!c) return error_value(c.status());
+  std::vector<uint64_t> f;
+  if (!freq.isNull() && !freq.isUndefined()) f = dc_freq(freq);
+  auto tree = code_tree((*c)->code, f);
+  if (!tree) return error_value(tree.status());
+  val a = val::array();
+  for (size_t i = 0; i < tree->size(); ++i) {
+    const CodeTreeNode& n = (*tree)[i];
+    val o = val::object();
+    val ch = val::array();
+    ch.set(0, n.child[0]);
+    ch.set(1, n.child[1]);
+    o.set("children", ch);
+    o.set("symbol", n.symbol);
+    o.set("count", static_cast<double>(n.count));
+    a.set(i, o);
+  }
+  return ok_value(a);
+}
+
+val dc_code_dispose_js(int id) { return ok_value(val(dc_codes().erase(id) > 0)); }
+
+val dc_huffman_compress_js(const val& symbols, int alphabet, int max_length) {
+  if (alphabet < 1) return error_value(invalid_argument("alphabetSize must be >= 1"));
+  auto h = huffman_compress(dc_in<uint16_t>(symbols), static_cast<size_t>(alphabet), max_length);
+  if (!h) return error_value(h.status());
+  val o = dc_encoded_out(h->encoded);
+  o.set("lengths", dc_out(h->code.lengths));
+  o.set("averageLength", h->stats.average_length);
+  o.set("entropy", h->stats.entropy);
+  o.set("totalBits", static_cast<double>(h->stats.total_bits));
+  o.set("symbols", static_cast<double>(h->stats.symbols));
+  return ok_value(o);
+}
+
+// --- Pruning ------------------------------------------------------------------------------------
+
+val dc_prune_mask_js(const val& weights, double sparsity) {
+  auto m = magnitude_prune_mask(dc_in<float>(weights), sparsity);
+  if (!m) return error_value(m.status());
+  return ok_value(dc_out(*m));
+}
+
+val dc_global_prune_js(const val& layers, double sparsity) {
+  std::vector<std::vector<float>> w;
+  const int n = layers["length"].as<int>();
+  for (int i = 0; i < n; ++i) w.push_back(dc_in<float>(layers[i]));
+  std::vector<std::span<const float>> spans(w.begin(), w.end());
+  auto masks = global_magnitude_prune_masks(spans, sparsity);
+  if (!masks) return error_value(masks.status());
+  val a = val::array();
+  for (size_t i = 0; i < masks->size(); ++i) a.set(i, dc_out((*masks)[i]));
+  return ok_value(a);
+}
+
+val dc_prune_schedule_js(double final_sparsity, int steps, const std::string& kind) {
+  PruneSchedule k;
+  if (kind == "cubic") k = PruneSchedule::kCubic;
+  else if (kind == "linear") k = PruneSchedule::kLinear;
+  else return error_value(invalid_argument("schedule must be 'cubic' or 'linear', got '" + kind + "'"));
+  auto s = prune_schedule(final_sparsity, steps, k);
+  if (!s) return error_value(s.status());
+  val a = val::array();
+  for (size_t i = 0; i < s->size(); ++i) a.set(i, (*s)[i]);
+  return ok_value(a);
+}
+
+val dc_relative_indices_js(const val& mask, int gap_bits, int value_bits, double codebook_bytes) {
+  auto r = encode_relative_indices(dc_in<uint8_t>(mask), gap_bits);
+  if (!r) return error_value(r.status());
+  if (value_bits < 1 || value_bits > 64 || !(codebook_bytes >= 0)) {
+    return error_value(invalid_argument("valueBits must be 1..64 and codebookBytes >= 0"));
+  }
+  const SparseStorage s = sparse_storage(*r, value_bits, static_cast<size_t>(codebook_bytes));
+  val o = val::object();
+  o.set("gaps", dc_out(r->gaps));
+  o.set("positions", dc_out(r->positions));
+  o.set("fillers", static_cast<double>(r->fillers));
+  o.set("entries", static_cast<double>(s.entries));
+  o.set("indexBits", static_cast<double>(s.index_bits));
+  o.set("valueBits", static_cast<double>(s.value_bits));
+  o.set("bytes", static_cast<double>(s.bytes));
+  return ok_value(o);
+}
+
+val dc_decode_relative_js(const val& gaps, int gap_bits, double dense_size) {
+  auto p = decode_relative_indices(dc_in<uint32_t>(gaps), gap_bits, static_cast<size_t>(dense_size));
+  if (!p) return error_value(p.status());
+  return ok_value(dc_out(*p));
+}
+
+val dc_best_gap_bits_js(const val& mask, int value_bits) {
+  auto b = best_gap_bits(dc_in<uint8_t>(mask), value_bits);
+  if (!b) return error_value(b.status());
+  return ok_value(val(*b));
+}
+
+// --- Networks (training) ------------------------------------------------------------------------
+
+std::map<int, std::unique_ptr<Network>>& dc_networks() {
+  static std::map<int, std::unique_ptr<Network>> t;
+  return t;
+}
+
+Result<Network*> dc_network(int id) {
+  auto it = dc_networks().find(id);
+  if (it == dc_networks().end()) return invalid_argument("the network was disposed");
+  return it->second.get();
+}
+
+int dc_network_register(Network net) {
+  const int id = dc_next_id();
+  dc_networks()[id] = std::make_unique<Network>(std::move(net));
+  return id;
+}
+
+val dc_network_from_onnx_js(const val& bytes) {
+  auto m = parse_onnx_model(dc_in<uint8_t>(bytes));
+  if (!m) return error_value(m.status());
+  auto net = network_from_onnx(*m);
+  if (!net) return error_value(net.status());
+  return ok_value(val(dc_network_register(std::move(net).value())));
+}
+
+val dc_network_clone_js(int id) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  return ok_value(val(dc_network_register(**n)));
+}
+
+val dc_network_dispose_js(int id) { return ok_value(val(dc_networks().erase(id) > 0)); }
+
+val dc_network_info_js(int id) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  const Network& net = **n;
+  val o = val::object();
+  o.set("inputShape", dc_shape_out(net.input_shape()));
+  o.set("outputShape", dc_shape_out(net.output_shape()));
+  val layers = val::array();
+  for (size_t i = 0; i < net.layers().size(); ++i) {
+    const Layer& l = net.layers()[i];
+    val L = val::object();
+    L.set("kind", std::string(layer_kind_name(l.kind)));
+    L.set("name", l.name);
+    val ps = val::array();
+    size_t k = 0;
+    for (int p : l.params) {
+      if (p >= 0) ps.set(k++, net.params()[static_cast<size_t>(p)].name);
+    }
+    L.set("params", ps);
+    L.set("inputShape", dc_shape_out(l.input_shape));
+    L.set("outputShape", dc_shape_out(l.output_shape));
+    layers.set(i, L);
+  }
+  o.set("layers", layers);
+  val params = val::array();
+  for (size_t i = 0; i < net.params().size(); ++i) {
+    const Parameter& p = net.params()[i];
+    val P = val::object();
+    P.set("name", p.name);
+    P.set("shape", dc_shape_out(p.shape));
+    P.set("size", static_cast<double>(p.size()));
+    P.set("trainable", p.trainable);
+    P.set("sparsity", p.mask.empty() ? 0.0 : mask_sparsity(p.mask));
+    P.set("bits", p.codebook ? p.codebook->bits() : 0);
+    params.set(i, P);
+  }
+  o.set("params", params);
+  o.set("parameterCount", static_cast<double>(net.parameter_count()));
+  return ok_value(o);
+}
+
+val dc_network_get_js(int id, const std::string& name) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  const Parameter* p = (*n)->param(name);
+  if (!p) return error_value(invalid_argument("no parameter '" + name + "'"));
+  val o = val::object();
+  o.set("values", dc_out(p->value));
+  o.set("shape", dc_shape_out(p->shape));
+  o.set("mask", p->mask.empty() ? val::null() : dc_out(p->mask));
+  o.set("codebook", p->codebook ? dc_codebook_out(*p->codebook) : val::null());
+  return ok_value(o);
+}
+
+val dc_network_set_js(int id, const std::string& name, const val& values) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  Parameter* p = (*n)->param(name);
+  if (!p) return error_value(invalid_argument("no parameter '" + name + "'"));
+  std::vector<float> v = dc_in<float>(values);
+  if (v.size() != p->size()) return error_value(shape_mismatch("'" + name + "' has " + std::to_string(p->size()) + " values"));
+  for (float x : v) if (!std::isfinite(x)) return error_value(not_finite("values are not finite"));
+  p->value = std::move(v);
+  p->codebook.reset();
+  if (!p->mask.empty()) (void)apply_mask(p->value, p->mask);
+  return ok_value(val(true));
+}
+
+Result<ImageDataset> dc_dataset(const std::vector<uint8_t>& images, const std::vector<uint8_t>& labels, const val& o) {
+  ImageDataset d;
+  d.images = images;
+  d.labels = labels;
+  d.count = static_cast<int64_t>(labels.size());
+  d.channels = static_cast<int64_t>(o["channels"].as<double>());
+  d.height = static_cast<int64_t>(o["height"].as<double>());
+  d.width = static_cast<int64_t>(o["width"].as<double>());
+  d.mean = o["mean"].as<float>();
+  d.std = o["std"].as<float>();
+  QL_RETURN_IF_ERROR(validate_dataset(d));
+  return d;
+}
+
+val dc_network_forward_js(int id, const val& x, const val& shape) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  std::vector<float> v = dc_in<float>(x);
+  Shape s = dc_shape(shape);
+  auto count = shape_size(s);
+  if (!count) return error_value(count.status());
+  if (*count != v.size()) return error_value(shape_mismatch("input data and shape disagree"));
+  auto y = (*n)->forward(Tensor::from<float>(s, std::move(v)));
+  if (!y) return error_value(y.status());
+  auto d = y->data<float>();
+  val o = val::object();
+  o.set("data", dc_out(std::vector<float>(d.begin(), d.end())));
+  o.set("shape", dc_shape_out(y->shape()));
+  return ok_value(o);
+}
+
+val dc_network_evaluate_js(int id, const val& images, const val& labels, const val& options, const val& on_progress) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  const std::vector<uint8_t> img = dc_in<uint8_t>(images), lab = dc_in<uint8_t>(labels);
+  auto d = dc_dataset(img, lab, options);
+  if (!d) return error_value(d.status());
+  auto st = evaluate(**n, *d, options["batchSize"].as<int>(), dc_progress(on_progress));
+  if (!st) return error_value(st.status());
+  val o = val::object();
+  o.set("accuracy", st->accuracy);
+  o.set("loss", st->loss);
+  o.set("predictions", dc_out(st->predictions));
+  return ok_value(o);
+}
+
+val dc_network_train_js(int id, const val& images, const val& labels, const val& options, const val& on_progress) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  const std::vector<uint8_t> img = dc_in<uint8_t>(images), lab = dc_in<uint8_t>(labels);
+  auto d = dc_dataset(img, lab, options);
+  if (!d) return error_value(d.status());
+  TrainOptions t;
+  const std::string opt = options["optimizer"].as<std::string>();
+  if (opt == "sgd") t.optimizer = OptimizerKind::kSgd;
+  else if (opt == "adam") t.optimizer = OptimizerKind::kAdam;
+  else return error_value(invalid_argument("optimizer must be 'sgd' or 'adam', got '" + opt + "'"));
+  t.learning_rate = options["learningRate"].as<float>();
+  t.momentum = options["momentum"].as<float>();
+  t.weight_decay = options["weightDecay"].as<float>();
+  t.cosine_decay = options["cosineDecay"].as<bool>();
+  t.epochs = options["epochs"].as<int>();
+  t.batch_size = options["batchSize"].as<int>();
+  t.max_steps = static_cast<int64_t>(options["maxSteps"].as<double>());
+  t.seed = options["seed"].as<uint32_t>();
+  Trainer trainer(**n, t);
+  auto st = trainer.fit(*d, dc_progress(on_progress));
+  if (!st) return error_value(st.status());
+  val o = val::object();
+  o.set("steps", static_cast<double>(st->steps));
+  o.set("epochLoss", dc_out(st->epoch_loss));
+  return ok_value(o);
+}
+
+val dc_network_prune_js(int id, const val& names, double sparsity, bool global) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  Network& net = **n;
+  std::vector<std::string> list;
+  const int count = names["length"].as<int>();
+  for (int i = 0; i < count; ++i) list.push_back(names[i].as<std::string>());
+  std::vector<std::span<const float>> spans;
+  for (const auto& name : list) {
+    const Parameter* p = net.param(name);
+    if (!p) return error_value(invalid_argument("no parameter '" + name + "'"));
+    spans.push_back(p->value);
+  }
+  std::vector<PruneMask> masks;
+  if (global) {
+    auto m = global_magnitude_prune_masks(spans, sparsity);
+    if (!m) return error_value(m.status());
+    masks = std::move(m).value();
+  } else {
+    for (const auto& s : spans) {
+      auto m = magnitude_prune_mask(s, sparsity);
+      if (!m) return error_value(m.status());
+      masks.push_back(std::move(m).value());
+    }
+  }
+  val out = val::array();
+  for (size_t i = 0; i < list.size(); ++i) {
+    // Keep earlier pruning: a weight pruned before stays pruned.
+    const Parameter* p = net.param(list[i]);
+    if (!p->mask.empty()) for (size_t j = 0; j < masks[i].size(); ++j) masks[i][j] &= p->mask[j];
+    const double s = mask_sparsity(masks[i]);
+    Status st = net.set_mask(list[i], std::move(masks[i]));
+    if (!st) return error_value(st);
+    out.set(i, s);
+  }
+  return ok_value(out);
+}
+
+val dc_network_set_mask_js(int id, const std::string& name, const val& mask) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  Status st = (*n)->set_mask(name, dc_in<uint8_t>(mask));
+  if (!st) return error_value(st);
+  return ok_value(val(true));
+}
+
+val dc_network_quantize_js(int id, const std::string& name, int bits, const val& options, const val& on_progress) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  Parameter* p = (*n)->param(name);
+  if (!p) return error_value(invalid_argument("no parameter '" + name + "'"));
+  auto o = dc_kmeans_options(options);
+  if (!o) return error_value(o.status());
+  if (!p->mask.empty()) o->pinned_zero = true;  // pruned weights stay at the pinned zero
+  auto r = k_means(p->value, bits, *o, dc_progress(on_progress));
+  if (!r) return error_value(r.status());
+  Status st = (*n)->set_codebook(name, r->codebook);
+  if (!st) return error_value(st);
+  val out = dc_codebook_out(r->codebook);
+  out.set("mse", r->mse);
+  return ok_value(out);
+}
+
+val dc_network_clear_codebook_js(int id, const std::string& name) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  Status st = (*n)->clear_codebook(name);
+  if (!st) return error_value(st);
+  return ok_value(val(true));
+}
+
+val dc_network_fold_js(int id) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  auto f = (*n)->fold_batch_norm();
+  if (!f) return error_value(f.status());
+  return ok_value(val(*f));
+}
+
+val dc_network_to_onnx_js(int id) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  auto m = network_to_onnx(**n);
+  if (!m) return error_value(m.status());
+  return ok_value(dc_out(serialize_onnx_model(*m)));
+}
+
+val dc_network_encode_js(int id, const val& options) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  NetworkCompression c;
+  c.gap_bits_conv = options["gapBitsConv"].as<int>();
+  c.gap_bits_fc = options["gapBitsFc"].as<int>();
+  c.huffman = options["huffman"].as<bool>();
+  auto f = encode_network(**n, c);
+  if (!f) return error_value(f.status());
+  return ok_value(dc_out(*f));
+}
+
+// --- The compressed file ----------------------------------------------------------------------
+
+val dc_sizes_out(const TensorSizes& s) {
+  val o = val::object();
+  o.set("header", static_cast<double>(s.header));
+  o.set("raw", static_cast<double>(s.raw));
+  o.set("codebook", static_cast<double>(s.codebook));
+  o.set("index", static_cast<double>(s.index));
+  o.set("labels", static_cast<double>(s.labels));
+  o.set("tables", static_cast<double>(s.tables));
+  o.set("entries", static_cast<double>(s.entries));
+  o.set("fillers", static_cast<double>(s.fillers));
+  o.set("total", static_cast<double>(s.total()));
+  return o;
+}
+
+val dc_encode_compressed_js(const val& tensors) {
+  std::vector<TensorToCompress> ts;
+  const int n = tensors["length"].as<int>();
+  for (int i = 0; i < n; ++i) {
+    const val t = tensors[i];
+    TensorToCompress c;
+    c.name = t["name"].as<std::string>();
+    c.shape = dc_shape(t["shape"]);
+    c.coding.bits = t["bits"].as<int>();
+    c.coding.gap_bits = t["gapBits"].as<int>();
+    c.coding.huffman = t["huffman"].as<bool>();
+    if (c.coding.bits == 0) c.values = dc_in<float>(t["values"]);
+    else c.codebook = dc_codebook_in(t["codebook"]);
+    ts.push_back(std::move(c));
+  }
+  auto f = encode_compressed(ts);
+  if (!f) return error_value(f.status());
+  return ok_value(dc_out(*f));
+}
+
+val dc_decode_compressed_js(const val& bytes) {
+  auto m = decode_compressed(dc_in<uint8_t>(bytes));
+  if (!m) return error_value(m.status());
+  val o = val::object();
+  val ts = val::array();
+  for (size_t i = 0; i < m->tensors.size(); ++i) {
+    const DecodedTensor& t = m->tensors[i];
+    val T = val::object();
+    T.set("name", t.name);
+    T.set("shape", dc_shape_out(t.shape));
+    T.set("values", dc_out(t.values));
+    T.set("bits", t.coding.bits);
+    T.set("gapBits", t.coding.gap_bits);
+    T.set("huffman", t.coding.huffman);
+    T.set("sizes", dc_sizes_out(t.sizes));
+    ts.set(i, T);
+  }
+  o.set("tensors", ts);
+  o.set("fileBytes", static_cast<double>(m->file_bytes));
+  o.set("architectureBytes", static_cast<double>(m->architecture_bytes));
+  o.set("network", m->network ? val(dc_network_register(std::move(*m->network))) : val::null());
+  return ok_value(o);
+}
+
+val dc_crc32_js(const val& bytes) { return ok_value(val(static_cast<double>(crc32(dc_in<uint8_t>(bytes))))); }
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(quantlab_compression) {
+  using emscripten::function;
+  function("dcKMeans", &dc_kmeans_js);
+  function("dcKMeansInit", &dc_kmeans_init_js);
+  function("dcCodebookStorageBytes", &dc_codebook_storage_js);
+  function("dcUpdateCodebook", &dc_update_codebook_js);
+  function("dcClusterGradients", &dc_cluster_gradients_js);
+  function("dcHuffmanCode", &dc_huffman_code_js);
+  function("dcPrefixCode", &dc_prefix_code_js);
+  function("dcCanonicalCode", &dc_canonical_code_js);
+  function("dcCodeInfo", &dc_code_info_js);
+  function("dcCodeEncode", &dc_code_encode_js);
+  function("dcCodeDecode", &dc_code_decode_js);
+  function("dcCodeBenchmark", &dc_code_benchmark_js);
+  function("dcCodeStatistics", &dc_code_statistics_js);
+  function("dcCodeTree", &dc_code_tree_js);
+  function("dcCodeDispose", &dc_code_dispose_js);
+  function("dcHuffmanCompress", &dc_huffman_compress_js);
+  function("dcPruneMask", &dc_prune_mask_js);
+  function("dcGlobalPruneMasks", &dc_global_prune_js);
+  function("dcPruneSchedule", &dc_prune_schedule_js);
+  function("dcRelativeIndices", &dc_relative_indices_js);
+  function("dcDecodeRelativeIndices", &dc_decode_relative_js);
+  function("dcBestGapBits", &dc_best_gap_bits_js);
+  function("dcNetworkFromOnnx", &dc_network_from_onnx_js);
+  function("dcNetworkClone", &dc_network_clone_js);
+  function("dcNetworkDispose", &dc_network_dispose_js);
+  function("dcNetworkInfo", &dc_network_info_js);
+  function("dcNetworkGet", &dc_network_get_js);
+  function("dcNetworkSet", &dc_network_set_js);
+  function("dcNetworkForward", &dc_network_forward_js);
+  function("dcNetworkEvaluate", &dc_network_evaluate_js);
+  function("dcNetworkTrain", &dc_network_train_js);
+  function("dcNetworkPrune", &dc_network_prune_js);
+  function("dcNetworkSetMask", &dc_network_set_mask_js);
+  function("dcNetworkQuantize", &dc_network_quantize_js);
+  function("dcNetworkClearCodebook", &dc_network_clear_codebook_js);
+  function("dcNetworkFoldBatchNorm", &dc_network_fold_js);
+  function("dcNetworkToOnnx", &dc_network_to_onnx_js);
+  function("dcNetworkEncode", &dc_network_encode_js);
+  function("dcEncodeCompressed", &dc_encode_compressed_js);
+  function("dcDecodeCompressed", &dc_decode_compressed_js);
+  function("dcCrc32", &dc_crc32_js);
+}
+// ===== End of compression ===================================================================

@@ -354,6 +354,267 @@ export interface Quantlab {
 
 // ===== End of kernels ========================================================================
 
+// ===== Compression: k-means, Huffman, pruning, compressed files, training (issue 5) =========
+
+/** Reports from long work: `done` of `total` units of `stage`; `value` is stage-specific
+ * (the running loss while training, the DP row's cost during optimal k-means) or NaN. */
+export interface CompressionProgress {
+  stage: string;
+  done: number;
+  total: number;
+  value: number;
+}
+export type ProgressCallback = (p: CompressionProgress) => void;
+
+export type KMeansMethod = 'lloyd' | 'optimal';
+export type KMeansInit = 'linear' | 'density' | 'random' | 'kmeans++';
+
+export interface KMeansOptions {
+  /** 'lloyd' (default) or 'optimal': the exact minimum of the MSE (1-D dynamic program). */
+  method?: KMeansMethod;
+  /** Lloyd's start (default 'linear', Deep Compression's). */
+  init?: KMeansInit;
+  /** Lloyd: at most this many steps (default 300); stops when no weight changes cluster. */
+  iterations?: number;
+  /** 'random' and 'kmeans++' (default 0). */
+  seed?: number;
+  /** Exact zeros are pruned weights: label 0 is pinned at 0 (default false). */
+  pinnedZero?: boolean;
+}
+
+/** Weight i is centroids[labels[i]]. */
+export interface Codebook {
+  centroids: Float32Array;
+  labels: Int32Array;
+  pinnedZero: boolean;
+}
+
+export interface KMeansResult extends Codebook {
+  /** Mean squared error of the weights against their centroids. */
+  mse: number;
+  /** Lloyd steps run (0 for 'optimal'). */
+  iterations: number;
+}
+
+export interface CodebookInput {
+  centroids: NumericArray;
+  labels: NumericArray;
+  pinnedZero?: boolean;
+}
+
+export interface EncodedBits {
+  /** ceil(bitCount / 8) bytes, the last one padded with zero bits. */
+  bytes: Uint8Array;
+  bitCount: number;
+}
+
+export interface CodeStatistics {
+  symbols: number;
+  totalBits: number;
+  averageLength: number;
+  /** Shannon entropy in bits per symbol: entropy <= averageLength < entropy + 1. */
+  entropy: number;
+}
+
+export interface HuffmanCompressed extends EncodedBits, CodeStatistics {
+  /** Codeword length per symbol (the canonical code follows from them). */
+  lengths: Uint8Array;
+}
+
+/** A node of a code tree: children [bit 0, bit 1] (-1 for a leaf), symbol (-1 if none). */
+export interface CodeTreeNode {
+  children: [number, number];
+  symbol: number;
+  count: number;
+}
+
+/** A prefix code with its table-driven decoder. */
+export class HuffmanCode {
+  readonly lengths: Uint8Array;
+  readonly codes: Uint32Array;
+  /** '0'/'1' strings, as on the lecture's slides ('' for symbols without a codeword). */
+  readonly codewords: string[];
+  readonly maxLength: number;
+  encode(symbols: NumericArray): EncodedBits;
+  /** Throws MALFORMED for bits that are no codeword or data that ends too early. */
+  decode(bytes: Uint8Array, count: number): Uint16Array;
+  /** Milliseconds per decode of `count` symbols, timed inside wasm over `reps` decodes. */
+  benchmarkDecode(bytes: Uint8Array, count: number, reps?: number): number;
+  statistics(frequencies: NumericArray): CodeStatistics;
+  /** Node 0 is the root; counts from `frequencies` if given. */
+  tree(frequencies?: NumericArray): CodeTreeNode[];
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface RelativeIndices {
+  /** Zeros skipped before each entry (fillers included), each < 2^gapBits. */
+  gaps: Uint32Array;
+  /** Dense position of each entry. */
+  positions: Uint32Array;
+  fillers: number;
+  entries: number;
+  indexBits: number;
+  valueBits: number;
+  /** ceil(indexBits / 8) + ceil(valueBits / 8) + codebookBytes. */
+  bytes: number;
+}
+
+/** A tensor for encodeCompressed: raw float32 (bits 0) or a codebook. */
+export interface CompressedTensorInput {
+  name: string;
+  shape: number[];
+  /** 0 (raw, default) or 1..8. */
+  bits?: number;
+  /** 0: dense labels; 1..16: sparse relative indices (needs codebook.pinnedZero). */
+  gapBits?: number;
+  /** Huffman-code streams where that is smaller (default true). */
+  huffman?: boolean;
+  values?: NumericArray;
+  codebook?: CodebookInput;
+}
+
+export interface TensorSizes {
+  header: number;
+  raw: number;
+  codebook: number;
+  index: number;
+  labels: number;
+  tables: number;
+  entries: number;
+  fillers: number;
+  total: number;
+}
+
+export interface DecodedTensor {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+  bits: number;
+  gapBits: number;
+  huffman: boolean;
+  sizes: TensorSizes;
+}
+
+export interface DecodedCompressed {
+  tensors: DecodedTensor[];
+  fileBytes: number;
+  architectureBytes: number;
+  /** The stored network (dense weights), or null; dispose() it. */
+  network: Network | null;
+}
+
+/** Raw uint8 images [n, c, h, w]: shape and normalization x = (p / 255 - mean) / std. */
+export interface DatasetOptions {
+  channels?: number;
+  height?: number;
+  width?: number;
+  /** Default 0.286 (Fashion-MNIST). */
+  mean?: number;
+  /** Default 0.353. */
+  std?: number;
+  batchSize?: number;
+}
+
+export interface TrainOptions extends DatasetOptions {
+  /** Default 'adam'. */
+  optimizer?: 'sgd' | 'adam';
+  /** Default 1e-3. */
+  learningRate?: number;
+  momentum?: number;
+  weightDecay?: number;
+  cosineDecay?: boolean;
+  epochs?: number;
+  /** Stop after this many steps (0: no limit). */
+  maxSteps?: number;
+  seed?: number;
+}
+
+export interface NetworkLayer {
+  kind: 'Linear' | 'Conv2d' | 'ReLU' | 'MaxPool' | 'AvgPool' | 'GlobalAvgPool' | 'Flatten' | 'BatchNorm';
+  name: string;
+  params: string[];
+  inputShape: number[];
+  outputShape: number[];
+}
+
+export interface NetworkParam {
+  name: string;
+  shape: number[];
+  size: number;
+  trainable: boolean;
+  /** Fraction of weights pruned (0 without a mask). */
+  sparsity: number;
+  /** Codebook bits (0 when not shared). */
+  bits: number;
+}
+
+export interface NetworkInfo {
+  inputShape: number[];
+  outputShape: number[];
+  layers: NetworkLayer[];
+  params: NetworkParam[];
+  parameterCount: number;
+}
+
+export interface EvalResult {
+  /** Percent correct. */
+  accuracy: number;
+  loss: number;
+  predictions: Uint8Array;
+}
+
+/** A trainable sequential network (the training engine) in wasm memory. */
+export class Network {
+  info(): NetworkInfo;
+  get(name: string): { values: Float32Array; shape: number[]; mask: Uint8Array | null; codebook: Codebook | null };
+  set(name: string, values: NumericArray): void;
+  forward(x: NumericArray, shape: number[]): { data: Float32Array; shape: number[] };
+  evaluate(images: Uint8Array, labels: Uint8Array, options?: DatasetOptions,
+    onProgress?: ProgressCallback): EvalResult;
+  train(images: Uint8Array, labels: Uint8Array, options?: TrainOptions,
+    onProgress?: ProgressCallback): { steps: number; epochLoss: Float64Array };
+  /** Returns each parameter's sparsity after pruning. */
+  prune(names: string | string[], sparsity: number, options?: { global?: boolean }): number[];
+  setMask(name: string, mask: Uint8Array): void;
+  quantize(name: string, bits: number, options?: KMeansOptions,
+    onProgress?: ProgressCallback): Codebook & { mse: number };
+  clearCodebook(name: string): void;
+  foldBatchNorm(): number;
+  toOnnx(): Uint8Array;
+  encode(options?: { gapBitsConv?: number; gapBitsFc?: number; huffman?: boolean }): Uint8Array;
+  clone(): Network;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface Quantlab {
+  kMeansQuantize(weights: NumericArray, bits: number, options?: KMeansOptions,
+    onProgress?: ProgressCallback): KMeansResult;
+  kMeansInit(weights: NumericArray, k: number, options?: KMeansOptions): Float32Array;
+  codebookStorageBytes(n: number, bits: number): number;
+  updateCodebook(weights: NumericArray, codebook: CodebookInput): Float32Array;
+  clusterGradientSums(grad: NumericArray, codebook: CodebookInput): Float64Array;
+  huffmanCode(frequencies: NumericArray, options?: { maxLength?: number }): HuffmanCode;
+  prefixCode(codewords: string[]): HuffmanCode;
+  canonicalCode(lengths: NumericArray): HuffmanCode;
+  huffmanCompress(symbols: NumericArray, alphabetSize: number,
+    options?: { maxLength?: number }): HuffmanCompressed;
+  magnitudePruneMask(weights: NumericArray, sparsity: number): Uint8Array;
+  globalMagnitudePruneMasks(layers: NumericArray[], sparsity: number): Uint8Array[];
+  pruneSchedule(finalSparsity: number, steps: number, kind?: 'cubic' | 'linear'): number[];
+  relativeIndices(mask: NumericArray, gapBits: number,
+    options?: { valueBits?: number; codebookBytes?: number }): RelativeIndices;
+  decodeRelativeIndices(gaps: NumericArray, gapBits: number, denseSize: number): Uint32Array;
+  bestGapBits(mask: NumericArray, valueBits: number): number;
+  encodeCompressed(tensors: CompressedTensorInput[]): Uint8Array;
+  decodeCompressed(bytes: Uint8Array | ArrayBuffer): DecodedCompressed;
+  crc32(bytes: NumericArray): number;
+  networkFromOnnx(bytes: Uint8Array | ArrayBuffer): Network;
+}
+
+// ===== End of compression =====================================================================
+
 export interface LoadOptions {
   /** 'auto' (default) picks SIMD128 when WebAssembly.validate accepts it. */
   simd?: 'auto' | boolean;

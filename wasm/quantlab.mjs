@@ -265,6 +265,126 @@ class Quantlab {
   createConv2dF32(options) {
     return new Conv2dF32(this.#m, call(this.#m.convF32Create, convF32Options(options)));
   }
+
+  // --- Compression: k-means, Huffman, pruning, compressed files, training (issue 5; see the
+  // Compression section) ----------------------------------------------------------------------
+
+  /**
+   * K-means weight quantization: 2^bits centroids and one label per weight. Options: method
+   * 'lloyd' (default) or 'optimal' (the exact 1-D optimum), init 'linear' (default),
+   * 'density', 'random' or 'kmeans++', iterations (300), seed (0), pinnedZero (false).
+   * onProgress({stage, done, total, value}) is called during long runs.
+   */
+  kMeansQuantize(weights, bits, options, onProgress) {
+    return dcKMeansQuantize(this.#m, weights, bits, options, onProgress);
+  }
+
+  /** The k initial centroids Lloyd starts from (options: init, seed). */
+  kMeansInit(weights, k, options) {
+    return call(this.#m.dcKMeansInit, asArray(weights, Float32Array, 'weights'), asInt(k, 'k'),
+      kMeansOptionsOf(options));
+  }
+
+  /** Bytes of n bits-bit labels plus 2^bits float32 centroids (the lecture's 20 B example). */
+  codebookStorageBytes(n, bits) {
+    return call(this.#m.dcCodebookStorageBytes, asNumber(n, 'n'), asInt(bits, 'bits'));
+  }
+
+  /** The lecture's fine-tuning update: each centroid moves by its cluster's mean error. */
+  updateCodebook(weights, codebook) {
+    return call(this.#m.dcUpdateCodebook, asArray(weights, Float32Array, 'weights'),
+      codebookOf(codebook));
+  }
+
+  /** Deep Compression's trained quantization: dL/dW summed per cluster (Float64Array). */
+  clusterGradientSums(grad, codebook) {
+    return call(this.#m.dcClusterGradients, asArray(grad, Float32Array, 'grad'),
+      codebookOf(codebook));
+  }
+
+  /** Canonical Huffman code of frequencies (options: maxLength 1..15, default 15). */
+  huffmanCode(frequencies, options = {}) {
+    const max = asInt(options.maxLength ?? 15, 'maxLength');
+    return new HuffmanCode(this.#m, call(this.#m.dcHuffmanCode,
+      asArray(frequencies, Float64Array, 'frequencies'), max));
+  }
+
+  /** A prefix code in the lecture's notation, ['01', '10', '111']; rejects non-prefix codes. */
+  prefixCode(codewords) {
+    if (!Array.isArray(codewords)) fail('codewords must be an array of strings');
+    codewords.forEach((w, i) => { if (typeof w !== 'string') fail(`codewords[${i}] is not a string`); });
+    return new HuffmanCode(this.#m, call(this.#m.dcPrefixCode, codewords));
+  }
+
+  /** The canonical code with the given codeword lengths (0: no codeword). */
+  canonicalCode(lengths) {
+    return new HuffmanCode(this.#m, call(this.#m.dcCanonicalCode, asArray(lengths, Uint8Array, 'lengths')));
+  }
+
+  /** Frequencies, code, coded bytes and statistics in one call. */
+  huffmanCompress(symbols, alphabetSize, options = {}) {
+    return call(this.#m.dcHuffmanCompress, asArray(symbols, Uint16Array, 'symbols'),
+      asInt(alphabetSize, 'alphabetSize'), asInt(options.maxLength ?? 15, 'maxLength'));
+  }
+
+  /** Keep the largest |w|: a Uint8Array mask (1 kept) with round(sparsity n) zeros. */
+  magnitudePruneMask(weights, sparsity) {
+    return call(this.#m.dcPruneMask, asArray(weights, Float32Array, 'weights'),
+      asNumber(sparsity, 'sparsity'));
+  }
+
+  /** One magnitude threshold over several layers: one mask per layer. */
+  globalMagnitudePruneMasks(layers, sparsity) {
+    if (!Array.isArray(layers)) fail('layers must be an array of weight arrays');
+    return call(this.#m.dcGlobalPruneMasks, layers.map((w, i) => asArray(w, Float32Array, `layers[${i}]`)),
+      asNumber(sparsity, 'sparsity'));
+  }
+
+  /** Target sparsities of an iterative schedule ('cubic' default, or 'linear'). */
+  pruneSchedule(finalSparsity, steps, kind = 'cubic') {
+    return call(this.#m.dcPruneSchedule, asNumber(finalSparsity, 'finalSparsity'), asInt(steps, 'steps'),
+      String(kind));
+  }
+
+  /**
+   * Relative-index (gap) encoding of a mask with gapBits-bit gaps and filler zeros, and its
+   * storage with valueBits per value (default 32) plus codebookBytes (default 0).
+   */
+  relativeIndices(mask, gapBits, options = {}) {
+    return call(this.#m.dcRelativeIndices, asArray(mask, Uint8Array, 'mask'), asInt(gapBits, 'gapBits'),
+      asInt(options.valueBits ?? 32, 'valueBits'), asNumber(options.codebookBytes ?? 0, 'codebookBytes'));
+  }
+
+  /** Dense positions from gaps. */
+  decodeRelativeIndices(gaps, gapBits, denseSize) {
+    return call(this.#m.dcDecodeRelativeIndices, asArray(gaps, Uint32Array, 'gaps'),
+      asInt(gapBits, 'gapBits'), asNumber(denseSize, 'denseSize'));
+  }
+
+  /** The gap width 1..16 that stores the mask in the fewest bytes. */
+  bestGapBits(mask, valueBits) {
+    return call(this.#m.dcBestGapBits, asArray(mask, Uint8Array, 'mask'), asInt(valueBits, 'valueBits'));
+  }
+
+  /** Write a compressed model file from tensors (see CompressedTensorInput). */
+  encodeCompressed(tensors) {
+    return dcEncodeCompressed(this.#m, tensors);
+  }
+
+  /** Read a compressed model file; its network (if stored) is a Network to dispose(). */
+  decodeCompressed(bytes) {
+    return dcDecodeCompressed(this.#m, bytes);
+  }
+
+  /** CRC-32 (as zlib). */
+  crc32(bytes) {
+    return call(this.#m.dcCrc32, asArray(bytes, Uint8Array, 'bytes'));
+  }
+
+  /** A trainable Network from an ONNX model's bytes (sequential demo models). */
+  networkFromOnnx(bytes) {
+    return new Network(this.#m, call(this.#m.dcNetworkFromOnnx, bytesOf(bytes)));
+  }
 }
 
 // ===== Models: ONNX import and runtime (issue 4) ===========================================
@@ -654,6 +774,292 @@ export class Conv2dF32 extends KernelLayer {
 }
 
 // ===== End of kernels ========================================================================
+
+// ===== Compression: k-means, Huffman, pruning, compressed files, training (issue 5) =========
+
+const KMEANS_METHODS = ['lloyd', 'optimal'];
+const KMEANS_INITS = ['linear', 'density', 'random', 'kmeans++'];
+
+function kMeansOptionsOf(o = {}) {
+  const k = {
+    method: o.method ?? 'lloyd',
+    init: o.init ?? 'linear',
+    iterations: o.iterations ?? 300,
+    seed: o.seed ?? 0,
+    pinnedZero: Boolean(o.pinnedZero ?? false),
+  };
+  if (!KMEANS_METHODS.includes(k.method)) fail(`k-means method must be one of ${KMEANS_METHODS.join(', ')}`);
+  if (!KMEANS_INITS.includes(k.init)) fail(`k-means init must be one of ${KMEANS_INITS.join(', ')}`);
+  asInt(k.iterations, 'iterations');
+  if (!Number.isInteger(k.seed) || k.seed < 0 || k.seed > 0xFFFFFFFF) fail('seed must be an integer 0..2^32-1');
+  return k;
+}
+
+function progressOf(fn) {
+  if (fn === undefined || fn === null) return undefined;
+  if (typeof fn !== 'function') fail('onProgress must be a function');
+  return fn;
+}
+
+function codebookOf(c) {
+  if (!c || typeof c !== 'object') fail('codebook must be {centroids, labels, pinnedZero?}');
+  return {
+    centroids: asArray(c.centroids, Float32Array, 'codebook.centroids'),
+    labels: asArray(c.labels, Int32Array, 'codebook.labels'),
+    pinnedZero: Boolean(c.pinnedZero ?? false),
+  };
+}
+
+function bytesOf(b) {
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (b instanceof Uint8Array) return b;
+  return fail('bytes must be a Uint8Array or an ArrayBuffer');
+}
+
+function dcKMeansQuantize(module, weights, bits, options, onProgress) {
+  return call(module.dcKMeans, asArray(weights, Float32Array, 'weights'), asInt(bits, 'bits'),
+    kMeansOptionsOf(options), progressOf(onProgress));
+}
+
+function dcEncodeCompressed(module, tensors) {
+  if (!Array.isArray(tensors)) fail('tensors must be an array');
+  const list = tensors.map((t, i) => {
+    if (!t || typeof t !== 'object') fail(`tensors[${i}] must be an object`);
+    if (typeof t.name !== 'string') fail(`tensors[${i}].name must be a string`);
+    const bits = asInt(t.bits ?? 0, `tensors[${i}].bits`);
+    return {
+      name: t.name,
+      shape: asShape(t.shape),
+      bits,
+      gapBits: asInt(t.gapBits ?? 0, `tensors[${i}].gapBits`),
+      huffman: Boolean(t.huffman ?? true),
+      values: bits === 0 ? asArray(t.values, Float32Array, `tensors[${i}].values`) : undefined,
+      codebook: bits === 0 ? undefined : codebookOf(t.codebook),
+    };
+  });
+  return call(module.dcEncodeCompressed, list);
+}
+
+function dcDecodeCompressed(module, bytes) {
+  const r = call(module.dcDecodeCompressed, bytesOf(bytes));
+  return { ...r, network: r.network === null ? null : new Network(module, r.network) };
+}
+
+/** A prefix code (Huffman or given) with its table-driven decoder; dispose() frees it. */
+export class HuffmanCode {
+  #m;
+  #id;
+
+  constructor(module, id) {
+    this.#m = module;
+    this.#id = id;
+    const info = call(module.dcCodeInfo, id);
+    /** Codeword length of each symbol (0: none). */
+    this.lengths = info.lengths;
+    /** Codewords as integers, most significant bit first. */
+    this.codes = info.codes;
+    /** Codewords as '0'/'1' strings ('' for none). */
+    this.codewords = info.codewords;
+    this.maxLength = info.maxLength;
+  }
+
+  #live() {
+    if (this.#id === 0) throw new QuantlabError('INVALID_ARGUMENT', 'the code was disposed');
+    return this.#id;
+  }
+
+  /** Code symbols back to back: {bytes, bitCount}. */
+  encode(symbols) {
+    return call(this.#m.dcCodeEncode, this.#live(), asArray(symbols, Uint16Array, 'symbols'));
+  }
+
+  /** Decode `count` symbols: a Uint16Array (throws MALFORMED on invalid or short data). */
+  decode(bytes, count) {
+    return call(this.#m.dcCodeDecode, this.#live(), asArray(bytes, Uint8Array, 'bytes'),
+      asNumber(count, 'count')).symbols;
+  }
+
+  /** Milliseconds per decode of `count` symbols, timed over `reps` decodes inside wasm. */
+  benchmarkDecode(bytes, count, reps = 20) {
+    return call(this.#m.dcCodeBenchmark, this.#live(), asArray(bytes, Uint8Array, 'bytes'),
+      asNumber(count, 'count'), asInt(reps, 'reps'));
+  }
+
+  /** {symbols, totalBits, averageLength, entropy} on a distribution. */
+  statistics(frequencies) {
+    return call(this.#m.dcCodeStatistics, this.#live(), asArray(frequencies, Float64Array, 'frequencies'));
+  }
+
+  /** The code tree for drawing: node 0 is the root; {children: [bit0, bit1], symbol, count}. */
+  tree(frequencies) {
+    const f = frequencies === undefined ? null : asArray(frequencies, Float64Array, 'frequencies');
+    return call(this.#m.dcCodeTree, this.#live(), f);
+  }
+
+  dispose() {
+    if (this.#id !== 0) {
+      call(this.#m.dcCodeDispose, this.#id);
+      this.#id = 0;
+    }
+  }
+
+  get disposed() {
+    return this.#id === 0;
+  }
+}
+
+const FASHION = { channels: 1, height: 28, width: 28, mean: 0.286, std: 0.353 };
+
+function datasetOptionsOf(o = {}, batchSize) {
+  const d = {
+    channels: asInt(o.channels ?? FASHION.channels, 'channels'),
+    height: asInt(o.height ?? FASHION.height, 'height'),
+    width: asInt(o.width ?? FASHION.width, 'width'),
+    mean: asNumber(o.mean ?? FASHION.mean, 'mean'),
+    std: asNumber(o.std ?? FASHION.std, 'std'),
+    batchSize: asInt(o.batchSize ?? batchSize, 'batchSize'),
+  };
+  return d;
+}
+
+/**
+ * A trainable sequential network in WebAssembly memory (the training engine); dispose()
+ * frees it. Images are raw uint8 pixels [n, c, h, w], normalized as the demo models expect.
+ */
+export class Network {
+  #m;
+  #id;
+
+  constructor(module, id) {
+    this.#m = module;
+    this.#id = id;
+  }
+
+  #live() {
+    if (this.#id === 0) throw new QuantlabError('INVALID_ARGUMENT', 'the network was disposed');
+    return this.#id;
+  }
+
+  /** {inputShape, outputShape, layers, params, parameterCount}. */
+  info() {
+    return call(this.#m.dcNetworkInfo, this.#live());
+  }
+
+  /** A parameter: {values, shape, mask (or null), codebook (or null)}. */
+  get(name) {
+    return call(this.#m.dcNetworkGet, this.#live(), String(name));
+  }
+
+  /** Replace a parameter's values (drops its weight sharing; keeps its mask). */
+  set(name, values) {
+    call(this.#m.dcNetworkSet, this.#live(), String(name), asArray(values, Float32Array, 'values'));
+  }
+
+  /** Logits for float input x of the given shape ([n, ...inputShape]): {data, shape}. */
+  forward(x, shape) {
+    return call(this.#m.dcNetworkForward, this.#live(), asArray(x, Float32Array, 'x'), asShape(shape));
+  }
+
+  /** {accuracy (percent), loss, predictions} on uint8 images and labels. */
+  evaluate(images, labels, options = {}, onProgress) {
+    return call(this.#m.dcNetworkEvaluate, this.#live(), asArray(images, Uint8Array, 'images'),
+      asArray(labels, Uint8Array, 'labels'), datasetOptionsOf(options, 256), progressOf(onProgress));
+  }
+
+  /**
+   * Train (or fine-tune) on uint8 images and labels. Options: optimizer 'sgd' | 'adam'
+   * (default 'adam'), learningRate (1e-3), momentum (0.9), weightDecay (0), epochs (1),
+   * batchSize (64), maxSteps (0: no limit), seed (0), cosineDecay (false), plus the image
+   * shape and normalization. Masks and codebooks are kept. Returns {steps, epochLoss}.
+   */
+  train(images, labels, options = {}, onProgress) {
+    const d = datasetOptionsOf(options, 64);
+    const optimizer = options.optimizer ?? 'adam';
+    if (optimizer !== 'sgd' && optimizer !== 'adam') fail("optimizer must be 'sgd' or 'adam'");
+    const t = {
+      ...d,
+      optimizer,
+      learningRate: asNumber(options.learningRate ?? 1e-3, 'learningRate'),
+      momentum: asNumber(options.momentum ?? 0.9, 'momentum'),
+      weightDecay: asNumber(options.weightDecay ?? 0, 'weightDecay'),
+      cosineDecay: Boolean(options.cosineDecay ?? false),
+      epochs: asInt(options.epochs ?? 1, 'epochs'),
+      maxSteps: asInt(options.maxSteps ?? 0, 'maxSteps'),
+      seed: asInt(options.seed ?? 0, 'seed'),
+    };
+    return call(this.#m.dcNetworkTrain, this.#live(), asArray(images, Uint8Array, 'images'),
+      asArray(labels, Uint8Array, 'labels'), t, progressOf(onProgress));
+  }
+
+  /**
+   * Magnitude-prune parameters to `sparsity` (each on its own, or with one threshold when
+   * options.global); earlier pruning is kept. Returns each parameter's sparsity.
+   */
+  prune(names, sparsity, options = {}) {
+    const list = Array.isArray(names) ? names.map(String) : [String(names)];
+    return call(this.#m.dcNetworkPrune, this.#live(), list, asNumber(sparsity, 'sparsity'),
+      Boolean(options.global ?? false));
+  }
+
+  setMask(name, mask) {
+    call(this.#m.dcNetworkSetMask, this.#live(), String(name), asArray(mask, Uint8Array, 'mask'));
+  }
+
+  /**
+   * Share a parameter's weights through a k-means codebook of 2^bits centroids (k-means
+   * options as kMeansQuantize; a pruned parameter gets a pinned zero). Training then moves
+   * the centroids. Returns {centroids, labels, pinnedZero, mse}.
+   */
+  quantize(name, bits, options, onProgress) {
+    return call(this.#m.dcNetworkQuantize, this.#live(), String(name), asInt(bits, 'bits'),
+      kMeansOptionsOf(options), progressOf(onProgress));
+  }
+
+  clearCodebook(name) {
+    call(this.#m.dcNetworkClearCodebook, this.#live(), String(name));
+  }
+
+  /** Fold BatchNorm into the layer before it; returns how many were folded. */
+  foldBatchNorm() {
+    return call(this.#m.dcNetworkFoldBatchNorm, this.#live());
+  }
+
+  /** The network as ONNX bytes (for loadModel). */
+  toOnnx() {
+    return call(this.#m.dcNetworkToOnnx, this.#live());
+  }
+
+  /**
+   * The compressed model file: codebook-shared parameters as labels (sparse with relative
+   * indices when pruned; options gapBitsConv 8, gapBitsFc 5, 0 = best), others raw;
+   * Huffman-coded streams where smaller (options.huffman, default true).
+   */
+  encode(options = {}) {
+    return call(this.#m.dcNetworkEncode, this.#live(), {
+      gapBitsConv: asInt(options.gapBitsConv ?? 8, 'gapBitsConv'),
+      gapBitsFc: asInt(options.gapBitsFc ?? 5, 'gapBitsFc'),
+      huffman: Boolean(options.huffman ?? true),
+    });
+  }
+
+  /** An independent copy (dispose it too). */
+  clone() {
+    return new Network(this.#m, call(this.#m.dcNetworkClone, this.#live()));
+  }
+
+  dispose() {
+    if (this.#id !== 0) {
+      call(this.#m.dcNetworkDispose, this.#id);
+      this.#id = 0;
+    }
+  }
+
+  get disposed() {
+    return this.#id === 0;
+  }
+}
+
+// ===== End of compression =====================================================================
 
 /**
  * Load quantlab. Options: simd ('auto' | true | false), wasmBinary (bytes of the matching

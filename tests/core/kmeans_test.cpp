@@ -77,24 +77,29 @@ double brute_force_sse(std::vector<float> w, size_t k) {
   return static_cast<double>(best);
 }
 
-/// The textbook O(k n^2) dynamic program in long double: the minimum SSE into <= k groups.
+/// The textbook O(k n^2) dynamic program: the minimum SSE into <= k groups. Prefix sums in
+/// double about the mean (long double is emulated in WebAssembly, far too slow here).
 double reference_dp_sse(const std::vector<float>& w, size_t k) {
   std::vector<double> v(w.begin(), w.end());
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
-  std::vector<long double> p1(n + 1, 0), p2(n + 1, 0);
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(n);
+  std::vector<double> p1(n + 1, 0), p2(n + 1, 0);
   for (size_t i = 0; i < n; ++i) {
-    p1[i + 1] = p1[i] + v[i];
-    p2[i + 1] = p2[i] + static_cast<long double>(v[i]) * v[i];
+    const double x = v[i] - mean;
+    p1[i + 1] = p1[i] + x;
+    p2[i + 1] = p2[i] + x * x;
   }
   auto sse = [&](size_t a, size_t b) {
-    const long double s = p1[b] - p1[a];
-    return (p2[b] - p2[a]) - s * s / static_cast<long double>(b - a);
+    const double s = p1[b] - p1[a];
+    return std::max(0.0, (p2[b] - p2[a]) - s * s / static_cast<double>(b - a));
   };
-  const long double inf = std::numeric_limits<long double>::infinity();
-  std::vector<long double> prev(n + 1, inf), cur(n + 1, inf);
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> prev(n + 1, inf), cur(n + 1, inf);
   for (size_t i = 1; i <= n; ++i) prev[i] = sse(0, i);
-  long double best = prev[n];
+  double best = prev[n];
   for (size_t j = 2; j <= k && j <= n; ++j) {
     std::fill(cur.begin(), cur.end(), inf);
     for (size_t i = j; i <= n; ++i) {
@@ -103,7 +108,7 @@ double reference_dp_sse(const std::vector<float>& w, size_t k) {
     best = std::min(best, cur[n]);
     std::swap(prev, cur);
   }
-  return static_cast<double>(best);
+  return best;
 }
 
 KMeansOptions lloyd(KMeansInit init, uint32_t seed = 0) {
