@@ -2,7 +2,11 @@
 // models' trained weights (every initialization against the exact optimum: MSE and time)
 // and Huffman decoding (quantlab's table decoder and bitwise reference against zlib's
 // inflate of a Huffman-only deflate stream of the same symbols). Prints one JSON object.
+// With --pipeline MODEL it runs Deep Compression on a demo model instead (full Fashion-MNIST
+// from the Debian package, 60,000 training and 10,000 test images) and prints its stages.
 // Usage: quantlab_compression_bench [--repo DIR] [--min-ms N] [--quick]
+//        quantlab_compression_bench --pipeline lenet300|lenet5 [--plan p:sparsity:bits[:gap],...]
+//          [--steps N] [--retrain E] [--qepochs E] [--lr X] [--qlr-scale X] [--train-count N]
 #include <zlib.h>
 
 #include <algorithm>
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "huffman-decode/huffman-decode.h"
+#include "quantlab/deep_compression.hpp"
 #include "quantlab/huffman.hpp"
 #include "quantlab/kmeans.hpp"
 #include "quantlab/onnx.hpp"
@@ -65,22 +70,133 @@ double median_ms(const std::function<void()>& fn, int reps, double budget_ms) {
   return t[t.size() / 2];
 }
 
-struct Layer {
+struct BenchLayer {
   const char* model;
   const char* tensor;
 };
+
+/// The decompressed bytes of a .gz file (the IDX files of dataset-fashion-mnist).
+std::vector<uint8_t> gunzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) {
+    std::fprintf(stderr, "cannot open %s (Debian package dataset-fashion-mnist)\n", path.c_str());
+    std::exit(1);
+  }
+  std::vector<uint8_t> out;
+  uint8_t buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.insert(out.end(), buf, buf + n);
+  gzclose(f);
+  return out;
+}
+
+struct Idx {
+  std::vector<uint8_t> images, labels;
+  int64_t count = 0;
+};
+
+Idx fashion(const std::string& split) {
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  Idx d;
+  auto img = gunzip(dir + split + "-images-idx3-ubyte.gz");
+  auto lab = gunzip(dir + split + "-labels-idx1-ubyte.gz");
+  d.images.assign(img.begin() + 16, img.end());
+  d.labels.assign(lab.begin() + 8, lab.end());
+  d.count = static_cast<int64_t>(d.labels.size());
+  return d;
+}
+
+ImageDataset dataset(const Idx& d, int64_t count) {
+  ImageDataset s;
+  s.count = std::min(count, d.count);
+  s.images = std::span<const uint8_t>(d.images.data(), static_cast<size_t>(s.count) * 784);
+  s.labels = std::span<const uint8_t>(d.labels.data(), static_cast<size_t>(s.count));
+  return s;
+}
+
+int run_pipeline(const std::string& model, int argc, char** argv) {
+  DeepCompressionOptions o;
+  int64_t train_count = 60000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
+    if (a == "--plan") {
+      const std::string spec = next();
+      size_t at = 0;
+      while (at < spec.size()) {
+        const size_t end = std::min(spec.find(',', at), spec.size());
+        const std::string item = spec.substr(at, end - at);
+        LayerPlan lp;
+        const size_t c1 = item.find(':'), c2 = item.find(':', c1 + 1), c3 = item.find(':', c2 + 1);
+        lp.param = item.substr(0, c1);
+        lp.sparsity = std::atof(item.substr(c1 + 1, c2 - c1 - 1).c_str());
+        lp.bits = std::atoi(item.substr(c2 + 1, c3 - c2 - 1).c_str());
+        if (c3 != std::string::npos) lp.gap_bits = std::atoi(item.substr(c3 + 1).c_str());
+        o.layers.push_back(lp);
+        at = end + 1;
+      }
+    } else if (a == "--steps") o.prune_steps = std::atoi(next().c_str());
+    else if (a == "--retrain") o.retrain_epochs = std::atoi(next().c_str());
+    else if (a == "--qepochs") o.quantized_epochs = std::atoi(next().c_str());
+    else if (a == "--lr") o.train.learning_rate = static_cast<float>(std::atof(next().c_str()));
+    else if (a == "--qlr-scale") o.quantized_lr_scale = static_cast<float>(std::atof(next().c_str()));
+    else if (a == "--train-count") train_count = std::atoll(next().c_str());
+    else if (a == "--batch") o.train.batch_size = std::atoi(next().c_str());
+  }
+  const Idx train = fashion("train"), test = fashion("t10k");
+  const auto bytes = read_file(repo + "/web/models/" + model + ".onnx");
+  auto onnx = parse_onnx_model(bytes);
+  if (!onnx) return 1;
+  auto net = network_from_onnx(*onnx);
+  if (!net) {
+    std::fprintf(stderr, "%s\n", net.status().to_string().c_str());
+    return 1;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string last_stage;
+  auto r = deep_compression(*net, dataset(train, train_count), dataset(test, 10000), o, [&](const Progress& p) {
+    if (p.done == p.total && std::string(p.stage) != last_stage) {
+      std::fprintf(stderr, "  [%.0f s] %s done\n",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), p.stage);
+    }
+    last_stage = p.stage;
+  });
+  if (!r) {
+    std::fprintf(stderr, "%s\n", r.status().to_string().c_str());
+    return 1;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("{\"model\": \"%s\", \"seconds\": %.1f, \"stages\": [", model.c_str(), seconds);
+  for (size_t i = 0; i < r->stages.size(); ++i) {
+    const StageReport& s = r->stages[i];
+    std::printf("%s\n  {\"stage\": \"%s\", \"bytes\": %zu, \"ratio\": %.2f, \"accuracy\": %.2f, \"loss\": %.4f}",
+                i ? "," : "", s.stage.c_str(), s.bytes, s.ratio, s.accuracy, s.loss);
+  }
+  std::printf("],\n \"layers\": [");
+  for (size_t i = 0; i < r->layers.size(); ++i) {
+    const LayerReport& l = r->layers[i];
+    std::printf("%s\n  {\"param\": \"%s\", \"size\": %zu, \"kept\": %zu, \"bits\": %d, \"gap_bits\": %d, "
+                "\"kmeans_mse\": %.3e, \"fp32_bytes\": %zu, \"pruned_bytes\": %zu, \"quantized_bytes\": %zu, "
+                "\"huffman_bytes\": %zu}",
+                i ? "," : "", l.param.c_str(), l.size, l.kept, l.bits, l.gap_bits, l.kmeans_mse, l.fp32_bytes,
+                l.pruned_bytes, l.quantized_bytes, l.huffman_bytes);
+  }
+  std::printf("]}\n");
+  return 0;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--pipeline" && i + 1 < argc) return run_pipeline(argv[i + 1], argc, argv);
     if (a == "--repo" && i + 1 < argc) repo = argv[++i];
     else if (a == "--min-ms" && i + 1 < argc) min_ms = std::atof(argv[++i]);
     else if (a == "--quick") quick = true;
   }
   std::string out = "{\n  \"kmeans\": [\n";
-  const Layer layers[] = {{"lenet300", "fc1.weight"}, {"lenet300", "fc2.weight"}, {"lenet300", "fc3.weight"},
+  const BenchLayer layers[] = {{"lenet300", "fc1.weight"}, {"lenet300", "fc2.weight"}, {"lenet300", "fc3.weight"},
                           {"lenet5", "conv1.weight"}, {"lenet5", "conv2.weight"}, {"lenet5", "fc1.weight"},
                           {"lenet5", "fc2.weight"},   {"lenet5", "fc3.weight"},   {"cnn_bn", "conv2.weight"},
                           {"cnn_bn", "conv3.weight"}};
@@ -88,7 +204,7 @@ int main(int argc, char** argv) {
   const KMeansInit inits[] = {KMeansInit::kLinear, KMeansInit::kDensity, KMeansInit::kRandom, KMeansInit::kPlusPlus};
   const char* init_names[] = {"linear", "density", "random", "kmeans++"};
   bool first = true;
-  for (const Layer& l : layers) {
+  for (const BenchLayer& l : layers) {
     const std::vector<float> w = weights(l.model, l.tensor);
     for (int bits : bit_list) {
       if (quick && bits != 8 && std::string(l.tensor) != "fc1.weight") continue;
