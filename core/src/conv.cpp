@@ -124,32 +124,30 @@ Result<std::pair<int64_t, int64_t>> check_run(const void* x, int64_t batch, int6
   return size;
 }
 
-/// The padded plane of one channel: rows of `stride` elements, `pad` around the image,
-/// zeros in the slack to the right of each row and after the last row.
-template <class T, class Out>
-void pad_plane(const T* x, int64_t h, int64_t w, const Conv2dGeometry& g, size_t stride,
-               size_t slack, Out pad, Out* out) {
+/// A padded plane: rows of `stride` elements; `pad` around the image and in the row slack,
+/// and `slack` more elements after the last row. fill_padding() writes everything but the
+/// image once; copy_image() then writes only the image rows (the padding is the same for
+/// every channel of a layer, so it is written once per call, not once per channel).
+template <class Out>
+void fill_padding(int64_t h, const Conv2dGeometry& g, size_t stride, size_t slack, Out pad,
+                  Out* out) {
   const auto hp = static_cast<size_t>(h + g.pad_top + g.pad_bottom);
-  const auto wp = static_cast<size_t>(w + g.pad_left + g.pad_right);
-  for (size_t r = 0; r < hp; ++r) {
-    Out* row = out + r * stride;
-    const auto iy = static_cast<int64_t>(r) - g.pad_top;
-    if (iy < 0 || iy >= h) {
-      std::fill(row, row + wp, pad);
+  std::fill(out, out + hp * stride + slack, pad);
+}
+
+template <class T, class Out>
+void copy_image(const T* x, int64_t h, int64_t w, const Conv2dGeometry& g, size_t stride,
+                Out* out) {
+  const auto pl = static_cast<size_t>(g.pad_left);
+  for (int64_t iy = 0; iy < h; ++iy) {
+    Out* row = out + static_cast<size_t>(iy + g.pad_top) * stride + pl;
+    const T* src = x + iy * w;
+    if constexpr (std::is_same_v<T, Out>) {
+      std::memcpy(row, src, static_cast<size_t>(w) * sizeof(T));
     } else {
-      const auto pl = static_cast<size_t>(g.pad_left);
-      std::fill(row, row + pl, pad);
-      const T* src = x + iy * w;
-      if constexpr (std::is_same_v<T, Out>) {
-        std::memcpy(row + pl, src, static_cast<size_t>(w) * sizeof(T));
-      } else {
-        for (size_t i = 0; i < static_cast<size_t>(w); ++i) row[pl + i] = static_cast<Out>(src[i]);
-      }
-      std::fill(row + pl + static_cast<size_t>(w), row + wp, pad);
+      for (size_t i = 0; i < static_cast<size_t>(w); ++i) row[i] = static_cast<Out>(src[i]);
     }
-    std::fill(row + wp, row + stride, Out{0});
   }
-  std::fill(out + hp * stride, out + hp * stride + slack, Out{0});
 }
 
 /// The group's `channels` planes with the padding materialized, rows of exactly the padded
@@ -173,10 +171,10 @@ Im2colGeometry pad_group(const T* x, size_t channels, int64_t h, int64_t w,
   buf.reserve((channels * ig.plane_stride + slack) * sizeof(T) + 64);
   T* out = reinterpret_cast<T*>(buf.data());
   const auto plane = static_cast<size_t>(h * w);
+  std::fill(out, out + channels * ig.plane_stride + slack, pad);
   for (size_t c = 0; c < channels; ++c) {
-    pad_plane(x + c * plane, h, w, g, ig.row_stride, 0, pad, out + c * ig.plane_stride);
+    copy_image(x + c * plane, h, w, g, ig.row_stride, out + c * ig.plane_stride);
   }
-  std::fill(out + channels * ig.plane_stride, out + channels * ig.plane_stride + slack, pad);
   return ig;
 }
 
@@ -367,10 +365,10 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
     auto* xp = reinterpret_cast<T*>(buf.data());
     const DwconvGeometry dg = dw_geometry(I.g);
     const auto channels = static_cast<size_t>(I.c_out);
-    const auto pad = static_cast<T>(I.x_zero_point);
+    fill_padding(h, I.g, stride, kQS8DwconvOverread, static_cast<T>(I.x_zero_point), xp);
     for (size_t b = 0; b < batch; ++b) {
       for (size_t c = 0; c < channels; ++c) {
-        pad_plane(x + (b * channels + c) * plane, h, w, I.g, stride, kQS8DwconvOverread, pad, xp);
+        copy_image(x + (b * channels + c) * plane, h, w, I.g, stride, xp);
         QS8DwconvPlane pl;
         pl.out_h = static_cast<size_t>(oh);
         pl.out_w = static_cast<size_t>(ow);
@@ -545,9 +543,10 @@ Status PackedConv2dF32::run(const float* x, int64_t batch, int64_t h, int64_t w,
     auto* xp = reinterpret_cast<float*>(buf.data());
     const DwconvGeometry dg = dw_geometry(I.g);
     const auto channels = static_cast<size_t>(I.c_out);
+    fill_padding(h, I.g, stride, kF32DwconvOverread, 0.0f, xp);
     for (size_t b = 0; b < nb; ++b) {
       for (size_t c = 0; c < channels; ++c) {
-        pad_plane(x + (b * channels + c) * plane, h, w, I.g, stride, kF32DwconvOverread, 0.0f, xp);
+        copy_image(x + (b * channels + c) * plane, h, w, I.g, stride, xp);
         F32DwconvPlane pl;
         pl.out_h = static_cast<size_t>(oh);
         pl.out_w = static_cast<size_t>(ow);

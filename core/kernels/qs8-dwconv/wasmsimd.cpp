@@ -67,7 +67,9 @@ inline v128_t rndnu(v128_t acc, int32_t M0, int32_t shift) {
                         wasm_i32x4_gt(remainder, threshold));
 }
 
-template <QS8Requant kRq, bool kSigned, size_t kStride>
+/// kTaps: kh * kw when known at compile time (the tap loop is then unrolled, offsets and
+/// weight pairs live in registers), or 0 for any kernel size.
+template <QS8Requant kRq, bool kSigned, size_t kStride, size_t kTaps>
 void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
   const auto* w = static_cast<const std::byte*>(plane.w);
   int32_t bias, M0, shift;
@@ -77,7 +79,7 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
   std::memcpy(&M0, w + 4, 4);
   std::memcpy(&shift, w + 8, 4);
   const auto* taps = reinterpret_cast<const int16_t*>(w + 16);
-  const size_t ntaps = g.kernel_h * g.kernel_w;
+  const size_t ntaps = kTaps != 0 ? kTaps : g.kernel_h * g.kernel_w;
   const size_t npairs = (ntaps + 1) / 2;
   // Input offset of each tap (elements) and the splatted weight pairs.
   size_t offset[2 * kMaxPairs];
@@ -110,7 +112,9 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
       v128_t acc0 = vbias, acc1 = vbias;
       for (size_t p = 0; p < npairs; ++p) {
         const v128_t a = load8<kSigned, kStride>(px + offset[2 * p]);
-        const v128_t b = load8<kSigned, kStride>(px + offset[2 * p + 1]);
+        // An odd last tap pairs with zeros (its partner's weight is 0 anyway).
+        const v128_t b = 2 * p + 1 < ntaps ? load8<kSigned, kStride>(px + offset[2 * p + 1])
+                                           : wasm_i16x8_splat(0);
         const v128_t lo = wasm_i16x8_shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
         const v128_t hi = wasm_i16x8_shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
         acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(lo, wpair[p]));
@@ -150,15 +154,128 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
   }
 }
 
+/// 3x3, horizontal stride 1, dilation_w 1 or 2: per kernel row, two overlapping loads (pixels 0..7 and
+/// 4..11 of the row, widened) give every tap pair with single-source shuffles:
+/// (kw0, kw1) = lanes (0,1,1,2,2,3,3,4) and (kw2, -) = lanes (2,3,3,4,4,5,5,6) of each load
+/// (dilation d scales the lane offsets, so d <= 2 here; larger dilations take the generic
+/// path). Each shuffled pair feeds its dot product at once, keeping about a dozen vectors
+/// live. The constants come from the caller as values, so they stay out of the loop.
+template <QS8Requant kRq, bool kSigned, size_t kDilation>
+void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
+                 const QS8GemmParams* params, v128_t vmagic) {
+  const auto* w = static_cast<const std::byte*>(plane.w);
+  int32_t bias, M0, shift;
+  float scale;
+  std::memcpy(&bias, w, 4);
+  std::memcpy(&scale, w + 4, 4);
+  std::memcpy(&M0, w + 4, 4);
+  std::memcpy(&shift, w + 8, 4);
+  const auto* taps = reinterpret_cast<const int16_t*>(w + 16);
+  auto pair = [](int32_t w0, int32_t w1) {
+    return wasm_i32x4_splat(static_cast<int32_t>((static_cast<uint32_t>(w1) << 16) |
+                                                 (static_cast<uint32_t>(w0) & 0xffffu)));
+  };
+  const v128_t w01[3] = {pair(taps[0], taps[1]), pair(taps[3], taps[4]), pair(taps[6], taps[7])};
+  const v128_t w2x[3] = {pair(taps[2], 0), pair(taps[5], 0), pair(taps[8], 0)};
+  const size_t row_step = g.dilation_h * plane.x_stride;
+  const int32_t zp = params->zero_point;
+  const v128_t vbias = wasm_i32x4_splat(bias);
+  const v128_t vscale = wasm_f32x4_splat(scale);
+  const v128_t vlo_f = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
+  const v128_t vhi_f = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
+  const v128_t vmagic_zp = wasm_i32x4_sub(vmagic, wasm_i32x4_splat(zp));
+  const v128_t vlo_i = wasm_i32x4_splat(params->q_min - zp);
+  const v128_t vhi_i = wasm_i32x4_splat(params->q_max - zp);
+  const v128_t vzp = wasm_i32x4_splat(zp);
+  const bool out_signed = params->out_signed;
+  for (size_t oy = 0; oy < plane.out_h; ++oy) {
+    const uint8_t* row = static_cast<const uint8_t*>(plane.x) + oy * g.stride_h * plane.x_stride;
+    for (size_t ox = 0; ox < plane.out_w; ox += 8) {
+      const size_t n = plane.out_w - ox < 8 ? plane.out_w - ox : 8;
+      v128_t acc0 = vbias, acc1 = vbias;
+      for (size_t r = 0; r < 3; ++r) {
+        const uint8_t* px = row + r * row_step + ox;
+        const v128_t a = load8<kSigned, 1>(px);      // pixels 0..7
+        const v128_t b = load8<kSigned, 1>(px + 4);  // pixels 4..11
+        if constexpr (kDilation == 1) {
+          acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(a, a, 0, 1, 1, 2, 2, 3, 3, 4), w01[r]));
+          acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(b, b, 0, 1, 1, 2, 2, 3, 3, 4), w01[r]));
+          acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(a, a, 2, 3, 3, 4, 4, 5, 5, 6), w2x[r]));
+          acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(b, b, 2, 3, 3, 4, 4, 5, 5, 6), w2x[r]));
+        } else {  // dilation 2: taps at 0, 2, 4
+          acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(a, a, 0, 2, 1, 3, 2, 4, 3, 5), w01[r]));
+          acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(b, b, 0, 2, 1, 3, 2, 4, 3, 5), w01[r]));
+          acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(a, a, 4, 5, 5, 6, 6, 7, 7, 7), w2x[r]));
+          const v128_t c = load8<kSigned, 1>(px + 8);  // pixels 8..15
+          acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(c, c, 0, 1, 1, 2, 2, 3, 3, 3), w2x[r]));
+        }
+      }
+      const size_t i = oy * plane.out_w + ox;
+      if constexpr (kRq == QS8Requant::kS32) {
+        auto* y = static_cast<int32_t*>(plane.y) + i;
+        if (n == 8) {
+          wasm_v128_store(y, acc0);
+          wasm_v128_store(y + 4, acc1);
+        } else {
+          alignas(16) int32_t tmp[8];
+          wasm_v128_store(tmp, acc0);
+          wasm_v128_store(tmp + 4, acc1);
+          std::memcpy(y, tmp, n * 4);
+        }
+      } else {
+        v128_t r0, r1;
+        if constexpr (kRq == QS8Requant::kFp32) {
+          v128_t f0 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc0), vscale);
+          v128_t f1 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc1), vscale);
+          f0 = wasm_f32x4_pmin(wasm_f32x4_pmax(f0, vlo_f), vhi_f);
+          f1 = wasm_f32x4_pmin(wasm_f32x4_pmax(f1, vlo_f), vhi_f);
+          r0 = wasm_i32x4_sub(wasm_f32x4_add(f0, vmagic), vmagic_zp);
+          r1 = wasm_i32x4_sub(wasm_f32x4_add(f1, vmagic), vmagic_zp);
+        } else {
+          r0 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc0, M0, shift), vlo_i), vhi_i), vzp);
+          r1 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc1, M0, shift), vlo_i), vhi_i), vzp);
+        }
+        const v128_t s = wasm_i16x8_narrow_i32x4(r0, r1);
+        const v128_t bytes = out_signed ? wasm_i8x16_narrow_i16x8(s, s) : wasm_u8x16_narrow_i16x8(s, s);
+        store_bytes(static_cast<uint8_t*>(plane.y) + i, bytes, n);
+      }
+    }
+  }
+}
+
+/// 1.5 * 2^23 as a value the compiler cannot fold into each use (see dwconv3x3s1).
+__attribute__((noinline)) v128_t magic_number() { return wasm_f32x4_splat(12582912.0f); }
+
 template <QS8Requant kRq>
 void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params,
               QS8DwconvUkernelFn fallback) {
   if (g.kernel_h * g.kernel_w > 2 * kMaxPairs || g.stride_w > 2) {
     fallback(g, plane, params);
-  } else if (g.stride_w == 1) {
-    plane.x_signed ? dwconv<kRq, true, 1>(g, plane, params) : dwconv<kRq, false, 1>(g, plane, params);
+    return;
+  }
+  const bool k3x3 = g.kernel_h == 3 && g.kernel_w == 3;
+  if (g.stride_w == 1) {
+    if (k3x3 && g.dilation_w == 1) {
+      const v128_t magic = magic_number();
+      plane.x_signed ? dwconv3x3s1<kRq, true, 1>(g, plane, params, magic)
+                     : dwconv3x3s1<kRq, false, 1>(g, plane, params, magic);
+    } else if (k3x3 && g.dilation_w == 2) {
+      const v128_t magic = magic_number();
+      plane.x_signed ? dwconv3x3s1<kRq, true, 2>(g, plane, params, magic)
+                     : dwconv3x3s1<kRq, false, 2>(g, plane, params, magic);
+    } else if (k3x3) {
+      plane.x_signed ? dwconv<kRq, true, 1, 9>(g, plane, params)
+                     : dwconv<kRq, false, 1, 9>(g, plane, params);
+    } else {
+      plane.x_signed ? dwconv<kRq, true, 1, 0>(g, plane, params)
+                     : dwconv<kRq, false, 1, 0>(g, plane, params);
+    }
+  } else if (k3x3) {
+    plane.x_signed ? dwconv<kRq, true, 2, 9>(g, plane, params)
+                   : dwconv<kRq, false, 2, 9>(g, plane, params);
   } else {
-    plane.x_signed ? dwconv<kRq, true, 2>(g, plane, params) : dwconv<kRq, false, 2>(g, plane, params);
+    plane.x_signed ? dwconv<kRq, true, 2, 0>(g, plane, params)
+                   : dwconv<kRq, false, 2, 0>(g, plane, params);
   }
 }
 
