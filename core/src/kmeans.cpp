@@ -354,8 +354,8 @@ struct DpRow {
 };
 
 /// Segment boundaries b_0 = 0 < b_1 < ... < b_k = u of an optimal partition into k <= u
-/// clusters.
-std::vector<size_t> optimal_bounds(const SortedWeights& sw, size_t k, const ProgressFn& progress) {
+/// clusters, by the dynamic program over k rows.
+std::vector<size_t> optimal_bounds_dp(const SortedWeights& sw, size_t k, const ProgressFn& progress) {
   const size_t u = sw.u();
   std::vector<size_t> b(k + 1, 0);
   b[k] = u;
@@ -395,6 +395,142 @@ std::vector<size_t> optimal_bounds(const SortedWeights& sw, size_t k, const Prog
   for (size_t j = k - 1; j >= 2; --j) b[j - 1] = rows[j].get(b[j]);
   if (progress) progress({"k-means", static_cast<int64_t>(k), static_cast<int64_t>(k), best});
   return b;
+}
+
+/// The penalized problem: min over partitions of SSE + lambda * (number of segments), for
+/// every prefix, with one pass and a queue of candidate predecessors (Galil and Park 1990):
+/// the SSE of segments satisfies the quadrangle inequality, so a newer candidate that is at
+/// least as good as an older one at position j stays so at every position after j. Each
+/// candidate's first winning position is found by galloping and bisection, about
+/// 2 log2(cluster size) evaluations per weight.
+class PenalizedDp {
+ public:
+  explicit PenalizedDp(const SortedWeights& sw)
+      : sw_(sw), u_(sw.u()), d_(u_ + 1), count_(u_ + 1), pred_(u_ + 1) {
+    queue_.reserve(u_ + 1);
+  }
+
+  /// Solves for lambda; returns the number of segments of the optimum found.
+  size_t solve(double lambda) {
+    d_[0] = 0.0;
+    count_[0] = 0;
+    queue_.clear();
+    queue_.push_back({0, 1});
+    size_t head = 0;
+    for (size_t i = 1; i <= u_; ++i) {
+      while (head + 1 < queue_.size() && queue_[head + 1].start <= i) ++head;
+      const size_t m = queue_[head].m;
+      d_[i] = f(m, i) + lambda;
+      count_[i] = count_[m] + 1;
+      pred_[i] = static_cast<uint32_t>(m);
+      if (i == u_) break;
+      bool placed = false;
+      while (queue_.size() > head) {
+        const Candidate c = queue_.back();
+        const size_t s = std::max<size_t>(c.start, i + 1);
+        if (better(i, c.m, s)) {  // i wins from s on: c is never needed again
+          queue_.pop_back();
+          continue;
+        }
+        placed = true;
+        if (!better(i, c.m, u_)) break;  // c wins everywhere after i: i is never needed
+        size_t lo = s, hi = u_, step = 1;  // i loses at lo, wins at hi
+        for (;;) {
+          const size_t probe = lo + step;
+          if (probe >= u_) break;
+          if (better(i, c.m, probe)) {
+            hi = probe;
+            break;
+          }
+          lo = probe;
+          step *= 2;
+        }
+        while (hi - lo > 1) {
+          const size_t mid = lo + (hi - lo) / 2;
+          if (better(i, c.m, mid)) hi = mid;
+          else lo = mid;
+        }
+        queue_.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(hi)});
+        break;
+      }
+      if (!placed) queue_.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1)});
+    }
+    return count_[u_];
+  }
+
+  /// Boundaries of the last solution, which has k segments.
+  std::vector<size_t> bounds(size_t k) const {
+    std::vector<size_t> b(k + 1, 0);
+    size_t i = u_;
+    for (size_t s = k; s > 0; --s) {
+      b[s] = i;
+      i = pred_[i];
+    }
+    QL_CHECK(i == 0);
+    return b;
+  }
+
+ private:
+  struct Candidate {
+    uint32_t m, start;
+  };
+  double f(size_t m, size_t j) const { return d_[m] + sw_.sse(m, j); }
+  bool better(size_t newer, size_t older, size_t j) const { return f(newer, j) <= f(older, j); }
+
+  const SortedWeights& sw_;
+  size_t u_;
+  std::vector<double> d_;
+  std::vector<uint32_t> count_, pred_;
+  std::vector<Candidate> queue_;
+};
+
+/// Lagrangian relaxation (the "Aliens trick"): the optimal k-means cost is convex in k, so
+/// some penalty lambda per segment makes a k-segment partition optimal for the penalized
+/// problem, and such a partition is optimal for k. lambda is searched with the model
+/// segments ~ lambda^(-1/3) (high-resolution quantization) inside a bracket, falling back to
+/// bisection. Returns false when no lambda gives exactly k segments (a non-strictly convex
+/// cost, e.g. many repeated values) within the iteration budget.
+bool optimal_bounds_lagrangian(const SortedWeights& sw, size_t k, std::vector<size_t>& bounds,
+                               const ProgressFn& progress) {
+  const double total = sw.sse(0, sw.u());
+  if (!(total > 0.0)) return false;
+  PenalizedDp dp(sw);
+  const double kd = static_cast<double>(k);
+  double lambda = 2.0 * total / (kd * kd * kd);
+  double lo = 0.0, hi = std::numeric_limits<double>::infinity();  // count(lo) > k > count(hi)
+  int same_side = 0, last_side = 0;
+  constexpr int kMaxIterations = 80;
+  for (int it = 0; it < kMaxIterations; ++it) {
+    const size_t c = dp.solve(lambda);
+    if (progress) progress({"k-means", it + 1, kMaxIterations, lambda});
+    if (c == k) {
+      bounds = dp.bounds(k);
+      if (progress) progress({"k-means", kMaxIterations, kMaxIterations, lambda});
+      return true;
+    }
+    const int side = c > k ? 1 : -1;
+    if (side > 0) lo = lambda;
+    else hi = lambda;
+    same_side = side == last_side ? same_side + 1 : 0;
+    last_side = side;
+    double next = lambda * std::pow(static_cast<double>(c) / kd, 3.0);
+    const bool inside = next > lo && next < hi;
+    if (!inside || same_side >= 2) {  // bisect (geometrically) once the model stalls
+      if (std::isinf(hi)) next = lambda * 8.0;
+      else if (lo == 0.0) next = hi / 8.0;
+      else next = std::sqrt(lo * hi);
+    }
+    if (std::isfinite(hi) && lo > 0.0 && hi - lo <= 1e-13 * hi) break;
+    lambda = next;
+  }
+  return false;
+}
+
+std::vector<size_t> optimal_bounds(const SortedWeights& sw, size_t k, KMeansSolver solver,
+                                   const ProgressFn& progress) {
+  std::vector<size_t> b;
+  if (k >= 2 && solver == KMeansSolver::kAuto && optimal_bounds_lagrangian(sw, k, b, progress)) return b;
+  return optimal_bounds_dp(sw, k, progress);
 }
 
 // --- Finishing ------------------------------------------------------------------------------
@@ -491,7 +627,7 @@ Result<KMeansResult> k_means(std::span<const float> weights, int bits,
   if (sw.u() <= k_fit) {
     c = sw.x;  // every distinct value is its own centroid: MSE 0
   } else if (options.method == KMeansMethod::kOptimal) {
-    const std::vector<size_t> b = optimal_bounds(sw, k_fit, progress);
+    const std::vector<size_t> b = optimal_bounds(sw, k_fit, options.solver, progress);
     for (size_t t = 0; t < k_fit; ++t) c.push_back(sw.mean(b[t], b[t + 1]));
   } else {
     c = initial_centroids(sw, static_cast<int>(k_fit), options.init, options.seed);

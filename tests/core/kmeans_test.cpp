@@ -410,20 +410,64 @@ TEST_CASE("pruned layers: the zero is pinned at label 0 and never moves", "[kmea
 
 TEST_CASE("k-means is deterministic and reports progress", "[kmeans]") {
   const std::vector<float> w = sample(Dist::kNormal, 2000, 77);
-  int64_t reports = 0, last_done = -1;
-  auto r = k_means(w, 5, optimal(), [&](const Progress& p) {
-    ++reports;
-    REQUIRE(std::string(p.stage) == "k-means");
-    REQUIRE(p.done > last_done);
-    REQUIRE(p.done <= p.total);
-    last_done = p.done;
-  });
-  REQUIRE(r.is_ok());
-  REQUIRE(reports > 0);
-  REQUIRE(last_done == 32);
+  for (KMeansSolver solver : {KMeansSolver::kAuto, KMeansSolver::kDynamicProgram}) {
+    int64_t reports = 0, last_done = -1, last_total = 0;
+    KMeansOptions o = optimal();
+    o.solver = solver;
+    auto r = k_means(w, 5, o, [&](const Progress& p) {
+      ++reports;
+      REQUIRE(std::string(p.stage) == "k-means");
+      REQUIRE(p.done > last_done);
+      REQUIRE(p.done <= p.total);
+      last_done = p.done;
+      last_total = p.total;
+    });
+    REQUIRE(r.is_ok());
+    REQUIRE(reports > 0);
+    REQUIRE(last_done == last_total);
+  }
+  auto r = k_means(w, 5, optimal());
   auto again = k_means(w, 5, optimal());
   REQUIRE(again->codebook.centroids == r->codebook.centroids);
   REQUIRE(again->codebook.labels == r->codebook.labels);
+}
+
+TEST_CASE("both exact solvers agree: Lagrangian relaxation and the k-row dynamic program",
+          "[kmeans]") {
+  unsigned seed = 500;
+  for (Dist dist : {Dist::kNormal, Dist::kLaplace, Dist::kUniform, Dist::kBimodal, Dist::kFewValues}) {
+    for (int bits : {1, 2, 3, 4, 6, 8}) {
+      for (bool pinned : {false, true}) {
+        std::vector<float> w = sample(dist, 1000 + 37 * static_cast<size_t>(bits), seed++);
+        if (pinned) for (size_t i = 0; i < w.size(); i += 4) w[i] = 0.0f;
+        KMeansOptions a = optimal(), b = optimal();
+        a.pinned_zero = b.pinned_zero = pinned;
+        b.solver = KMeansSolver::kDynamicProgram;
+        auto ra = k_means(w, bits, a), rb = k_means(w, bits, b);
+        REQUIRE(ra.is_ok());
+        REQUIRE(rb.is_ok());
+        INFO("dist " << static_cast<int>(dist) << " bits " << bits << " pinned " << pinned);
+        REQUIRE(ra->mse == Approx(rb->mse).epsilon(1e-9).margin(1e-18));
+      }
+    }
+  }
+}
+
+TEST_CASE("a cost that is not strictly convex in k falls back to the dynamic program",
+          "[kmeans]") {
+  // 24 equally spaced, equally heavy values: every partition into 12..24 clusters merges
+  // (24 - k) neighbouring pairs at the same price, so no penalty per cluster selects exactly
+  // 16 clusters; the result must still be the optimum (8 merged pairs).
+  std::vector<float> w;
+  for (int v = 0; v < 24; ++v) for (int c = 0; c < 10; ++c) w.push_back(static_cast<float>(v));
+  bool dp_rows = false;  // the dynamic program reports its rows: total = k
+  auto r = k_means(w, 4, optimal(), [&](const Progress& p) { dp_rows = dp_rows || p.total == 16; });
+  REQUIRE(r.is_ok());
+  REQUIRE(dp_rows);
+  const double want = reference_dp_sse(w, 16);
+  REQUIRE(want == Approx(8 * 20 * 0.25));
+  REQUIRE(r->mse * static_cast<double>(w.size()) == Approx(want).epsilon(1e-12));
+  check_codebook(w, *r, 4);
 }
 
 TEST_CASE("k-means rejects invalid input", "[kmeans]") {

@@ -45,6 +45,15 @@ enum class KMeansMethod {
   kOptimal,  ///< the exact minimum of the MSE (dynamic programming; ignores init)
 };
 
+/// How kOptimal finds the optimum (both are exact).
+enum class KMeansSolver {
+  /// Lagrangian relaxation: a few O(n log n) passes of a penalized one-row problem, with
+  /// the dynamic program as the fallback when no penalty gives exactly k clusters.
+  kAuto,
+  /// The dynamic program over k rows (divide and conquer per row): O(k n log n).
+  kDynamicProgram,
+};
+
 struct KMeansOptions {
   /// Default Lloyd from the linear initialization, as in Deep Compression.
   KMeansMethod method = KMeansMethod::kLloyd;
@@ -57,6 +66,8 @@ struct KMeansOptions {
   /// Treat exact zeros as pruned weights: label 0 is pinned at 0 and the other k - 1
   /// centroids are fitted to the nonzero weights only (see Codebook::pinned_zero).
   bool pinned_zero = false;
+  /// kOptimal only.
+  KMeansSolver solver = KMeansSolver::kAuto;
 };
 
 struct KMeansResult {
@@ -73,8 +84,9 @@ inline constexpr int kMaxKMeansBits = 8;
 /// Cluster `weights` into 2^bits centroids. The result's labels assign each weight to its
 /// nearest float32 centroid (ties to the lower index), so the MSE of kOptimal is at most that
 /// of any Lloyd run on the same weights, up to rounding the centroids to float32.
-/// kOptimal: O(k n log n) time after sorting, O(k n) bits of memory (n = distinct weights).
-/// progress: "k-means" rows of the dynamic program (kOptimal) or iterations (kLloyd).
+/// kOptimal: a few O(n log n) passes (Lagrangian), or O(k n log n) time and O(k n) bits of
+/// memory (dynamic program); n = distinct weights.
+/// progress: "k-means" penalty iterations or rows (kOptimal), or Lloyd iterations.
 /// Errors: no weights, NaN or infinite weights, bits outside 1..8, iterations < 0.
 Result<KMeansResult> k_means(std::span<const float> weights, int bits,
                              const KMeansOptions& options = {},
