@@ -730,7 +730,9 @@ Status parse_node(View bytes, size_t index, OnnxNode& n) {
     while (scan.next()) {
       if ((scan.tag() == 3 || scan.tag() == 4) &&
           scan.wire_type() == pbf_wire_type::length_delimited) {
-        (scan.tag() == 3 ? n.name : n.op_type) = scan.get_string();
+        // The tag first: get_string() moves on (and debug protozero clears the tag).
+        std::string& field = scan.tag() == 3 ? n.name : n.op_type;
+        field = scan.get_string();
       } else {
         scan.skip();
       }

@@ -81,10 +81,15 @@ Result<std::unique_ptr<Op>> make_conv(const NodeContext& ctx, std::vector<ValueI
   const bool weights_fixed = w_const && (!ctx.has_input(2) || b_const);
   std::shared_ptr<const PackedConv2dF32> prepacked;
   const ValueInfo& xi = ctx.input(0);
-  if (weights_fixed && xi.rank_known && all_known(Dims(xi.dims.begin() + 2, xi.dims.end()))) {
-    const Dims in_spatial(xi.dims.begin() + 2, xi.dims.end());
-    auto g = conv_geometry(*setup, in_spatial, nullptr);
-    if (!g) return g.status();
+  const bool spatial_known = xi.rank_known && all_known(Dims(xi.dims.begin() + 2, xi.dims.end()));
+  const auto fixed = fixed_geometry(*setup);
+  if (weights_fixed && (spatial_known || fixed)) {
+    std::optional<Conv2dGeometry> g = fixed;
+    if (spatial_known) {
+      auto known_g = conv_geometry(*setup, Dims(xi.dims.begin() + 2, xi.dims.end()), nullptr);
+      if (!known_g) return known_g.status();
+      g = *known_g;
+    }
     auto packed = PackedConv2dF32::pack(
         w_const->data<float>(), w_const->shape()[0], w_const->shape()[1] * setup->groups, *g,
         b_const ? b_const->data<float>() : std::span<const float>(), act);

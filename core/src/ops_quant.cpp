@@ -546,18 +546,6 @@ Result<Tensor> back_to_rank(Tensor y, size_t rank) {
   return y;
 }
 
-/// The geometry when it does not depend on the input size (auto_pad NOTSET or VALID).
-std::optional<Conv2dGeometry> fixed_geometry(const ConvSetup& s) {
-  if (s.attrs.auto_pad != "NOTSET" && s.attrs.auto_pad != "VALID") return std::nullopt;
-  Dims probe(s.nd);
-  for (size_t i = 0; i < s.nd; ++i) {
-    probe[i] = (s.attrs.kernel[i] - 1) * s.attrs.dilations[i] + 1;  // any size with an output
-  }
-  auto g = conv_geometry(s, probe, nullptr);
-  if (!g) return std::nullopt;
-  return *g;
-}
-
 Result<std::unique_ptr<Op>> make_qlinear_conv(const NodeContext& ctx, std::vector<ValueInfo>& out) {
   QL_RETURN_IF_ERROR(ctx.check_arity(8, 9, 1, 1));
   QL_RETURN_IF_ERROR(ctx.check_dtype(0, kQ8));

@@ -55,8 +55,11 @@ Result<SpatialAttrs> read_spatial_attrs(const NodeContext& ctx, size_t nd,
   QL_RETURN_IF_ERROR(sized(a.strides, nd, "strides"));
   QL_RETURN_IF_ERROR(sized(a.dilations, nd, "dilations"));
   QL_RETURN_IF_ERROR(sized(a.pads, 2 * nd, "pads"));
+  // Sizes from the attribute must be real sizes; only the weights' may still be unknown.
+  const bool kernel_from_attribute =
+      kernel_from_weights.empty() || ctx.has_attribute("kernel_shape");
   for (size_t i = 0; i < nd; ++i) {
-    if (known(a.kernel[i]) && a.kernel[i] < 1) {
+    if ((kernel_from_attribute || known(a.kernel[i])) && a.kernel[i] < 1) {
       return invalid_argument("kernel_shape " + dims_string(a.kernel) + " has a size < 1");
     }
     if (a.strides[i] < 1)
@@ -67,6 +70,18 @@ Result<SpatialAttrs> read_spatial_attrs(const NodeContext& ctx, size_t nd,
   }
   for (int64_t p : a.pads) {
     if (p < 0) return invalid_argument("pads " + dims_string(a.pads) + " must be >= 0");
+  }
+  // Window arithmetic stays far from int64 overflow with sizes below 2^24.
+  constexpr int64_t kMaxWindow = int64_t{1} << 24;
+  for (const Dims* v : {&a.kernel, &a.strides, &a.dilations, &a.pads}) {
+    for (int64_t x : *v) {
+      if (x > kMaxWindow) {
+        return invalid_argument(
+            "kernel_shape, strides, dilations and pads must be below 2^24, "
+            "got " +
+            std::to_string(x));
+      }
+    }
   }
   if (a.auto_pad != "NOTSET" && a.auto_pad != "VALID" && a.auto_pad != "SAME_UPPER" &&
       a.auto_pad != "SAME_LOWER") {
@@ -92,6 +107,9 @@ Result<Dims> spatial_output(const SpatialAttrs& a, std::span<const int64_t> in, 
   if (a.auto_pad == "VALID") used.assign(2 * nd, 0);
   for (size_t i = 0; i < nd; ++i) {
     if (!known(in[i]) || !known(a.kernel[i])) continue;
+    if (in[i] > (int64_t{1} << 40)) {
+      return invalid_argument("spatial size " + std::to_string(in[i]) + " is absurdly large");
+    }
     const int64_t window = (a.kernel[i] - 1) * a.dilations[i] + 1;
     const int64_t s = a.strides[i];
     if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
@@ -216,6 +234,17 @@ Result<Conv2dGeometry> run_geometry(const ConvSetup& s, const Tensor& x, const T
   y_shape = {x.shape()[0], w.shape()[0]};
   y_shape.insert(y_shape.end(), out_spatial.begin(), out_spatial.end());
   return g;
+}
+
+std::optional<Conv2dGeometry> fixed_geometry(const ConvSetup& s) {
+  if (s.attrs.auto_pad != "NOTSET" && s.attrs.auto_pad != "VALID") return std::nullopt;
+  Dims probe(s.nd);
+  for (size_t i = 0; i < s.nd; ++i) {
+    probe[i] = (s.attrs.kernel[i] - 1) * s.attrs.dilations[i] + 1;  // any size with an output
+  }
+  auto g = conv_geometry(s, probe, nullptr);
+  if (!g) return std::nullopt;
+  return *g;
 }
 
 }  // namespace quantlab::ops

@@ -2,6 +2,7 @@
 // kernel_shape, strides, dilations, pads, auto_pad and ceil_mode, and the output size.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "ops_common.hpp"
@@ -48,6 +49,10 @@ Result<Conv2dGeometry> conv_geometry(const ConvSetup& s, std::span<const int64_t
 /// channels against groups, and infers y's dims (load time, dims may be unknown).
 Result<ConvSetup> read_conv_setup(const NodeContext& ctx, const ValueInfo& x, const ValueInfo& w,
                                   Dims& y_dims);
+
+/// The geometry when it does not depend on the input size (auto_pad NOTSET or VALID), so
+/// weights can be packed before the input's spatial size is known.
+std::optional<Conv2dGeometry> fixed_geometry(const ConvSetup& s);
 
 /// Run time: checks x against w, returns the geometry, the 2-D (h, w) of x (h = 1 for 1-D)
 /// and y's shape.
