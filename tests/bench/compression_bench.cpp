@@ -5,6 +5,7 @@
 // With --pipeline MODEL it runs Deep Compression on a demo model instead (full Fashion-MNIST
 // from the Debian package, 60,000 training and 10,000 test images) and prints its stages.
 // Usage: quantlab_compression_bench [--repo DIR] [--min-ms N] [--quick]
+//        quantlab_compression_bench --sweep lenet5|lenet300   (bit-width sweep, section 5.5)
 //        quantlab_compression_bench --pipeline lenet300|lenet5 [--plan p:sparsity:bits[:gap],...]
 //          [--steps N] [--retrain E] [--qepochs E] [--lr X] [--qlr-scale X] [--train-count N]
 #include <zlib.h>
@@ -23,6 +24,7 @@
 #include "quantlab/deep_compression.hpp"
 #include "quantlab/huffman.hpp"
 #include "quantlab/kmeans.hpp"
+#include "quantlab/linear.hpp"
 #include "quantlab/onnx.hpp"
 
 using namespace quantlab;
@@ -185,12 +187,68 @@ int run_pipeline(const std::string& model, int argc, char** argv) {
   return 0;
 }
 
+/// Section 5.5's bit-width sweep: accuracy on the 10,000 test images when only the conv
+/// (or only the fully connected) weights are quantized to 1..8 bits, with k-means (the
+/// optimum, and Deep Compression's Lloyd from a linear init) or linear quantization
+/// (symmetric per-tensor, 2..8 bits), no retraining.
+int run_sweep(const std::string& model) {
+  const Idx test = fashion("t10k");
+  const ImageDataset data = dataset(test, 10000);
+  const auto bytes = read_file(repo + "/web/models/" + model + ".onnx");
+  auto net0 = network_from_onnx(*parse_onnx_model(bytes));
+  if (!net0) return 1;
+  const double fp32 = evaluate(*net0, data, 1000)->accuracy;
+  std::printf("{\"model\": \"%s\", \"fp32_accuracy\": %.2f, \"rows\": [", model.c_str(), fp32);
+  bool first = true;
+  for (const char* group : {"conv", "fc"}) {
+    for (const char* method : {"kmeans_optimal", "kmeans_lloyd_linear", "linear"}) {
+      for (int bits = 1; bits <= 8; ++bits) {
+        const bool lin = std::string(method) == "linear";
+        if (lin && bits < 2) continue;
+        Network net = *net0;
+        bool any = false;
+        for (const Layer& l : net.layers()) {
+          const bool conv = l.kind == LayerKind::kConv2d;
+          if (!(conv || l.kind == LayerKind::kLinear) || (std::string(group) == "conv") != conv) continue;
+          any = true;
+          Parameter& p = net.params()[static_cast<size_t>(l.params[0])];
+          if (lin) {
+            QuantSpec spec;
+            spec.bits = bits;
+            spec.symmetric = true;
+            spec.narrow_range = true;
+            float lo = 0, hi = 0;
+            for (float v : p.value) {
+              lo = std::min(lo, v);
+              hi = std::max(hi, v);
+            }
+            const auto qp = *params_from_range(lo, hi, spec);
+            p.value = *dequantize(*quantize(p.value, qp), qp);
+          } else {
+            KMeansOptions o;
+            o.method = std::string(method) == "kmeans_optimal" ? KMeansMethod::kOptimal : KMeansMethod::kLloyd;
+            p.value = *codebook_weights(*k_means_quantize(p.value, bits, o));
+          }
+        }
+        if (!any) continue;
+        const double acc = evaluate(net, data, 1000)->accuracy;
+        std::printf("%s\n  {\"layers\": \"%s\", \"method\": \"%s\", \"bits\": %d, \"accuracy\": %.2f}", first ? "" : ",",
+                    group, method, bits, acc);
+        first = false;
+      }
+    }
+  }
+  std::printf("]}\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--pipeline" && i + 1 < argc) return run_pipeline(argv[i + 1], argc, argv);
+    if (a == "--sweep" && i + 1 < argc) return run_sweep(argv[i + 1]);
     if (a == "--repo" && i + 1 < argc) repo = argv[++i];
     else if (a == "--min-ms" && i + 1 < argc) min_ms = std::atof(argv[++i]);
     else if (a == "--quick") quick = true;
