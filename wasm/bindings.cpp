@@ -869,6 +869,7 @@ EMSCRIPTEN_BINDINGS(quantlab_kernels) {
 #include <memory>
 
 #include "quantlab/compressed.hpp"
+#include "quantlab/deep_compression.hpp"
 #include "quantlab/huffman.hpp"
 #include "quantlab/kmeans.hpp"
 #include "quantlab/onnx.hpp"
@@ -1350,6 +1351,23 @@ Result<ImageDataset> dc_dataset(const std::vector<uint8_t>& images, const std::v
   return d;
 }
 
+Result<TrainOptions> dc_train_options(const val& options) {
+  TrainOptions t;
+  const std::string opt = options["optimizer"].as<std::string>();
+  if (opt == "sgd") t.optimizer = OptimizerKind::kSgd;
+  else if (opt == "adam") t.optimizer = OptimizerKind::kAdam;
+  else return invalid_argument("optimizer must be 'sgd' or 'adam', got '" + opt + "'");
+  t.learning_rate = options["learningRate"].as<float>();
+  t.momentum = options["momentum"].as<float>();
+  t.weight_decay = options["weightDecay"].as<float>();
+  t.cosine_decay = options["cosineDecay"].as<bool>();
+  t.epochs = options["epochs"].as<int>();
+  t.batch_size = options["batchSize"].as<int>();
+  t.max_steps = static_cast<int64_t>(options["maxSteps"].as<double>());
+  t.seed = options["seed"].as<uint32_t>();
+  return t;
+}
+
 val dc_network_forward_js(int id, const val& x, const val& shape) {
   auto n = dc_network(id);
   if (!n) return error_value(n.status());
@@ -1388,20 +1406,9 @@ val dc_network_train_js(int id, const val& images, const val& labels, const val&
   const std::vector<uint8_t> img = dc_in<uint8_t>(images), lab = dc_in<uint8_t>(labels);
   auto d = dc_dataset(img, lab, options);
   if (!d) return error_value(d.status());
-  TrainOptions t;
-  const std::string opt = options["optimizer"].as<std::string>();
-  if (opt == "sgd") t.optimizer = OptimizerKind::kSgd;
-  else if (opt == "adam") t.optimizer = OptimizerKind::kAdam;
-  else return error_value(invalid_argument("optimizer must be 'sgd' or 'adam', got '" + opt + "'"));
-  t.learning_rate = options["learningRate"].as<float>();
-  t.momentum = options["momentum"].as<float>();
-  t.weight_decay = options["weightDecay"].as<float>();
-  t.cosine_decay = options["cosineDecay"].as<bool>();
-  t.epochs = options["epochs"].as<int>();
-  t.batch_size = options["batchSize"].as<int>();
-  t.max_steps = static_cast<int64_t>(options["maxSteps"].as<double>());
-  t.seed = options["seed"].as<uint32_t>();
-  Trainer trainer(**n, t);
+  auto t = dc_train_options(options);
+  if (!t) return error_value(t.status());
+  Trainer trainer(**n, *t);
   auto st = trainer.fit(*d, dc_progress(on_progress));
   if (!st) return error_value(st.status());
   val o = val::object();
@@ -1509,6 +1516,85 @@ val dc_network_encode_js(int id, const val& options) {
   return ok_value(dc_out(*f));
 }
 
+/// train / test: {images, labels}; options as DeepCompressionOptions (quantlab.mjs fills
+/// every field).
+val dc_network_deep_compression_js(int id, const val& train, const val& test, const val& options,
+                                   const val& on_progress) {
+  auto n = dc_network(id);
+  if (!n) return error_value(n.status());
+  const std::vector<uint8_t> ti = dc_in<uint8_t>(train["images"]), tl = dc_in<uint8_t>(train["labels"]);
+  const std::vector<uint8_t> vi = dc_in<uint8_t>(test["images"]), vl = dc_in<uint8_t>(test["labels"]);
+  const val shape = options["dataset"];
+  auto td = dc_dataset(ti, tl, shape);
+  if (!td) return error_value(td.status());
+  auto vd = dc_dataset(vi, vl, shape);
+  if (!vd) return error_value(vd.status());
+  DeepCompressionOptions o;
+  const val layers = options["layers"];
+  for (int i = 0; i < layers["length"].as<int>(); ++i) {
+    LayerPlan lp;
+    lp.param = layers[i]["param"].as<std::string>();
+    lp.sparsity = layers[i]["sparsity"].as<double>();
+    lp.bits = layers[i]["bits"].as<int>();
+    lp.gap_bits = layers[i]["gapBits"].as<int>();
+    o.layers.push_back(lp);
+  }
+  o.conv_sparsity = options["convSparsity"].as<double>();
+  o.fc_sparsity = options["fcSparsity"].as<double>();
+  o.conv_bits = options["convBits"].as<int>();
+  o.fc_bits = options["fcBits"].as<int>();
+  o.prune_steps = options["pruneSteps"].as<int>();
+  const std::string schedule = options["schedule"].as<std::string>();
+  if (schedule == "cubic") o.schedule = PruneSchedule::kCubic;
+  else if (schedule == "linear") o.schedule = PruneSchedule::kLinear;
+  else return error_value(invalid_argument("schedule must be 'cubic' or 'linear'"));
+  o.retrain_epochs = options["retrainEpochs"].as<int>();
+  o.quantized_epochs = options["quantizedEpochs"].as<int>();
+  auto ko = dc_kmeans_options(options["kmeans"]);
+  if (!ko) return error_value(ko.status());
+  o.kmeans = *ko;
+  auto to = dc_train_options(options["train"]);
+  if (!to) return error_value(to.status());
+  o.train = *to;
+  o.quantized_lr_scale = options["quantizedLrScale"].as<float>();
+  o.huffman = options["huffman"].as<bool>();
+  o.eval_batch = options["dataset"]["batchSize"].as<int>();
+  auto r = deep_compression(**n, *td, *vd, o, dc_progress(on_progress));
+  if (!r) return error_value(r.status());
+  val out = val::object();
+  val stages = val::array();
+  for (size_t i = 0; i < r->stages.size(); ++i) {
+    const StageReport& s = r->stages[i];
+    val S = val::object();
+    S.set("stage", s.stage);
+    S.set("bytes", static_cast<double>(s.bytes));
+    S.set("ratio", s.ratio);
+    S.set("accuracy", s.accuracy);
+    S.set("loss", s.loss);
+    stages.set(i, S);
+  }
+  out.set("stages", stages);
+  val ls = val::array();
+  for (size_t i = 0; i < r->layers.size(); ++i) {
+    const LayerReport& l = r->layers[i];
+    val L = val::object();
+    L.set("param", l.param);
+    L.set("size", static_cast<double>(l.size));
+    L.set("kept", static_cast<double>(l.kept));
+    L.set("bits", l.bits);
+    L.set("gapBits", l.gap_bits);
+    L.set("kmeansMse", l.kmeans_mse);
+    L.set("fp32Bytes", static_cast<double>(l.fp32_bytes));
+    L.set("prunedBytes", static_cast<double>(l.pruned_bytes));
+    L.set("quantizedBytes", static_cast<double>(l.quantized_bytes));
+    L.set("huffmanBytes", static_cast<double>(l.huffman_bytes));
+    ls.set(i, L);
+  }
+  out.set("layers", ls);
+  out.set("file", dc_out(r->file));
+  return ok_value(out);
+}
+
 // --- The compressed file ----------------------------------------------------------------------
 
 val dc_sizes_out(const TensorSizes& s) {
@@ -1613,6 +1699,7 @@ EMSCRIPTEN_BINDINGS(quantlab_compression) {
   function("dcNetworkFoldBatchNorm", &dc_network_fold_js);
   function("dcNetworkToOnnx", &dc_network_to_onnx_js);
   function("dcNetworkEncode", &dc_network_encode_js);
+  function("dcNetworkDeepCompression", &dc_network_deep_compression_js);
   function("dcEncodeCompressed", &dc_encode_compressed_js);
   function("dcDecodeCompressed", &dc_decode_compressed_js);
   function("dcCrc32", &dc_crc32_js);

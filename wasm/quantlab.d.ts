@@ -583,9 +583,78 @@ export class Network {
   foldBatchNorm(): number;
   toOnnx(): Uint8Array;
   encode(options?: { gapBitsConv?: number; gapBitsFc?: number; huffman?: boolean }): Uint8Array;
+  /** Deep Compression in place: prune + retrain, k-means + fine-tuning, Huffman. */
+  deepCompression(train: LabeledImages, test: LabeledImages, options?: DeepCompressionOptions,
+    onProgress?: ProgressCallback): DeepCompressionReport;
   clone(): Network;
   dispose(): void;
   readonly disposed: boolean;
+}
+
+export interface LabeledImages {
+  images: Uint8Array;
+  labels: Uint8Array;
+}
+
+export interface LayerPlan {
+  /** A Linear or Conv2d weight, e.g. 'fc1.weight'. */
+  param: string;
+  /** Fraction pruned at the end of the schedule, in [0, 1). */
+  sparsity?: number;
+  /** Codebook bits 1..8 (0: stays float32); default 5. */
+  bits?: number;
+  /** 0 (default): 8 for conv, 5 for fc (the paper's); -1: the smallest file; else 1..16. */
+  gapBits?: number;
+}
+
+export interface DeepCompressionOptions extends DatasetOptions {
+  /** Empty (default): every Linear / Conv2d weight with the defaults below. */
+  layers?: LayerPlan[];
+  convSparsity?: number;
+  fcSparsity?: number;
+  convBits?: number;
+  fcBits?: number;
+  pruneSteps?: number;
+  schedule?: 'cubic' | 'linear';
+  retrainEpochs?: number;
+  quantizedEpochs?: number;
+  /** Default {method: 'optimal'}. */
+  kmeans?: KMeansOptions;
+  /** Optimizer settings of the retraining (epochs come from the fields above). */
+  train?: Omit<TrainOptions, 'epochs' | keyof DatasetOptions>;
+  /** Learning rate of the centroid fine-tuning relative to train.learningRate (0.3). */
+  quantizedLrScale?: number;
+  huffman?: boolean;
+}
+
+export interface StageReport {
+  stage: 'fp32' | 'pruned' | 'quantized' | 'huffman';
+  bytes: number;
+  /** fp32 bytes / bytes. */
+  ratio: number;
+  /** Percent on the test images. */
+  accuracy: number;
+  loss: number;
+}
+
+export interface LayerReport {
+  param: string;
+  size: number;
+  kept: number;
+  bits: number;
+  gapBits: number;
+  kmeansMse: number;
+  fp32Bytes: number;
+  prunedBytes: number;
+  quantizedBytes: number;
+  huffmanBytes: number;
+}
+
+export interface DeepCompressionReport {
+  stages: StageReport[];
+  layers: LayerReport[];
+  /** The compressed model file (decodeCompressed reads it). */
+  file: Uint8Array;
 }
 
 export interface Quantlab {

@@ -1042,6 +1042,53 @@ export class Network {
     });
   }
 
+  /**
+   * Deep Compression on this network (pruned, shared and fine-tuned in place): train and
+   * test are {images, labels}; options as DeepCompressionOptions. Returns {stages: [{stage,
+   * bytes, ratio, accuracy, loss}], layers, file} with the compressed file's bytes.
+   */
+  deepCompression(train, test, options = {}, onProgress) {
+    const dataOf = (d, what) => {
+      if (!d || typeof d !== 'object') fail(`${what} must be {images, labels}`);
+      return { images: asArray(d.images, Uint8Array, `${what}.images`), labels: asArray(d.labels, Uint8Array, `${what}.labels`) };
+    };
+    const layers = (options.layers ?? []).map((l, i) => ({
+      param: String(l.param),
+      sparsity: asNumber(l.sparsity ?? 0, `layers[${i}].sparsity`),
+      bits: asInt(l.bits ?? 5, `layers[${i}].bits`),
+      gapBits: asInt(l.gapBits ?? 0, `layers[${i}].gapBits`),
+    }));
+    const t = options.train ?? {};
+    const o = {
+      layers,
+      convSparsity: asNumber(options.convSparsity ?? 0.6, 'convSparsity'),
+      fcSparsity: asNumber(options.fcSparsity ?? 0.92, 'fcSparsity'),
+      convBits: asInt(options.convBits ?? 8, 'convBits'),
+      fcBits: asInt(options.fcBits ?? 5, 'fcBits'),
+      pruneSteps: asInt(options.pruneSteps ?? 3, 'pruneSteps'),
+      schedule: String(options.schedule ?? 'cubic'),
+      retrainEpochs: asInt(options.retrainEpochs ?? 1, 'retrainEpochs'),
+      quantizedEpochs: asInt(options.quantizedEpochs ?? 1, 'quantizedEpochs'),
+      kmeans: kMeansOptionsOf({ method: 'optimal', ...options.kmeans }),
+      train: {
+        optimizer: t.optimizer ?? 'adam',
+        learningRate: asNumber(t.learningRate ?? 1e-3, 'learningRate'),
+        momentum: asNumber(t.momentum ?? 0.9, 'momentum'),
+        weightDecay: asNumber(t.weightDecay ?? 0, 'weightDecay'),
+        cosineDecay: Boolean(t.cosineDecay ?? true),
+        epochs: 1,
+        batchSize: asInt(t.batchSize ?? 64, 'batchSize'),
+        maxSteps: asInt(t.maxSteps ?? 0, 'maxSteps'),
+        seed: asInt(t.seed ?? 0, 'seed'),
+      },
+      quantizedLrScale: asNumber(options.quantizedLrScale ?? 0.3, 'quantizedLrScale'),
+      huffman: Boolean(options.huffman ?? true),
+      dataset: datasetOptionsOf(options, 500),
+    };
+    return call(this.#m.dcNetworkDeepCompression, this.#live(), dataOf(train, 'train'), dataOf(test, 'test'), o,
+      progressOf(onProgress));
+  }
+
   /** An independent copy (dispose it too). */
   clone() {
     return new Network(this.#m, call(this.#m.dcNetworkClone, this.#live()));

@@ -156,6 +156,28 @@ for (const simd of [true, false]) {
       assert.equal(ql.decodeCompressed(file).tensors.length, 2);
     });
 
+    test('Deep Compression from JS: every stage smaller, the file decodes to the model', () => {
+      const net = ql.networkFromOnnx(read('web/models/lenet300.onnx'));
+      const seen = new Set();
+      const r = net.deepCompression({ images: trainImages, labels: trainLabels },
+        { images: testImages, labels: testLabels }, {
+          layers: [{ param: 'fc1.weight', sparsity: 0.94, gapBits: -1 }, { param: 'fc2.weight', sparsity: 0.9 },
+            { param: 'fc3.weight', sparsity: 0.7, bits: 4 }],
+          pruneSteps: 1, retrainEpochs: 1, quantizedEpochs: 1, train: { maxSteps: 4 },
+        }, (p) => seen.add(p.stage));
+      assert.deepEqual(r.stages.map((s) => s.stage), ['fp32', 'pruned', 'quantized', 'huffman']);
+      for (let i = 1; i < 4; ++i) assert.ok(r.stages[i].bytes < r.stages[i - 1].bytes);
+      assert.ok(r.stages[3].ratio > 35);
+      assert.equal(r.stages[3].bytes, r.file.length);
+      assert.equal(r.stages[3].accuracy, r.stages[2].accuracy);
+      for (const s of ['prune', 'train', 'k-means', 'encode', 'evaluate']) assert.ok(seen.has(s), s);
+      const back = ql.decodeCompressed(r.file);
+      assert.deepEqual(back.network.get('fc1.weight').values, net.get('fc1.weight').values);
+      assert.deepEqual(r.layers.map((l) => l.bits), [5, 5, 4]);
+      back.network.dispose();
+      net.dispose();
+    });
+
     test('training engine: a demo model from ONNX, pruned, shared, fine-tuned, stored', () => {
       const net = ql.networkFromOnnx(read('web/models/lenet300.onnx'));
       assert.ok(net instanceof Network);
