@@ -288,10 +288,8 @@ Result<PackedQConv2d> PackedQConv2d::pack(std::span<const int8_t> w, int64_t c_o
                                                               : QS8Requant::kRndnu);
   if (out.dtype != DType::kInt32) {
     auto range = output_range(out);
-    I.params.zero_point = out.zero_point;
-    I.params.q_min = static_cast<int32_t>(range->q_min);
-    I.params.q_max = static_cast<int32_t>(range->q_max);
-    I.params.out_signed = out.dtype == DType::kInt8;
+    I.params = qs8_gemm_params(out.zero_point, static_cast<int32_t>(range->q_min),
+                             static_cast<int32_t>(range->q_max), out.dtype == DType::kInt8);
   }
   const auto co = static_cast<size_t>(c_out);
   I.cig = static_cast<size_t>(c_in / g.groups);

@@ -60,9 +60,12 @@ F32GemmParams f32_params(FusedActivation act) {
   return p;
 }
 
-// Column chunk so that one chunk of packed weights stays in L2 while every row block
-// streams past it.
-constexpr size_t kWeightChunkBytes = size_t{192} << 10;
+// Two-level cache blocking (GotoBLAS style, without splitting K): a block of A panels
+// (kABlockBytes, packed once per call) and a chunk of packed weights (kWeightChunkBytes)
+// both stay in L2 while every row block of the A block sweeps the weight chunk. Half of a
+// 512 KB L2, since the two vCPUs of this machine kind may share it with another process.
+constexpr size_t kWeightChunkBytes = size_t{96} << 10;
+constexpr size_t kABlockBytes = size_t{128} << 10;
 
 }  // namespace
 
@@ -220,10 +223,8 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   }
   if (out.dtype != DType::kInt32) {
     auto range = output_range(out);
-    impl->params.zero_point = out.zero_point;
-    impl->params.q_min = static_cast<int32_t>(range->q_min);
-    impl->params.q_max = static_cast<int32_t>(range->q_max);
-    impl->params.out_signed = out.dtype == DType::kInt8;
+    impl->params = qs8_gemm_params(out.zero_point, static_cast<int32_t>(range->q_min),
+                             static_cast<int32_t>(range->q_max), out.dtype == DType::kInt8);
   }
 
   // Fold -Z_X * sum_k W[n, k] into the bias (wrapping like the int32 accumulators).
@@ -288,22 +289,26 @@ Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   }
   const size_t mr = I.main->mr;
   const size_t nr = I.main->nr;
-  const size_t row_blocks = (rows + mr - 1) / mr;
   const size_t panel_elems = kp * mr * 2;
-  buf.reserve(row_blocks * panel_elems * 2 + 64);
-  auto* panels = reinterpret_cast<int16_t*>(buf.data());
-  for (size_t b = 0; b < row_blocks; ++b) {
-    const size_t r0 = b * mr;
-    I.packa(std::min(mr, rows - r0), k, in + r0 * k, k, panels + b * panel_elems);
-  }
+  const size_t block_rows = std::max<size_t>(1, kABlockBytes / (panel_elems * 2)) * mr;
   const size_t chunk_cols = I.chunk_blocks * nr;
-  for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
-    const size_t nc = std::min(chunk_cols, n - n0);
-    const std::byte* wb = I.packed.data() + (n0 / nr) * I.block_bytes;
+  buf.reserve((std::min(rows, block_rows) + mr - 1) / mr * panel_elems * 2 + 64);
+  auto* panels = reinterpret_cast<int16_t*>(buf.data());
+  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
+    const size_t mb = std::min(block_rows, rows - m0);
+    const size_t row_blocks = (mb + mr - 1) / mr;
     for (size_t b = 0; b < row_blocks; ++b) {
-      const size_t r0 = b * mr;
-      I.main->fn(std::min(mr, rows - r0), nc, kp, panels + b * panel_elems, wb,
-                 out + (r0 * n + n0) * out_size, n, &I.params);
+      const size_t r0 = m0 + b * mr;
+      I.packa(std::min(mr, rows - r0), k, in + r0 * k, k, panels + b * panel_elems);
+    }
+    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
+      const size_t nc = std::min(chunk_cols, n - n0);
+      const std::byte* wb = I.packed.data() + (n0 / nr) * I.block_bytes;
+      for (size_t b = 0; b < row_blocks; ++b) {
+        const size_t r0 = m0 + b * mr;
+        I.main->fn(std::min(mr, rows - r0), nc, kp, panels + b * panel_elems, wb,
+                   out + (r0 * n + n0) * out_size, n, &I.params);
+      }
     }
   }
   return Status::ok();
@@ -400,22 +405,26 @@ Status PackedGemmF32::run(const float* x, int64_t m, float* y) const {
   }
   const size_t mr = I.main->mr;
   const size_t nr = I.main->nr;
-  const size_t row_blocks = (rows + mr - 1) / mr;
   const size_t panel_floats = k * mr;
-  buf.reserve(row_blocks * panel_floats * 4 + 64);
-  auto* panels = reinterpret_cast<float*>(buf.data());
-  for (size_t b = 0; b < row_blocks; ++b) {
-    const size_t r0 = b * mr;
-    f32_pack_a(std::min(mr, rows - r0), mr, k, x + r0 * k, k, panels + b * panel_floats);
-  }
+  const size_t block_rows = std::max<size_t>(1, kABlockBytes / (panel_floats * 4)) * mr;
   const size_t chunk_cols = I.chunk_blocks * nr;
-  for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
-    const size_t nc = std::min(chunk_cols, n - n0);
-    const float* wb = w + (n0 / nr) * I.block_floats;
+  buf.reserve((std::min(rows, block_rows) + mr - 1) / mr * panel_floats * 4 + 64);
+  auto* panels = reinterpret_cast<float*>(buf.data());
+  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
+    const size_t mb = std::min(block_rows, rows - m0);
+    const size_t row_blocks = (mb + mr - 1) / mr;
     for (size_t b = 0; b < row_blocks; ++b) {
-      const size_t r0 = b * mr;
-      I.main->fn(std::min(mr, rows - r0), nc, k, panels + b * panel_floats, wb,
-                 y + r0 * n + n0, n, &I.params);
+      const size_t r0 = m0 + b * mr;
+      f32_pack_a(std::min(mr, rows - r0), mr, k, x + r0 * k, k, panels + b * panel_floats);
+    }
+    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
+      const size_t nc = std::min(chunk_cols, n - n0);
+      const float* wb = w + (n0 / nr) * I.block_floats;
+      for (size_t b = 0; b < row_blocks; ++b) {
+        const size_t r0 = m0 + b * mr;
+        I.main->fn(std::min(mr, rows - r0), nc, k, panels + b * panel_floats, wb,
+                   y + r0 * n + n0, n, &I.params);
+      }
     }
   }
   return Status::ok();

@@ -228,12 +228,12 @@ TEST_CASE("gemm: both activation types in both modes for every output type", "[g
   }
 }
 
-TEST_CASE("gemm: deep K (4099) and column chunks", "[gemm]") {
+TEST_CASE("gemm: deep K (4099), row blocks and column chunks", "[gemm]") {
   std::mt19937 rng(99);
   for (DType xt : {DType::kUInt8, DType::kInt8}) {
     for (auto mode : {RequantMode::kFp32, RequantMode::kFixedPoint}) {
       QCase c;
-      c.m = 6;
+      c.m = xt == DType::kUInt8 ? 29 : 6;  // 29 rows of K = 4099 span three A blocks
       c.n = 75;
       c.k = 4099;
       c.x_dtype = xt;
@@ -361,7 +361,7 @@ TEST_CASE("gemm f32: every variant equals the ordered-sum oracle bit for bit", "
     shapes.push_back({kAwkward[pick(rng)], v, kAwkward[pick(rng)]});
     shapes.push_back({kAwkward[pick(rng)], kAwkward[pick(rng)], v});
   }
-  shapes.push_back({3, 20, 4099});
+  shapes.push_back({29, 20, 4099});  // several A blocks and weight chunks
   shapes.push_back({1, 37, 300});
   int i = 0;
   for (const auto& [m, n, k] : shapes) {

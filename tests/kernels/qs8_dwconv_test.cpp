@@ -49,11 +49,8 @@ TEST_CASE("qs8-dwconv: every micro-kernel equals the oracle", "[kernels]") {
           std::vector<std::byte> packed(qs8_dwconv_channel_bytes(taps));
           qs8_dwconv_pack_channel(taps, w.data(), bias, u.requant, scale, fm->M0, fm->shift,
                                   packed.data());
-          QS8GemmParams p;
-          p.out_signed = x_signed;
-          p.zero_point = x_signed ? 3 : 120;
-          p.q_min = x_signed ? -128 : 0;
-          p.q_max = x_signed ? 127 : 255;
+          const QS8GemmParams p = x_signed ? qs8_gemm_params(3, -128, 127, true)
+                                           : qs8_gemm_params(120, 0, 255, false);
           const size_t esize = u.requant == QS8Requant::kS32 ? 4 : 1;
           std::vector<uint8_t> y((out_h * out_w + 8) * esize, 0xEE);
           QS8DwconvPlane plane;

@@ -100,11 +100,8 @@ void check(const QS8GemmUkernel& u, size_t rows, size_t cols, size_t k, bool out
     o.M0.push_back(m->M0);
     o.shift.push_back(m->shift);
   }
-  QS8GemmParams p;
-  p.out_signed = out_signed;
-  p.zero_point = out_signed ? -7 : 131;
-  p.q_min = out_signed ? -100 : 5;
-  p.q_max = out_signed ? 127 : 250;
+  const QS8GemmParams p = out_signed ? qs8_gemm_params(-7, -100, 127, true)
+                                     : qs8_gemm_params(131, 5, 250, false);
   auto [a, b] = pack(u, o);
   const size_t esize = u.requant == QS8Requant::kS32 ? 4 : 1;
   const size_t stride = cols + 3;  // c_stride > nc: the gap must stay untouched

@@ -17,8 +17,6 @@ template <QS8GemmRole kRole, size_t MR>
 void gemm(size_t mr, size_t nc, size_t kc, const float* a, const float* b, float* c,
           size_t c_stride, const F32GemmParams* params) {
   const float* aw = kRole == QS8GemmRole::kConv ? a + MR : a;
-  const v128_t vmin = wasm_f32x4_splat(params->min);
-  const v128_t vmax = wasm_f32x4_splat(params->max);
   const size_t rows = std::min(mr, MR);
   for (size_t n0 = 0; n0 < nc; n0 += kNR) {
     const size_t nb = std::min(kNR, nc - n0);
@@ -50,6 +48,9 @@ void gemm(size_t mr, size_t nc, size_t kc, const float* a, const float* b, float
       }
       ak += MR;
     }
+    // Loaded after the K loop rather than kept live through it (register pressure in V8).
+    const v128_t vmin = wasm_v128_load32_splat(&params->min);
+    const v128_t vmax = wasm_v128_load32_splat(&params->max);
     for (size_t m = 0; m < rows; ++m) {
       const v128_t v0 = wasm_f32x4_pmin(wasm_f32x4_pmax(vacc[m][0], vmin), vmax);
       const v128_t v1 = wasm_f32x4_pmin(wasm_f32x4_pmax(vacc[m][1], vmin), vmax);

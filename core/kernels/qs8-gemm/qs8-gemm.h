@@ -54,13 +54,34 @@ enum class QS8Requant : uint8_t { kFp32, kRndnu, kS32 };
 /// Which operand carries the weights and the channels (see the banner).
 enum class QS8GemmRole : uint8_t { kLinear, kConv };
 
-/// Per-call constants; per-channel values live in the packed weights.
+/// Per-call constants; per-channel values live in the packed weights. Build it with
+/// qs8_gemm_params(): SIMD kernels load the derived values after the K loop instead of
+/// keeping them in registers through it (V8 has too few on x64; they would spill).
 struct QS8GemmParams {
   int32_t zero_point = 0;  ///< Z_Y
   int32_t q_min = 0;       ///< output clamp after the fused activation
   int32_t q_max = 255;
   bool out_signed = false;  ///< int8 (true) or uint8 output; ignored by kS32 kernels
+  // Derived:
+  float fp32_lo = 0.0f, fp32_hi = 255.0f;  ///< q_min - Z_Y, q_max - Z_Y as float
+  int32_t lo = 0, hi = 255;                ///< q_min - Z_Y, q_max - Z_Y
+  int32_t magic_bias = 0x4B400000;         ///< bits of 1.5 * 2^23, minus Z_Y
 };
+
+inline QS8GemmParams qs8_gemm_params(int32_t zero_point, int32_t q_min, int32_t q_max,
+                                     bool out_signed) {
+  QS8GemmParams p;
+  p.zero_point = zero_point;
+  p.q_min = q_min;
+  p.q_max = q_max;
+  p.out_signed = out_signed;
+  p.lo = q_min - zero_point;
+  p.hi = q_max - zero_point;
+  p.fp32_lo = static_cast<float>(p.lo);
+  p.fp32_hi = static_cast<float>(p.hi);
+  p.magic_bias = 0x4B400000 - zero_point;
+  return p;
+}
 
 /// Bytes of per-channel requantization data of a kernel.
 constexpr size_t qs8_rq_bytes(QS8Requant r) {

@@ -116,14 +116,6 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
     row_shift = reinterpret_cast<const int32_t*>(ap + 8 * MR);
     aw = reinterpret_cast<const int16_t*>(ap + MR * (4 + kRqBytes));
   }
-  const int32_t zp = params->zero_point;
-  const v128_t vlo_i = wasm_i32x4_splat(params->q_min - zp);
-  const v128_t vhi_i = wasm_i32x4_splat(params->q_max - zp);
-  const v128_t vzp = wasm_i32x4_splat(zp);
-  const v128_t vlo_f = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
-  const v128_t vhi_f = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
-  const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
-  const v128_t vmagic_zp = wasm_i32x4_splat(0x4B400000 - zp);
   const bool out_signed = params->out_signed;
   const size_t rows = std::min(mr, MR);
 
@@ -166,6 +158,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
     }
     const std::byte* rq = bw;  // linear: rq follows the weights
 
+    // The output constants are loaded here, after the K loop, not kept live through it.
     if constexpr (kRq == QS8Requant::kS32) {
       for (size_t m = 0; m < rows; ++m) {
         store_i32(static_cast<int32_t*>(c) + m * c_stride + n0, vacc[m][0], vacc[m][1], nb);
@@ -173,6 +166,10 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
     } else {
       v128_t vq[MR];  // int16 per row: 8 channels
       if constexpr (kRq == QS8Requant::kFp32) {
+        const v128_t vlo_f = wasm_v128_load32_splat(&params->fp32_lo);
+        const v128_t vhi_f = wasm_v128_load32_splat(&params->fp32_hi);
+        const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
+        const v128_t vmagic_zp = wasm_v128_load32_splat(&params->magic_bias);
         v128_t vs0, vs1;
         if constexpr (kRole == QS8GemmRole::kLinear) {
           vs0 = wasm_v128_load(rq);
@@ -189,6 +186,9 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
           vq[m] = wasm_i16x8_narrow_i32x4(r[0], r[1]);
         }
       } else {
+        const v128_t vlo_i = wasm_v128_load32_splat(&params->lo);
+        const v128_t vhi_i = wasm_v128_load32_splat(&params->hi);
+        const v128_t vzp = wasm_v128_load32_splat(&params->zero_point);
         RndnuLanes l0, l1;
         if constexpr (kRole == QS8GemmRole::kLinear) {
           const auto* M0 = reinterpret_cast<const int32_t*>(rq);
