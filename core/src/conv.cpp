@@ -171,10 +171,27 @@ Im2colGeometry pad_group(const T* x, size_t channels, int64_t h, int64_t w,
   buf.reserve((channels * ig.plane_stride + slack) * sizeof(T) + 64);
   T* out = reinterpret_cast<T*>(buf.data());
   const auto plane = static_cast<size_t>(h * w);
-  std::fill(out, out + channels * ig.plane_stride + slack, pad);
-  for (size_t c = 0; c < channels; ++c) {
-    copy_image(x + c * plane, h, w, g, ig.row_stride, out + c * ig.plane_stride);
+  const size_t total = channels * ig.plane_stride;
+  if (g.pad_left == 0 && g.pad_right == 0) {
+    // Padded rows are image rows: one copy per plane (one for the group without padding).
+    const auto top = static_cast<size_t>(g.pad_top) * ig.row_stride;
+    if (top == 0 && hp == static_cast<size_t>(h)) {
+      std::memcpy(out, x, total * sizeof(T));
+    } else {
+      for (size_t c = 0; c < channels; ++c) {
+        T* dst = out + c * ig.plane_stride;
+        std::fill(dst, dst + top, pad);
+        std::memcpy(dst + top, x + c * plane, plane * sizeof(T));
+        std::fill(dst + top + plane, dst + ig.plane_stride, pad);
+      }
+    }
+  } else {
+    std::fill(out, out + total, pad);
+    for (size_t c = 0; c < channels; ++c) {
+      copy_image(x + c * plane, h, w, g, ig.row_stride, out + c * ig.plane_stride);
+    }
   }
+  std::fill(out + total, out + total + slack, pad);
   return ig;
 }
 

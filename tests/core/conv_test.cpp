@@ -223,6 +223,19 @@ TEST_CASE("conv: asymmetric pads, odd channels, and output channels 31..33", "[c
       check_conv(c, rng);
     }
   }
+  // Vertical padding only (padded rows are whole image rows), uint8 and int8.
+  for (DType xt : {DType::kUInt8, DType::kInt8}) {
+    ConvCase c;
+    c.g = geom(3, 1, 1, 0, 1, 1);
+    c.g.pad_top = 2;
+    c.g.pad_bottom = 1;
+    c.c_in = 3;
+    c.c_out = 10;
+    c.h = 6;
+    c.w = 9;
+    c.x_dtype = xt;
+    check_conv(c, rng);
+  }
   // A 1x1 layer with 17 input channels over an odd plane, int32 output.
   ConvCase c;
   c.g = geom(1, 1, 1, 0, 1, 1);
