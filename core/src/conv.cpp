@@ -192,6 +192,10 @@ Im2colGeometry pad_group(const T* x, size_t channels, int64_t h, int64_t w,
     }
   }
   std::fill(out + total, out + total + slack, pad);
+  thread_local std::vector<uint32_t> offsets;
+  offsets.resize(channels * ig.kernel_h * ig.kernel_w);
+  im2col_tap_offsets(ig, offsets.data());
+  ig.tap_offset = offsets.data();
   return ig;
 }
 

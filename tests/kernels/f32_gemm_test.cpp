@@ -128,60 +128,68 @@ Im2colGeometry geometry(const Im2colCase& c) {
   return g;
 }
 
+void check_im2col(const Im2colCase& c, const Im2colGeometry& g, std::mt19937& rng) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  const size_t K = c.channels * c.kh * c.kw, P = c.out_h * c.out_w;
+  std::vector<uint8_t> x(c.channels * g.plane_stride + kX8Im2colOverread);
+  for (auto& v : x) v = static_cast<uint8_t>(byte(rng));
+  std::vector<float> xf(x.size() + kX32Im2colOverread);
+  for (size_t i = 0; i < x.size(); ++i) xf[i] = static_cast<float>(x[i]) - 100.0f;
+  auto source = [&](size_t k, size_t p) {  // index into x of tap k of output pixel p
+    const size_t ci = k / (c.kh * c.kw), kh = (k / c.kw) % c.kh, kw = k % c.kw;
+    const size_t oy = p / c.out_w, ox = p % c.out_w;
+    return ci * g.plane_stride + (oy * c.sh + kh * c.dh) * g.row_stride + ox * c.sw + kw * c.dw;
+  };
+  for (const auto& u : x8_im2col_ukernels()) {
+    for (size_t nr : {size_t{4}, size_t{8}, size_t{16}}) {
+      if (u.nr != 0 && u.nr != nr) continue;
+      const size_t kp = (K + 1) / 2;
+      for (size_t p0 = 0; p0 < P; p0 += nr) {
+        const size_t count = std::min(nr, P - p0);
+        std::vector<int16_t> panel(kp * nr * 2, 0x5555);
+        u.fn(g, x.data(), nr, p0, count, panel.data());
+        for (size_t lane = 0; lane < count; ++lane) {
+          for (size_t k = 0; k < 2 * kp; ++k) {
+            int16_t want = 0;
+            if (k < K) {
+              const uint8_t b = x[source(k, p0 + lane)];
+              want = u.is_signed ? int16_t{static_cast<int8_t>(b)} : int16_t{b};
+            }
+            INFO(u.name << " nr=" << nr << " p0=" << p0 << " lane=" << lane << " k=" << k);
+            REQUIRE(panel[((k / 2) * nr + lane) * 2 + k % 2] == want);
+          }
+        }
+      }
+    }
+  }
+  for (const auto& u : x32_im2col_ukernels()) {
+    for (size_t nr : {size_t{4}, size_t{8}, size_t{16}}) {
+      if (u.nr != 0 && u.nr != nr) continue;
+      for (size_t p0 = 0; p0 < P; p0 += nr) {
+        const size_t count = std::min(nr, P - p0);
+        std::vector<float> panel(K * nr, -1.0f);
+        u.fn(g, xf.data(), nr, p0, count, panel.data());
+        for (size_t lane = 0; lane < count; ++lane) {
+          for (size_t k = 0; k < K; ++k) {
+            INFO(u.name << " nr=" << nr << " p0=" << p0 << " lane=" << lane << " k=" << k);
+            REQUIRE(panel[k * nr + lane] == xf[source(k, p0 + lane)]);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("x8-im2col and x32-im2col: every kernel gathers the definition", "[kernels]") {
   std::mt19937 rng(8);
-  std::uniform_int_distribution<int> byte(0, 255);
   for (const Im2colCase& c : kIm2col) {
-    const Im2colGeometry g = geometry(c);
-    const size_t K = c.channels * c.kh * c.kw, P = c.out_h * c.out_w;
-    std::vector<uint8_t> x(c.channels * g.plane_stride + kX8Im2colOverread);
-    for (auto& v : x) v = static_cast<uint8_t>(byte(rng));
-    std::vector<float> xf(x.size() + kX32Im2colOverread);
-    for (size_t i = 0; i < x.size(); ++i) xf[i] = static_cast<float>(x[i]) - 100.0f;
-    auto source = [&](size_t k, size_t p) {  // index into x of tap k of output pixel p
-      const size_t ci = k / (c.kh * c.kw), kh = (k / c.kw) % c.kh, kw = k % c.kw;
-      const size_t oy = p / c.out_w, ox = p % c.out_w;
-      return ci * g.plane_stride + (oy * c.sh + kh * c.dh) * g.row_stride + ox * c.sw + kw * c.dw;
-    };
-    for (const auto& u : x8_im2col_ukernels()) {
-      for (size_t nr : {size_t{4}, size_t{8}, size_t{16}}) {
-        if (u.nr != 0 && u.nr != nr) continue;
-        const size_t kp = (K + 1) / 2;
-        for (size_t p0 = 0; p0 < P; p0 += nr) {
-          const size_t count = std::min(nr, P - p0);
-          std::vector<int16_t> panel(kp * nr * 2, 0x5555);
-          u.fn(g, x.data(), nr, p0, count, panel.data());
-          for (size_t lane = 0; lane < count; ++lane) {
-            for (size_t k = 0; k < 2 * kp; ++k) {
-              int16_t want = 0;
-              if (k < K) {
-                const uint8_t b = x[source(k, p0 + lane)];
-                want = u.is_signed ? int16_t{static_cast<int8_t>(b)} : int16_t{b};
-              }
-              INFO(u.name << " nr=" << nr << " p0=" << p0 << " lane=" << lane << " k=" << k);
-              REQUIRE(panel[((k / 2) * nr + lane) * 2 + k % 2] == want);
-            }
-          }
-        }
-      }
-    }
-    for (const auto& u : x32_im2col_ukernels()) {
-      for (size_t nr : {size_t{4}, size_t{8}, size_t{16}}) {
-        if (u.nr != 0 && u.nr != nr) continue;
-        for (size_t p0 = 0; p0 < P; p0 += nr) {
-          const size_t count = std::min(nr, P - p0);
-          std::vector<float> panel(K * nr, -1.0f);
-          u.fn(g, xf.data(), nr, p0, count, panel.data());
-          for (size_t lane = 0; lane < count; ++lane) {
-            for (size_t k = 0; k < K; ++k) {
-              INFO(u.name << " nr=" << nr << " p0=" << p0 << " lane=" << lane << " k=" << k);
-              REQUIRE(panel[k * nr + lane] == xf[source(k, p0 + lane)]);
-            }
-          }
-        }
-      }
-    }
+    Im2colGeometry g = geometry(c);
+    check_im2col(c, g, rng);  // without tap offsets: the generic gather
+    std::vector<uint32_t> offsets(c.channels * c.kh * c.kw);
+    im2col_tap_offsets(g, offsets.data());
+    g.tap_offset = offsets.data();  // with them: the fast paths, linear layers included
+    check_im2col(c, g, rng);
   }
 }

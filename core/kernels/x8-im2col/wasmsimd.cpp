@@ -1,7 +1,9 @@
-// x8-im2col in WebAssembly SIMD128, 8 pixels per block. When the block's pixels lie in one
-// output row and stride_w is 1 or 2, each tap is one 8-byte load (stride 2: a 16-byte load
-// and an even-byte shuffle), widened to int16; two consecutive taps are interleaved into
-// the [pair][8][2] layout with two shuffles. Other blocks use the generic gather.
+// x8-im2col in WebAssembly SIMD128, 8 pixels per block. When the block's pixels are
+// contiguous in the input (one output row, or a linear layer such as 1x1 without padding)
+// and stride_w is 1 or 2, each tap is one 8-byte load (stride 2: a 16-byte load and an
+// even-byte shuffle) at its precomputed offset, widened to int16; two consecutive taps are
+// interleaved into the [pair][8][2] layout with two shuffles. Other blocks use the generic
+// gather.
 #include <wasm_simd128.h>
 
 #include "x8-im2col/x8-im2col.h"
@@ -20,34 +22,22 @@ inline v128_t tap(const uint8_t* p) {
   }
 }
 
+/// One block of 8 pixels whose taps are 8 consecutive (stride 1) or every other (stride 2)
+/// input elements from `base` (the first pixel's top-left input).
 template <bool kSigned, size_t kStride>
-void row_block(const Im2colGeometry& g, const uint8_t* x, size_t oy, size_t ox0, int16_t* panel) {
-  const size_t taps = g.kernel_h * g.kernel_w;
-  const size_t K = g.channels * taps;
-  const uint8_t* base = x + oy * g.stride_h * g.row_stride + ox0 * kStride;
-  // Walk k = (ci, kh, kw) two at a time.
-  size_t ci = 0, kh = 0, kw = 0;
-  auto next = [&]() {
-    const uint8_t* p = base + ci * g.plane_stride + kh * g.dilation_h * g.row_stride + kw * g.dilation_w;
-    if (++kw == g.kernel_w) {
-      kw = 0;
-      if (++kh == g.kernel_h) {
-        kh = 0;
-        ++ci;
-      }
-    }
-    return tap<kSigned, kStride>(p);
-  };
+void contiguous_block(const Im2colGeometry& g, const uint8_t* base, int16_t* panel) {
+  const size_t K = g.channels * g.kernel_h * g.kernel_w;
+  const uint32_t* off = g.tap_offset;
   size_t k = 0;
   for (; k + 2 <= K; k += 2) {
-    const v128_t a = next();
-    const v128_t b = next();
+    const v128_t a = tap<kSigned, kStride>(base + off[k]);
+    const v128_t b = tap<kSigned, kStride>(base + off[k + 1]);
     wasm_v128_store(panel, wasm_i16x8_shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
     wasm_v128_store(panel + 8, wasm_i16x8_shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15));
     panel += 16;
   }
   if (k < K) {
-    const v128_t a = next();
+    const v128_t a = tap<kSigned, kStride>(base + off[k]);
     const v128_t z = wasm_i16x8_splat(0);
     wasm_v128_store(panel, wasm_i16x8_shuffle(a, z, 0, 8, 1, 9, 2, 10, 3, 11));
     wasm_v128_store(panel + 8, wasm_i16x8_shuffle(a, z, 4, 12, 5, 13, 6, 14, 7, 15));
@@ -58,11 +48,12 @@ template <bool kSigned>
 void im2col8(const Im2colGeometry& g, const void* x, size_t p0, size_t count, int16_t* panel) {
   const auto* xb = static_cast<const uint8_t*>(x);
   const size_t oy = p0 / g.out_w, ox0 = p0 % g.out_w;
-  const bool one_row = ox0 + count <= g.out_w;
-  if (one_row && g.stride_w == 1) {
-    row_block<kSigned, 1>(g, xb, oy, ox0, panel);
-  } else if (one_row && g.stride_w == 2) {
-    row_block<kSigned, 2>(g, xb, oy, ox0, panel);
+  const bool contiguous = g.tap_offset != nullptr &&
+                          (ox0 + count <= g.out_w || im2col_linear(g));
+  if (contiguous && g.stride_w == 1) {
+    contiguous_block<kSigned, 1>(g, xb + oy * g.stride_h * g.row_stride + ox0, panel);
+  } else if (contiguous && g.stride_w == 2) {
+    contiguous_block<kSigned, 2>(g, xb + oy * g.stride_h * g.row_stride + ox0 * 2, panel);
   } else if constexpr (kSigned) {
     im2col_gather<int8_t, int16_t, 2>(g, reinterpret_cast<const int8_t*>(xb), 8, p0, count, panel);
   } else {

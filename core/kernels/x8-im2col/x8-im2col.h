@@ -24,7 +24,30 @@ struct Im2colGeometry {
   size_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   size_t out_w = 1;     ///< output width: pixel p is (p / out_w, p % out_w)
   size_t plane_stride = 0, row_stride = 0;  ///< of the padded input, in elements
+  /// Optional (may be null): K entries, tap k = (ci, kh, kw) at ci * plane_stride +
+  /// kh * dilation_h * row_stride + kw * dilation_w from its pixel's top-left input.
+  const uint32_t* tap_offset = nullptr;
 };
+
+/// True when output pixel p reads its top-left input at offset p (stride 1 and rows exactly
+/// as wide as the output, e.g. a 1x1 convolution without padding): then any run of pixels
+/// is contiguous in the input, even across output rows.
+inline bool im2col_linear(const Im2colGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.row_stride;
+}
+
+/// The tap offsets of Im2colGeometry::tap_offset.
+inline void im2col_tap_offsets(const Im2colGeometry& g, uint32_t* out) {
+  size_t k = 0;
+  for (size_t ci = 0; ci < g.channels; ++ci) {
+    for (size_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (size_t kw = 0; kw < g.kernel_w; ++kw) {
+        out[k++] = static_cast<uint32_t>(ci * g.plane_stride + kh * g.dilation_h * g.row_stride +
+                                         kw * g.dilation_w);
+      }
+    }
+  }
+}
 
 /// nr: the panel's block width; a kernel listed with NR = 0 handles any nr, the others
 /// only their own.
