@@ -188,15 +188,26 @@ Result<std::vector<float>> dequantize(std::span<const int32_t> q, const QuantPar
 }
 
 Result<size_t> shape_size(std::span<const int64_t> shape) {
-  size_t n = 1;
+  // Count in 64 bits: size_t is 32 bits in wasm32, where a dimension of 2^32 would wrap.
+  uint64_t n = 1;
+  bool zero = false;
   for (int64_t d : shape) {
     if (d < 0) return invalid_argument("shape has a negative dimension " + std::to_string(d));
-    if (d != 0 && n > std::numeric_limits<size_t>::max() / static_cast<size_t>(d)) {
+    if (d == 0) {
+      zero = true;
+      continue;
+    }
+    const uint64_t du = static_cast<uint64_t>(d);
+    if (n > std::numeric_limits<uint64_t>::max() / du) {
       return too_large("shape has more elements than fit in memory");
     }
-    n *= static_cast<size_t>(d);
+    n *= du;
   }
-  return n;
+  if (zero) return size_t{0};
+  if (n > std::numeric_limits<size_t>::max()) {
+    return too_large("shape has more elements than fit in memory");
+  }
+  return static_cast<size_t>(n);
 }
 
 Result<std::vector<QuantParams>> per_channel_params(std::span<const float> data,

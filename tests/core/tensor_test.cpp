@@ -27,4 +27,9 @@ TEST_CASE("tensors: absurd sizes are refused before allocating", "[tensor][error
   CHECK(Tensor::create(DType::kFloat32, {1 << 20, 1 << 20}).status().code() == ErrorCode::kTooLarge);
   CHECK(Tensor::create(DType::kFloat32, {-1, 3}).status().code() == ErrorCode::kInvalidArgument);
   CHECK(Tensor::create(DType::kInt64, {INT64_MAX, 4}).status().code() == ErrorCode::kTooLarge);
+  // 2^32 elements wrap a 32-bit size_t (wasm32) to 0 if counted carelessly.
+  CHECK(Tensor::create(DType::kUInt8, {int64_t{1} << 32}).status().code() == ErrorCode::kTooLarge);
+  CHECK(Tensor::create(DType::kUInt8, {int64_t{1} << 16, int64_t{1} << 16}).status().code() ==
+        ErrorCode::kTooLarge);
+  CHECK(*shape_size(std::vector<int64_t>{0, int64_t{1} << 40}) == 0);
 }
