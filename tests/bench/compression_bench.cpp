@@ -8,6 +8,7 @@
 //        quantlab_compression_bench --sweep lenet5|lenet300   (bit-width sweep, section 5.5)
 //        quantlab_compression_bench --pipeline lenet300|lenet5 [--plan p:sparsity:bits[:gap],...]
 //          [--steps N] [--retrain E] [--qepochs E] [--lr X] [--qlr-scale X] [--train-count N]
+//          [--batch N] [--wd X] [--sgd] [--linear-schedule]
 #include <zlib.h>
 
 #include <algorithm>
@@ -144,6 +145,9 @@ int run_pipeline(const std::string& model, int argc, char** argv) {
     else if (a == "--qlr-scale") o.quantized_lr_scale = static_cast<float>(std::atof(next().c_str()));
     else if (a == "--train-count") train_count = std::atoll(next().c_str());
     else if (a == "--batch") o.train.batch_size = std::atoi(next().c_str());
+    else if (a == "--wd") o.train.weight_decay = static_cast<float>(std::atof(next().c_str()));
+    else if (a == "--sgd") o.train.optimizer = OptimizerKind::kSgd;
+    else if (a == "--linear-schedule") o.schedule = PruneSchedule::kLinear;
   }
   const Idx train = fashion("train"), test = fashion("t10k");
   const auto bytes = read_file(repo + "/web/models/" + model + ".onnx");
