@@ -1,0 +1,140 @@
+// The workloads of the models benchmark (issue 4), shared by models.bench.mjs (quantlab and
+// onnxruntime-web in one process) and ort-node-models-worker.mjs (onnxruntime-node in its
+// own): the demo models and their Fashion-MNIST inputs, a MobileNetV2-shaped ONNX model with
+// random weights generated here (no committed file, no Python), and deterministic inputs.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { graphModel } from './onnx-encode.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+
+/** The demo models (web/models/), input [N, 1, 28, 28]. */
+export const DEMO_MODELS = ['lenet300', 'lenet5', 'cnn_bn'];
+export const DEMO_BATCHES = [1, 64];
+
+export function demoModelBytes(name) {
+  return new Uint8Array(readFileSync(join(root, 'web', 'models', `${name}.onnx`)));
+}
+
+/**
+ * n Fashion-MNIST test images from the page's subset (web/data), normalized as the models
+ * expect: x = (pixel / 255 - 0.286) / 0.353, layout [n, 1, 28, 28]; `first` skips images.
+ */
+export function fashionImages(n, first = 0) {
+  const u8 = readFileSync(join(root, 'web', 'data', 'fashion-test-2000.images.u8'));
+  const x = new Float32Array(n * 784);
+  for (let i = 0; i < x.length; ++i) x[i] = (u8[(first * 784 + i) % u8.length] / 255 - 0.286) / 0.353;
+  return x;
+}
+
+/** Seeded N(0, 1) floats: mulberry32 + Box-Muller, identical in every process. */
+export function gaussian(n, seed, std = 1) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(next()));
+    const a = 2 * Math.PI * next();
+    out[i] = std * r * Math.cos(a);
+    if (i + 1 < n) out[i + 1] = std * r * Math.sin(a);
+  }
+  return out;
+}
+
+/** MobileNetV2 inverted-residual settings (t, c, n, s), Sandler et al. 2018, table 2. */
+const MOBILENETV2_CONFIG = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2],
+  [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]];
+
+/**
+ * MobileNetV2 (width 1.0, 1000 classes) as ONNX bytes, opset 13, input "input" [N, 3, res,
+ * res] float32, output "logits" [N, 1000]: the graph torchvision's mobilenet_v2 exports
+ * after BatchNorm folding (web/models/mobilenetv2.py writes the same graph from PyTorch):
+ * Conv (with bias), Clip(0, 6) whose bounds are initializers, Add, GlobalAveragePool,
+ * Flatten, Gemm. 52 convolutions, 3.5 M parameters, ~0.3 G multiply-adds at 224x224.
+ *
+ * Random weights scaled to keep activations near unit variance without a BatchNorm pass:
+ * He-normal convs (std sqrt(2 / fan_in)) before ReLU6; the linear projections get std
+ * sqrt(2 / fan_in) too since their inputs are ReLU6 outputs (E[x^2] ~ 1/2); biases N(0, 0.1).
+ * Seeded: every process builds the same bytes.
+ */
+export function mobileNetV2({ res = 224, seed = 1 } = {}) {
+  const nodes = [], initializers = [];
+  let seq = 0;
+  const init = (name, dims, data) => {
+    initializers.push({ name, dtype: 'float32', dims, data });
+    return name;
+  };
+  init('relu6_min', [], new Float32Array([0]));
+  init('relu6_max', [], new Float32Array([6]));
+  let convs = 0, params = 0, macs = 0, hw = res;
+  const conv = (x, cIn, cOut, k, stride, groups, act) => {
+    const id = convs++;
+    const fanIn = (cIn / groups) * k * k;
+    const w = gaussian(cOut * fanIn, seed * 1000 + id * 2 + 1, Math.sqrt(2 / fanIn));
+    const b = gaussian(cOut, seed * 1000 + id * 2 + 2, 0.1);
+    const pad = (k - 1) >> 1;
+    const out = `conv${id}`;
+    nodes.push({
+      op: 'Conv', name: `Conv_${id}`,
+      inputs: [x, init(`conv${id}.weight`, [cOut, cIn / groups, k, k], w), init(`conv${id}.bias`, [cOut], b)],
+      outputs: [out],
+      attributes: { dilations: [1, 1], group: groups, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride] },
+    });
+    hw = Math.floor((hw + 2 * pad - k) / stride) + 1;
+    params += w.length + b.length;
+    macs += cOut * hw * hw * fanIn;
+    if (!act) return out;
+    nodes.push({ op: 'Clip', name: `Clip_${id}`, inputs: [out, 'relu6_min', 'relu6_max'], outputs: [`relu${id}`] });
+    return `relu${id}`;
+  };
+  let x = conv('input', 3, 32, 3, 2, 1, true);
+  let cIn = 32;
+  for (const [t, c, n, s] of MOBILENETV2_CONFIG) {
+    for (let i = 0; i < n; ++i) {
+      const stride = i === 0 ? s : 1;
+      const hidden = cIn * t;
+      let y = t === 1 ? x : conv(x, cIn, hidden, 1, 1, 1, true);
+      y = conv(y, hidden, hidden, 3, stride, hidden, true);
+      y = conv(y, hidden, c, 1, 1, 1, false);
+      if (stride === 1 && cIn === c) {
+        const sum = `add${seq++}`;
+        nodes.push({ op: 'Add', name: `Add_${seq}`, inputs: [x, y], outputs: [sum] });
+        y = sum;
+      }
+      x = y;
+      cIn = c;
+    }
+  }
+  x = conv(x, cIn, 1280, 1, 1, 1, true);
+  nodes.push({ op: 'GlobalAveragePool', name: 'GlobalAveragePool_0', inputs: [x], outputs: ['pool'] });
+  nodes.push({ op: 'Flatten', name: 'Flatten_0', inputs: ['pool'], outputs: ['flat'], attributes: { axis: 1 } });
+  const fcW = gaussian(1000 * 1280, seed * 1000 + 999, Math.sqrt(1 / 1280));
+  const fcB = new Float32Array(1000);
+  nodes.push({
+    op: 'Gemm', name: 'Gemm_0',
+    inputs: ['flat', init('classifier.weight', [1000, 1280], fcW), init('classifier.bias', [1000], fcB)],
+    outputs: ['logits'], attributes: { transB: 1 },
+  });
+  params += fcW.length + fcB.length;
+  macs += 1000 * 1280;
+  const bytes = graphModel({
+    name: 'mobilenetv2', opset: 13, nodes, initializers,
+    inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 3, res, res] }],
+    outputs: [{ name: 'logits', dtype: 'float32', dims: ['N', 1000] }],
+  });
+  return { bytes, convs, params, macs, nodes: nodes.length };
+}
+
+/** Random N(0, 1) images [n, 3, res, res] (the benchmark input and the calibration data). */
+export function randomImages(n, res, seed) {
+  return gaussian(n * 3 * res * res, 0x5eed0000 + seed);
+}
