@@ -1,0 +1,112 @@
+// <ql-models> in Chromium: the layer list of a demo model, fp32 accuracy on the 2,000 bundled
+// test images equal to what the JS API computes in Node for the same model, post-training
+// int8 quantization (accuracy, agreement and report equal to the API's, close to fp32), the
+// exported ONNX, the navigation, and no console errors.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { load } from '../../wasm/quantlab.mjs';
+import { argmaxRows, normalize } from '../../web/src/tasks.mjs';
+import { artifacts, openBrowser, root } from './browser.mjs';
+
+const read = (p) => new Uint8Array(readFileSync(join(root, p)));
+const MODEL = 'lenet5';
+let env;
+let ql;
+
+before(async () => {
+  [env, ql] = await Promise.all([openBrowser(), load()]);
+});
+
+after(async () => {
+  await env?.close();
+});
+
+/** What the JS API computes in Node: fp32 (and int8) predictions on the test subset. */
+function reference({ calibration = 256, method = 'minmax' } = {}) {
+  const images = read('web/data/fashion-test-2000.images.u8');
+  const labels = read('web/data/fashion-test-2000.labels.u8');
+  const model = ql.loadModel(read(`web/models/${MODEL}.onnx`));
+  const x = normalize(images);
+  const fp32 = argmaxRows(model.run(x, [2000, 1, 28, 28]).data, 2000, 10);
+  const count = (a, b) => a.reduce((n, v, i) => n + (v === b[i] ? 1 : 0), 0);
+  const out = { layers: model.layers(), fp32: (100 * count(fp32, labels)) / 2000 };
+  if (typeof ql.quantizeModel === 'function') {
+    const train = read('web/data/fashion-train-6000.images.u8').subarray(0, calibration * 784);
+    const q = ql.quantizeModel(model, normalize(train), [calibration, 1, 28, 28], { method });
+    const int8 = argmaxRows(q.model.run(x, [2000, 1, 28, 28]).data, 2000, 10);
+    out.int8 = (100 * count(int8, labels)) / 2000;
+    out.agreement = (100 * count(int8, fp32)) / 2000;
+    out.report = q.report;
+    out.onnxBytes = q.toOnnx('qoperator').length;
+    q.dispose();
+  }
+  model.dispose();
+  return out;
+}
+
+const text = async (page, id) => (await page.locator(`ql-models [data-testid=${id}]`).textContent()).trim();
+
+test('models lesson: layers, fp32 and int8 accuracy as the JS API computes them', async (t) => {
+  const ref = reference();
+  const page = await env.newPage(`?lesson=models#model=${MODEL}`);
+  await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30000 });
+  // The layer list: one row per node plus header and total, the parameter total.
+  const rows = page.locator('ql-models [data-testid=layers] tr');
+  assert.equal(await rows.count(), ref.layers.length + 2);
+  const params = ref.layers.reduce((a, l) => a + l.parameters, 0);
+  assert.equal(await text(page, 'parameters'), params.toLocaleString('en-US'));
+  assert.match(await rows.nth(1).textContent(), /Conv/);
+  assert.equal(await page.locator('nav a[aria-current=page]').textContent(), 'Models: fp32 and int8');
+
+  await page.locator('ql-models [data-testid=run-fp32]').click();
+  await page.waitForSelector('ql-models[data-fp32]', { timeout: 60000 });
+  assert.equal(await page.locator('ql-models').getAttribute('data-fp32'), ref.fp32.toFixed(2));
+  assert.equal(await text(page, 'fp32-accuracy'), `${ref.fp32.toFixed(2)}%`);
+  assert.ok(ref.fp32 > 88, `fp32 ${ref.fp32}`);
+  assert.equal(await page.locator('ql-models [data-testid=samples] canvas').count(), 12);
+
+  if (ref.int8 === undefined) {
+    assert.equal(await page.locator('ql-models [data-testid=quantize]').isDisabled(), true);
+    await page.screenshot({ path: join(artifacts, 'models-lesson-fp32.png'), fullPage: true });
+    t.skip('ql.quantizeModel is not in this build yet');
+    await page.close();
+    return;
+  }
+  await page.locator('ql-models [data-testid=quantize]').click();
+  await page.waitForSelector('ql-models[data-int8]', { timeout: 90000 });
+  const int8 = Number(await page.locator('ql-models').getAttribute('data-int8'));
+  assert.equal(int8.toFixed(2), ref.int8.toFixed(2));
+  assert.equal(Number(await page.locator('ql-models').getAttribute('data-agreement')).toFixed(2), ref.agreement.toFixed(2));
+  assert.ok(Math.abs(int8 - ref.fp32) <= 1, `int8 ${int8} vs fp32 ${ref.fp32}`);
+  assert.ok(ref.agreement >= 97, `agreement ${ref.agreement}`);
+  // The report: one row per quantized layer, the API's shifts and SQNRs.
+  const report = page.locator('ql-models [data-testid=report] tr');
+  assert.equal(await report.count(), ref.report.length + 1);
+  const firstRow = await report.nth(1).locator('td').allTextContents();
+  assert.equal(firstRow[0], ref.report[0].name);
+  assert.equal(firstRow[10], ref.report[0].sqnrDb.toFixed(1));
+  // The exported int8 ONNX, downloadable, of the API's size.
+  const link = page.locator('ql-models [data-testid=download-qoperator]');
+  assert.equal(await link.isVisible(), true);
+  const size = await link.evaluate(async (a) => (await (await fetch(a.href)).arrayBuffer()).byteLength);
+  assert.equal(size, ref.onnxBytes);
+  await page.screenshot({ path: join(artifacts, 'models-lesson-int8.png'), fullPage: true });
+  await page.close();
+});
+
+test('navigation reaches every lesson', async () => {
+  const page = await env.newPage();
+  for (const [label, tag] of [['How many bits?', 'ql-bits'], ['Deep Compression', 'ql-deep-compression'],
+    ['Models: fp32 and int8', 'ql-models'], ['Linear quantization', 'ql-linear']]) {
+    await page.locator('nav a', { hasText: label }).click();
+    await page.waitForSelector(`${tag}[data-ready=true]`, { timeout: 30000 });
+  }
+  await page.close();
+});
+
+test('no console errors on any page', () => {
+  assert.deepEqual(env.consoleErrors, []);
+});

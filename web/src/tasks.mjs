@@ -1,0 +1,360 @@
+// The playground's heavy work, run inside the Web Worker (worker.mjs): loading the demo
+// models and data, fp32 and int8 inference over the test subset, post-training quantization,
+// the bit-width sweep and Deep Compression. Every number comes from the quantlab core; this
+// file only moves bytes, takes argmaxes and counts. No DOM here.
+//
+// A task is `async (args, progress) => ({result, transfer?})`; `progress(fraction, message,
+// data)` reaches the page while the (synchronous) wasm call is still running.
+
+const MODELS_URL = new URL('../models/', import.meta.url);
+const DATA_URL = new URL('../data/', import.meta.url);
+const PIXELS = 28 * 28;
+
+/** Fashion-MNIST normalization of the demo models: x = (p / 255 - mean) / std in float32,
+ * the same arithmetic as web/models/train.py and tests/js/model.test.mjs. */
+export function normalize(pixels, mean = 0.286, std = 0.353) {
+  const x = new Float32Array(pixels.length);
+  const m = Math.fround(mean);
+  const s = Math.fround(std);
+  for (let i = 0; i < x.length; ++i) x[i] = Math.fround(Math.fround(pixels[i] / 255) - m) / s;
+  return x;
+}
+
+/** Index of the largest logit of each row. */
+export function argmaxRows(logits, rows, cols) {
+  const out = new Uint8Array(rows);
+  for (let r = 0; r < rows; ++r) {
+    let best = 0;
+    for (let c = 1; c < cols; ++c) if (logits[r * cols + c] > logits[r * cols + best]) best = c;
+    out[r] = best;
+  }
+  return out;
+}
+
+function percent(hits, count) {
+  return (100 * hits) / count;
+}
+
+function countEqual(a, b, n) {
+  let same = 0;
+  for (let i = 0; i < n; ++i) same += a[i] === b[i] ? 1 : 0;
+  return same;
+}
+
+function fail(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+const MODEL_NAMES = ['lenet300', 'lenet5', 'cnn_bn'];
+
+function checkModelName(name) {
+  if (!MODEL_NAMES.includes(name)) throw fail('INVALID_ARGUMENT', `unknown demo model '${name}'`);
+  return name;
+}
+
+function clampCount(count, max, what) {
+  const n = Math.floor(Number(count ?? max));
+  if (!(n >= 1 && n <= max)) throw fail('INVALID_ARGUMENT', `${what} must be in [1, ${max}], got ${count}`);
+  return n;
+}
+
+export function createTasks(ql, quantlab) {
+  const files = new Map();   // URL -> Promise<Uint8Array>
+
+  function fetchBytes(url) {
+    const key = String(url);
+    if (!files.has(key)) {
+      files.set(key, fetch(url).then(async (response) => {
+        if (!response.ok) throw fail('INVALID_ARGUMENT', `could not fetch ${key}: HTTP ${response.status}`);
+        return new Uint8Array(await response.arrayBuffer());
+      }));
+      files.get(key).catch(() => files.delete(key));
+    }
+    return files.get(key);
+  }
+
+  const modelBytes = (name) => fetchBytes(new URL(`${checkModelName(name)}.onnx`, MODELS_URL));
+
+  async function testSet(count = 2000) {
+    const [images, labels] = await Promise.all([
+      fetchBytes(new URL('fashion-test-2000.images.u8', DATA_URL)),
+      fetchBytes(new URL('fashion-test-2000.labels.u8', DATA_URL)),
+    ]);
+    const n = clampCount(count, labels.length, 'test images');
+    return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n), count: n };
+  }
+
+  async function trainSet(count = 6000) {
+    const [images, labels] = await Promise.all([
+      fetchBytes(new URL('fashion-train-6000.images.u8', DATA_URL)),
+      fetchBytes(new URL('fashion-train-6000.labels.u8', DATA_URL)),
+    ]);
+    const n = clampCount(count, labels.length, 'training images');
+    return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n), count: n };
+  }
+
+  // Loaded fp32 runtime models and their last fp32 predictions, per demo model (a page may
+  // quantize the same model several times).
+  const loaded = new Map();   // name -> {model, fp32: {count, predictions} | null}
+  async function fp32Model(name) {
+    if (!loaded.has(name)) loaded.set(name, { model: ql.loadModel(await modelBytes(name)), fp32: null });
+    return loaded.get(name);
+  }
+  let quantized = null;       // the last PTQ result {name, result}
+  let compressedNet = null;   // the last Deep Compression network
+
+  /** Run `model` over the first `count` test images in batches, reporting progress. */
+  function runPredictions(model, x, count, progress, from, to, label) {
+    const out = model.run(x, [count, 1, 28, 28], {
+      batchSize: 250,
+      onProgress: (p) => progress(from + ((to - from) * p.done) / p.total, `${label}: ${p.done} / ${p.total} images`),
+    });
+    return argmaxRows(out.data, count, out.shape[1]);
+  }
+
+  const tasks = {
+    /** Which build runs and which optional APIs it has. */
+    async about() {
+      return { result: { simd: ql.simd, ptq: typeof ql.quantizeModel === 'function' } };
+    },
+
+    /** The model's layers as the runtime sees them, and the file size. */
+    async modelInfo({ model: name }) {
+      const bytes = await modelBytes(name);
+      const { model } = await fp32Model(name);
+      return {
+        result: {
+          name,
+          fileBytes: bytes.length,
+          opset: model.opset,
+          inputs: model.inputs,
+          outputs: model.outputs,
+          layers: model.layers(),
+        },
+      };
+    },
+
+    /** Pixels and labels of a few test images (for drawing). */
+    async samples({ indices }) {
+      const { images, labels } = await testSet();
+      const pixels = new Uint8Array(indices.length * PIXELS);
+      indices.forEach((idx, k) => pixels.set(images.subarray(idx * PIXELS, (idx + 1) * PIXELS), k * PIXELS));
+      return { result: { pixels, labels: Uint8Array.from(indices, (i) => labels[i]) }, transfer: [pixels.buffer] };
+    },
+
+    /** fp32 inference of a demo model on the first `count` test images. */
+    async runFp32({ model: name, count = 2000 }, progress) {
+      progress(0, 'loading the model and the test images');
+      const test = await testSet(count);
+      const entry = await fp32Model(name);
+      const t0 = performance.now();
+      const predictions = runPredictions(entry.model, normalize(test.images), test.count, progress, 0, 1, 'fp32');
+      const ms = performance.now() - t0;
+      entry.fp32 = { count: test.count, predictions };
+      const correct = countEqual(predictions, test.labels, test.count);
+      return {
+        result: { count: test.count, correct, accuracy: percent(correct, test.count), ms, predictions: predictions.slice() },
+      };
+    },
+
+    /**
+     * Post-training static quantization to int8 (ql.quantizeModel), calibrated on the first
+     * `calibration` training images; then int8 inference on the same test images as fp32.
+     */
+    async quantize({ model: name, count = 2000, calibration = 256, options = {} }, progress) {
+      if (typeof ql.quantizeModel !== 'function') {
+        throw fail('UNSUPPORTED', 'this build of quantlab has no post-training quantization (ql.quantizeModel) yet');
+      }
+      const entry = await fp32Model(name);
+      const test = await testSet(count);
+      if (!entry.fp32 || entry.fp32.count !== test.count) {
+        entry.fp32 = { count: test.count, predictions: runPredictions(entry.model, normalize(test.images), test.count, progress, 0, 0.3, 'fp32') };
+      }
+      const train = await trainSet(calibration);
+      const calib = normalize(train.images);
+      progress(0.3, 'calibrating');
+      quantized?.result.dispose();
+      quantized = null;
+      const t0 = performance.now();
+      const result = ql.quantizeModel(entry.model, calib, [train.count, 1, 28, 28], {
+        ...options,
+        onProgress: (p) => progress(0.3 + 0.3 * (p.total ? p.done / p.total : 0), `${p.stage} ${p.done} / ${p.total}`),
+      });
+      const quantizeMs = performance.now() - t0;
+      quantized = { name, result };
+      const t1 = performance.now();
+      const predictions = runPredictions(result.model, normalize(test.images), test.count, progress, 0.6, 1, 'int8');
+      const ms = performance.now() - t1;
+      const correct = countEqual(predictions, test.labels, test.count);
+      const agree = countEqual(predictions, entry.fp32.predictions, test.count);
+      const fp32Correct = countEqual(entry.fp32.predictions, test.labels, test.count);
+      return {
+        result: {
+          count: test.count,
+          correct,
+          accuracy: percent(correct, test.count),
+          agreement: percent(agree, test.count),
+          fp32: { correct: fp32Correct, accuracy: percent(fp32Correct, test.count) },
+          fp32Predictions: entry.fp32.predictions.slice(),
+          predictions,
+          report: result.report,
+          layers: result.model.layers(),
+          quantizeMs,
+          ms,
+        },
+      };
+    },
+
+    /** The last quantized model as ONNX ('qoperator' or 'qdq'). */
+    async exportInt8({ form = 'qoperator' }) {
+      if (!quantized) throw fail('INVALID_ARGUMENT', 'quantize a model first');
+      const bytes = quantized.result.toOnnx(form);
+      return { result: { name: quantized.name, form, bytes }, transfer: [bytes.buffer] };
+    },
+
+    /**
+     * Section 5.5's sweep: accuracy against bits for the conv weights only and the FC weights
+     * only, with K-means (Network.quantize) and linear quantization (calibrate, quantize,
+     * dequantize; per tensor or per output channel), biases kept in fp32. Each point
+     * arrives as progress data {group, method, bits, accuracy} as soon as it is measured.
+     */
+    async bitsSweep({ model: name, count = 1000, bits = [1, 2, 3, 4, 5, 6, 7, 8],
+      groups = ['conv', 'fc'], methods = ['kmeans', 'linear'], kmeans = 'optimal', linear = 'per-channel' }, progress) {
+      const test = await testSet(count);
+      const base = ql.networkFromOnnx(await modelBytes(name));
+      try {
+        const info = base.info();
+        const weightsOf = (kind) => info.layers.filter((l) => l.kind === kind)
+          .map((l) => l.params.find((p) => p.endsWith('weight'))).filter(Boolean);
+        const members = { conv: weightsOf('Conv2d'), fc: weightsOf('Linear') };
+        const shapes = Object.fromEntries(info.params.map((p) => [p.name, p.shape]));
+        const fp32 = base.evaluate(test.images, test.labels).accuracy;
+        const points = [];
+        const jobs = [];
+        for (const group of groups) {
+          if (members[group].length === 0) continue;
+          for (const method of methods) for (const b of bits) jobs.push({ group, method, bits: b });
+        }
+        progress(0, 'fp32 evaluated', { fp32, members });
+        jobs.forEach((job, j) => {
+          let accuracy = null;
+          // The core's linear grid needs at least 2 bits (q in [qMin, qMax], two levels or more).
+          if (!(job.method === 'linear' && job.bits < 2)) {
+            const net = base.clone();
+            try {
+              for (const param of members[job.group]) {
+                if (job.method === 'kmeans') {
+                  net.quantize(param, job.bits, kmeans === 'optimal' ? { method: 'optimal' } : { method: 'lloyd', init: 'linear' });
+                } else {
+                  const w = net.get(param).values;
+                  const spec = { bits: job.bits, signed: true, symmetric: false };
+                  if (linear === 'per-channel') {
+                    const params = ql.perChannelParams(w, shapes[param], 0, spec);
+                    net.set(param, ql.dequantizePerChannel(ql.quantizePerChannel(w, shapes[param], 0, params), shapes[param], 0, params));
+                  } else {
+                    const r = ql.calibrate(w, spec);
+                    const p = ql.paramsFromRange(r.rMin, r.rMax, spec);
+                    net.set(param, ql.dequantize(ql.quantize(w, p), p));
+                  }
+                }
+              }
+              accuracy = net.evaluate(test.images, test.labels).accuracy;
+            } finally {
+              net.dispose();
+            }
+          }
+          const point = { ...job, accuracy };
+          points.push(point);
+          progress((j + 1) / jobs.length, `${job.group} ${job.method} ${job.bits} bits`, { point });
+        });
+        return { result: { model: name, count: test.count, fp32, members, points } };
+      } finally {
+        base.dispose();
+      }
+    },
+
+    /**
+     * Deep Compression (Network.deepCompression) on a demo model with the bundled training
+     * subset: the stage table, the per-layer report, the compressed file, and per layer the
+     * fp32 weights and the final codebook with its cluster sizes (for the histograms).
+     * `plan` {fcSparsity, convSparsity, outputSparsity, fcBits, convBits} builds the
+     * per-layer options.layers.
+     * The file is decoded again and evaluated, to show that it holds the model.
+     */
+    async deepCompression({ model: name = 'lenet300', trainCount = 6000, testCount = 2000, options = {}, plan = null }, progress) {
+      const train = await trainSet(trainCount);
+      const test = await testSet(testCount);
+      compressedNet?.dispose();
+      compressedNet = null;
+      const net = ql.networkFromOnnx(await modelBytes(name));
+      const info = net.info();
+      const weights = info.layers.filter((l) => l.kind === 'Linear' || l.kind === 'Conv2d')
+        .map((l) => ({ kind: l.kind, param: l.params.find((p) => p.endsWith('weight')) })).filter((w) => w.param);
+      const dcOptions = { ...options };
+      if (plan) {
+        // One plan row per weight: conv / FC sparsity and bits, the output layer pruned less
+        // (Deep Compression's LeNet-300-100: 92%, 91%, 74%).
+        dcOptions.layers = weights.map((w, i) => ({
+          param: w.param,
+          sparsity: i === weights.length - 1 ? plan.outputSparsity : w.kind === 'Conv2d' ? plan.convSparsity : plan.fcSparsity,
+          bits: w.kind === 'Conv2d' ? plan.convBits : plan.fcBits,
+        }));
+      }
+      const before = new Map(weights.map((w) => [w.param, net.get(w.param).values]));
+      const stages = ['prune', 'train', 'k-means', 'encode', 'evaluate'];
+      const t0 = performance.now();
+      let last = 0;
+      const report = net.deepCompression(train, test, dcOptions, (p) => {
+        // Stages interleave (prune, train, prune, train, ..., k-means, train, encode, evaluate):
+        // the bar only moves forward.
+        const k = Math.max(0, stages.indexOf(p.stage));
+        const within = p.total ? p.done / p.total : 0;
+        last = Math.max(last, Math.min(0.95, (k + within) / stages.length));
+        progress(last, `${p.stage} ${p.done} / ${p.total}${Number.isFinite(p.value) ? ` (${p.value.toFixed(4)})` : ''}`);
+      });
+      const ms = performance.now() - t0;
+      compressedNet = net;
+      const histograms = weights.map(({ param }) => {
+        const after = net.get(param);
+        const codebook = after.codebook;
+        const clusterSizes = new Uint32Array(codebook ? codebook.centroids.length : 0);
+        if (codebook) for (const l of codebook.labels) clusterSizes[l] += 1;
+        return {
+          param,
+          before: before.get(param),
+          centroids: codebook ? codebook.centroids : null,
+          clusterSizes,
+          pinnedZero: codebook?.pinnedZero ?? false,
+          mask: after.mask,
+        };
+      });
+      progress(0.97, 'decoding the compressed file');
+      const decoded = ql.decodeCompressed(report.file);
+      let decodedAccuracy = null;
+      try {
+        decodedAccuracy = decoded.network?.evaluate(test.images, test.labels).accuracy ?? null;
+      } finally {
+        decoded.network?.dispose();
+      }
+      const file = report.file;
+      return {
+        result: {
+          model: name,
+          trainCount: train.count,
+          testCount: test.count,
+          options: dcOptions,
+          stages: report.stages,
+          layers: report.layers,
+          file,
+          fileBytes: file.length,
+          decodedAccuracy,
+          tensors: decoded.tensors.map(({ values, ...t }) => t),
+          histograms,
+          ms,
+        },
+        transfer: [file.buffer],
+      };
+    },
+  };
+  return tasks;
+}

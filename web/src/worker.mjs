@@ -1,0 +1,40 @@
+// The playground's Web Worker: heavy quantlab work (loading models, running batches,
+// quantizing, compressing, training) runs here so the page never freezes. Generic RPC:
+// {id, method, args, entry} -> {id, result} | {id, error: {code, message}}, plus any number
+// of {id, progress: {fraction, message, data}} before the answer. Methods live in
+// web/src/tasks.mjs; the page talks to this file through client.mjs.
+let tasksPromise = null;
+
+function tasks(entry) {
+  // Import maps do not reach workers: the page passes the resolved URL of 'quantlab'.
+  tasksPromise ??= (async () => {
+    const quantlab = await import(entry);
+    const ql = await quantlab.load();
+    const { createTasks } = await import('./tasks.mjs');
+    return createTasks(ql, quantlab);
+  })();
+  // A failed start (network, missing build) is not cached: the next call tries again.
+  tasksPromise.catch(() => {
+    tasksPromise = null;
+  });
+  return tasksPromise;
+}
+
+self.onmessage = async (event) => {
+  const { id, method, args, entry } = event.data;
+  const progress = (fraction, message = '', data = undefined) => {
+    self.postMessage({ id, progress: { fraction, message, data } });
+  };
+  try {
+    if (typeof entry !== 'string') throw Object.assign(new Error('no quantlab entry URL'), { code: 'INVALID_ARGUMENT' });
+    const registry = await tasks(entry);
+    const fn = Object.hasOwn(registry, method) ? registry[method] : undefined;
+    if (typeof fn !== 'function') {
+      throw Object.assign(new Error(`unknown worker method '${method}'`), { code: 'INVALID_ARGUMENT' });
+    }
+    const { result, transfer = [] } = await fn(args ?? {}, progress);
+    self.postMessage({ id, result }, transfer);
+  } catch (e) {
+    self.postMessage({ id, error: { code: e?.code ?? 'INTERNAL', message: String(e?.message ?? e) } });
+  }
+};
