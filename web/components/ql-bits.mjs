@@ -57,8 +57,8 @@ ${PROGRESS_HTML('progress')}
 </div>
 <div class="scroll" data-testid="plot"></div>
 <div class="scroll"><table class="data" data-testid="table"></table></div>
-<p class="note">Linear quantization needs at least two levels per sign convention in the core (2 to 8 bits), so
-its 1-bit points are absent. Biases stay fp32 throughout.</p>
+<p class="note">The core's linear quantizer takes 2 to 8 bits, so linear has no 1-bit point. Biases stay fp32
+throughout; accuracy is measured on the first <i>n</i> test images.</p>
 `;
 
 export class QlBits extends HTMLElement {
