@@ -68,61 +68,61 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
 }
 
 /**
- * A histogram (bars of `counts` over bin centers `x`) with optional stems: vertical lines at
- * `stems.x` whose heights are `stems.y` (a codebook's centroids and cluster sizes), on the
- * same axes. Returns {update(x, counts, stems), destroy()}.
+ * A histogram (bars of `counts` over equal-width bins centered at `x`) with optional stems:
+ * vertical lines at `stems.x` of heights `stems.y` (a codebook's centroids and cluster
+ * sizes), drawn on the same axes. Returns {update(x, counts, stems), destroy()}.
  */
 export function histogramPlot(target, { title, xLabel, yLabel, width = 560, height = 260, logY = false,
-  barLabel = 'weights', stemLabel = 'centroids', stemStroke = '#d62728' }) {
+  barLabel = 'weights', stemStroke = '#d62728' }) {
   let plot = null;
+  let stems = { x: [], y: [] };
   const bars = uPlot.paths.bars({ size: [1, Infinity], gap: 0 });
+  // Stems are drawn by hand so that the bars keep their bin width (a second series would
+  // merge its x values into the bins').
+  const drawStems = (u) => {
+    const { ctx } = u;
+    const bottom = u.bbox.top + u.bbox.height;
+    ctx.save();
+    ctx.strokeStyle = stemStroke;
+    ctx.fillStyle = stemStroke;
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    stems.x.forEach((xv, i) => {
+      const yv = stems.y[i];
+      if (!(yv > 0)) return;
+      const px = u.valToPos(xv, 'x', true);
+      const py = u.valToPos(yv, 'y', true);
+      ctx.beginPath();
+      ctx.moveTo(px, bottom);
+      ctx.lineTo(px, py);
+      ctx.stroke();
+      ctx.beginPath();
+      ctx.arc(px, py, 3 * devicePixelRatio, 0, 2 * Math.PI);
+      ctx.fill();
+    });
+    ctx.restore();
+  };
   return {
-    update(x, counts, stems = null) {
+    update(x, counts, newStems = null) {
       plot?.destroy();
+      stems = newStems ?? { x: [], y: [] };
       const xs = Array.from(x);
-      const data = [xs, Array.from(counts, (c) => (logY && c <= 0 ? null : c))];
-      const series = [{ label: xLabel }, { label: barLabel, stroke: '#7f9fbf', fill: 'rgba(127,159,191,.55)', paths: bars, points: { show: false } }];
-      // Stems share the x axis: put each at its own x, with nulls elsewhere (uPlot aligns series).
-      if (stems && stems.x.length) {
-        const merged = [...new Set([...xs, ...Array.from(stems.x)])].sort((a, b) => a - b);
-        const at = (keys, values) => {
-          const m = new Map(Array.from(keys, (k, i) => [k, values[i]]));
-          return merged.map((k) => (m.has(k) ? m.get(k) : null));
-        };
-        data[0] = merged;
-        data[1] = at(xs, data[1]);
-        data.push(at(Array.from(stems.x), Array.from(stems.y, (c) => (logY && c <= 0 ? null : c))));
-        series.push({ label: stemLabel, stroke: stemStroke, width: 0, paths: () => null,
-          points: { show: true, size: 6, stroke: stemStroke, fill: stemStroke } });
-      }
-      const drawStems = (u) => {
-        if (data.length < 3) return;
-        const { ctx } = u;
-        ctx.save();
-        ctx.strokeStyle = stemStroke;
-        ctx.lineWidth = 1.5 * devicePixelRatio;
-        const bottom = u.bbox.top + u.bbox.height;
-        data[0].forEach((xv, i) => {
-          const yv = data[2][i];
-          if (yv == null) return;
-          const px = u.valToPos(xv, 'x', true);
-          const py = u.valToPos(yv, 'y', true);
-          ctx.beginPath();
-          ctx.moveTo(px, bottom);
-          ctx.lineTo(px, py);
-          ctx.stroke();
-        });
-        ctx.restore();
-      };
+      const ys = Array.from(counts, (c) => (logY && c <= 0 ? null : c));
+      const top = Math.max(1, ...ys.filter((v) => v != null), ...Array.from(stems.y));
+      const half = xs.length > 1 ? (xs[1] - xs[0]) / 2 : 0.5;
+      const lo = Math.min(xs[0] - half, ...Array.from(stems.x));
+      const hi = Math.max(xs[xs.length - 1] + half, ...Array.from(stems.x));
       plot = new uPlot({
         title,
         width,
         height,
-        scales: { x: { time: false }, y: logY ? { distr: 3 } : { range: (u, lo, hi) => [0, hi * 1.05] } },
+        scales: {
+          x: { time: false, range: () => [lo, hi] },
+          y: logY ? { distr: 3, range: () => [1, top * 2] } : { range: () => [0, top * 1.05] },
+        },
         axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
-        series,
+        series: [{ label: xLabel }, { label: barLabel, stroke: '#7f9fbf', fill: 'rgba(127,159,191,.55)', paths: bars, points: { show: false } }],
         hooks: { draw: [drawStems] },
-      }, data, target);
+      }, [xs, ys], target);
     },
     destroy() {
       plot?.destroy();
