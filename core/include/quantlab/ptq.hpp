@@ -1,0 +1,108 @@
+// Post-training static quantization (MIT 6.5940 lecture 5, section 5.9; issue 4) and ONNX
+// export of the result.
+//
+// quantize_static() takes an fp32 model, folds each BatchNormalization into the conv before
+// it, runs calibration batches through the model observing every activation, chooses each
+// activation's clipping range with the foundation's calibrators (min-max, percentile, MSE,
+// KL), quantizes weights per output channel symmetrically to int8 and biases to int32
+// (S_b = S_W S_X, Z_b = 0), and rewrites the graph in ONNX's QOperator form:
+//
+//   input -> QuantizeLinear -> QLinearConv / (FC layers: see quantize_static) ... -> DequantizeLinear
+//
+// so that every Conv / Gemm / MatMul runs integer-only on the int8 kernels:
+//   q_Y = Z_Y + (S_W S_X / S_Y)(sum (q_X - Z_X) q_W + q_b),  q_b = round(b / (S_W S_X)).
+// In detail:
+//   - Conv -> QLinearConv (per-channel w_scale, int32 bias);
+//   - Gemm, and MatMul (+ Add of a constant bias) on a 2-D input -> Reshape [-1, K, 1, 1] ->
+//     QLinearConv 1x1 with the int32 bias -> Flatten: exact integer arithmetic with the bias
+//     folded, which quantlab and onnxruntime both run (QLinearMatMul has no bias input);
+//   - a Relu / Clip that alone reads a quantized layer (or a QLinearAdd) is absorbed: the
+//     output's range is clipped to the activation's bounds (Relu => [0, max]), so the
+//     output grid's clamp applies it;
+//   - MaxPool (opset >= 12), Flatten and Reshape run on int8 tensors directly, keeping
+//     their input's scale and zero point;
+//   - Add of two int8 activations (residual) -> com.microsoft QLinearAdd;
+//   - anything else (GlobalAveragePool, Softmax, ...) stays fp32 between DequantizeLinear
+//     and QuantizeLinear.
+// Activations are asymmetric (zero point) int8 or uint8, ranges from the calibrator.
+// The result is an OnnxModel: load it with Model::from_onnx (either RequantMode), write it
+// with write_onnx_model, or convert it to the QDQ form with to_qdq() for export.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "quantlab/linear.hpp"
+#include "quantlab/model.hpp"
+#include "quantlab/onnx.hpp"
+#include "quantlab/progress.hpp"
+#include "quantlab/requantize.hpp"
+#include "quantlab/status.hpp"
+#include "quantlab/tensor.hpp"
+
+namespace quantlab {
+
+struct PtqOptions {
+  /// How each activation's clipping range is chosen from the calibration data.
+  CalibrationOptions calibration;
+  /// Activations int8 (true) or uint8 with a zero point (false). Weights are always int8,
+  /// symmetric (Z = 0), narrow range [-127, 127].
+  bool activations_signed = true;
+  /// Weights per output channel (true) or per tensor.
+  bool per_channel = true;
+  /// Weights in 7 bits ([-63, 63]): some peers' x86 kernels (AVX2 without VNNI) saturate
+  /// int16 pair sums of full-range int8 weights; with reduce_range they are exact.
+  bool reduce_range = false;
+  /// Requantization of the model run for the report (the returned OnnxModel itself runs
+  /// in either mode: choose when loading it).
+  RequantMode requant_mode = RequantMode::kFp32;
+  /// Called with stage "calibrate" (done/total = batches), "quantize" (layers), "report".
+  ProgressFn progress;
+};
+
+/// One quantized layer (Conv, Gemm or MatMul) of the report.
+struct PtqLayerReport {
+  std::string name;     ///< the fp32 node's name
+  std::string op_type;  ///< the fp32 operator ("Conv", "Gemm", "MatMul")
+  float input_scale = 0;
+  int32_t input_zero_point = 0;
+  float output_scale = 0;
+  int32_t output_zero_point = 0;
+  ClipRange output_range;             ///< the calibrated clipping range of the output
+  std::vector<float> weight_scales;   ///< one per output channel (or one)
+  /// M = S_W S_X / S_Y per output channel, and its fixed-point form M0 (Q31) and shift.
+  std::vector<double> multipliers;
+  std::vector<int32_t> m0;
+  std::vector<int32_t> shift;
+  /// fp32 output against the int8 model's dequantized output on the report batch:
+  /// MSE and SQNR in dB (10 log10(signal power / noise power); +inf if the output is
+  /// reproduced exactly). Both are of the layer's final output (after an absorbed
+  /// activation), so they include the error accumulated by earlier layers.
+  double mse = 0;
+  double sqnr_db = 0;
+};
+
+struct PtqResult {
+  OnnxModel model;                      ///< QOperator form
+  std::vector<PtqLayerReport> layers;   ///< in execution order
+  int folded_batch_norms = 0;
+};
+
+/// Quantize `fp32` using calibration batches (each a full input tensor for the model's
+/// single input, e.g. [64, 1, 28, 28]); the first batch also serves for the report.
+/// Errors: no batches (kEmptyInput), a model with several inputs or an already quantized
+/// model (kUnsupported), a batch of the wrong shape (kShapeMismatch) or type
+/// (kInvalidArgument), NaN or infinite inputs or activations (kNotFinite); each message
+/// names the batch and the value.
+Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> calibration,
+                                  const PtqOptions& options = {});
+
+/// The same quantized model in QDQ form: fp32 Conv / Gemm / MatMul between
+/// DequantizeLinear (of int8 weights, int32 biases and activations) and QuantizeLinear,
+/// which runtimes fuse back into integer kernels. Errors: a model not made by
+/// quantize_static.
+Result<OnnxModel> to_qdq(const OnnxModel& qoperator);
+
+}  // namespace quantlab
