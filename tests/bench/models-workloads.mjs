@@ -138,3 +138,98 @@ export function mobileNetV2({ res = 224, seed = 1 } = {}) {
 export function randomImages(n, res, seed) {
   return gaussian(n * 3 * res * res, 0x5eed0000 + seed);
 }
+
+/** Seeded uniform int8 weights in [-127, 127]. */
+function int8Weights(n, seed) {
+  const out = new Int8Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; ++i) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s >>> 16) % 255) - 127;
+  }
+  return out;
+}
+
+/**
+ * The same MobileNetV2 graph written directly in ONNX's QOperator int8 form, with made-up
+ * (not calibrated) quantization parameters: QuantizeLinear, 52 QLinearConv (per-channel
+ * int8 weights, int32 biases; ReLU6 as the output range [0, 6]), com.microsoft QLinearAdd,
+ * DequantizeLinear, then GlobalAveragePool, Flatten and Gemm in fp32. It profiles the int8
+ * runtime's operators on MobileNetV2's shapes independently of the post-training quantizer.
+ * activations: 'int8' or 'uint8'.
+ */
+export function mobileNetV2Int8({ res = 224, seed = 1, activations = 'int8' } = {}) {
+  const signed = activations === 'int8';
+  const Q = signed ? Int8Array : Uint8Array;
+  const nodes = [], initializers = [];
+  const init = (name, dtype, dims, data) => {
+    initializers.push({ name, dtype, dims, data });
+    return name;
+  };
+  // Activation grids: ReLU6 outputs [0, 6], everything else [-8, 8] (as uint8: zero 128).
+  const relu6 = { scale: 6 / 255, zp: signed ? -128 : 0 };
+  const linear = { scale: 16 / 255, zp: signed ? 0 : 128 };
+  const grid = (name, g) => [init(`${name}_scale`, 'float32', [], new Float32Array([g.scale])),
+    init(`${name}_zp`, activations, [], new Q([g.zp]))];
+  grid('relu6', relu6);
+  grid('linear', linear);
+  let convs = 0;
+  const conv = (x, xg, cIn, cOut, k, stride, groups, act) => {
+    const id = convs++;
+    const fanIn = (cIn / groups) * k * k;
+    const w = int8Weights(cOut * fanIn, seed * 1000 + id);
+    const wScale = new Float32Array(cOut).fill(Math.sqrt(2 / fanIn) / 73);
+    const bias = Int32Array.from(gaussian(cOut, seed * 1000 + id + 500, 0.1), (v) => Math.round(v / (wScale[0] * xg.scale)));
+    const yg = act ? relu6 : linear;
+    const yName = act ? 'relu6' : 'linear';
+    const xName = xg === relu6 ? 'relu6' : 'linear';
+    const pad = (k - 1) >> 1;
+    nodes.push({
+      op: 'QLinearConv', name: `QLinearConv_${id}`,
+      inputs: [x, `${xName}_scale`, `${xName}_zp`, init(`w${id}`, 'int8', [cOut, cIn / groups, k, k], w),
+        init(`w${id}_scale`, 'float32', [cOut], wScale), init(`w${id}_zp`, 'int8', [cOut], new Int8Array(cOut)),
+        `${yName}_scale`, `${yName}_zp`, init(`b${id}`, 'int32', [cOut], bias)],
+      outputs: [`q${id}`],
+      attributes: { dilations: [1, 1], group: groups, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride] },
+    });
+    return [`q${id}`, yg];
+  };
+  nodes.push({ op: 'QuantizeLinear', name: 'QuantizeLinear_0', inputs: ['input', 'linear_scale', 'linear_zp'], outputs: ['qin'] });
+  let [x, xg] = conv('qin', linear, 3, 32, 3, 2, 1, true);
+  let cIn = 32, adds = 0;
+  for (const [t, c, n, s] of MOBILENETV2_CONFIG) {
+    for (let i = 0; i < n; ++i) {
+      const stride = i === 0 ? s : 1;
+      const hidden = cIn * t;
+      let y = x, yg = xg;
+      if (t !== 1) [y, yg] = conv(y, yg, cIn, hidden, 1, 1, 1, true);
+      [y, yg] = conv(y, yg, hidden, hidden, 3, stride, hidden, true);
+      [y, yg] = conv(y, yg, hidden, c, 1, 1, 1, false);
+      if (stride === 1 && cIn === c) {
+        const sum = `qadd${adds++}`;
+        nodes.push({ op: 'QLinearAdd', domain: 'com.microsoft', name: `QLinearAdd_${adds}`,
+          inputs: [x, 'linear_scale', 'linear_zp', y, 'linear_scale', 'linear_zp', 'linear_scale', 'linear_zp'],
+          outputs: [sum] });
+        y = sum;
+      }
+      x = y;
+      xg = yg;
+      cIn = c;
+    }
+  }
+  [x, xg] = conv(x, xg, cIn, 1280, 1, 1, 1, true);
+  nodes.push({ op: 'DequantizeLinear', name: 'DequantizeLinear_0', inputs: [x, 'relu6_scale', 'relu6_zp'], outputs: ['features'] });
+  nodes.push({ op: 'GlobalAveragePool', name: 'GlobalAveragePool_0', inputs: ['features'], outputs: ['pool'] });
+  nodes.push({ op: 'Flatten', name: 'Flatten_0', inputs: ['pool'], outputs: ['flat'], attributes: { axis: 1 } });
+  nodes.push({
+    op: 'Gemm', name: 'Gemm_0',
+    inputs: ['flat', init('classifier.weight', 'float32', [1000, 1280], gaussian(1000 * 1280, seed * 1000 + 999, Math.sqrt(1 / 1280))),
+      init('classifier.bias', 'float32', [1000], new Float32Array(1000))],
+    outputs: ['logits'], attributes: { transB: 1 },
+  });
+  return graphModel({
+    name: 'mobilenetv2_int8', opset: 13, domains: { 'com.microsoft': 1 }, nodes, initializers,
+    inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 3, res, res] }],
+    outputs: [{ name: 'logits', dtype: 'float32', dims: ['N', 1000] }],
+  });
+}
