@@ -76,6 +76,33 @@ test('bits lesson: accuracy against bits, conv vs FC, K-means vs linear, as the 
   await page.close();
 });
 
+test('standalone: a page that only imports the element, initial state from attributes', async () => {
+  // A course page of its own (served by the test), with nothing of index.html.
+  const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+    <script type="importmap">{"imports": {"quantlab": "/wasm/quantlab.mjs",
+      "uplot": "/node_modules/uplot/dist/uPlot.esm.js", "uplot/": "/node_modules/uplot/"}}</script>
+    <script type="module" src="/components/ql-bits.mjs"></script></head>
+    <body><p>A course page.</p><ql-bits model="lenet300" count="${COUNT}" kmeans="lloyd" autorun></ql-bits></body></html>`;
+  const page = await env.browser.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') env.consoleErrors.push(`course.html: ${msg.text()}`);
+  });
+  page.on('pageerror', (e) => env.consoleErrors.push(`course.html: uncaught ${e.message}`));
+  await page.route(`${env.url}course.html`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+  await page.goto(`${env.url}course.html`);
+  await page.waitForSelector('ql-bits[data-done=true]', { timeout: 120000 });
+  assert.equal(await page.locator('ql-bits [data-testid=model]').inputValue(), 'lenet300');
+  assert.equal(await page.locator('ql-bits [data-testid=kmeans]').inputValue(), 'lloyd');
+  // LeNet-300-100 has no conv layers: only the two FC series.
+  assert.equal((await page.locator('ql-bits [data-testid=conv-params]').textContent()).trim(), 'none');
+  assert.equal(await page.locator('ql-bits [data-testid=table] tr').first().locator('th').count(), 3);
+  const points = await page.locator('ql-bits').evaluate((el) => el.points);
+  assert.equal(points.length, 16);
+  assert.ok(points.every((p) => p.group === 'fc'));
+  assert.equal(page.url().includes('#'), false, 'no sync-url: the URL is left alone');
+  await page.close();
+});
+
 test('no console errors on any page', () => {
   assert.deepEqual(env.consoleErrors, []);
 });
