@@ -297,6 +297,14 @@ std::map<int, std::unique_ptr<Model>>& model_table() {
   return table;
 }
 
+/// Keep a model under a new id (also used by post-training quantization for its int8 model).
+int add_model(Model m) {
+  static int next_id = 1;
+  const int id = next_id++;
+  model_table()[id] = std::make_unique<Model>(std::move(m));
+  return id;
+}
+
 Result<const Model*> find_model(int id) {
   auto& t = model_table();
   auto it = t.find(id);
@@ -374,10 +382,7 @@ val model_load_js(const val& bytes, const val& options) {
   o.fuse_activations = options["fuseActivations"].as<bool>();
   auto m = Model::load(b, o);
   if (!m) return error_value(m.status());
-  static int next_id = 1;
-  const int id = next_id++;
-  model_table()[id] = std::make_unique<Model>(std::move(*m));
-  return ok_value(val(id));
+  return ok_value(val(add_model(std::move(*m))));
 }
 
 val model_info_js(int id) {
@@ -420,9 +425,26 @@ val model_run_js(int id, const val& inputs, const val& on_progress) {
     const val data = inputs[i]["data"];
     auto dtype = dtype_of_typed_array(data);
     if (!dtype) return error_value(dtype.status());
-    auto t = Tensor::create(*dtype, shape_from(inputs[i]["shape"]));
-    if (!t) return error_value(t.status());
+    const Shape shape = shape_from(inputs[i]["shape"]);
     const auto n = data["length"].as<size_t>();
+    // Compare the data's length with the shape's element count first (in 64 bits,
+    // saturating): a shape that disagrees with its data is a mismatch, whatever its size.
+    uint64_t holds = 1;
+    bool negative = false;
+    for (int64_t d : shape) {
+      if (d < 0) negative = true;
+      else if (d == 0 || holds == 0) holds = 0;
+      else holds = holds > UINT64_MAX / static_cast<uint64_t>(d) ? UINT64_MAX
+                                                                : holds * static_cast<uint64_t>(d);
+    }
+    if (!negative && holds != n) {
+      return error_value(shape_mismatch(
+          "input " + std::to_string(i) + " has " + std::to_string(n) + " values but its shape " +
+          shape_string(shape) + " holds " +
+          (holds == UINT64_MAX ? std::string("more than 2^64") : std::to_string(holds))));
+    }
+    auto t = Tensor::create(*dtype, shape);
+    if (!t) return error_value(t.status());
     if (n != t->size()) {
       return error_value(shape_mismatch("input " + std::to_string(i) + " has " +
                                         std::to_string(n) + " values but its shape " +
@@ -1705,3 +1727,147 @@ EMSCRIPTEN_BINDINGS(quantlab_compression) {
   function("dcCrc32", &dc_crc32_js);
 }
 // ===== End of compression ===================================================================
+
+// ===== Post-training quantization (issue 4) ==================================================
+// quantizeModel: a loaded fp32 model + calibration images -> a PtqResult kept under an id
+// (for the report and ONNX export) and its int8 graph loaded as an ordinary Model in
+// model_table() (so JavaScript wraps it in a normal Model handle).
+#include "quantlab/ptq.hpp"
+
+namespace {
+
+std::map<int, std::unique_ptr<PtqResult>>& ptq_table() {
+  static std::map<int, std::unique_ptr<PtqResult>> table;
+  return table;
+}
+
+val ptq_layer_to_js(const PtqLayerReport& L) {
+  val o = val::object();
+  o.set("name", L.name);
+  o.set("opType", L.op_type);
+  o.set("inputScale", L.input_scale);
+  o.set("inputZeroPoint", L.input_zero_point);
+  o.set("outputScale", L.output_scale);
+  o.set("outputZeroPoint", L.output_zero_point);
+  val range = val::array();
+  range.set(0, L.output_range.r_min);
+  range.set(1, L.output_range.r_max);
+  o.set("outputRange", range);
+  o.set("weightScales", to_js(L.weight_scales));
+  o.set("multipliers", to_js(L.multipliers));
+  o.set("m0", to_js(L.m0));
+  o.set("shift", to_js(L.shift));
+  o.set("mse", L.mse);
+  o.set("sqnrDb", L.sqnr_db);
+  return o;
+}
+
+/// options: {method, percentile, activations, perChannel, reduceRange, requantMode,
+/// batchSize} (validated and defaulted by quantlab.mjs); data: Float32Array of shape.
+val ptq_quantize_js(int model_id, const val& data, const val& shape, const val& options,
+                    const val& on_progress) {
+  auto found = find_model(model_id);
+  if (!found) return error_value(found.status());
+  PtqOptions o;
+  const std::string method = options["method"].as<std::string>();
+  if (method == "minmax") o.calibration.method = CalibrationMethod::kMinMax;
+  else if (method == "percentile") o.calibration.method = CalibrationMethod::kPercentile;
+  else if (method == "mse") o.calibration.method = CalibrationMethod::kMse;
+  else if (method == "kl") o.calibration.method = CalibrationMethod::kKl;
+  else {
+    return error_value(invalid_argument("method must be 'minmax', 'percentile', 'mse' or 'kl', got '" +
+                                        method + "'"));
+  }
+  o.calibration.percentile = options["percentile"].as<double>();
+  o.activations_signed = options["activations"].as<std::string>() == "int8";
+  o.per_channel = options["perChannel"].as<bool>();
+  o.reduce_range = options["reduceRange"].as<bool>();
+  o.requant_mode = options["requantMode"].as<std::string>() == "fp32" ? RequantMode::kFp32
+                                                                      : RequantMode::kFixedPoint;
+  const auto batch = static_cast<int64_t>(options["batchSize"].as<double>());
+  if (batch < 1) return error_value(invalid_argument("batchSize must be >= 1"));
+
+  // The calibration array split along dimension 0 into batches.
+  const std::vector<int64_t> dims = shape_from(shape);
+  if (dims.empty()) return error_value(shape_mismatch("the calibration shape must have rank >= 1"));
+  auto total = shape_size(dims);
+  if (!total) return error_value(total.status());
+  const auto n = data["length"].as<size_t>();
+  if (n != *total) {
+    return error_value(shape_mismatch("the calibration data has " + std::to_string(n) +
+                                      " values but its shape " + shape_string(dims) + " holds " +
+                                      std::to_string(*total)));
+  }
+  if (n == 0) return error_value(empty_input("the calibration data is empty: no calibration batch"));
+  const size_t per = n / static_cast<size_t>(dims[0]);
+  std::vector<Tensor> batches;
+  for (int64_t first = 0; first < dims[0]; first += batch) {
+    std::vector<int64_t> d = dims;
+    d[0] = std::min(batch, dims[0] - first);
+    auto t = Tensor::create(DType::kFloat32, d);
+    if (!t) return error_value(t.status());
+    const auto begin = static_cast<size_t>(first) * per;
+    heap_view(DType::kFloat32, t->raw(), t->size())
+        .call<void>("set", data.call<val>("subarray", static_cast<double>(begin),
+                                          static_cast<double>(begin + t->size())));
+    batches.push_back(std::move(*t));
+  }
+  if (on_progress.typeOf().as<std::string>() == "function") {
+    o.progress = [&on_progress](const Progress& p) {
+      val r = val::object();
+      r.set("stage", std::string(p.stage));
+      r.set("done", static_cast<double>(p.done));
+      r.set("total", static_cast<double>(p.total));
+      on_progress(r);
+    };
+  }
+  auto q = quantize_static(**found, batches, o);
+  if (!q) return error_value(q.status());
+  ModelOptions mo;
+  mo.requant_mode = o.requant_mode;
+  auto loaded = Model::from_onnx(q->model, mo);
+  if (!loaded) return error_value(loaded.status());
+  static int next_ptq_id = 1;
+  const int id = next_ptq_id++;
+  const int mid = add_model(std::move(*loaded));
+  val out = val::object();
+  out.set("id", id);
+  out.set("modelId", mid);
+  out.set("foldedBatchNorms", q->folded_batch_norms);
+  val report = val::array();
+  for (size_t i = 0; i < q->layers.size(); ++i) report.set(i, ptq_layer_to_js(q->layers[i]));
+  out.set("report", report);
+  ptq_table()[id] = std::make_unique<PtqResult>(std::move(*q));
+  return ok_value(out);
+}
+
+/// form: "qoperator" or "qdq" -> the .onnx bytes as a new Uint8Array.
+val ptq_to_onnx_js(int id, const std::string& form) {
+  auto it = ptq_table().find(id);
+  if (it == ptq_table().end()) return error_value(invalid_argument("the quantized model was disposed"));
+  std::vector<uint8_t> bytes;
+  if (form == "qoperator") {
+    bytes = serialize_onnx_model(it->second->model);
+  } else if (form == "qdq") {
+    auto qdq = to_qdq(it->second->model);
+    if (!qdq) return error_value(qdq.status());
+    bytes = serialize_onnx_model(*qdq);
+  } else {
+    return error_value(invalid_argument("form must be 'qoperator' or 'qdq', got '" + form + "'"));
+  }
+  return ok_value(val::global("Uint8Array")
+                      .new_(emscripten::typed_memory_view(bytes.size(), bytes.data()))
+                      .call<val>("slice"));
+}
+
+val ptq_dispose_js(int id) { return ok_value(val(ptq_table().erase(id) > 0)); }
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(quantlab_ptq) {
+  using emscripten::function;
+  function("ptqQuantize", &ptq_quantize_js);
+  function("ptqToOnnx", &ptq_to_onnx_js);
+  function("ptqDispose", &ptq_dispose_js);
+}
+// ===== End of post-training quantization =====================================================
