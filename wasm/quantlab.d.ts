@@ -684,6 +684,75 @@ export interface Quantlab {
 
 // ===== End of compression =====================================================================
 
+// ===== Post-training quantization (issue 4) ===================================================
+
+export interface QuantizeOptions {
+  /** How activation clipping ranges are chosen (default 'minmax'). */
+  method?: 'minmax' | 'percentile' | 'mse' | 'kl';
+  /** 'percentile': the upper percentile in (50, 100] (default 99.99). */
+  percentile?: number;
+  /** Activation grid, asymmetric with a zero point (default 'int8'). */
+  activations?: 'int8' | 'uint8';
+  /** Weight scales per output channel (default true) or per tensor. */
+  perChannel?: boolean;
+  /** 7-bit weights [-63, 63] (default false): exact on x86 peers without VNNI. */
+  reduceRange?: boolean;
+  /** Requantization of .model and of the report run (default 'fp32'; 'fixed' = 'fixed-point'). */
+  requantMode?: 'fp32' | 'fixed-point' | 'fixed';
+  /** Calibration chunk along dimension 0 (default 64); the first chunk serves the report. */
+  batchSize?: number;
+  /** Called synchronously: 'calibrate' (chunks), 'quantize' (layers), 'report'. */
+  onProgress?: (progress: { stage: 'calibrate' | 'quantize' | 'report'; done: number;
+    total: number }) => void;
+}
+
+/** One quantized Conv / Gemm / MatMul. */
+export interface PtqLayerReport {
+  /** The fp32 node's name and operator. */
+  name: string;
+  opType: string;
+  inputScale: number;
+  inputZeroPoint: number;
+  outputScale: number;
+  outputZeroPoint: number;
+  /** The calibrated clipping range [rMin, rMax] of the output (after an absorbed Relu/Clip). */
+  outputRange: [number, number];
+  /** One per output channel (or one). */
+  weightScales: Float32Array;
+  /** M = S_W S_X / S_Y per channel; M ~= m0 * 2^(shift - 31), m0 in [2^30, 2^31). */
+  multipliers: Float64Array;
+  m0: Int32Array;
+  shift: Int32Array;
+  /** fp32 against dequantized int8 output on the first calibration chunk. */
+  mse: number;
+  sqnrDb: number;
+}
+
+/** The result of quantizeModel; dispose() frees it and .model. */
+export class QuantizedModel {
+  private constructor();
+  /** The int8 QOperator graph as an ordinary Model. */
+  readonly model: Model;
+  readonly report: PtqLayerReport[];
+  readonly foldedBatchNorms: number;
+  readonly disposed: boolean;
+  /** The .onnx bytes: 'qoperator' (default) or 'qdq'. */
+  toOnnx(form?: 'qoperator' | 'qdq'): Uint8Array;
+  dispose(): void;
+}
+
+export interface Quantlab {
+  /**
+   * Post-training static quantization of an fp32 model: calibration holds the images of
+   * `shape` (e.g. [512, 1, 28, 28]). Throws QuantlabError (EMPTY_INPUT, SHAPE_MISMATCH,
+   * NOT_FINITE, UNSUPPORTED for an already quantized model, INVALID_ARGUMENT).
+   */
+  quantizeModel(model: Model, calibration: Float32Array, shape: number[],
+    options?: QuantizeOptions): QuantizedModel;
+}
+
+// ===== End of post-training quantization ======================================================
+
 export interface LoadOptions {
   /** 'auto' (default) picks SIMD128 when WebAssembly.validate accepts it. */
   simd?: 'auto' | boolean;

@@ -385,6 +385,20 @@ class Quantlab {
   networkFromOnnx(bytes) {
     return new Network(this.#m, call(this.#m.dcNetworkFromOnnx, bytesOf(bytes)));
   }
+
+  // --- Post-training quantization (issue 4; see the post-training quantization section) --
+
+  /**
+   * Post-training static quantization of a loaded fp32 Model. calibration: Float32Array of
+   * `shape` (e.g. [512, 1, 28, 28]) for the model's single input, fed in chunks of
+   * options.batchSize (default 64). Options: method 'minmax' | 'percentile' | 'mse' | 'kl',
+   * percentile, activations 'int8' | 'uint8', perChannel (true), reduceRange (false: 7-bit
+   * weights when true), requantMode 'fp32' | 'fixed-point', onProgress({stage, done, total}).
+   * Returns a QuantizedModel: .model, .report, .toOnnx(form), .dispose().
+   */
+  quantizeModel(model, calibration, shape, options = {}) {
+    return quantizeModelWith(this.#m, model, calibration, shape, options);
+  }
 }
 
 // ===== Models: ONNX import and runtime (issue 4) ===========================================
@@ -413,6 +427,9 @@ function copyLayer(l) {
   };
 }
 
+// Set by Model's static block: the handle id of a live Model (post-training quantization).
+let modelIdOf;
+
 /**
  * A loaded ONNX model. Its weights live in WebAssembly memory until dispose(). Results are
  * copies (never views into wasm memory).
@@ -421,6 +438,14 @@ export class Model {
   #m;
   #id;
   #info;
+
+  // Post-training quantization reads the handle id of a live model.
+  static {
+    modelIdOf = (model) => {
+      model.#live();
+      return model.#id;
+    };
+  }
 
   constructor(module, id) {
     this.#m = module;
@@ -1107,6 +1132,150 @@ export class Network {
 }
 
 // ===== End of compression =====================================================================
+
+// ===== Post-training quantization (issue 4) ===================================================
+
+const PTQ_METHODS = ['minmax', 'percentile', 'mse', 'kl'];
+
+function quantizeModelWith(module, model, calibration, shape, options = {}) {
+  if (!(model instanceof Model)) fail('model must be a Model (from loadModel)');
+  const id = modelIdOf(model);
+  if (!(calibration instanceof Float32Array)) fail('calibration must be a Float32Array');
+  const dims = asShape(shape);
+  dims.forEach((d, k) => {
+    if (!Number.isInteger(d) || d < 0) fail(`shape[${k}] must be an integer >= 0`);
+  });
+  if (options === null || typeof options !== 'object') fail('options must be an object');
+  const method = options.method ?? 'minmax';
+  if (!PTQ_METHODS.includes(method)) {
+    fail(`method must be one of ${PTQ_METHODS.map((m) => `'${m}'`).join(', ')}, got '${method}'`);
+  }
+  const percentile = asNumber(options.percentile ?? 99.99, 'percentile');
+  const activations = options.activations ?? 'int8';
+  if (activations !== 'int8' && activations !== 'uint8') {
+    fail(`activations must be 'int8' or 'uint8', got '${activations}'`);
+  }
+  const perChannel = options.perChannel ?? true;
+  const reduceRange = options.reduceRange ?? false;
+  if (typeof perChannel !== 'boolean') fail('perChannel must be a boolean');
+  if (typeof reduceRange !== 'boolean') fail('reduceRange must be a boolean');
+  let requantMode = options.requantMode ?? 'fp32';
+  if (requantMode === 'fixed') requantMode = 'fixed-point';
+  if (requantMode !== 'fp32' && requantMode !== 'fixed-point') {
+    fail(`requantMode must be 'fp32' or 'fixed-point', got '${requantMode}'`);
+  }
+  const batchSize = options.batchSize ?? 64;
+  if (!Number.isInteger(batchSize) || batchSize < 1) fail('batchSize must be an integer >= 1');
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    fail('onProgress must be a function');
+  }
+  // A callback that throws must not unwind through WebAssembly frames.
+  let callbackError = null;
+  const progress = onProgress && ((p) => {
+    if (callbackError) return;
+    try {
+      onProgress(p);
+    } catch (e) {
+      callbackError = e;
+    }
+  });
+  const out = call(module.ptqQuantize, id, calibration, dims,
+    { method, percentile, activations, perChannel, reduceRange, requantMode, batchSize },
+    progress);
+  if (callbackError) {
+    call(module.ptqDispose, out.id);
+    call(module.modelDispose, out.modelId);
+    throw callbackError;
+  }
+  return new QuantizedModel(module, out);
+}
+
+function copyReportLayer(l) {
+  return {
+    ...l,
+    outputRange: [...l.outputRange],
+    weightScales: l.weightScales.slice(),
+    multipliers: l.multipliers.slice(),
+    m0: l.m0.slice(),
+    shift: l.shift.slice(),
+  };
+}
+
+/**
+ * The result of quantizeModel: the int8 graph as an ordinary Model (.model), the per-layer
+ * report, and ONNX export in QOperator or QDQ form. dispose() frees both.
+ */
+export class QuantizedModel {
+  #m;
+  #id;
+  #model;
+  #report;
+  #folded;
+
+  constructor(module, out) {
+    this.#m = module;
+    this.#id = out.id;
+    this.#report = out.report;
+    this.#folded = out.foldedBatchNorms;
+    try {
+      this.#model = new Model(module, out.modelId);
+    } catch (e) {
+      call(module.modelDispose, out.modelId);
+      call(module.ptqDispose, out.id);
+      throw e;
+    }
+  }
+
+  #live() {
+    if (this.#id === 0) throw new QuantlabError('INVALID_ARGUMENT', 'the quantized model was disposed');
+  }
+
+  /** The int8 model (QOperator graph): layers(), run(), runAll() as any Model. */
+  get model() {
+    this.#live();
+    return this.#model;
+  }
+
+  /**
+   * One entry per quantized Conv / Gemm / MatMul, in execution order: {name, opType,
+   * inputScale, inputZeroPoint, outputScale, outputZeroPoint, outputRange: [rMin, rMax],
+   * weightScales, multipliers (M = S_W S_X / S_Y), m0, shift (M ~= m0 2^(shift - 31)), mse,
+   * sqnrDb} (fp32 against int8 on the first calibration chunk).
+   */
+  get report() {
+    return this.#report.map(copyReportLayer);
+  }
+
+  /** BatchNormalization nodes folded into the conv before them. */
+  get foldedBatchNorms() {
+    return this.#folded;
+  }
+
+  /** The int8 model as .onnx bytes: 'qoperator' (default) or 'qdq'. */
+  toOnnx(form = 'qoperator') {
+    this.#live();
+    if (form !== 'qoperator' && form !== 'qdq') {
+      fail(`form must be 'qoperator' or 'qdq', got '${form}'`);
+    }
+    return call(this.#m.ptqToOnnx, this.#id, form);
+  }
+
+  /** Free the quantized model and its .model; safe to call twice. */
+  dispose() {
+    if (this.#id !== 0) {
+      this.#model.dispose();
+      call(this.#m.ptqDispose, this.#id);
+      this.#id = 0;
+    }
+  }
+
+  get disposed() {
+    return this.#id === 0;
+  }
+}
+
+// ===== End of post-training quantization ======================================================
 
 /**
  * Load quantlab. Options: simd ('auto' | true | false), wasmBinary (bytes of the matching

@@ -780,6 +780,13 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
     }
   }
   for (const OnnxValueInfo& o : g.outputs) QL_RETURN_IF_ERROR(e.get_f(o.name));
+  // Constant nodes that only fed an absorbed Clip's bounds are left unused: drop them.
+  std::set<std::string> used;
+  for (const OnnxNode& n : e.nodes) used.insert(n.inputs.begin(), n.inputs.end());
+  for (const OnnxValueInfo& o : g.outputs) used.insert(o.name);
+  std::erase_if(e.nodes, [&](const OnnxNode& n) {
+    return n.op_type == "Constant" && n.outputs.size() == 1 && !used.count(n.outputs[0]);
+  });
 
   OnnxModel& q = result.model;
   q.ir_version = std::max<int64_t>(folded.ir_version, 7);
