@@ -6,7 +6,7 @@
 // Attributes (initial state): model (lenet5 | lenet300 | cnn_bn), count (test images),
 // kmeans (optimal | lloyd), linear (per-channel | per-tensor), autorun; `sync-url` mirrors
 // the state in the URL hash.
-import { call } from '../src/client.mjs';
+import { call, terminate } from '../src/client.mjs';
 import { linePlot, uplotCss } from '../src/plot.mjs';
 import { readHash, writeHash } from '../src/state.mjs';
 import { esc, LESSON_CSS, pct, PROGRESS_HTML, progressBar } from '../src/ui.mjs';
@@ -46,6 +46,7 @@ quantization (an affine grid of 2<sup><i>b</i></sup> levels, min-max range). In 
   <label>linear <select name="linear" data-testid="linear">
     <option value="per-channel">per output channel</option><option value="per-tensor">per tensor</option></select></label>
   <button class="primary" data-testid="run">Measure</button>
+  <button data-testid="stop" hidden>Stop</button>
 </div>
 ${PROGRESS_HTML('progress')}
 <div class="error" data-testid="error" role="alert"></div>
@@ -65,6 +66,7 @@ export class QlBits extends HTMLElement {
   #root;
   #state;
   #busy = false;
+  #stopped = false;
   #progress;
   #plot = null;
   #points = [];
@@ -93,6 +95,12 @@ export class QlBits extends HTMLElement {
       });
     }
     this.#$('[data-testid=run]').addEventListener('click', () => this.run());
+    // Stopping ends the page's worker (the wasm call cannot be interrupted); the next call
+    // starts a fresh one.
+    this.#$('[data-testid=stop]').addEventListener('click', () => {
+      this.#stopped = true;
+      terminate();
+    });
     this.#render();
     this.dataset.ready = 'true';
     this.dispatchEvent(new CustomEvent('ql-ready'));
@@ -121,8 +129,12 @@ export class QlBits extends HTMLElement {
   async run() {
     if (this.#busy) return;
     this.#busy = true;
+    this.#stopped = false;
     delete this.dataset.done;
     this.#root.querySelectorAll('button, select').forEach((b) => { b.disabled = true; });
+    const stop = this.#$('[data-testid=stop]');
+    stop.disabled = false;
+    stop.hidden = false;
     this.#$('[data-testid=error]').textContent = '';
     this.#points = [];
     this.#fp32 = null;
@@ -149,10 +161,11 @@ export class QlBits extends HTMLElement {
       this.dataset.done = 'true';
       this.dispatchEvent(new CustomEvent('ql-done', { detail: { fp32: r.fp32, points: r.points } }));
     } catch (e) {
-      this.#progress.done();
-      this.#$('[data-testid=error]').textContent = `${e.code ?? 'ERROR'}: ${e.message}`;
+      this.#progress.done(this.#stopped ? 'stopped' : '');
+      if (!this.#stopped) this.#$('[data-testid=error]').textContent = `${e.code ?? 'ERROR'}: ${e.message}`;
     } finally {
       this.#busy = false;
+      this.#$('[data-testid=stop]').hidden = true;
       this.#root.querySelectorAll('button, select').forEach((b) => { b.disabled = false; });
     }
   }

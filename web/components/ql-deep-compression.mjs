@@ -8,7 +8,7 @@
 // Attributes (initial state): model (lenet300 | lenet5), fc-sparsity, conv-sparsity,
 // output-sparsity, fc-bits, conv-bits, prune-steps, epochs, lr, train (training images), test
 // (test images), autorun; `sync-url` mirrors the state in the URL hash.
-import { call } from '../src/client.mjs';
+import { call, terminate } from '../src/client.mjs';
 import { histogramPlot, uplotCss } from '../src/plot.mjs';
 import { readHash, writeHash } from '../src/state.mjs';
 import { bytes, esc, int, LESSON_CSS, pct, PROGRESS_HTML, progressBar, setDownload } from '../src/ui.mjs';
@@ -83,6 +83,7 @@ quantization and 35-49x with Huffman coding.</p>
   <label>test images <select name="test" data-testid="test">
     ${[500, 1000, 2000].map((n) => `<option value="${n}">${n}</option>`).join('')}</select></label>
   <button class="primary" data-testid="run">Compress</button>
+  <button data-testid="stop" hidden>Stop</button>
 </div>
 ${PROGRESS_HTML('progress')}
 <div class="error" data-testid="error" role="alert"></div>
@@ -109,6 +110,7 @@ export class QlDeepCompression extends HTMLElement {
   #root;
   #state;
   #busy = false;
+  #stopped = false;
   #progress;
   #plot = null;
   #result = null;
@@ -134,6 +136,12 @@ export class QlDeepCompression extends HTMLElement {
       });
     }
     this.#$('[data-testid=run]').addEventListener('click', () => this.run());
+    // Stopping ends the page's worker (the wasm call cannot be interrupted); the next call
+    // starts a fresh one.
+    this.#$('[data-testid=stop]').addEventListener('click', () => {
+      this.#stopped = true;
+      terminate();
+    });
     this.#$('[name=histogram]').addEventListener('change', () => this.#renderHistogram());
     this.dataset.ready = 'true';
     this.dispatchEvent(new CustomEvent('ql-ready'));
@@ -164,8 +172,12 @@ export class QlDeepCompression extends HTMLElement {
   async run() {
     if (this.#busy) return;
     this.#busy = true;
+    this.#stopped = false;
     delete this.dataset.done;
     this.#root.querySelectorAll('button, select, input').forEach((b) => { b.disabled = true; });
+    const stop = this.#$('[data-testid=stop]');
+    stop.disabled = false;
+    stop.hidden = false;
     this.#$('[data-testid=error]').textContent = '';
     this.#progress.start('loading the model and the data');
     const s = this.#state;
@@ -195,10 +207,11 @@ export class QlDeepCompression extends HTMLElement {
       this.dataset.done = 'true';
       this.dispatchEvent(new CustomEvent('ql-done', { detail: this.report }));
     } catch (e) {
-      this.#progress.done();
-      this.#$('[data-testid=error]').textContent = `${e.code ?? 'ERROR'}: ${e.message}`;
+      this.#progress.done(this.#stopped ? 'stopped' : '');
+      if (!this.#stopped) this.#$('[data-testid=error]').textContent = `${e.code ?? 'ERROR'}: ${e.message}`;
     } finally {
       this.#busy = false;
+      this.#$('[data-testid=stop]').hidden = true;
       this.#root.querySelectorAll('button, select, input').forEach((b) => { b.disabled = false; });
     }
   }

@@ -77,6 +77,8 @@ ${PROGRESS_HTML('progress')}
 (per output channel), the requantization multiplier M and its fixed-point form M<sub>0</sub> (Q31)
 and shift, and the SQNR of the int8 layer output against fp32 (10 log<sub>10</sub> signal / noise power).</p>
 <div class="scroll"><table class="data" data-testid="report"></table></div>
+<h3>The int8 graph <small class="note">(what the exported ONNX holds: QuantizeLinear, QLinearConv, ... DequantizeLinear)</small></h3>
+<div class="scroll"><table class="data" data-testid="int8-layers"></table></div>
 <p><a class="download" data-testid="download-qoperator" hidden>int8 ONNX (QOperator: QLinearConv, QLinearMatMul)</a>
   &nbsp; <a class="download" data-testid="download-qdq" hidden>int8 ONNX (QDQ)</a></p>
 `;
@@ -169,6 +171,7 @@ export class QlModels extends HTMLElement {
     for (const id of ['fp32-accuracy', 'int8-accuracy', 'agreement']) this.#$(`[data-testid=${id}]`).textContent = '–';
     this.#$('[data-testid=fp32-count]').textContent = '';
     this.#$('[data-testid=report]').innerHTML = '';
+    this.#$('[data-testid=int8-layers]').innerHTML = '';
     this.#$('[data-testid=samples]').innerHTML = '';
     this.#$('[data-testid=timing]').textContent = '';
     this.#$('[data-testid=download-qoperator]').hidden = true;
@@ -194,7 +197,9 @@ export class QlModels extends HTMLElement {
   #renderLayers(layers, table) {
     const rows = layers.map((l, i) => {
       const ins = l.inputs.filter((v) => v && !v.constant).map((v) => shape(v.shape)).join(', ');
-      const weights = l.inputs.filter((v) => v && v.constant).map((v) => `${esc(v.name)} ${shape(v.shape)}`).join('<br>');
+      // Constant inputs by the last part of their name (int8 graphs have long generated ones).
+      const weights = l.inputs.filter((v) => v && v.constant)
+        .map((v) => `<span title="${esc(v.name)}">${esc(v.name.split('/').pop())}</span> ${v.dtype === 'float32' ? '' : `${v.dtype} `}${shape(v.shape)}`).join('<br>');
       const outs = l.outputs.filter(Boolean).map((v) => shape(v.shape)).join(', ');
       const flag = l.fused ? 'fused into the previous kernel' : l.folded ? 'folded at load' : '';
       return `<tr${l.fused || l.folded ? ' class="dim"' : ''}><td>${i}</td><td class="l">${esc(l.name)}</td>` +
@@ -262,8 +267,10 @@ export class QlModels extends HTMLElement {
       this.#$('[data-testid=agreement]').textContent = pct(r.agreement);
       this.#$('[data-testid=timing]').textContent =
         `quantization (${calibration} calibration images, ${METHODS[method]}): ${r.quantizeMs.toFixed(0)} ms; ` +
-        `int8: ${r.count} images in ${r.ms.toFixed(0)} ms.`;
+        `int8: ${r.count} images in ${r.ms.toFixed(0)} ms` +
+        (r.foldedBatchNorms ? `; ${r.foldedBatchNorms} BatchNorm layers folded into their convolutions.` : '.');
       this.#renderReport(r.report);
+      this.#renderLayers(r.layers, this.#$('[data-testid=int8-layers]'));
       await this.#renderSamples();
       const [qop, qdq] = [await call('exportInt8', { form: 'qoperator' }), await call('exportInt8', { form: 'qdq' })];
       setDownload(this.#$('[data-testid=download-qoperator]'), qop.bytes, `${model}.int8.qoperator.onnx`);
@@ -288,10 +295,20 @@ export class QlModels extends HTMLElement {
       const hi = Math.max(...list);
       return `${g(lo, d)} … ${g(hi, d)} <small>(${list.length})</small>`;
     };
-    const rows = layers.map((l) => `<tr><td class="l">${esc(l.name)}</td><td class="l">${esc(l.opType ?? '')}</td>` +
+    // Per channel in a collapsible row: M = S_W S_X / S_Y = M0 2^(shift - 31), M0 in [2^30, 2^31).
+    const channels = (l) => {
+      const n = l.weightScales?.length ?? 0;
+      if (n <= 1) return '';
+      const cells = Array.from({ length: n }, (_, c) => `<tr><td>${c}</td><td>${g(l.weightScales[c], 4)}</td>` +
+        `<td>${g(l.multipliers?.[c], 6)}</td><td>${g(l.m0?.[c])}</td><td>${g(l.shift?.[c])}</td></tr>`).join('');
+      return `<tr class="channels"><td colspan="11"><details><summary>${n} output channels</summary>` +
+        '<table class="data"><tr><th>channel</th><th>S<sub>W</sub></th><th>M</th><th>M<sub>0</sub></th><th>shift</th></tr>' +
+        `${cells}</table></details></td></tr>`;
+    };
+    const rows = layers.map((l) => `<tr data-layer="${esc(l.name)}"><td class="l">${esc(l.name)}</td><td class="l">${esc(l.opType ?? '')}</td>` +
       `<td>${g(l.inputScale)}</td><td>${g(l.inputZeroPoint)}</td><td>${g(l.outputScale)}</td><td>${g(l.outputZeroPoint)}</td>` +
-      `<td>${span(l.weightScales, 3)}</td><td>${span(l.multipliers, 4)}</td><td>${span(l.m0 ?? l.M0, 10)}</td>` +
-      `<td>${span(l.shift, 3)}</td><td>${l.sqnrDb == null ? '–' : l.sqnrDb.toFixed(1)}</td></tr>`);
+      `<td>${span(l.weightScales, 3)}</td><td>${span(l.multipliers, 4)}</td><td>${span(l.m0, 10)}</td>` +
+      `<td>${span(l.shift, 3)}</td><td>${l.sqnrDb == null ? '–' : l.sqnrDb.toFixed(1)}</td></tr>${channels(l)}`);
     this.#$('[data-testid=report]').innerHTML = '<tr><th class="l">layer</th><th class="l">op</th><th>S<sub>X</sub></th>' +
       '<th>Z<sub>X</sub></th><th>S<sub>Y</sub></th><th>Z<sub>Y</sub></th><th>S<sub>W</sub></th><th>M</th>' +
       '<th>M<sub>0</sub></th><th>shift</th><th>SQNR dB</th></tr>' + rows.join('');

@@ -199,6 +199,7 @@ export function createTasks(ql, quantlab) {
           predictions,
           report: result.report,
           layers: result.model.layers(),
+          foldedBatchNorms: result.foldedBatchNorms ?? 0,
           quantizeMs,
           ms,
         },
