@@ -87,6 +87,22 @@ test('deep compression lesson: stage table as the API computes it, the file, the
   await page.close();
 });
 
+test('stop: long work can be cancelled, and the lesson runs again afterwards', async () => {
+  const page = await env.newPage('?lesson=deep-compression');
+  await page.waitForSelector('ql-deep-compression[data-ready=true]', { timeout: 30000 });
+  await page.locator('ql-deep-compression [data-testid=run]').click();
+  await page.waitForSelector('ql-deep-compression [data-testid=stop]:not([hidden])', { timeout: 10000 });
+  await page.waitForFunction(() => /prune|train/.test(document.querySelector('ql-deep-compression')
+    .shadowRoot.querySelector('[data-testid=progress] span').textContent), null, { timeout: 30000 });
+  await page.locator('ql-deep-compression [data-testid=stop]').click();
+  await page.waitForSelector('ql-deep-compression [data-testid=stop][hidden]', { state: 'attached', timeout: 10000 });
+  assert.equal((await page.locator('ql-deep-compression [data-testid=progress] span').textContent()).trim(), 'stopped');
+  assert.equal(await page.locator('ql-deep-compression [data-testid=error]').textContent(), '');
+  assert.equal(await page.locator('ql-deep-compression [data-testid=run]').isEnabled(), true);
+  assert.equal(await page.locator('ql-deep-compression').getAttribute('data-done'), null);
+  await page.close();
+});
+
 test('no console errors on any page', () => {
   assert.deepEqual(env.consoleErrors, []);
 });
