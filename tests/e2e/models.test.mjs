@@ -118,6 +118,33 @@ test('navigation reaches every lesson', async () => {
   await page.close();
 });
 
+test('embedded alone with a bad attribute: the error from the worker is shown, and the lesson recovers', async () => {
+  const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+    <script type="importmap">{"imports": {"quantlab": "/wasm/quantlab.mjs",
+      "uplot": "/node_modules/uplot/dist/uPlot.esm.js", "uplot/": "/node_modules/uplot/"}}</script>
+    <script type="module" src="/components/ql-models.mjs"></script></head>
+    <body><ql-models model="resnet9000" count="500"></ql-models></body></html>`;
+  const page = await env.browser.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') env.consoleErrors.push(`course.html: ${msg.text()}`);
+  });
+  page.on('pageerror', (e) => env.consoleErrors.push(`course.html: uncaught ${e.message}`));
+  await page.route(`${env.url}course.html`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+  await page.goto(`${env.url}course.html`);
+  const error = page.locator('ql-models [data-testid=error]');
+  await page.waitForFunction(() => document.querySelector('ql-models').shadowRoot
+    .querySelector('[data-testid=error]').textContent !== '', null, { timeout: 30000 });
+  assert.equal(await error.textContent(), "INVALID_ARGUMENT: unknown demo model 'resnet9000'");
+  await page.locator('ql-models [data-testid=model]').selectOption('lenet300');
+  await page.waitForFunction(() => document.querySelector('ql-models').shadowRoot
+    .querySelectorAll('[data-testid=layers] tr').length > 0, null, { timeout: 30000 });
+  assert.equal(await error.textContent(), '');
+  assert.equal(await page.locator('ql-models [data-testid=parameters]').textContent(), '266,610');
+  await page.locator('ql-models [data-testid=run-fp32]').click();
+  await page.waitForSelector('ql-models[data-fp32]', { timeout: 60000 });
+  await page.close();
+});
+
 test('no console errors on any page', () => {
   assert.deepEqual(env.consoleErrors, []);
 });

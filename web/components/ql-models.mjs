@@ -134,7 +134,7 @@ export class QlModels extends HTMLElement {
         const value = typeof DEFAULTS[name] === 'number' ? Number(el.value) : el.value;
         this.#update({ [name]: value });
         if (name === 'model' || name === 'count') this.#reset();
-        if (name === 'model') this.#loadModel();
+        if (name === 'model') this.#loadModel().then(() => this.#showError(null), (e) => this.#showError(e));
         this.#$('[name=percentile]').disabled = this.#state.method !== 'percentile';
       });
     }
