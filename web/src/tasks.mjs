@@ -95,9 +95,14 @@ export function createTasks(ql, quantlab) {
 
   // Loaded fp32 runtime models and their last fp32 predictions, per demo model (a page may
   // quantize the same model several times).
-  const loaded = new Map();   // name -> {model, fp32: {count, predictions} | null}
-  async function fp32Model(name) {
-    if (!loaded.has(name)) loaded.set(name, { model: ql.loadModel(await modelBytes(name)), fp32: null });
+  // The promise is cached, so two lessons asking at once load the model once.
+  const loaded = new Map();   // name -> Promise<{model, fp32: {count, predictions} | null}>
+  function fp32Model(name) {
+    if (!loaded.has(name)) {
+      const entry = modelBytes(name).then((bytes) => ({ model: ql.loadModel(bytes), fp32: null }));
+      loaded.set(name, entry);
+      entry.catch(() => loaded.delete(name));
+    }
     return loaded.get(name);
   }
   let quantized = null;       // the last PTQ result {name, result}
@@ -137,6 +142,9 @@ export function createTasks(ql, quantlab) {
     /** Pixels and labels of a few test images (for drawing). */
     async samples({ indices }) {
       const { images, labels } = await testSet();
+      if (!Array.isArray(indices) || !indices.every((i) => Number.isInteger(i) && i >= 0 && i < labels.length)) {
+        throw fail('INVALID_ARGUMENT', `indices must be test image numbers in [0, ${labels.length})`);
+      }
       const pixels = new Uint8Array(indices.length * PIXELS);
       indices.forEach((idx, k) => pixels.set(images.subarray(idx * PIXELS, (idx + 1) * PIXELS), k * PIXELS));
       return { result: { pixels, labels: Uint8Array.from(indices, (i) => labels[i]) }, transfer: [pixels.buffer] };
