@@ -8,6 +8,7 @@
 #include <set>
 
 #include "model_impl.hpp"
+#include "quantlab/ptq.hpp"
 
 namespace quantlab {
 namespace {
@@ -543,6 +544,7 @@ Result<Model> Model::from_onnx(OnnxModel model, const ModelOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->onnx = std::move(model);
   impl->options = options;
+  if (options.fuse_qdq) fuse_qdq(impl->onnx);
   QL_RETURN_IF_ERROR(Builder(*impl).build());
   Model m;
   m.impl_ = std::move(impl);

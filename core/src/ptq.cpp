@@ -952,4 +952,151 @@ Result<OnnxModel> to_qdq(const OnnxModel& qoperator) {
   return m;
 }
 
+
+int fuse_qdq(OnnxModel& model) {
+  OnnxGraph& g = model.graph;
+  std::map<std::string, const Tensor*> init;
+  for (const OnnxTensor& t : g.initializers) init[t.name] = &t.tensor;
+  const Uses uses(g);
+  auto producer = [&](const std::string& v, const char* op) -> std::optional<size_t> {
+    auto it = uses.producer.find(v);
+    if (it == uses.producer.end()) return std::nullopt;
+    const OnnxNode& n = g.nodes[it->second];
+    if (n.op_type != op || !is_onnx_domain(n.domain) || n.outputs.size() != 1) return std::nullopt;
+    return it->second;
+  };
+  auto readers = [&](const std::string& v) {
+    auto it = uses.consumers.find(v);
+    return it == uses.consumers.end() ? size_t{0} : it->second.size();
+  };
+  auto constant = [&](const std::string& v) -> const Tensor* {
+    auto it = init.find(v);
+    return it == init.end() ? nullptr : it->second;
+  };
+  /// A DequantizeLinear of an 8-bit activation with scalar scale and zero point.
+  auto activation_dq = [&](const std::string& v) -> std::optional<size_t> {
+    auto d = producer(v, "DequantizeLinear");
+    if (!d) return std::nullopt;
+    const OnnxNode& n = g.nodes[*d];
+    const Tensor* s = n.inputs.size() == 3 ? constant(n.inputs[1]) : nullptr;
+    const Tensor* z = n.inputs.size() == 3 ? constant(n.inputs[2]) : nullptr;
+    if (!s || !z || s->size() != 1 || z->size() != 1 || s->dtype() != DType::kFloat32 ||
+        (z->dtype() != DType::kInt8 && z->dtype() != DType::kUInt8)) {
+      return std::nullopt;
+    }
+    return d;
+  };
+  std::vector<bool> drop(g.nodes.size(), false);
+  std::vector<std::optional<OnnxNode>> replace(g.nodes.size());
+  bool uses_add = false;
+  int fused = 0;
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const OnnxNode& q = g.nodes[qi];
+    if (q.op_type != "QuantizeLinear" || !is_onnx_domain(q.domain) || q.inputs.size() != 3 ||
+        q.outputs.size() != 1) {
+      continue;
+    }
+    const Tensor* ys = constant(q.inputs[1]);
+    const Tensor* yz = constant(q.inputs[2]);
+    if (!ys || !yz || ys->size() != 1 || yz->size() != 1) continue;
+    const std::string& yf = q.inputs[0];
+    if (readers(yf) != 1 || uses.graph_outputs.count(yf)) continue;
+    if (auto ci = producer(yf, "Conv")) {
+      const OnnxNode& conv = g.nodes[*ci];
+      if (conv.inputs.size() < 2 || drop[*ci] || replace[*ci]) continue;
+      auto dx = activation_dq(conv.inputs[0]);
+      auto dw = producer(conv.inputs[1], "DequantizeLinear");
+      if (!dx || !dw || readers(conv.inputs[1]) != 1) continue;
+      const OnnxNode& w = g.nodes[*dw];
+      const Tensor* wq = w.inputs.size() == 3 ? constant(w.inputs[0]) : nullptr;
+      const Tensor* ws = w.inputs.size() == 3 ? constant(w.inputs[1]) : nullptr;
+      const Tensor* wz = w.inputs.size() == 3 ? constant(w.inputs[2]) : nullptr;
+      if (!wq || !ws || !wz || wq->dtype() != DType::kInt8 || ws->dtype() != DType::kFloat32 ||
+          wq->rank() < 3 || (ws->size() != 1 && (ws->size() != static_cast<size_t>(wq->dim(0)) ||
+                                                 attr_int(w, "axis", 1) != 0))) {
+        continue;
+      }
+      const Tensor* xs = constant(g.nodes[*dx].inputs[1]);
+      std::optional<size_t> db;
+      if (conv.inputs.size() > 2 && !conv.inputs[2].empty()) {
+        // The int32 bias must be on the grid S_W S_X with zero point 0 (exactly what
+        // QLinearConv adds), else the group is left as it is.
+        db = producer(conv.inputs[2], "DequantizeLinear");
+        if (!db || readers(conv.inputs[2]) != 1) continue;
+        const OnnxNode& b = g.nodes[*db];
+        const Tensor* bq = constant(b.inputs[0]);
+        const Tensor* bs = b.inputs.size() > 1 ? constant(b.inputs[1]) : nullptr;
+        const Tensor* bz = b.inputs.size() > 2 ? constant(b.inputs[2]) : nullptr;
+        if (!bq || !bs || bq->dtype() != DType::kInt32 || bs->dtype() != DType::kFloat32 ||
+            bs->size() != ws->size() || (bs->size() > 1 && attr_int(b, "axis", 1) != 0)) {
+          continue;
+        }
+        bool ok = !bz || bz->dtype() == DType::kInt32;
+        for (size_t c = 0; ok && c < bs->size(); ++c) {
+          ok = bs->data<float>()[c] == ws->data<float>()[c] * xs->data<float>()[0] &&
+               (!bz || bz->data<int32_t>()[c] == 0);
+        }
+        if (!ok) continue;
+      }
+      OnnxNode f;
+      f.name = conv.name;
+      f.op_type = "QLinearConv";
+      const OnnxNode& x = g.nodes[*dx];
+      f.inputs = {x.inputs[0], x.inputs[1], x.inputs[2], w.inputs[0], w.inputs[1], w.inputs[2],
+                  q.inputs[1], q.inputs[2]};
+      if (db) f.inputs.push_back(g.nodes[*db].inputs[0]);
+      f.outputs = q.outputs;
+      f.attributes = conv.attributes;
+      replace[*ci] = std::move(f);
+      drop[qi] = drop[*dw] = true;
+      if (db) drop[*db] = true;
+      ++fused;
+    } else if (auto ai = producer(yf, "Add")) {
+      const OnnxNode& add = g.nodes[*ai];
+      if (add.inputs.size() != 2 || drop[*ai] || replace[*ai]) continue;
+      auto da = activation_dq(add.inputs[0]);
+      auto db = activation_dq(add.inputs[1]);
+      if (!da || !db) continue;
+      const OnnxNode& a = g.nodes[*da];
+      const OnnxNode& b = g.nodes[*db];
+      if (constant(a.inputs[2])->dtype() != constant(b.inputs[2])->dtype() ||
+          constant(a.inputs[2])->dtype() != yz->dtype()) {
+        continue;
+      }
+      OnnxNode f;
+      f.name = add.name;
+      f.op_type = "QLinearAdd";
+      f.domain = "com.microsoft";
+      f.inputs = {a.inputs[0], a.inputs[1], a.inputs[2], b.inputs[0], b.inputs[1], b.inputs[2],
+                  q.inputs[1], q.inputs[2]};
+      f.outputs = q.outputs;
+      replace[*ai] = std::move(f);
+      drop[qi] = true;
+      uses_add = true;
+      ++fused;
+    }
+  }
+  if (fused == 0) return 0;
+  std::vector<OnnxNode> nodes;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (drop[i]) continue;
+    nodes.push_back(replace[i] ? std::move(*replace[i]) : std::move(g.nodes[i]));
+  }
+  // DequantizeLinear nodes whose output nobody reads any more go too.
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::set<std::string> read;
+    for (const OnnxNode& n : nodes) read.insert(n.inputs.begin(), n.inputs.end());
+    for (const OnnxValueInfo& o : g.outputs) read.insert(o.name);
+    const size_t before = nodes.size();
+    std::erase_if(nodes, [&](const OnnxNode& n) {
+      return n.op_type == "DequantizeLinear" && n.outputs.size() == 1 && !read.count(n.outputs[0]);
+    });
+    changed = nodes.size() != before;
+  }
+  g.nodes = std::move(nodes);
+  if (uses_add && model.opset("com.microsoft") == 0) model.opset_imports.push_back({"com.microsoft", 1});
+  return fused;
+}
+
 }  // namespace quantlab

@@ -167,9 +167,10 @@ Model load_model(const std::string& name) {
   return std::move(*m);
 }
 
-Model from_onnx(const OnnxModel& m, RequantMode mode = RequantMode::kFp32) {
+Model from_onnx(const OnnxModel& m, RequantMode mode = RequantMode::kFp32, bool fuse_qdq = false) {
   ModelOptions o;
   o.requant_mode = mode;
+  o.fuse_qdq = fuse_qdq;
   auto r = Model::from_onnx(m, o);
   INFO(r.status().to_string());
   REQUIRE(r.is_ok());
@@ -217,6 +218,7 @@ struct DemoRow {
   double pytorch_fp32 = 0, quantlab_fp32 = 0, quantlab_int8 = 0, quantlab_int8_fixed = 0;
   double pytorch_int8 = 0, agreement = 0, agreement_fixed = 0, pytorch_agreement = 0;
   double qdq_agreement = 0, qdq_max_diff = 0;
+  bool qdq_fused_exact = false;
   int layers = 0;
 };
 
@@ -435,18 +437,33 @@ TEST_CASE("ptq: demo models keep fp32 accuracy in int8 (both requantization mode
                                   double(std::fabs(logits_qdq[i] - logits_int8[i]) / out_scale));
     }
     CHECK(row.qdq_agreement >= 99.5);
+    // With fuse_qdq the runtime turns every group back into QLinearConv (as onnxruntime's
+    // optimizer): exactly the QOperator model's outputs, in both requantization modes.
+    {
+      const Model fused = from_onnx(*qdq, RequantMode::kFp32, true);
+      const auto fused_ops = op_counts(fused.onnx());
+      REQUIRE(fused_ops.count("QLinearConv") == 1);
+      CHECK(fused_ops.at("QLinearConv") == row.layers);
+      CHECK(fused_ops.count("Conv") == 0);
+      const std::vector<float> logits_fused = logits_of(fused, test);
+      REQUIRE(logits_fused.size() == logits_int8.size());
+      row.qdq_fused_exact =
+          std::memcmp(logits_fused.data(), logits_int8.data(), logits_int8.size() * 4) == 0;
+      CHECK(row.qdq_fused_exact);
+    }
     rows.push_back(row);
   }
   std::printf("\n[ptq] Fashion-MNIST, %s (calibration: 512 training images, min-max, per-channel "
               "int8 weights, int8 activations)\n",
               test.source.c_str());
-  std::printf("  %-9s %9s %9s %9s %9s %9s %9s %10s %9s %9s\n", "model", "torch", "ql fp32",
-              "ql int8", "ql fixed", "torch i8", "agree", "torch agr", "qdq agr", "qdq |d|");
+  std::printf("  %-9s %9s %9s %9s %9s %9s %9s %10s %9s %9s %s\n", "model", "torch", "ql fp32",
+              "ql int8", "ql fixed", "torch i8", "agree", "torch agr", "qdq agr", "qdq |d|",
+              "qdq fused");
   for (const DemoRow& r : rows) {
-    std::printf("  %-9s %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%% %9.2f%% %8.2f%% %6.0f LSB\n",
+    std::printf("  %-9s %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%% %9.2f%% %8.2f%% %6.0f LSB %s\n",
                 r.name.c_str(), r.pytorch_fp32, r.quantlab_fp32, r.quantlab_int8,
                 r.quantlab_int8_fixed, r.pytorch_int8, r.agreement, r.pytorch_agreement,
-                r.qdq_agreement, r.qdq_max_diff);
+                r.qdq_agreement, r.qdq_max_diff, r.qdq_fused_exact ? "exact" : "DIFFERS");
   }
   std::printf("  (torch i8 and torch agr: PyTorch qnnpack from web/models/models.json, on 10,000 "
               "test images)\n");
@@ -587,6 +604,16 @@ TEST_CASE("ptq: a MobileNetV2-shaped graph (BN, ReLU6, depthwise, residual Add, 
     const double s = sqnr((*int8)[0].data<float>(), (*via_qdq)[0].data<float>());
     std::printf("[ptq] MobileNetV2-shaped: QDQ vs QOperator logits SQNR %.1f dB\n", s);
     CHECK(s > 30.0);
+    for (RequantMode mode : {RequantMode::kFp32, RequantMode::kFixedPoint}) {
+      const Model fused = from_onnx(*qdq, mode, true);
+      CHECK(op_counts(fused.onnx()).at("QLinearAdd") == 2);
+      CHECK(op_counts(fused.onnx()).count("Conv") == 0);
+      auto f = fused.run({&held_out, 1});
+      auto want_q = from_onnx(q->model, mode).run({&held_out, 1});
+      REQUIRE(f.is_ok());
+      REQUIRE(want_q.is_ok());
+      CHECK(std::memcmp((*f)[0].raw(), (*want_q)[0].raw(), (*f)[0].bytes()) == 0);
+    }
   }
 }
 

@@ -71,6 +71,11 @@ struct ModelOptions {
   /// into that layer's kernel (same results, one pass fewer). The pre-activation tensor is
   /// then never materialized: set false to observe it.
   bool fuse_activations = true;
+  /// Turn QDQ groups (DequantizeLinear -> Conv / Add -> QuantizeLinear) back into QLinearConv
+  /// / QLinearAdd before preparing the model, as onnxruntime's graph optimizer does (see
+  /// fuse_qdq in ptq.hpp). Off by default: the model then runs ONNX's float semantics of
+  /// each node. onnx() returns the rewritten graph.
+  bool fuse_qdq = false;
 };
 
 /// Settings of one run.

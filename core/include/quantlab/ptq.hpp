@@ -105,4 +105,15 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
 /// quantize_static.
 Result<OnnxModel> to_qdq(const OnnxModel& qoperator);
 
+/// Rewrites QDQ groups back into integer operators, as onnxruntime's QDQ optimizer does:
+///   DequantizeLinear(x), DequantizeLinear(int8 W), [DequantizeLinear(int32 b) on the grid
+///   S_W S_X with zero point 0] -> Conv -> QuantizeLinear   becomes QLinearConv;
+///   DequantizeLinear(a), DequantizeLinear(b) -> Add -> QuantizeLinear  becomes
+///   com.microsoft QLinearAdd.
+/// Scales and zero points must be initializers; anything else is left as it is. The result
+/// computes with integer accumulators (not the float arithmetic of the QDQ graph), so the
+/// QDQ form of a quantize_static model runs exactly as its QOperator form. Returns the
+/// number of groups fused. Model::from_onnx applies it when ModelOptions::fuse_qdq is set.
+int fuse_qdq(OnnxModel& model);
+
 }  // namespace quantlab
