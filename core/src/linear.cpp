@@ -363,9 +363,15 @@ Result<ClipRange> mse_search(std::span<const float> values, std::span<const doub
 // candidate threshold bin i >= levels, P is the histogram cut at i with the outliers folded
 // into its last bin; Q merges P's bins into `levels` groups and spreads each group's count
 // evenly over the group's non-empty bins. Returns the threshold in real units.
-float kl_threshold(std::span<const double> hist, float bin_width, int levels) {
-  const int bins = static_cast<int>(hist.size());
+// The first bin's count is replaced by the second's, as NVIDIA's entropy calibrator does:
+// after a ReLU most activations are exactly 0, and that spike (which every threshold
+// represents exactly) would otherwise dominate P, so the KL would ignore the tail and clip
+// the range far too much.
+float kl_threshold(std::span<const double> raw_hist, float bin_width, int levels) {
+  const int bins = static_cast<int>(raw_hist.size());
   if (bins <= levels) return bin_width * static_cast<float>(bins);
+  std::vector<double> hist(raw_hist.begin(), raw_hist.end());
+  hist[0] = hist[1];
   double total_tail = 0.0;
   for (int b = 0; b < bins; ++b) total_tail += hist[b];
   int best_i = bins;
