@@ -380,6 +380,7 @@ val model_load_js(const val& bytes, const val& options) {
     return error_value(invalid_argument("requantMode must be 'fp32' or 'fixed', got '" + mode + "'"));
   }
   o.fuse_activations = options["fuseActivations"].as<bool>();
+  o.fuse_qdq = options["fuseQdq"].as<bool>();
   auto m = Model::load(b, o);
   if (!m) return error_value(m.status());
   return ok_value(val(add_model(std::move(*m))));

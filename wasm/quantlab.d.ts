@@ -176,6 +176,11 @@ export interface LoadModelOptions {
   requantMode?: 'fp32' | 'fixed';
   /** Run a Relu / Clip(0, 6) inside the fp32 Conv / Gemm / MatMul before it (default true). */
   fuseActivations?: boolean;
+  /**
+   * Run DequantizeLinear -> Conv / Add -> QuantizeLinear groups as QLinearConv / QLinearAdd
+   * (integer arithmetic, as onnxruntime's graph optimizer; default false: float semantics).
+   */
+  fuseQdq?: boolean;
 }
 
 export interface ModelProgress {

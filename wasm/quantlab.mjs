@@ -228,6 +228,8 @@ class Quantlab {
    * Load an ONNX model from its bytes (Uint8Array or ArrayBuffer). Options: requantMode
    * 'fp32' (ONNX's definition, default) or 'fixed' (M0 / shift) for int8 layers;
    * fuseActivations (default true): run a Relu / Clip(0, 6) inside the fp32 layer before it.
+   * fuseQdq (default false): run DequantizeLinear -> Conv / Add -> QuantizeLinear groups as
+   * QLinearConv / QLinearAdd (integer arithmetic, as onnxruntime's optimizer).
    * Returns a Model; call dispose() when done.
    */
   loadModel(bytes, options = {}) {
@@ -578,7 +580,9 @@ function loadModelInto(module, bytes, options = {}) {
   }
   const fuseActivations = options.fuseActivations ?? true;
   if (typeof fuseActivations !== 'boolean') fail('fuseActivations must be a boolean');
-  const id = call(module.modelLoad, b, { requantMode, fuseActivations });
+  const fuseQdq = options.fuseQdq ?? false;
+  if (typeof fuseQdq !== 'boolean') fail('fuseQdq must be a boolean');
+  const id = call(module.modelLoad, b, { requantMode, fuseActivations, fuseQdq });
   try {
     return new Model(module, id);
   } catch (e) {

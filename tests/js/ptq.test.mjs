@@ -151,6 +151,15 @@ describe('post-training quantization, SIMD128 build', async () => {
         } finally {
           qdq.dispose();
         }
+        // With fuseQdq the runtime runs the QDQ groups as QLinearConv: exactly the same outputs.
+        const fused = ql.loadModel(q.toOnnx('qdq'), { fuseQdq: true });
+        try {
+          assert.equal(fused.layers().filter((l) => l.opType === 'QLinearConv').length,
+            EXPECT_LAYERS[info.name]);
+          assert.deepEqual(predict(fused).logits, i8.logits);
+        } finally {
+          fused.dispose();
+        }
         // Fixed-point requantization.
         const qFixed = ql.quantizeModel(fp32, calibration, [CALIB, 1, 28, 28],
           { requantMode: 'fixed-point' });
