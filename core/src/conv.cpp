@@ -431,6 +431,46 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
   }
 }
 
+/// A 1x1 layer over 1x1 images is a fully-connected layer (post-training quantization
+/// exports Gemm / MatMul so, issue 4): image by image it is `batch` GEMVs through a kernel
+/// tiled for NR pixels. The batch [N, C] transposed is one image [C, N x 1], so the same
+/// packed kernel runs one GEMM over N pixels, and its output [C_out, N] transposes back to
+/// [N, C_out]. Same products, sums and requantization per output: bit-exact with the loop.
+bool batch_as_pixels(const PackedQConv2d::Impl& I, size_t batch, int64_t h, int64_t w) {
+  const Conv2dGeometry& g = I.g;
+  return !I.depthwise && batch > 1 && h == 1 && w == 1 && g.kernel_h == 1 && g.kernel_w == 1 &&
+         g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+         g.pad_bottom == 0 && g.pad_right == 0;
+}
+
+template <class T>
+void run_qconv_batch_as_pixels(const PackedQConv2d::Impl& I, const T* x, size_t batch,
+                               std::byte* y) {
+  const auto c_in = static_cast<size_t>(I.c_in), c_out = static_cast<size_t>(I.c_out);
+  const size_t out_size = dtype_size(I.out.dtype);
+  thread_local AlignedBuffer xt_buffer, yt_buffer;
+  xt_buffer.reserve(c_in * batch * sizeof(T) + 64);
+  yt_buffer.reserve(c_out * batch * out_size + 64);
+  auto* xt = reinterpret_cast<T*>(xt_buffer.data());
+  for (size_t n = 0; n < batch; ++n) {
+    for (size_t c = 0; c < c_in; ++c) xt[c * batch + n] = x[n * c_in + c];
+  }
+  const auto pixels = static_cast<int64_t>(batch);
+  run_qconv(I, xt, 1, pixels, 1, pixels, 1, yt_buffer.data());
+  const std::byte* yt = yt_buffer.data();
+  if (out_size == 1) {
+    for (size_t c = 0; c < c_out; ++c) {
+      for (size_t n = 0; n < batch; ++n) y[n * c_out + c] = yt[c * batch + n];
+    }
+  } else {
+    for (size_t c = 0; c < c_out; ++c) {
+      for (size_t n = 0; n < batch; ++n) {
+        std::memcpy(y + (n * c_out + c) * out_size, yt + (c * batch + n) * out_size, out_size);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Status PackedQConv2d::run(const void* x, int64_t batch, int64_t h, int64_t w, void* y) const {
@@ -439,6 +479,14 @@ Status PackedQConv2d::run(const void* x, int64_t batch, int64_t h, int64_t w, vo
   auto size = check_run(x, batch, h, w, y, I.c_in, I.c_out, I.g, 1, "PackedQConv2d::run");
   if (!size) return size.status();
   const auto b = static_cast<size_t>(batch);
+  if (batch_as_pixels(I, b, h, w)) {
+    if (I.x_dtype == DType::kUInt8) {
+      run_qconv_batch_as_pixels(I, static_cast<const uint8_t*>(x), b, static_cast<std::byte*>(y));
+    } else {
+      run_qconv_batch_as_pixels(I, static_cast<const int8_t*>(x), b, static_cast<std::byte*>(y));
+    }
+    return Status::ok();
+  }
   if (I.x_dtype == DType::kUInt8) {
     run_qconv(I, static_cast<const uint8_t*>(x), b, h, w, size->first, size->second,
               static_cast<std::byte*>(y));

@@ -235,7 +235,14 @@ if (wanted('mobilenetv2')) {
   let int8Peer = null;
   const fns = { ql_fp32: () => fp32.run(x, shape), ort_fp32: () => fp32Peer.run(feeds) };
   if (q) {
-    console.log(`  quantized in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    const sqnr = q.report.map((l) => l.sqnrDb).sort((a, b) => a - b);
+    profiles.mobilenetv2_ptq = {
+      seconds: (performance.now() - t0) / 1000, quantized_layers: q.report.length,
+      sqnr_db_min: sqnr[0], sqnr_db_median: sqnr[sqnr.length >> 1], options: PTQ_OPTIONS,
+      calibration: `${calibN} random N(0, 1) images`,
+    };
+    console.log(`  quantized in ${fmt(profiles.mobilenetv2_ptq.seconds, 1)} s: ${q.report.length} layers, ` +
+      `per-layer SQNR min ${fmt(sqnr[0], 1)} dB, median ${fmt(sqnr[sqnr.length >> 1], 1)} dB`);
     const int8Bytes = q.toOnnx('qoperator');
     writeFileSync(join(modelsDir, 'mobilenetv2.int8.onnx'), int8Bytes);
     int8Peer = await ort.InferenceSession.create(int8Bytes, sessionOptions);

@@ -247,6 +247,42 @@ TEST_CASE("conv: asymmetric pads, odd channels, and output channels 31..33", "[c
   check_conv(c, rng);
 }
 
+TEST_CASE("conv: 1x1 layers over 1x1 images run the batch as pixels, bit-exact", "[conv]") {
+  // Fully-connected layers exported as QLinearConv 1x1 on [N, K, 1, 1] (issue 4's
+  // post-training quantization): PackedQConv2d::run transposes the batch into one image.
+  std::mt19937 rng(4242);
+  int i = 0;
+  for (int64_t batch : {2, 3, 8, 17, 33, 64}) {
+    for (int64_t c_in : {1, 16, 33}) {
+      ConvCase c;
+      c.batch = batch;
+      c.c_in = c_in;
+      c.c_out = 1 + (i * 11) % 40;
+      c.h = c.w = 1;
+      c.g = geom(1, 1, 1, 0, 1, 1);
+      c.x_dtype = i % 2 ? DType::kInt8 : DType::kUInt8;
+      const DType outs[] = {DType::kUInt8, DType::kInt8, DType::kInt32};
+      c.out.dtype = outs[(i / 2) % 3];
+      c.out.zero_point = c.out.dtype == DType::kInt8 ? -10 : (c.out.dtype == DType::kUInt8 ? 100 : 0);
+      c.out.mode = i % 4 < 2 ? RequantMode::kFp32 : RequantMode::kFixedPoint;
+      c.out.act = i % 3 == 0 ? FusedActivation::kRelu : FusedActivation::kNone;
+      if (c.out.dtype == DType::kInt32) c.out.act = FusedActivation::kNone;
+      c.per_channel = i % 3 != 1;
+      c.with_bias = i % 4 != 3;
+      check_conv(c, rng);
+      ++i;
+    }
+  }
+  // Grouped 1x1 over 1x1 images takes the same path.
+  ConvCase c;
+  c.batch = 9;
+  c.c_in = 12;
+  c.c_out = 6;
+  c.h = c.w = 1;
+  c.g = geom(1, 1, 1, 0, 1, 3);
+  check_conv(c, rng);
+}
+
 TEST_CASE("conv: groups, depthwise and depthwise with a channel multiplier", "[conv]") {
   std::mt19937 rng(4321);
   struct Gr { int64_t c_in, c_out, groups, k, s, pad, dil; };
