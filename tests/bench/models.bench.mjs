@@ -147,7 +147,10 @@ function layerTimes(model, x, shape, reps = 15) {
 function summarizeProfile(layers) {
   const byOp = {};
   for (const l of layers) byOp[l.opType] = (byOp[l.opType] ?? 0) + l.ms;
-  return { total_ms: layers.reduce((a, l) => a + l.ms, 0), by_op_ms: byOp };
+  return {
+    total_ms: layers.reduce((a, l) => a + l.ms, 0), by_op_ms: byOp,
+    slowest: [...layers].sort((a, b) => b.ms - a.ms).slice(0, 10),
+  };
 }
 
 function printProfile(title, layers) {
