@@ -235,6 +235,7 @@ if (wanted('mobilenetv2')) {
   const calib = randomImages(calibN, res, 1);
   const t0 = performance.now();
   const q = quantize(fp32, calib, [calibN, 3, res, res]);
+  let qS8 = null;
   let int8Peer = null;
   const fns = { ql_fp32: () => fp32.run(x, shape), ort_fp32: () => fp32Peer.run(feeds) };
   if (q) {
@@ -255,6 +256,10 @@ if (wanted('mobilenetv2')) {
     check('mobilenetv2 int8 vs fp32 (quantlab)', oursQ, oursF, 1000);
     fns.ql_int8 = () => q.model.run(x, shape);
     fns.ort_int8 = () => int8Peer.run(feeds);
+    // quantlab's default, int8 activations: quantlab only (onnxruntime-web's int8-activation
+    // QLinearConv runs at a few GOPS, issue 3; seconds per run).
+    qS8 = ql.quantizeModel(fp32, calib, [calibN, 3, res, res], { ...PTQ_OPTIONS, activations: 'int8' });
+    fns.ql_int8s8 = () => qS8.model.run(x, shape);
   } else {
     console.log('  (no ql.quantizeModel yet: int8 rows skipped)');
   }
@@ -283,6 +288,9 @@ if (wanted('mobilenetv2')) {
     row({ ...base, workload: 'mobilenetv2_int8_vs_fp32_b1', precision: 'int8', peer: 'quantlab-fp32',
       quantlab_ms: t.ql_int8.ms, peer_ms: t.ql_fp32.ms, quantlab_min_ms: t.ql_int8.min,
       peer_min_ms: t.ql_fp32.min });
+    row({ ...base, workload: 'mobilenetv2_int8s8_vs_fp32_b1', precision: 'int8', peer: 'onnxruntime-web-fp32',
+      quantlab_ms: t.ql_int8s8.ms, peer_ms: t.ort_fp32.ms, quantlab_min_ms: t.ql_int8s8.min,
+      peer_min_ms: t.ort_fp32.min, note: 'quantlab post-training int8 with int8 activations (its default)' });
   }
   row({ ...base, workload: 'mobilenetv2_int8synthetic_b1', precision: 'int8', peer: 'onnxruntime-web',
     quantlab_ms: t.ql_syn.ms, peer_ms: t.ort_syn.ms,
@@ -308,6 +316,7 @@ if (wanted('mobilenetv2')) {
   if (int8Peer) await int8Peer.release();
   syn.dispose();
   q?.dispose();
+  qS8?.dispose();
   fp32.dispose();
 }
 
