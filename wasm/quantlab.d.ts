@@ -704,7 +704,7 @@ export interface QuantizeOptions {
   reduceRange?: boolean;
   /** Requantization of .model and of the report run (default 'fp32'; 'fixed' = 'fixed-point'). */
   requantMode?: 'fp32' | 'fixed-point' | 'fixed';
-  /** Calibration chunk along dimension 0 (default 64); the first chunk serves the report. */
+  /** Calibration chunk along dimension 0 (default 64); the report uses its first 32 samples. */
   batchSize?: number;
   /** Called synchronously: 'calibrate' (chunks), 'quantize' (layers), 'report'. */
   onProgress?: (progress: { stage: 'calibrate' | 'quantize' | 'report'; done: number;
@@ -728,7 +728,7 @@ export interface PtqLayerReport {
   multipliers: Float64Array;
   m0: Int32Array;
   shift: Int32Array;
-  /** fp32 against dequantized int8 output on the first calibration chunk. */
+  /** fp32 against dequantized int8 output on the first 32 calibration samples. */
   mse: number;
   sqnrDb: number;
 }

@@ -1245,7 +1245,7 @@ export class QuantizedModel {
    * One entry per quantized Conv / Gemm / MatMul, in execution order: {name, opType,
    * inputScale, inputZeroPoint, outputScale, outputZeroPoint, outputRange: [rMin, rMax],
    * weightScales, multipliers (M = S_W S_X / S_Y), m0, shift (M ~= m0 2^(shift - 31)), mse,
-   * sqnrDb} (fp32 against int8 on the first calibration chunk).
+   * sqnrDb} (fp32 against int8 on the first 32 calibration samples).
    */
   get report() {
     return this.#report.map(copyReportLayer);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -600,9 +601,6 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
   //    outputs for the report.
   std::map<std::string, RangeObserver> observers;
   for (const std::string& v : observed) observers.emplace(v, RangeObserver());
-  std::set<std::string> report_values;
-  for (const LayerPlan& L : plan->layers) report_values.insert(L.output);
-  std::map<std::string, Tensor> reference;
   const auto batches = static_cast<int64_t>(calibration.size());
   for (size_t b = 0; b < calibration.size(); ++b) {
     Status failed;
@@ -616,7 +614,6 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
           return;
         }
       }
-      if (b == 0 && report_values.count(name)) reference[name] = t;
     };
     const std::string where = "calibration batch " + std::to_string(b) + ": ";
     if (calibration[b].dtype() != DType::kFloat32) {
@@ -808,7 +805,9 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
   }
   q.graph.outputs = folded.graph.outputs;
 
-  // 5. The report: the int8 model's dequantized layer outputs against fp32, first batch.
+  // 5. The report: the int8 model's dequantized layer outputs against fp32 on the first
+  //    report_samples samples of the first batch. The int8 outputs are kept (1 byte per
+  //    element), then the fp32 run compares each layer as it goes, so memory stays bounded.
   ModelOptions qo;
   qo.requant_mode = options.requant_mode;
   qo.fuse_activations = false;
@@ -816,38 +815,56 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
   if (!qm) {
     return Status(ErrorCode::kInternal, "the quantized model does not load: " + qm.status().to_string());
   }
-  std::map<std::string, size_t> layer_of_q;
+  const Tensor& first = calibration[0];
+  Tensor sample = first;
+  if (first.rank() >= 1 && first.dim(0) > options.report_samples && options.report_samples > 0) {
+    Shape shape = first.shape();
+    shape[0] = options.report_samples;
+    auto t = Tensor::create(DType::kFloat32, shape);
+    if (!t) return t.status();
+    std::memcpy(t->raw(), first.raw(), t->bytes());
+    sample = std::move(*t);
+  }
+  std::map<std::string, size_t> layer_of_q, layer_of_f;
   for (size_t i = 0; i < plan->layers.size(); ++i) {
     layer_of_q[plan->layers[i].output + "_quantized"] = i;
+    layer_of_f[plan->layers[i].output] = i;
   }
+  std::vector<Tensor> int8_out(plan->layers.size());
+  RunOptions qro;
+  qro.observe = [&](const std::string& name, const Tensor& t) {
+    if (auto it = layer_of_q.find(name); it != layer_of_q.end()) int8_out[it->second] = t;
+  };
+  auto qout = qm->run({&sample, 1}, qro);
+  if (!qout) return Status(qout.status().code(), "the quantized model fails: " + qout.status().message());
   Status failed;
-  RunOptions ro;
-  ro.observe = [&](const std::string& name, const Tensor& t) {
-    auto it = layer_of_q.find(name);
-    if (it == layer_of_q.end() || !failed.is_ok()) return;
-    const LayerPlan& L = plan->layers[it->second];
+  RunOptions fro;
+  fro.observe = [&](const std::string& name, const Tensor& x) {
+    auto it = layer_of_f.find(name);
+    if (it == layer_of_f.end() || !failed.is_ok() || x.dtype() != DType::kFloat32) return;
     PtqLayerReport& R = result.layers[it->second];
-    auto ref = reference.find(L.output);
-    if (ref == reference.end() || ref->second.size() != t.size()) {
-      failed = Status(ErrorCode::kInternal, "layer '" + L.name + "': no fp32 reference");
+    Tensor& t = int8_out[it->second];
+    if (t.size() != x.size()) {
+      failed = Status(ErrorCode::kInternal, "layer '" + R.name + "': int8 and fp32 outputs differ in size");
       return;
     }
-    const auto x = ref->second.data<float>();
+    const auto xf = x.data<float>();
     double signal = 0, noise = 0;
     for (size_t i = 0; i < t.size(); ++i) {
       const int32_t qv = t.dtype() == DType::kInt8 ? int32_t{t.data<int8_t>()[i]}
                                                    : int32_t{t.data<uint8_t>()[i]};
       const double r = static_cast<double>(R.output_scale) * (qv - R.output_zero_point);
-      const double d = static_cast<double>(x[i]) - r;
-      signal += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+      const double d = static_cast<double>(xf[i]) - r;
+      signal += static_cast<double>(xf[i]) * static_cast<double>(xf[i]);
       noise += d * d;
     }
     const double count = t.size() ? static_cast<double>(t.size()) : 1.0;
     R.mse = noise / count;
     R.sqnr_db = sqnr_db(signal, noise);
+    t = Tensor();
   };
-  auto out = qm->run({&calibration[0], 1}, ro);
-  if (!out) return Status(out.status().code(), "the quantized model fails: " + out.status().message());
+  auto fout = fm->run({&sample, 1}, fro);
+  if (!fout) return Status(fout.status().code(), "the report run fails: " + fout.status().message());
   if (!failed.is_ok()) return failed;
   report_progress(options, "report", 1, 1);
   return result;

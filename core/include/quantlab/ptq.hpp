@@ -55,6 +55,9 @@ struct PtqOptions {
   /// Weights in 7 bits ([-63, 63]): some peers' x86 kernels (AVX2 without VNNI) saturate
   /// int16 pair sums of full-range int8 weights; with reduce_range they are exact.
   bool reduce_range = false;
+  /// The report compares fp32 and int8 layer outputs on the first report_samples samples
+  /// (along dimension 0) of the first calibration batch.
+  int64_t report_samples = 32;
   /// Requantization of the model run for the report (the returned OnnxModel itself runs
   /// in either mode: choose when loading it).
   RequantMode requant_mode = RequantMode::kFp32;
@@ -76,7 +79,7 @@ struct PtqLayerReport {
   std::vector<double> multipliers;
   std::vector<int32_t> m0;
   std::vector<int32_t> shift;
-  /// fp32 output against the int8 model's dequantized output on the report batch:
+  /// fp32 output against the int8 model's dequantized output on the report samples:
   /// MSE and SQNR in dB (10 log10(signal power / noise power); +inf if the output is
   /// reproduced exactly). Both are of the layer's final output (after an absorbed
   /// activation), so they include the error accumulated by earlier layers.
@@ -91,7 +94,8 @@ struct PtqResult {
 };
 
 /// Quantize `fp32` using calibration batches (each a full input tensor for the model's
-/// single input, e.g. [64, 1, 28, 28]); the first batch also serves for the report.
+/// single input, e.g. [64, 1, 28, 28]); the first report_samples samples of the first
+/// batch also serve for the report.
 /// Errors: no batches (kEmptyInput), a model with several inputs or an already quantized
 /// model (kUnsupported), a batch of the wrong shape (kShapeMismatch) or type
 /// (kInvalidArgument), NaN or infinite inputs or activations (kNotFinite); each message
