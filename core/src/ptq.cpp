@@ -216,7 +216,9 @@ std::optional<Activation> activation_after(const OnnxModel& m, const Uses& uses,
       (i == 1 ? lo : hi) = t->data<float>()[0];
     }
   }
-  if (!(lo <= hi) || std::isnan(lo) || std::isnan(hi)) return std::nullopt;
+  // The output grid always holds real 0 (Z is an integer), so only bounds on either side of
+  // 0 can be applied by its clamp; Clip(0.5, 6) stays an fp32 node.
+  if (!(lo <= 0.0f && 0.0f <= hi)) return std::nullopt;
   return Activation{*c, lo, hi};
 }
 

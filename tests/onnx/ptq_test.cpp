@@ -670,3 +670,60 @@ TEST_CASE("ptq: errors name the problem", "[onnx][ptq]") {
     CHECK(quantize_static(fp32, {&good, 1}).is_ok());
   }
 }
+
+TEST_CASE("ptq: only activations whose bounds straddle 0 are absorbed", "[onnx][ptq]") {
+  // input -> Conv 1x1 -> Clip(lo, 6) -> output: with lo = 0 the Clip is applied by the output
+  // grid; with lo = 0.5 it cannot be (the grid holds real 0), so it stays an fp32 node.
+  for (float lo : {0.0f, 0.5f}) {
+    INFO("Clip(" << lo << ", 6)");
+    OnnxModel m;
+    m.ir_version = 7;
+    m.opset_imports = {{"", 13}};
+    OnnxValueInfo in;
+    in.name = "x";
+    in.elem_type = 1;
+    in.has_shape = true;
+    in.dims = {{-1, "N"}, {2, ""}, {4, ""}, {4, ""}};
+    m.graph.inputs.push_back(in);
+    OnnxValueInfo out = in;
+    out.name = "y";
+    out.dims[1].value = 3;
+    m.graph.outputs.push_back(out);
+    m.graph.initializers.push_back(
+        {"w", Tensor::from<float>({3, 2, 1, 1}, {1.0f, -0.5f, 0.25f, 2.0f, -1.5f, 0.75f})});
+    m.graph.initializers.push_back({"b", Tensor::from<float>({3}, {0.1f, -0.2f, 0.3f})});
+    m.graph.initializers.push_back({"lo", Tensor::from<float>({}, {lo})});
+    m.graph.initializers.push_back({"hi", Tensor::from<float>({}, {6.0f})});
+    OnnxNode conv;
+    conv.name = "conv";
+    conv.op_type = "Conv";
+    conv.inputs = {"x", "w", "b"};
+    conv.outputs = {"c"};
+    OnnxNode clip;
+    clip.name = "clip";
+    clip.op_type = "Clip";
+    clip.inputs = {"c", "lo", "hi"};
+    clip.outputs = {"y"};
+    m.graph.nodes = {conv, clip};
+    const Model fp32 = from_onnx(m);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> d(0.0f, 2.0f);
+    std::vector<float> v(8 * 2 * 4 * 4);
+    for (float& x : v) x = d(rng);
+    const Tensor x = Tensor::from<float>({8, 2, 4, 4}, v);
+    auto q = quantize_static(fp32, {&x, 1});
+    INFO(q.status().to_string());
+    REQUIRE(q.is_ok());
+    const auto ops = op_counts(q->model);
+    CHECK(ops.count("Clip") == (lo == 0.0f ? 0u : 1u));
+    auto want = fp32.run({&x, 1});
+    auto got = from_onnx(q->model).run({&x, 1});
+    REQUIRE(want.is_ok());
+    REQUIRE(got.is_ok());
+    const auto a = (*want)[0].data<float>(), b = (*got)[0].data<float>();
+    float lowest = 100.0f;
+    for (float y : b) lowest = std::min(lowest, y);
+    CHECK(lowest >= lo);  // the Clip's lower bound holds in the int8 model too
+    CHECK(sqnr(a, b) > 30.0);
+  }
+}
