@@ -88,6 +88,7 @@ constexpr size_t qs8_rq_bytes(QS8Requant r) {
   return r == QS8Requant::kFp32 ? 4 : (r == QS8Requant::kRndnu ? 8 : 0);
 }
 
+/// kp >= 1 (the SIMD128 kernels run their K loop at least once).
 using QS8GemmUkernelFn = void (*)(size_t mr, size_t nc, size_t kp, const void* a,
                                   const void* b, void* c, size_t c_stride,
                                   const QS8GemmParams* params);

@@ -137,8 +137,11 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
       }
       bw = bp;
     }
+    // An end pointer instead of a counter: V8 then keeps one induction variable less and
+    // compares registers (2 of ~58 instructions per 16 dots; kp >= 1 always).
     const int16_t* ak = aw;
-    for (size_t p = 0; p < kp; ++p) {
+    const int16_t* const a_end = aw + kp * 2 * MR;
+    do {
       v128_t vb0, vb1;
       if constexpr (kRole == QS8GemmRole::kLinear) {  // int8 weights, widened by the load
         vb0 = wasm_i16x8_load8x8(bw);
@@ -155,7 +158,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
         vacc[m][1] = wasm_i32x4_add(vacc[m][1], wasm_i32x4_dot_i16x8(va, vb1));
       }
       ak += 2 * MR;
-    }
+    } while (ak != a_end);
     const std::byte* rq = bw;  // linear: rq follows the weights
 
     // The output constants are loaded here, after the K loop, not kept live through it.
