@@ -214,13 +214,15 @@ TEST_CASE("KL calibration after a ReLU: the spike of zeros does not dominate", "
   CHECK(kl->r_min == 0.0f);
   const float max = *std::max_element(data.begin(), data.end());
   CHECK(kl->r_max > 0.6f * max);
-  // Its total error stays close to the best range's (the MSE search), not a multiple.
+  // Its total error stays within a small factor of the best range's (the MSE search; KL
+  // does not minimize MSE, and the data differ between standard libraries: 1-3x here), where
+  // the undiscounted spike gave over 1000x.
   auto mse_of = [&](ClipRange r) {
     return quantization_error(data, *params_from_range(r.r_min, r.r_max, spec))->total_mse;
   };
   o.method = CalibrationMethod::kMse;
   auto best = calibrate(data, spec, o);
-  CHECK(mse_of(*kl) < 3.0 * mse_of(*best));
+  CHECK(mse_of(*kl) < 10.0 * mse_of(*best));
   INFO("KL r_max " << kl->r_max << " of max " << max);
 }
 
