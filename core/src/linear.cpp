@@ -367,8 +367,10 @@ Result<ClipRange> mse_search(std::span<const float> values, std::span<const doub
 // after a ReLU most activations are exactly 0, and that spike (which every threshold
 // represents exactly) would otherwise dominate P, so the KL would ignore the tail and clip
 // the range far too much.
-float kl_threshold(std::span<const double> raw_hist, float bin_width, int levels) {
+float kl_threshold(std::span<const double> raw_hist, float bin_width, int levels,
+                   double* kl_out = nullptr) {
   const int bins = static_cast<int>(raw_hist.size());
+  if (kl_out) *kl_out = 0.0;
   if (bins <= levels) return bin_width * static_cast<float>(bins);
   std::vector<double> hist(raw_hist.begin(), raw_hist.end());
   hist[0] = hist[1];
@@ -425,7 +427,29 @@ float kl_threshold(std::span<const double> raw_hist, float bin_width, int levels
       best_i = i;
     }
   }
+  if (kl_out) *kl_out = best_kl;
   return bin_width * (static_cast<float>(best_i) + 0.5f);
+}
+
+// KL calibration on an asymmetric grid for data of both signs, from a signed histogram of
+// `hist.size()` bins of `width` starting at `lo_edge`: the threshold is searched from each
+// end (clipping the upper tail, or the lower one) with the whole grid (2^bits levels) over
+// the kept part, and the side with the smaller KL wins. TensorRT's symmetric |r| search
+// would cut a skewed distribution (a normalized image: a spike of background at -0.81,
+// bright pixels up to 2.0) at its smaller side's magnitude and clip half the grid away.
+ClipRange kl_asymmetric(std::vector<double> hist, float lo_edge, float width, int levels,
+                        DataRange d) {
+  double kl_up = 0.0, kl_down = 0.0;
+  const float t_up = kl_threshold(hist, width, levels, &kl_up);
+  std::reverse(hist.begin(), hist.end());
+  const float t_down = kl_threshold(hist, width, levels, &kl_down);
+  const float hi_edge = lo_edge + width * static_cast<float>(hist.size());
+  ClipRange r{d.lo, d.hi};
+  if (kl_up <= kl_down) r.r_max = std::min(d.hi, lo_edge + t_up);
+  else r.r_min = std::max(d.lo, hi_edge - t_down);
+  r.r_min = std::min(r.r_min, 0.0f);
+  r.r_max = std::max(r.r_max, 0.0f);
+  return r;
 }
 
 int kl_levels(const QuantSpec& spec, bool both_signs) {
@@ -517,6 +541,15 @@ Result<ClipRange> calibrate(std::span<const float> data, const QuantSpec& spec,
       const float abs_max = std::max(-d.lo, d.hi);
       if (abs_max == 0.0f) return ClipRange{0.0f, 0.0f};
       const int bins = options.histogram_bins;
+      if (!spec.symmetric && d.lo < 0.0f && d.hi > 0.0f) {
+        const float width = (d.hi - d.lo) / static_cast<float>(bins);
+        std::vector<double> hist(bins, 0.0);
+        for (float r : data) {
+          const int b = std::clamp(static_cast<int>((r - d.lo) / width), 0, bins - 1);
+          hist[b] += 1.0;
+        }
+        return kl_asymmetric(std::move(hist), d.lo, width, kl_levels(spec, false), d);
+      }
       const float width = abs_max / static_cast<float>(bins);
       std::vector<double> hist(bins, 0.0);
       for (float r : data) {
@@ -630,6 +663,18 @@ Result<ClipRange> RangeObserver::range(const QuantSpec& spec,
       while (used > 1 && hist[used - 1] == 0.0) --used;
       hist.resize(used);
       const bool both = d.lo < 0.0f && d.hi > 0.0f;
+      if (!spec.symmetric && both) {
+        // The signed histogram: neg_ reversed, then pos_, empty bins trimmed at both ends.
+        int neg_used = bins_, pos_used = bins_;
+        while (neg_used > 0 && neg_[neg_used - 1] == 0.0) --neg_used;
+        while (pos_used > 0 && pos_[pos_used - 1] == 0.0) --pos_used;
+        std::vector<double> signed_hist;
+        signed_hist.reserve(static_cast<size_t>(neg_used + pos_used));
+        for (int b = neg_used - 1; b >= 0; --b) signed_hist.push_back(neg_[b]);
+        for (int b = 0; b < pos_used; ++b) signed_hist.push_back(pos_[b]);
+        return kl_asymmetric(std::move(signed_hist), -bin_width_ * static_cast<float>(neg_used),
+                             bin_width_, kl_levels(spec, false), d);
+      }
       return clamp_to_data(kl_threshold(hist, bin_width_, kl_levels(spec, both)), d);
     }
   }

@@ -226,6 +226,37 @@ TEST_CASE("KL calibration after a ReLU: the spike of zeros does not dominate", "
   INFO("KL r_max " << kl->r_max << " of max " << max);
 }
 
+TEST_CASE("KL calibration on an asymmetric grid keeps a skewed distribution's long side",
+          "[linear]") {
+  // A normalized Fashion-MNIST-like input: half the pixels are background at exactly
+  // (0 - 0.286) / 0.353 = -0.81, the rest spread up to 2.02. The symmetric |r| search would
+  // cut at about 0.81 (the background's magnitude) and clip every bright pixel.
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> data(60000);
+  const float lo = (0.0f - 0.286f) / 0.353f, hi = (1.0f - 0.286f) / 0.353f;
+  for (auto& x : data) x = u(rng) < 0.5f ? lo : lo + (hi - lo) * std::sqrt(u(rng));
+  const QuantSpec spec = spec_of(8, true, false);  // int8 with a zero point
+  CalibrationOptions o;
+  o.method = CalibrationMethod::kKl;
+  auto kl = calibrate(data, spec, o);
+  REQUIRE(kl.is_ok());
+  CHECK(kl->r_min == lo);
+  CHECK(kl->r_max > 0.9f * hi);
+  RangeObserver obs;
+  REQUIRE(obs.observe(data).is_ok());
+  auto streamed = obs.range(spec, o);
+  REQUIRE(streamed.is_ok());
+  CHECK(streamed->r_min == lo);
+  CHECK(streamed->r_max > 0.9f * hi);
+  // The mirror image clips nothing on the long negative side either.
+  for (auto& x : data) x = -x;
+  auto mirrored = calibrate(data, spec, o);
+  REQUIRE(mirrored.is_ok());
+  CHECK(mirrored->r_max == -lo);
+  CHECK(mirrored->r_min < -0.9f * hi);
+}
+
 TEST_CASE("calibration: exact percentile of a known sequence", "[linear]") {
   std::vector<float> data(1001);
   for (int i = 0; i <= 1000; ++i) data[i] = static_cast<float>(i - 500);

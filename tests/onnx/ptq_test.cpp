@@ -509,9 +509,10 @@ TEST_CASE("ptq: calibration methods, uint8 activations, per-tensor and 7-bit wei
     INFO(q.status().to_string());
     REQUIRE(q.is_ok());
     CHECK(stages == std::vector<std::string>{"calibrate", "quantize", "report"});
-    // KL (the foundation's TensorRT-style entropy calibrator) clips hard on these small
-    // models: it cuts the input image's range [-0.81, 2.02] to about +-0.81 and conv1's
-    // [0, 5.3] to [0, 1.3], so its layers have SQNR ~6-8 dB and agreement ~90%.
+    // KL (TensorRT-style entropy calibration) clips harder than the others on these small
+    // models: it keeps the bulk of each histogram and cuts the tails, so its layers have
+    // lower SQNR and agreement ~95%. (Before the asymmetric search it cut the input image's
+    // [-0.81, 2.02] to +-0.81: 91% agreement.)
     const bool kl = v.o.calibration.method == CalibrationMethod::kKl;
     check_report(*q, kl ? 5.0 : 10.0);
     for (const PtqLayerReport& L : q->layers) {
@@ -539,7 +540,7 @@ TEST_CASE("ptq: calibration methods, uint8 activations, per-tensor and 7-bit wei
     const double agree = percent_equal(argmax10(logits_of(from_onnx(q->model), sub)), pred_fp32);
     std::printf("[ptq] lenet5 %-30s top-1 agreement with fp32 %.2f%% (%zu images)\n", v.what,
                 agree, n);
-    CHECK(agree >= (kl ? 85.0 : 98.0));
+    CHECK(agree >= (kl ? 93.0 : 98.0));
   }
 }
 
