@@ -63,7 +63,9 @@ function listedCases(preset) {
 function runCatchLayer(preset) {
   const junit = join(root, 'build', preset, 'ctest-junit.xml');
   const started = Date.now();
-  const r = spawnSync('ctest', ['--preset', preset, '-j', jobs, '--output-junit', junit],
+  const r = spawnSync('ctest', ['--preset', preset, '-j', jobs, '--output-junit', junit,
+    // Passed tests' output is cut at 1 kB by default, which would hide Catch2's summary line.
+    '--test-output-size-passed', '10000000', '--test-output-size-failed', '10000000'],
     { cwd: root, stdio: 'inherit', env });
   const seconds = (Date.now() - started) / 1000;
   const c = existsSync(junit) ? catchCounts(junit) : null;
