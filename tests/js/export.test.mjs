@@ -19,26 +19,7 @@ import ort from 'onnxruntime-node';
 
 import { load } from '../../wasm/quantlab.mjs';
 
-const root = new URL('../../', import.meta.url);
-const models = JSON.parse(readFileSync(new URL('web/models/models.json', root)));
-const { mean, std } = models.dataset.normalization;
-const PIXELS = 28 * 28;
-const TEST = 2000;
-const CALIB = 512;
-
-function normalized(bytes, count) {
-  const x = new Float32Array(count * PIXELS);
-  const m = Math.fround(mean);
-  const s = Math.fround(std);
-  for (let i = 0; i < x.length; ++i) x[i] = Math.fround(Math.fround(bytes[i] / 255) - m) / s;
-  return x;
-}
-const testImages = normalized(readFileSync(new URL('web/data/fashion-test-2000.images.u8', root)), TEST);
-const calibration = normalized(readFileSync(new URL('web/data/fashion-train-6000.images.u8', root)), CALIB);
-
-function modelBytes(name) {
-  return new Uint8Array(readFileSync(new URL(`web/models/${name}.onnx`, root)));
-}
+import { CALIB, calibration, modelBytes, models, root, TEST, testImages } from './demo-data.mjs';
 
 async function ortRun(bytes, inputName, data, shape) {
   const session = await ort.InferenceSession.create(bytes, {

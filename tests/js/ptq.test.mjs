@@ -5,49 +5,12 @@
 // errors as QuantlabError that leave the module usable. SIMD128 build (the one the wasm
 // preset writes to dist/quantlab-simd.*).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { load, Model, QuantizedModel, QuantlabError } from '../../wasm/quantlab.mjs';
 
-const root = new URL('../../', import.meta.url);
-const models = JSON.parse(readFileSync(new URL('web/models/models.json', root)));
-const { mean, std } = models.dataset.normalization;
-const PIXELS = 28 * 28;
-const TEST = 2000;
-const CALIB = 512;
-
-/** (pixel / 255 - mean) / std in float32, as web/models/train.py. */
-function normalized(bytes, count) {
-  const x = new Float32Array(count * PIXELS);
-  const m = Math.fround(mean);
-  const s = Math.fround(std);
-  for (let i = 0; i < x.length; ++i) x[i] = Math.fround(Math.fround(bytes[i] / 255) - m) / s;
-  return x;
-}
-const testImages = normalized(readFileSync(new URL('web/data/fashion-test-2000.images.u8', root)), TEST);
-const testLabels = readFileSync(new URL('web/data/fashion-test-2000.labels.u8', root));
-const calibration = normalized(readFileSync(new URL('web/data/fashion-train-6000.images.u8', root)), CALIB);
-
-function argmaxRows(logits, rows, cols) {
-  const out = new Uint8Array(rows);
-  for (let r = 0; r < rows; ++r) {
-    let best = 0;
-    for (let c = 1; c < cols; ++c) if (logits[r * cols + c] > logits[r * cols + best]) best = c;
-    out[r] = best;
-  }
-  return out;
-}
-
-function percentEqual(a, b) {
-  let same = 0;
-  for (let i = 0; i < a.length; ++i) same += a[i] === b[i] ? 1 : 0;
-  return (100 * same) / a.length;
-}
-
-function modelBytes(name) {
-  return new Uint8Array(readFileSync(new URL(`web/models/${name}.onnx`, root)));
-}
+import { argmaxRows, CALIB, calibration, modelBytes, models, percentEqual, PIXELS, TEST, testImages,
+  testLabels } from './demo-data.mjs';
 
 function predict(model) {
   const out = model.run(testImages, [TEST, 1, 28, 28], { batchSize: 500 });
