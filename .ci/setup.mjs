@@ -6,36 +6,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { PROFILES } from './requirements.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const profile = process.argv.includes('--for')
   ? process.argv[process.argv.indexOf('--for') + 1]
   : 'test';
 
-// Debian package -> what it is for, and what to install elsewhere.
-const BUILD = {
-  cmake: 'CMake >= 3.21',
-  'ninja-build': 'Ninja',
-  'g++': 'a C++20 compiler (GCC 12 or Clang 14)',
-  emscripten: 'Emscripten 3.1.x (emcc, em++) with its clang and binaryen',
-  'libxsimd-dev': 'xsimd 8.x headers',
-  'libprotozero-dev': 'protozero headers',
-  catch2: 'Catch2 2.13 (single header catch2/catch.hpp)',
-};
-const TEST = {
-  wabt: 'WABT (wasm-objdump), to inspect the emitted SIMD128 code',
-  chromium: 'Chromium, for the browser tests (playwright-core drives it)',
-  'dataset-fashion-mnist': 'the Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist',
-  'libonnx-testdata': "ONNX's operator test cases under /usr/share/libonnx-testdata",
-};
-const BENCH = {
-  'python3-torch': 'PyTorch, to build the MobileNetV2-shaped benchmark model',
-  'libopenblas0-pthread': 'OpenBLAS, which makes PyTorch about 4x faster',
-};
-const wanted = {
-  start: { ...BUILD },
-  test: { ...BUILD, ...TEST },
-  bench: { ...BUILD, ...TEST, ...BENCH },
-}[profile];
+// Debian packages per profile, with what each is for: .ci/requirements.mjs (the same tables
+// hold the tests to what is installed here: .ci/check-requirements.mjs).
+const wanted = PROFILES[profile];
 if (!wanted) {
   console.error(`setup: unknown profile '${profile}' (start, test or bench)`);
   process.exit(2);
@@ -53,7 +33,7 @@ function missingDebianPackages(names) {
 }
 
 function instructions(missing) {
-  const lines = missing.map((p) => `  - ${p}: ${wanted[p]}`);
+  const lines = missing.map((p) => `  - ${p}: ${wanted[p].why}`);
   return lines.join('\n');
 }
 
@@ -67,7 +47,7 @@ if (!isDebian) {
   if (absent.length) {
     console.error(`[setup] This is not Debian, so nothing is installed automatically.
 Missing commands: ${absent.join(', ')}. quantlab needs:
-${Object.values(wanted).map((v) => `  - ${v}`).join('\n')}
+${Object.values(wanted).map((v) => `  - ${v.why}`).join('\n')}
 The headers (xsimd, protozero, catch2) must be under /usr/include/{xsimd,protozero,catch2}.`);
     process.exit(1);
   }

@@ -2,7 +2,7 @@
 // onnxruntime-web in one process) and ort-node-worker.mjs (onnxruntime-node in its own): the
 // shapes, deterministic inputs and quantization parameters, the one-node ONNX models, and the
 // timing loop.
-import { oneNodeModel } from './onnx-encode.mjs';
+import { oneNodeModel } from '../models/onnx-encode.mjs';
 
 /** QLinearMatMul (M, K, N). */
 export const GEMMS = [[1, 784, 300], [64, 784, 300], [256, 256, 256], [512, 512, 512]];

@@ -1,4 +1,4 @@
-// A minimal ONNX (protobuf) writer for the benchmarks: one-node models whose weights are
+// A minimal ONNX (protobuf) writer for the tests and benchmarks: one-node models whose weights are
 // initializers, so onnxruntime runs exactly the operator we time. Hand-written protobuf
 // wire encoding (varints and length-delimited fields, ~100 lines) instead of protobufjs:
 // we only ever write five message types, and a dependency plus a .proto schema would be
