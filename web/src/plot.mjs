@@ -4,6 +4,9 @@ import uPlot from 'uplot';
 
 export const uplotCss = import.meta.resolve('uplot/dist/uPlot.min.css');
 
+/** A plot width that fits `host` (a lesson element): at most 760 px, the host's width on a phone. */
+export const plotWidth = (host) => Math.max(240, Math.min(760, (host.clientWidth || 640) - 4));
+
 /**
  * series: [{label, stroke, values}], x: values; markers: [{label, x, stroke}].
  * Returns {update(x, series, markers), destroy()}.

@@ -1,0 +1,389 @@
+// The base element of every ql-* lesson. A lesson declares
+//   static schema    its state (web/src/state.mjs: types, ranges, defaults, labels)
+//   static template  its shadow-DOM markup (controls from ui.mjs `controls(schema, names)`)
+//   static live      true: compute on every state change (light lessons); false: on run()
+//   compute(state, ctx)  one compute call: returns the results (or a Promise of them)
+//   render(state, results)  draws state and results; results null = nothing for this state
+// and this file does the rest, once for all: attributes and the URL hash parsed and checked
+// against the schema (a bad value shows a message and its control says so), controls kept
+// in step with the state (also when a page sets `el.state`), URL keys namespaced per
+// element, a `change` event per state change, one worker per element so Stop cancels only
+// this element's task, progress, errors in place of stale results, and focus kept.
+//
+// Attributes: one per schema field (kebab-case), plus `sync-url` (mirror the state in the
+// URL hash; `sync-url="name"` prefixes the keys with `name.`; a second unnamed element of a
+// page gets its tag's short name, `bits.`, `bits2.`, ...) and `autorun`.
+// Events: `ql-ready` once, `change` {detail: {state, changed}} after each state change.
+import { QuantlabError } from 'quantlab';
+
+import { TaskClient } from './client.mjs';
+import { attrName, defaults, formatValue, parseValue, readHash, writeHash } from './state.mjs';
+import { LESSON_CSS, progressBar } from './ui.mjs';
+
+const claimed = new Map();   // URL namespace -> the element using it, on this page
+
+const invalidArgument = (message) => new QuantlabError('INVALID_ARGUMENT', message);
+
+export class Lesson extends HTMLElement {
+  static schema = {};
+  static template = '';
+  static css = '';
+  static live = false;
+
+  static get observedAttributes() {
+    return Object.entries(this.schema).map(([name, f]) => attrName(name, f));
+  }
+
+  #root = null;
+  #state = null;
+  #invalid = {};           // field -> {raw, message}: a value that was asked for and refused
+  #results = null;
+  #error = null;
+  #generation = 0;         // the newest compute; older answers are dropped
+  #busy = false;
+  #cancelled = false;
+  #ready = false;
+  #tasks = null;
+  #namespace = null;       // null: no sync-url
+  #progress = null;
+  #onHash = () => {
+    // A key left out of the hash means its default; only what differs is applied.
+    const raw = readHash(this.#prefix, this.#schema);
+    const changed = {};
+    for (const [name, f] of Object.entries(this.#schema)) {
+      const text = raw[name] ?? formatValue(f, f.default);
+      if (text !== formatValue(f, this.#state[name]) || this.#invalid[name]) changed[name] = text;
+    }
+    if (Object.keys(changed).length) this.#apply(changed, (name) => `#${this.#prefix}${name}=${changed[name]}`);
+  };
+
+  get #schema() {
+    return this.constructor.schema;
+  }
+
+  get #prefix() {
+    return this.#namespace ? `${this.#namespace}.` : '';
+  }
+
+  connectedCallback() {
+    if (this.#root) {
+      this.#claim();
+      return;
+    }
+    this.#root = this.attachShadow({ mode: 'open' });
+    this.#root.innerHTML = `<style>${LESSON_CSS}${this.constructor.css}</style>${this.constructor.template}`;
+    this.#state = defaults(this.#schema);
+    this.#progress = progressBar(this.$('[data-testid=progress]'));
+    const fromAttrs = {};
+    for (const [name, f] of Object.entries(this.#schema)) {
+      const attr = attrName(name, f);
+      if (this.hasAttribute(attr)) fromAttrs[name] = this.getAttribute(attr);
+    }
+    this.#apply(fromAttrs, (name) => `${attrName(name, this.#schema[name])}="${fromAttrs[name]}"`, { quiet: true });
+    this.#claim();
+    if (this.#namespace !== null) {
+      const fromHash = readHash(this.#prefix, this.#schema);
+      this.#apply(fromHash, (name) => `#${this.#prefix}${name}=${fromHash[name]}`, { quiet: true });
+      addEventListener('hashchange', this.#onHash);
+    }
+    this.#bindControls();
+    this.setup?.();
+    this.#refresh();
+    this.#start();
+  }
+
+  disconnectedCallback() {
+    if (claimed.get(this.#namespace) === this) claimed.delete(this.#namespace);
+    removeEventListener('hashchange', this.#onHash);
+    this.#tasks?.cancel();
+    this.teardown?.();
+  }
+
+  attributeChangedCallback(attr, old, value) {
+    if (!this.#root || old === value || value === null) return;
+    const name = Object.keys(this.#schema).find((n) => attrName(n, this.#schema[n]) === attr);
+    this.#apply({ [name]: value }, () => `${attr}="${value}"`);
+  }
+
+  async #start() {
+    try {
+      await this.prepare?.();
+    } catch (e) {
+      this.#fail(e);
+    }
+    this.#ready = true;
+    if (this.constructor.live) await this.#compute();
+    this.dataset.ready = 'true';
+    this.dispatchEvent(new CustomEvent('ql-ready'));
+    if (this.hasAttribute('autorun')) this.run();
+  }
+
+  /** The state (a copy). */
+  get state() {
+    return structuredClone(this.#state);
+  }
+
+  /** Set part of the state: {name: value}; a bad name or value throws INVALID_ARGUMENT. */
+  set state(patch) {
+    const next = {};
+    for (const [name, value] of Object.entries(patch ?? {})) {
+      const f = Object.hasOwn(this.#schema, name) ? this.#schema[name] : null;
+      if (!f) throw invalidArgument(`${this.localName} has no state '${name}' (${Object.keys(this.#schema).join(', ')})`);
+      const ok = f.type === 'numbers' ? Array.isArray(value) && value.every((v) => typeof v === 'number')
+        : f.type === 'bool' ? typeof value === 'boolean'
+          : f.type === 'enum' ? typeof value === 'string' : typeof value === 'number';
+      const parsed = ok ? parseValue(name, f, formatValue(f, value)) : { error: `${name}: expected a ${f.type === 'enum' ? 'string' : f.type}` };
+      if (parsed.error) throw invalidArgument(parsed.error);
+      next[name] = f.type === 'numbers' ? value.slice() : value;
+    }
+    this.#set(next);
+  }
+
+  /** The refused values: {name: message} (from attributes, the URL or the controls). */
+  get invalid() {
+    return Object.fromEntries(Object.entries(this.#invalid).map(([k, v]) => [k, v.message]));
+  }
+
+  /** This element's worker client (created on first use). */
+  get tasks() {
+    this.#tasks ??= new TaskClient();
+    return this.#tasks;
+  }
+
+  get results() {
+    return this.#results;
+  }
+
+  get busy() {
+    return this.#busy;
+  }
+
+  $(sel) {
+    return this.#root.querySelector(sel);
+  }
+
+  $$(sel) {
+    return this.#root.querySelectorAll(sel);
+  }
+
+  // Raw strings from `source` (attributes, the hash): the good ones set the state, the bad
+  // ones are kept with a message that names where they came from.
+  #apply(raw, where, { quiet = false } = {}) {
+    const next = {};
+    for (const [name, text] of Object.entries(raw)) {
+      const f = this.#schema[name];
+      const parsed = parseValue(name, f, text);
+      // A field's own wording (as its worker would say it) stands alone.
+      if (parsed.error) this.#invalid[name] = { raw: text, message: f.invalid ? parsed.error : `${parsed.error} (${where(name)})` };
+      else next[name] = parsed.value;
+    }
+    if (quiet) {
+      Object.assign(this.#state, next);
+      for (const name of Object.keys(next)) delete this.#invalid[name];
+      this.#state = this.coerce?.(this.#state) ?? this.#state;
+    } else {
+      this.#set(next, Object.keys(raw));
+    }
+  }
+
+  /** Apply a patch of good values, then one URL write, one event, one compute. */
+  #set(patch, touched = Object.keys(patch)) {
+    for (const name of Object.keys(patch)) delete this.#invalid[name];
+    Object.assign(this.#state, patch);
+    this.#state = this.coerce?.(this.#state) ?? this.#state;
+    if (this.#namespace !== null) writeHash(this.#prefix, this.#schema, this.#state);
+    this.#results = this.invalidate?.(touched, this.#results) ?? null;
+    this.dispatchEvent(new CustomEvent('change', { detail: { state: this.state, changed: touched } }));
+    if (this.constructor.live && this.#ready) this.#compute();
+    else this.#refresh();
+  }
+
+  #claim() {
+    if (!this.hasAttribute('sync-url')) return;
+    const wanted = this.getAttribute('sync-url') || '';
+    let ns = wanted;
+    if (claimed.has(ns) && claimed.get(ns) !== this) {
+      const base = wanted || this.localName.replace(/^ql-/, '');
+      ns = base;
+      for (let i = 2; claimed.has(ns) && claimed.get(ns) !== this; ++i) ns = `${base}${i}`;
+    }
+    claimed.set(ns, this);
+    this.#namespace = ns;
+  }
+
+  #bindControls() {
+    for (const [name, f] of Object.entries(this.#schema)) {
+      const el = this.$(`[data-field=${name}]`);
+      if (!el) continue;
+      el.addEventListener('change', () => {
+        const raw = el.type === 'checkbox' ? String(el.checked) : el.value;
+        const parsed = parseValue(name, f, raw);
+        if (parsed.error) {
+          this.#invalid[name] = { raw, message: parsed.error };
+          this.#results = null;
+          this.#refresh();
+          return;
+        }
+        this.#set(this.fromControl?.(name, parsed.value) ?? { [name]: parsed.value }, [name]);
+      });
+    }
+    this.$('[data-testid=run]')?.addEventListener('click', () => this.run());
+    this.$('[data-testid=stop]')?.addEventListener('click', () => this.stop());
+  }
+
+  // Controls show the state; a refused value is shown as it was asked for, marked invalid.
+  #showControls() {
+    for (const [name, f] of Object.entries(this.#schema)) {
+      const el = this.$(`[data-field=${name}]`);
+      if (!el) continue;
+      const bad = this.#invalid[name];
+      const text = bad ? bad.raw : formatValue(f, this.#state[name]);
+      el.querySelector('option[data-invalid]')?.remove();
+      if (el.type === 'checkbox') el.checked = this.#state[name];
+      else if (el.tagName === 'SELECT' && ![...el.options].some((o) => o.value === text)) {
+        const option = new Option(`${text} (not valid)`, text, true, true);
+        option.disabled = true;
+        option.dataset.invalid = '';
+        el.add(option);
+      }
+      if (el.type !== 'checkbox' && el.value !== text) el.value = text;
+      el.toggleAttribute('aria-invalid', Boolean(bad));
+      el.disabled = this.#busy || (f.enabled ? !f.enabled(this.#state) : false);
+    }
+    this.$$('button').forEach((b) => { b.disabled = this.#busy && b.dataset.testid !== 'stop'; });
+    const stop = this.$('[data-testid=stop]');
+    if (stop) stop.hidden = !this.#busy;
+  }
+
+  #messages() {
+    const list = Object.values(this.#invalid).map((v) => `INVALID_ARGUMENT: ${v.message}`);
+    if (this.#error) list.push(this.#error);
+    return list.join('\n');
+  }
+
+  #fail(e) {
+    this.#error = `${e?.code ?? e?.name ?? 'ERROR'}: ${e?.message ?? e}`;
+    // Not a quantlab error: a bug or the network; the console gets it too.
+    if (!(e instanceof QuantlabError) && !e?.code) reportError(e);
+  }
+
+  #refresh() {
+    this.#showControls();
+    const box = this.$('[data-testid=error]');
+    if (box) box.textContent = this.#messages();
+    const ok = Object.keys(this.#invalid).length === 0;
+    this.render(this.state, ok ? this.#results : null);
+  }
+
+  /** One compute call for the current state; an error replaces the results. */
+  #compute() {
+    if (Object.keys(this.#invalid).length) {
+      this.#results = null;
+      this.#refresh();
+      return undefined;
+    }
+    const generation = ++this.#generation;
+    const settle = (results, e) => {
+      if (generation !== this.#generation || e?.cancelled) return;
+      this.#error = null;
+      if (e) this.#fail(e);
+      this.#results = e ? null : { ...this.#results, ...results };
+      this.#refresh();
+    };
+    let out;
+    try {
+      out = this.compute(this.state, this.#context());
+    } catch (e) {
+      settle(null, e);
+      return undefined;
+    }
+    if (!(out instanceof Promise)) return settle(out);
+    return out.then((r) => settle(r), (e) => settle(null, e));
+  }
+
+  #context() {
+    return {
+      call: (method, args, { onData, transfer } = {}) => this.tasks.call(method, args, {
+        transfer,
+        onProgress: (fraction, message, data) => {
+          this.#progress.update(fraction, message);
+          if (data != null) onData?.(data);
+        },
+      }),
+      progress: (fraction, message) => this.#progress.update(fraction, message),
+      /** Show results so far (a sweep's points as they come). */
+      partial: (results) => {
+        this.#results = { ...this.#results, ...results };
+        this.render(this.state, this.#results);
+      },
+    };
+  }
+
+  /**
+   * Run `fn(ctx)` as this element's one long task: controls locked, Stop shown, progress,
+   * errors in place of results. Its answer is merged into the results. Returns true when it
+   * finished (not stopped, no error).
+   */
+  async task(fn, message = 'starting') {
+    if (this.#busy) return false;
+    if (Object.keys(this.#invalid).length) {
+      this.#refresh();
+      return false;
+    }
+    const hadFocus = this.#root.activeElement;
+    this.#busy = true;
+    this.#cancelled = false;
+    this.#error = null;
+    delete this.dataset.done;
+    ++this.#generation;
+    this.#refresh();
+    if (hadFocus?.tagName === 'BUTTON') this.$('[data-testid=stop]')?.focus();
+    this.#progress.start(message);
+    let finished = false;
+    try {
+      const results = await fn(this.#context());
+      this.#results = { ...this.#results, ...results };
+      this.#progress.done();
+      finished = true;
+    } catch (e) {
+      if (this.#cancelled || e?.cancelled) {
+        this.#progress.stopped();
+      } else {
+        this.#progress.done();
+        this.#results = this.invalidate?.(['error'], this.#results) ?? null;
+        this.#fail(e);
+      }
+    } finally {
+      this.#busy = false;
+      this.#refresh();
+      if (this.#root.activeElement === null || this.#root.activeElement?.dataset.testid === 'stop') {
+        if (hadFocus && !hadFocus.disabled) hadFocus.focus();
+      }
+    }
+    if (finished) this.dataset.done = 'true';
+    return finished;
+  }
+
+  /** Compute now (lessons that compute on request); the page's API as well. */
+  run() {
+    return this.task((ctx) => this.compute(this.state, ctx));
+  }
+
+  /** Cancel this element's task (its worker ends; other lessons' workers go on). */
+  stop() {
+    if (!this.#busy) return;
+    this.#cancelled = true;
+    this.#tasks?.cancel();
+  }
+
+  compute() {
+    return null;
+  }
+
+  render() {}
+}
+
+/** Define `tag` once (a page may import a lesson twice through different URLs). */
+export function define(tag, cls) {
+  if (!customElements.get(tag)) customElements.define(tag, cls);
+}
