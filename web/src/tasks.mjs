@@ -75,23 +75,15 @@ export function createTasks(ql, quantlab) {
 
   const modelBytes = (name) => fetchBytes(new URL(`${checkModelName(name)}.onnx`, MODELS_URL));
 
-  async function testSet(count = 2000) {
-    const [images, labels] = await Promise.all([
-      fetchBytes(new URL('fashion-test-2000.images.u8', DATA_URL)),
-      fetchBytes(new URL('fashion-test-2000.labels.u8', DATA_URL)),
-    ]);
-    const n = clampCount(count, labels.length, 'test images');
+  /** The first `count` images and labels of a bundled subset ('test-2000', 'train-6000'). */
+  async function subset(name, count, what) {
+    const [images, labels] = await Promise.all(['images', 'labels']
+      .map((part) => fetchBytes(new URL(`fashion-${name}.${part}.u8`, DATA_URL))));
+    const n = clampCount(count, labels.length, what);
     return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n), count: n };
   }
-
-  async function trainSet(count = 6000) {
-    const [images, labels] = await Promise.all([
-      fetchBytes(new URL('fashion-train-6000.images.u8', DATA_URL)),
-      fetchBytes(new URL('fashion-train-6000.labels.u8', DATA_URL)),
-    ]);
-    const n = clampCount(count, labels.length, 'training images');
-    return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n), count: n };
-  }
+  const testSet = (count = 2000) => subset('test-2000', count, 'test images');
+  const trainSet = (count = 6000) => subset('train-6000', count, 'training images');
 
   // Loaded fp32 runtime models and their last fp32 predictions, per demo model (a page may
   // quantize the same model several times).
