@@ -42,6 +42,18 @@ for (const width of [390, 1366]) {
   });
 }
 
+test('plots follow the width: 1366 px turned into 390 px', async () => {
+  const page = await env.newPage('', { width: 1366, height: 844 });
+  await page.waitForSelector('ql-linear[data-ready=true]', { timeout: 20000 });
+  const plotWidth = () => page.locator('ql-linear [data-testid=plot] .uplot').evaluate((el) => el.getBoundingClientRect().width);
+  assert.ok(await plotWidth() > 600);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForFunction(() => document.querySelector('ql-linear').shadowRoot
+    .querySelector('[data-testid=plot] .uplot').getBoundingClientRect().width <= 390, null, { timeout: 5000 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390);
+  await page.close();
+});
+
 test('no console errors on any page', () => {
   assert.deepEqual(env.consoleErrors, []);
 });

@@ -55,6 +55,8 @@ test('Stop in one lesson cancels only its own task', async () => {
   await page.waitForSelector('ql-bits[data-ready=true]', { timeout: 20000 });
   await page.locator('ql-bits [data-testid=run]').click();
   await page.locator('ql-deep-compression [data-testid=run]').click();
+  // Focus moves to the Stop button of the lesson that runs (not to the body).
+  assert.equal(await page.locator('ql-deep-compression').evaluate((el) => el.shadowRoot.activeElement?.dataset.testid), 'stop');
   await page.waitForFunction(() => /prune|train/.test(document.querySelector('ql-deep-compression')
     .shadowRoot.querySelector('[data-testid=progress] span').textContent), null, { timeout: 60000 });
   const bitsRunning = await page.locator('ql-bits').evaluate((el) => el.busy);
@@ -67,6 +69,35 @@ test('Stop in one lesson cancels only its own task', async () => {
   assert.equal(await page.locator('ql-bits [data-testid=error]').textContent(), '');
   assert.equal(await page.locator('ql-bits').evaluate((el) => el.points.length), 32);
   assert.equal(await page.locator('ql-deep-compression [data-testid=error]').textContent(), '');
+  assert.equal(await page.locator('ql-deep-compression').evaluate((el) => el.shadowRoot.activeElement?.dataset.testid), 'run');
+  await page.close();
+});
+
+test('a shared link restores the results without a click', async () => {
+  const page = await env.newPage('?lesson=bits#model=lenet300&count=250');
+  await page.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 });
+  await page.locator('ql-bits [data-testid=run]').click();
+  await page.waitForSelector('ql-bits[data-done=true]', { timeout: 120000 });
+  const link = page.url();
+  assert.equal(hashOf(page).get('run'), '1');
+  const cells = await page.locator('ql-bits [data-testid=table] td').allTextContents();
+  await page.close();
+  const shared = await env.newPage(link.slice(env.url.length));
+  await shared.waitForSelector('ql-bits[data-done=true]', { timeout: 120000 });
+  assert.deepEqual(await shared.locator('ql-bits [data-testid=table] td').allTextContents(), cells);
+  // A new setting drops `run` from the link: the results on screen are gone with it.
+  await shared.locator('ql-bits [data-testid=kmeans]').selectOption('lloyd');
+  assert.equal(hashOf(shared).get('run'), null);
+  assert.equal(hashOf(shared).get('kmeans'), 'lloyd');
+  assert.equal((await shared.locator('ql-bits [data-testid=fp32]').textContent()).trim(), '–');
+  await shared.close();
+});
+
+test('in an iframe a lesson comes without the site header', async () => {
+  const page = await env.coursePage([], '<iframe src="/?lesson=linear" width="800" height="600" title="lesson"></iframe>');
+  const frame = page.frameLocator('iframe');
+  await frame.locator('ql-linear[data-ready=true]').waitFor({ timeout: 20000 });
+  assert.equal(await frame.locator('header').isHidden(), true);
   await page.close();
 });
 

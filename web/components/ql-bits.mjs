@@ -51,6 +51,10 @@ export class QlBits extends Lesson {
   static template = TEMPLATE;
   #plot = null;
 
+  resized() {
+    this.#plot?.resize(plotWidth(this));
+  }
+
   teardown() {
     this.#plot?.destroy();
     this.#plot = null;

@@ -82,6 +82,10 @@ export class QlDeepCompression extends Lesson {
     this.$('[name=histogram]').addEventListener('change', () => this.#renderHistogram(this.results));
   }
 
+  resized() {
+    this.#plot?.resize(plotWidth(this));
+  }
+
   teardown() {
     this.#plot?.destroy();
     this.#plot = null;

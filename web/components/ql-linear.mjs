@@ -7,7 +7,7 @@ import { define, Lesson } from '../src/lesson.mjs';
 import { linePlot, plotWidth, uplotCss } from '../src/plot.mjs';
 import { quantlab } from '../src/runtime.mjs';
 import { rng } from '../src/state.mjs';
-import { cards, controls, STATUS_HTML, tableHtml } from '../src/ui.mjs';
+import { cards, controls, fixed, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 // The lecture's 4x4 weight matrix.
 export const LECTURE_W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.91, 1.92, 0, -1.03,
@@ -33,7 +33,7 @@ const SCHEMA = {
   w: { type: 'numbers', default: LECTURE_W },
 };
 
-const fmt = (v, digits = 4) => (Number.isInteger(v) ? String(v) : v.toFixed(digits));
+const fmt = (v, digits = 4) => (Number.isInteger(v) && Math.abs(v) < 1e6 ? String(v) : fixed(v, digits));
 const sci = (v) => (v === 0 ? '0' : v.toExponential(3));
 
 function generate(kind, size, seed) {
@@ -134,6 +134,10 @@ export class QlLinear extends Lesson {
     }));
   }
 
+  resized() {
+    this.#plot?.resize(plotWidth(this));
+  }
+
   teardown() {
     this.#plot?.destroy();
     this.#plot = null;
@@ -232,14 +236,14 @@ export class QlLinear extends Lesson {
     set('r-min', fmt(range.rMin, 4));
     set('r-max', fmt(range.rMax, 4));
     set('q-range', `[${p.qMin}, ${p.qMax}]`);
-    set('scale', p.scale.toFixed(4));
+    set('scale', fixed(p.scale));
     set('zero-point', String(p.zeroPoint));
     set('mse', `${sci(r.error.roundMse)} + ${sci(r.error.clipMse)}`);
     set('formula', s.symmetric
-      ? `S = max|r| / (q_max − Z) = ${fmt(Math.max(-range.rMin, range.rMax))} / ${p.qMax - p.zeroPoint} = ${p.scale.toFixed(4)}\n` +
+      ? `S = max|r| / (q_max − Z) = ${fmt(Math.max(-range.rMin, range.rMax))} / ${p.qMax - p.zeroPoint} = ${fixed(p.scale)}\n` +
         `Z = ${p.zeroPoint} (symmetric: the middle of the integer range)`
-      : `S = (r_max − r_min) / (q_max − q_min) = (${fmt(range.rMax)} − (${fmt(range.rMin)})) / (${p.qMax} − (${p.qMin})) = ${p.scale.toFixed(4)}\n` +
-        `Z = round(q_min − r_min / S) = round(${p.qMin} − (${fmt(range.rMin)} / ${p.scale.toFixed(4)})) = ${p.zeroPoint}`);
+      : `S = (r_max − r_min) / (q_max − q_min) = (${fmt(range.rMax)} − (${fmt(range.rMin)})) / (${p.qMax} − (${p.qMin})) = ${fixed(p.scale)}\n` +
+        `Z = round(q_min − r_min / S) = round(${p.qMin} − (${fmt(range.rMin)} / ${fixed(p.scale)})) = ${p.zeroPoint}`);
     this.#renderPlot(s, r);
   }
 

@@ -12,7 +12,9 @@
 //
 // Attributes: one per schema field (kebab-case), plus `sync-url` (mirror the state in the
 // URL hash; `sync-url="name"` prefixes the keys with `name.`; a second unnamed element of a
-// page gets its tag's short name, `bits.`, `bits2.`, ...) and `autorun`.
+// page gets its tag's short name, `bits.`, `bits2.`, ...) and `autorun`. After a run on
+// request, the hash also holds `run=1` (namespaced like the rest): a shared link then
+// computes the results on load, without a click; any state change removes it.
 // Events: `ql-ready` once, `change` {detail: {state, changed}} after each state change.
 import { QuantlabError } from 'quantlab';
 
@@ -46,6 +48,14 @@ export class Lesson extends HTMLElement {
   #tasks = null;
   #namespace = null;       // null: no sync-url
   #progress = null;
+  #shown = false;          // the results of run() for this state are on screen (URL `run=1`)
+  #width = 0;
+  #resize = new ResizeObserver(() => requestAnimationFrame(() => {
+    // Plots follow the element's width (a phone turned, a course column resized).
+    if (!this.isConnected || this.clientWidth === this.#width) return;
+    this.#width = this.clientWidth;
+    this.resized?.();
+  }));
   #onHash = () => {
     // A key left out of the hash means its default; only what differs is applied.
     const raw = readHash(this.#prefix, this.#schema);
@@ -82,19 +92,23 @@ export class Lesson extends HTMLElement {
     this.#apply(fromAttrs, (name) => `${attrName(name, this.#schema[name])}="${fromAttrs[name]}"`, { quiet: true });
     this.#claim();
     if (this.#namespace !== null) {
-      const fromHash = readHash(this.#prefix, this.#schema);
+      const { run, ...fromHash } = readHash(this.#prefix, this.#schema, ['run']);
       this.#apply(fromHash, (name) => `#${this.#prefix}${name}=${fromHash[name]}`, { quiet: true });
+      this.#shown = run === '1';
       addEventListener('hashchange', this.#onHash);
     }
     this.#bindControls();
     this.setup?.();
     this.#refresh();
+    this.#width = this.clientWidth;
+    this.#resize.observe(this);
     this.#start();
   }
 
   disconnectedCallback() {
     if (claimed.get(this.#namespace) === this) claimed.delete(this.#namespace);
     removeEventListener('hashchange', this.#onHash);
+    this.#resize.disconnect();
     this.#tasks?.cancel();
     this.teardown?.();
   }
@@ -115,7 +129,7 @@ export class Lesson extends HTMLElement {
     if (this.constructor.live) await this.#compute();
     this.dataset.ready = 'true';
     this.dispatchEvent(new CustomEvent('ql-ready'));
-    if (this.hasAttribute('autorun')) this.run();
+    if (this.hasAttribute('autorun') || this.#shown) this.run();
   }
 
   /** The state (a copy). */
@@ -191,11 +205,16 @@ export class Lesson extends HTMLElement {
     for (const name of Object.keys(patch)) delete this.#invalid[name];
     Object.assign(this.#state, patch);
     this.#state = this.coerce?.(this.#state) ?? this.#state;
-    if (this.#namespace !== null) writeHash(this.#prefix, this.#schema, this.#state);
+    this.#shown = false;
+    this.#writeUrl();
     this.#results = this.invalidate?.(touched, this.#results) ?? null;
     this.dispatchEvent(new CustomEvent('change', { detail: { state: this.state, changed: touched } }));
     if (this.constructor.live && this.#ready) this.#compute();
     else this.#refresh();
+  }
+
+  #writeUrl() {
+    if (this.#namespace !== null) writeHash(this.#prefix, this.#schema, this.#state, { run: this.#shown ? '1' : null });
   }
 
   #claim() {
@@ -354,13 +373,18 @@ export class Lesson extends HTMLElement {
         this.#fail(e);
       }
     } finally {
+      // Focus goes back from Stop (about to hide) to the button that started the task; focus
+      // elsewhere on the page (another lesson) is left alone.
+      const stopHadFocus = this.#root.activeElement?.dataset.testid === 'stop';
       this.#busy = false;
       this.#refresh();
-      if (this.#root.activeElement === null || this.#root.activeElement?.dataset.testid === 'stop') {
-        if (hadFocus && !hadFocus.disabled) hadFocus.focus();
-      }
+      if (stopHadFocus && hadFocus?.isConnected && !hadFocus.disabled) hadFocus.focus();
     }
-    if (finished) this.dataset.done = 'true';
+    if (finished) {
+      this.#shown = true;
+      this.#writeUrl();
+      this.dataset.done = 'true';
+    }
     return finished;
   }
 

@@ -9,9 +9,10 @@ export const plotWidth = (host) => Math.max(240, Math.min(760, (host.clientWidth
 
 /**
  * series: [{label, stroke, values}], x: values; markers: [{label, x, stroke}].
- * Returns {update(x, series, markers), destroy()}.
+ * Returns {update(x, series, markers), resize(width), destroy()}.
  */
-export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 280, logY = false }) {
+export function linePlot(target, { title, xLabel, yLabel, width: initialWidth = 560, height = 280, logY = false }) {
+  let width = initialWidth;
   let markers = [];
   const drawMarkers = (u) => {
     const { ctx } = u;
@@ -63,6 +64,10 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
         plot.setData([x, ...series.map((s) => s.values)]);
       }
     },
+    resize(newWidth) {
+      width = newWidth;
+      plot?.setSize({ width, height });
+    },
     destroy() {
       plot?.destroy();
       plot = null;
@@ -73,10 +78,11 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
 /**
  * A histogram (bars of `counts` over equal-width bins centered at `x`) with optional stems:
  * vertical lines at `stems.x` of heights `stems.y` (a codebook's centroids and cluster
- * sizes), drawn on the same axes. Returns {update(x, counts, stems), destroy()}.
+ * sizes), drawn on the same axes. Returns {update(x, counts, stems), resize(width), destroy()}.
  */
-export function histogramPlot(target, { title, xLabel, yLabel, width = 560, height = 260, logY = false,
+export function histogramPlot(target, { title, xLabel, yLabel, width: initialWidth = 560, height = 260, logY = false,
   barLabel = 'weights', stemStroke = '#d62728' }) {
+  let width = initialWidth;
   let plot = null;
   let stems = { x: [], y: [] };
   const bars = uPlot.paths.bars({ size: [1, Infinity], gap: 0 });
@@ -126,6 +132,10 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
         series: [{ label: xLabel }, { label: barLabel, stroke: '#7f9fbf', fill: 'rgba(127,159,191,.55)', paths: bars, points: { show: false } }],
         hooks: { draw: [drawStems] },
       }, [xs, ys], target);
+    },
+    resize(newWidth) {
+      width = newWidth;
+      plot?.setSize({ width, height });
     },
     destroy() {
       plot?.destroy();

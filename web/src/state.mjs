@@ -60,20 +60,25 @@ export function parseValue(name, f, raw) {
 
 /**
  * The URL hash as `prefix + name` keys. readHash -> {name: raw string} for this prefix's
- * fields; writeHash replaces this prefix's keys only, so several elements share one hash.
+ * fields (and `extra` keys, such as `run`); writeHash replaces this prefix's keys only, so
+ * several elements share one hash. Defaults and null extras are left out.
  */
-export function readHash(prefix, schema, hash = location.hash) {
+export function readHash(prefix, schema, extra = [], hash = location.hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
   const raw = {};
-  for (const name of Object.keys(schema)) if (params.has(prefix + name)) raw[name] = params.get(prefix + name);
+  for (const name of [...Object.keys(schema), ...extra]) if (params.has(prefix + name)) raw[name] = params.get(prefix + name);
   return raw;
 }
 
-export function writeHash(prefix, schema, state) {
+export function writeHash(prefix, schema, state, extra = {}) {
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   for (const [name, f] of Object.entries(schema)) {
     const text = formatValue(f, state[name]);
     if (text === formatValue(f, f.default)) params.delete(prefix + name);
+    else params.set(prefix + name, text);
+  }
+  for (const [name, text] of Object.entries(extra)) {
+    if (text == null) params.delete(prefix + name);
     else params.set(prefix + name, text);
   }
   const hash = params.toString();

@@ -32,7 +32,7 @@ export const LESSON_CSS = `
   table.data th, table.data td { border: 1px solid #dde; padding: .15rem .5rem; text-align: right; }
   table.data th { background: #f4f6f8; }
   table.data td.l, table.data th.l { text-align: left; }
-  table.data tr.dim td { color: #888; }
+  table.data tr.dim td { color: #666; }
   .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: .5rem; margin: .8rem 0; }
   .card { background: #f8f8fb; border: 1px solid #e2e2ea; border-radius: 6px; padding: .35rem .6rem; }
   .card .name { color: #555; font-size: .85em; }
@@ -43,6 +43,8 @@ export const LESSON_CSS = `
   a.download { font-weight: 600; color: #1f5fa8; }
 `;
 
+/** `digits` decimals, or 5 significant digits for a huge value (toFixed prints 3.333333383491554e+29). */
+export const fixed = (v, digits = 4) => (Math.abs(v) >= 1e6 ? v.toPrecision(5) : v.toFixed(digits));
 /** Percent with two decimals. */
 export const pct = (v) => (v == null || !Number.isFinite(v) ? '–' : `${v.toFixed(2)}%`);
 /** Bytes with thousands separators. */
