@@ -42,6 +42,7 @@ export class Lesson extends HTMLElement {
   #results = null;
   #error = null;
   #generation = 0;         // the newest compute; older answers are dropped
+  #version = 0;            // state changes so far; a task's answer for an older state is dropped
   #busy = false;
   #cancelled = false;
   #ready = false;
@@ -76,10 +77,13 @@ export class Lesson extends HTMLElement {
   }
 
   connectedCallback() {
-    if (this.#root) {
-      this.#claim();
-      return;
-    }
+    if (this.#root) this.#claim();
+    else this.#build();
+    if (this.#namespace !== null) addEventListener('hashchange', this.#onHash);
+    this.#resize.observe(this);
+  }
+
+  #build() {
     this.#root = this.attachShadow({ mode: 'open' });
     this.#root.innerHTML = `<style>${LESSON_CSS}${this.constructor.css}</style>${this.constructor.template}`;
     this.#state = defaults(this.#schema);
@@ -95,13 +99,11 @@ export class Lesson extends HTMLElement {
       const { run, ...fromHash } = readHash(this.#prefix, this.#schema, ['run']);
       this.#apply(fromHash, (name) => `#${this.#prefix}${name}=${fromHash[name]}`, { quiet: true });
       this.#shown = run === '1';
-      addEventListener('hashchange', this.#onHash);
     }
     this.#bindControls();
     this.setup?.();
     this.#refresh();
     this.#width = this.clientWidth;
-    this.#resize.observe(this);
     this.#start();
   }
 
@@ -205,6 +207,7 @@ export class Lesson extends HTMLElement {
     for (const name of Object.keys(patch)) delete this.#invalid[name];
     Object.assign(this.#state, patch);
     this.#state = this.coerce?.(this.#state) ?? this.#state;
+    ++this.#version;
     this.#shown = false;
     this.#writeUrl();
     this.#results = this.invalidate?.(touched, this.#results) ?? null;
@@ -320,7 +323,7 @@ export class Lesson extends HTMLElement {
     return out.then((r) => settle(r), (e) => settle(null, e));
   }
 
-  #context() {
+  #context(version = this.#version) {
     return {
       call: (method, args, { onData, transfer } = {}) => this.tasks.call(method, args, {
         transfer,
@@ -332,6 +335,7 @@ export class Lesson extends HTMLElement {
       progress: (fraction, message) => this.#progress.update(fraction, message),
       /** Show results so far (a sweep's points as they come). */
       partial: (results) => {
+        if (version !== this.#version) return;
         this.#results = { ...this.#results, ...results };
         this.render(this.state, this.#results);
       },
@@ -354,16 +358,18 @@ export class Lesson extends HTMLElement {
     this.#cancelled = false;
     this.#error = null;
     delete this.dataset.done;
-    ++this.#generation;
+    const version = this.#version;
     this.#refresh();
     if (hadFocus?.tagName === 'BUTTON') this.$('[data-testid=stop]')?.focus();
     this.#progress.start(message);
     let finished = false;
     try {
-      const results = await fn(this.#context());
-      this.#results = { ...this.#results, ...results };
+      const results = await fn(this.#context(version));
       this.#progress.done();
-      finished = true;
+      if (version === this.#version) {
+        this.#results = { ...this.#results, ...results };
+        finished = true;
+      }
     } catch (e) {
       if (this.#cancelled || e?.cancelled) {
         this.#progress.stopped();
