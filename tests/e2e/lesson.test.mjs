@@ -63,6 +63,8 @@ test('Stop in one lesson cancels only its own task', async () => {
   await page.locator('ql-deep-compression [data-testid=stop]').click();
   await page.waitForSelector('ql-deep-compression [data-testid=stop][hidden]', { state: 'attached', timeout: 10000 });
   assert.equal((await page.locator('ql-deep-compression [data-testid=progress] span').textContent()).trim(), 'stopped');
+  assert.ok(await page.locator('ql-deep-compression [data-testid=progress] progress').evaluate((b) => b.value) < 0.5,
+    'after Stop the bar stays where the work stopped');
   // The other lesson's sweep goes on in its own worker and finishes without an error.
   await page.waitForSelector('ql-bits[data-done=true]', { timeout: 180000 });
   assert.equal(bitsRunning, true, 'the sweep was running when the other lesson stopped');
@@ -70,6 +72,31 @@ test('Stop in one lesson cancels only its own task', async () => {
   assert.equal(await page.locator('ql-bits').evaluate((el) => el.points.length), 32);
   assert.equal(await page.locator('ql-deep-compression [data-testid=error]').textContent(), '');
   assert.equal(await page.locator('ql-deep-compression').evaluate((el) => el.shadowRoot.activeElement?.dataset.testid), 'run');
+  await page.close();
+});
+
+test('Deep Compression progress rises with the batches trained', async () => {
+  const page = await env.newPage('?lesson=deep-compression#pruneSteps=2&train=1000&test=500');
+  await page.waitForSelector('ql-deep-compression[data-ready=true]', { timeout: 30000 });
+  // Every value the bar takes, with its message.
+  await page.evaluate(() => {
+    const root = document.querySelector('ql-deep-compression').shadowRoot;
+    const bar = root.querySelector('[data-testid=progress] progress');
+    const label = root.querySelector('[data-testid=progress] span');
+    window.seen = [];
+    new MutationObserver(() => window.seen.push([bar.value, label.textContent]))
+      .observe(root.querySelector('[data-testid=progress]'), { subtree: true, attributes: true, childList: true, characterData: true });
+  });
+  await page.locator('ql-deep-compression [data-testid=run]').click();
+  await page.waitForSelector('ql-deep-compression[data-done=true]', { timeout: 120000 });
+  const seen = await page.evaluate(() => window.seen);
+  const values = seen.map(([v]) => v);
+  for (let i = 1; i < values.length - 1; ++i) assert.ok(values[i] >= values[i - 1], `the bar went back at ${seen[i][1]}`);
+  // Two prune steps with retraining, then fine-tuning: three training phases of equal size.
+  const at = (re) => seen.find(([, m]) => re.test(m))?.[0];
+  assert.ok(at(/^train .*phase 1 of 3/) < 0.32, `first phase at ${at(/^train .*phase 1 of 3/)}`);
+  const third = at(/^train .*phase 3 of 3/);
+  assert.ok(third > 0.6 && third < 0.7, `third phase starts at ${third}`);
   await page.close();
 });
 
