@@ -5,7 +5,7 @@
 // (Network.quantize / calibrate + quantize + dequantize, Network.evaluate); this file plots.
 // State (attributes, URL with `sync-url`; web/src/lesson.mjs): model, count, kmeans, linear.
 import { define, Lesson } from '../src/lesson.mjs';
-import { linePlot, plotWidth, uplotCss } from '../src/plot.mjs';
+import { linePlot, uplotCss } from '../src/plot.mjs';
 import { cards, controls, esc, pct, runButtons, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const SCHEMA = {
@@ -49,17 +49,6 @@ throughout; accuracy is measured on the first <i>n</i> test images.</p>
 export class QlBits extends Lesson {
   static schema = SCHEMA;
   static template = TEMPLATE;
-  #plot = null;
-
-  resized() {
-    this.#plot?.resize(plotWidth(this));
-  }
-
-  teardown() {
-    this.#plot?.destroy();
-    this.#plot = null;
-  }
-
   /** The measured points so far: [{group, method, bits, accuracy}]. */
   get points() {
     return structuredClone(this.results?.points ?? []);
@@ -100,10 +89,10 @@ export class QlBits extends Lesson {
     this.$('[data-testid=summary]').innerHTML = fewest.length ? fewest.map(esc).join('<br>') : '–';
     this.$('[data-testid=table]').innerHTML = tableHtml(['bits', ...present.map((s) => esc(s.label))],
       BITS.map((b) => `<tr data-bits="${b}"><td>${b}</td>${present.map((s) => `<td data-series="${s.group}-${s.method}">${pct(at(s, b))}</td>`).join('')}</tr>`));
-    this.#plot ??= linePlot(this.$('[data-testid=plot]'), { xLabel: 'bits', yLabel: 'accuracy (%)', width: plotWidth(this), height: 300 });
+    const plot = this.plot('main', (width) => linePlot(this.$('[data-testid=plot]'), { xLabel: 'bits', yLabel: 'accuracy (%)', width, height: 300 }));
     const series = present.map((s) => ({ label: s.label, stroke: s.stroke, values: BITS.map((b) => at(s, b)) }));
     series.push({ label: 'fp32', stroke: '#888', values: BITS.map(() => fp32) });
-    this.#plot.update(BITS, series);
+    plot.update(BITS, series);
   }
 }
 

@@ -9,7 +9,7 @@
 // fcSparsity, convSparsity, outputSparsity, fcBits, convBits, pruneSteps, epochs, lr, train
 // (training images), test (test images).
 import { define, Lesson } from '../src/lesson.mjs';
-import { histogramPlot, plotWidth, uplotCss } from '../src/plot.mjs';
+import { histogramPlot, uplotCss } from '../src/plot.mjs';
 import { bytes, cards, controls, esc, int, pct, runButtons, setDownload, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const sparsity = (label, def) => ({ type: 'number', default: def, label, min: 0, max: 0.99, step: 0.01 });
@@ -76,19 +76,8 @@ export class QlDeepCompression extends Lesson {
   .bar { height: .8em; background: #1f77b4; border-radius: 2px; min-width: 2px; }
   td.bar-cell { width: 16rem; text-align: left; }`;
 
-  #plot = null;
-
   setup() {
     this.$('[name=histogram]').addEventListener('change', () => this.#renderHistogram(this.results));
-  }
-
-  resized() {
-    this.#plot?.resize(plotWidth(this));
-  }
-
-  teardown() {
-    this.#plot?.destroy();
-    this.#plot = null;
   }
 
   /** The last report: {stages, layers, fileBytes, decodedAccuracy, ...} (without the file). */
@@ -133,8 +122,7 @@ export class QlDeepCompression extends Lesson {
       for (const id of ['timing', 'stages', 'layers']) this.$(`[data-testid=${id}]`).innerHTML = '';
       a.hidden = true;
       select.innerHTML = '';
-      this.#plot?.destroy();
-      this.#plot = null;
+      this.dropPlot('main');
       return;
     }
     const first = r.stages[0];
@@ -188,14 +176,14 @@ export class QlDeepCompression extends Lesson {
         stems.y.push(h.clusterSizes[i]);
       });
     }
-    this.#plot ??= histogramPlot(this.$('[data-testid=plot]'), {
+    const plot = this.plot('main', (width) => histogramPlot(this.$('[data-testid=plot]'), {
       xLabel: 'weight value',
       yLabel: 'count',
-      width: plotWidth(this),
+      width,
       logY: true,
       barLabel: 'fp32 weights (before); red stems: shared values (after)',
-    });
-    this.#plot.update(centers, counts, stems);
+    }));
+    plot.update(centers, counts, stems);
   }
 }
 

@@ -4,7 +4,7 @@
 // State (attributes, URL with `sync-url`; web/src/lesson.mjs): bits, symmetric, signed,
 // method, percentile, size and the matrix w.
 import { define, Lesson } from '../src/lesson.mjs';
-import { linePlot, plotWidth, uplotCss } from '../src/plot.mjs';
+import { linePlot, uplotCss } from '../src/plot.mjs';
 import { quantlab } from '../src/runtime.mjs';
 import { rng } from '../src/state.mjs';
 import { cards, controls, fixed, STATUS_HTML, tableHtml } from '../src/ui.mjs';
@@ -119,7 +119,6 @@ export class QlLinear extends Lesson {
   .methods td, .methods th { border: 1px solid #dde; padding: .15rem .5rem; }
   .methods th { background: #f4f6f8; }`;
 
-  #plot = null;
   #ql = null;
 
   async prepare() {
@@ -132,15 +131,6 @@ export class QlLinear extends Lesson {
       const n = kind === 'lecture' ? 4 : this.state.size;
       this.state = { size: n, w: generate(kind, n, (Math.random() * 2 ** 31) >>> 0) };
     }));
-  }
-
-  resized() {
-    this.#plot?.resize(plotWidth(this));
-  }
-
-  teardown() {
-    this.#plot?.destroy();
-    this.#plot = null;
   }
 
   // A new size comes with a new matrix.
@@ -227,8 +217,7 @@ export class QlLinear extends Lesson {
     if (!r) {
       for (const id of ['q-caption', 'r-min', 'r-max', 'q-range', 'scale', 'zero-point', 'mse', 'formula']) set(id, '');
       this.$('[data-testid=methods]').innerHTML = '';
-      this.#plot?.destroy();
-      this.#plot = null;
+      this.dropPlot('main');
       return;
     }
     const { range, p } = r;
@@ -256,13 +245,13 @@ export class QlLinear extends Lesson {
         `<td>[${fmt(range.rMin, 3)}, ${fmt(range.rMax, 3)}]</td><td>${sci(e.roundMse)}</td><td>${sci(e.clipMse)}</td>` +
         `<td>${sci(e.totalMse)}</td></tr>`));
     const markers = r.methods.map(({ key, range }) => ({ label: METHODS[key].label, x: range.rMax - range.rMin, stroke: METHODS[key].stroke }));
-    this.#plot ??= linePlot(this.$('[data-testid=plot]'), {
+    const plot = this.plot('main', (w) => linePlot(this.$('[data-testid=plot]'), {
       xLabel: 'clipping range width r_max − r_min',
       yLabel: 'MSE (log)',
-      width: plotWidth(this),
+      width: w,
       logY: true,
-    });
-    this.#plot.update(width, [
+    }));
+    plot.update(width, [
       { label: 'round error', stroke: '#2ca02c', values: positive(sweep.roundMse) },
       { label: 'clip error', stroke: '#d62728', values: positive(sweep.clipMse) },
       { label: 'total', stroke: '#111', values: positive(sweep.totalMse) },

@@ -4,6 +4,9 @@
 //   static live      true: compute on every state change (light lessons); false: on run()
 //   compute(state, ctx)  one compute call: returns the results (or a Promise of them)
 //   render(state, results)  draws state and results; results null = nothing for this state
+// and may use: this.task(fn) for work on request (run(), Stop, progress), this.plot(key,
+// make) for plots that follow the element's width, setup() / prepare() / coerce(state) /
+// invalidate(changed, results) / fromControl(name, value) hooks, this.$ / this.$$;
 // and this file does the rest, once for all: attributes and the URL hash parsed and checked
 // against the schema (a bad value shows a message and its control says so), controls kept
 // in step with the state (also when a page sets `el.state`), URL keys namespaced per
@@ -23,6 +26,9 @@ import { attrName, defaults, formatValue, parseValue, readHash, writeHash } from
 import { LESSON_CSS, progressBar } from './ui.mjs';
 
 const claimed = new Map();   // URL namespace -> the element using it, on this page
+
+/** A plot width that fits `host`: at most 760 px, the host's width on a phone. */
+const plotWidth = (host) => Math.max(240, Math.min(760, (host.clientWidth || 640) - 4));
 
 const invalidArgument = (message) => new QuantlabError('INVALID_ARGUMENT', message);
 
@@ -49,13 +55,14 @@ export class Lesson extends HTMLElement {
   #tasks = null;
   #namespace = null;       // null: no sync-url
   #progress = null;
+  #plots = new Map();      // key -> {update, resize, destroy} (plot.mjs)
   #shown = false;          // the results of run() for this state are on screen (URL `run=1`)
   #width = 0;
   #resize = new ResizeObserver(() => requestAnimationFrame(() => {
     // Plots follow the element's width (a phone turned, a course column resized).
     if (!this.isConnected || this.clientWidth === this.#width) return;
     this.#width = this.clientWidth;
-    this.resized?.();
+    for (const p of this.#plots.values()) p.resize(plotWidth(this));
   }));
   #onHash = () => {
     // A key left out of the hash means its default; only what differs is applied.
@@ -112,7 +119,7 @@ export class Lesson extends HTMLElement {
     removeEventListener('hashchange', this.#onHash);
     this.#resize.disconnect();
     this.#tasks?.cancel();
-    this.teardown?.();
+    for (const key of [...this.#plots.keys()]) this.dropPlot(key);
   }
 
   attributeChangedCallback(attr, old, value) {
@@ -172,6 +179,17 @@ export class Lesson extends HTMLElement {
 
   get busy() {
     return this.#busy;
+  }
+
+  /** The plot `key`, made by make(width) on first use; it follows the element's width. */
+  plot(key, make) {
+    if (!this.#plots.has(key)) this.#plots.set(key, make(plotWidth(this)));
+    return this.#plots.get(key);
+  }
+
+  dropPlot(key) {
+    this.#plots.get(key)?.destroy();
+    this.#plots.delete(key);
   }
 
   $(sel) {
