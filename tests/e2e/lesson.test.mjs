@@ -156,6 +156,10 @@ test('setting el.state moves the controls and fires one change event', async () 
   });
   assert.equal(refused, "INVALID_ARGUMENT: bits: must be one of 2, 3, 4, 5, 6, 7, 8; got '9'");
   assert.equal(await value('bits'), '3');
+  // An attribute set later moves the state too.
+  await page.locator('ql-linear').evaluate((el) => el.setAttribute('bits', '6'));
+  assert.equal(await value('bits'), '6');
+  assert.equal(await page.locator('ql-linear').evaluate((el) => el.state.bits), 6);
   await page.close();
 });
 

@@ -40,7 +40,7 @@ quantization (an affine grid of 2<sup><i>b</i></sup> levels, min-max range). In 
 </div>
 ${STATUS_HTML}
 ${cards([['fp32', 'fp32 accuracy'], ['conv-params', 'conv weights'], ['fc-params', 'FC weights'], ['summary', 'fewest bits within 1 point']])}
-<div class="scroll" data-testid="plot"></div>
+<div class="scroll" data-testid="plot" role="img" aria-label="accuracy against bits per series; the table below holds the same values"></div>
 <div class="scroll"><table class="data" data-testid="table"></table></div>
 <p class="note">The core's linear quantizer takes 2 to 8 bits, so linear has no 1-bit point. Biases stay fp32
 throughout; accuracy is measured on the first <i>n</i> test images.</p>

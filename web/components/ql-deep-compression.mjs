@@ -66,7 +66,7 @@ ${cards([['sizes', 'fp32 → file'], ['ratio', 'compression'], ['accuracy', 'acc
 <p class="note">Bars: the layer's fp32 weights before compression. Red stems: the final shared values
 (centroids after fine-tuning) and how many surviving weights use each; pruned weights share the pinned zero
 and are left out of the stems.</p>
-<div class="scroll" data-testid="plot"></div>
+<div class="scroll" data-testid="plot" role="img" aria-label="histogram of the layer's fp32 weights with the shared values as stems; the layers table above has the numbers"></div>
 `;
 
 export class QlDeepCompression extends Lesson {

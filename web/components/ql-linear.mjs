@@ -90,7 +90,7 @@ ${cards([['r-min', 'r<sub>min</sub> (clip)'], ['r-max', 'r<sub>max</sub> (clip)'
     <small>(ranges a·[r<sub>min</sub>, r<sub>max</sub>] of the data; dashed: each calibration method's choice.
     An element counts as clipped when it lies more than S/2 beyond the grid's last level, so round
     error is always at most S/2 per element.)</small></figcaption>
-  <div class="scroll" data-testid="plot"></div>
+  <div class="scroll" data-testid="plot" role="img" aria-label="round, clip and total error against the clipping range; the table below lists each method's choice"></div>
   <div class="scroll"><table class="methods" data-testid="methods"></table></div>
 </figure>
 `;
