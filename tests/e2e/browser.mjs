@@ -22,8 +22,8 @@ export async function openBrowser() {
     args: FLAGS,
   });
   const consoleErrors = [];
-  async function newPage(path = '') {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  async function newPage(path = '', viewport = { width: 1280, height: 1100 }) {
+    const page = await browser.newPage({ viewport });
     page.on('console', (msg) => {
       if (msg.type() === 'error') consoleErrors.push(`${path}: ${msg.text()}`);
     });
@@ -31,9 +31,25 @@ export async function openBrowser() {
     await page.goto(url + path);
     return page;
   }
+  /** A course page of its own (served by the test) that imports `components` and holds `body`. */
+  async function coursePage(components, body, hash = '') {
+    const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+      <script type="importmap">{"imports": {"quantlab": "/wasm/quantlab.mjs",
+        "uplot": "/node_modules/uplot/dist/uPlot.esm.js", "uplot/": "/node_modules/uplot/"}}</script>
+      ${components.map((c) => `<script type="module" src="/components/${c}.mjs"></script>`).join('')}</head>
+      <body>${body}</body></html>`;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(`course.html: ${msg.text()}`);
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`course.html: uncaught ${e.message}`));
+    await page.route(`${url}course.html`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+    await page.goto(`${url}course.html${hash}`);
+    return page;
+  }
   async function close() {
     await browser.close();
     await new Promise((resolve) => server.close(resolve));
   }
-  return { url, browser, newPage, consoleErrors, close };
+  return { url, browser, newPage, coursePage, consoleErrors, close };
 }

@@ -3,43 +3,31 @@
 // K-means weight sharing with centroid fine-tuning, Huffman coding of the indices, with the
 // bundled 6,000 training images. Shows the stage table (bytes, ratio, accuracy) as in the
 // paper's figure, the per-layer report, each layer's weight histogram with its codebook,
-// and the compressed file to download. The work runs in the playground's Web Worker
+// and the compressed file to download. The work runs in the element's Web Worker
 // (Network.deepCompression); this file only formats.
-// Attributes (initial state): model (lenet300 | lenet5), fc-sparsity, conv-sparsity,
-// output-sparsity, fc-bits, conv-bits, prune-steps, epochs, lr, train (training images), test
-// (test images), autorun; `sync-url` mirrors the state in the URL hash.
-import { call, terminate } from '../src/client.mjs';
+// State (attributes in kebab-case, URL with `sync-url`; web/src/lesson.mjs): model,
+// fcSparsity, convSparsity, outputSparsity, fcBits, convBits, pruneSteps, epochs, lr, train
+// (training images), test (test images).
+import { define, Lesson } from '../src/lesson.mjs';
 import { histogramPlot, uplotCss } from '../src/plot.mjs';
-import { readHash, writeHash } from '../src/state.mjs';
-import { bytes, esc, int, LESSON_CSS, pct, PROGRESS_HTML, progressBar, setDownload } from '../src/ui.mjs';
+import { bytes, cards, controls, esc, int, pct, runButtons, setDownload, STATUS_HTML, tableHtml } from '../src/ui.mjs';
+
+const sparsity = (label, def) => ({ type: 'number', default: def, label, min: 0, max: 0.99, step: 0.01 });
+const bits = (label, def) => ({ type: 'int', default: def, label, min: 1, max: 8, step: 1 });
 
 // Defaults sized for a browser: about ten seconds for LeNet-300-100 on one core.
-const DEFAULTS = {
-  model: 'lenet300',
-  fcSparsity: 0.9,
-  convSparsity: 0.6,
-  outputSparsity: 0.6,
-  fcBits: 5,
-  convBits: 8,
-  pruneSteps: 2,
-  epochs: 1,
-  lr: 0.02,
-  train: 6000,
-  test: 2000,
-};
-
-const ATTRS = {
-  model: 'model',
-  fcSparsity: 'fc-sparsity',
-  convSparsity: 'conv-sparsity',
-  outputSparsity: 'output-sparsity',
-  fcBits: 'fc-bits',
-  convBits: 'conv-bits',
-  pruneSteps: 'prune-steps',
-  epochs: 'epochs',
-  lr: 'lr',
-  train: 'train',
-  test: 'test',
+const SCHEMA = {
+  model: { type: 'enum', default: 'lenet300', label: 'model', options: { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5' } },
+  fcSparsity: sparsity('FC sparsity', 0.9),
+  outputSparsity: sparsity('output layer', 0.6),
+  convSparsity: sparsity('conv sparsity', 0.6),
+  fcBits: bits('FC bits', 5),
+  convBits: bits('conv bits', 8),
+  pruneSteps: { type: 'int', default: 2, label: 'prune steps', min: 1, max: 10, step: 1 },
+  epochs: { type: 'int', default: 1, label: 'epochs per step', min: 0, max: 5, step: 1 },
+  lr: { type: 'number', default: 0.02, label: 'SGD learning rate', min: 0.0001, max: 0.5, step: 0.001 },
+  train: { type: 'int', default: 6000, label: 'training images', options: [1000, 3000, 6000] },
+  test: { type: 'int', default: 2000, label: 'test images', options: [500, 1000, 2000] },
 };
 
 const STAGE_NAMES = {
@@ -51,13 +39,7 @@ const STAGE_NAMES = {
 
 const HIST_BINS = 90;
 
-const num = (name, label, min, max, step) => `<label>${label} <input name="${name}" data-testid="${name}" type="number" min="${min}" max="${max}" step="${step}"></label>`;
-
 const TEMPLATE = `
-<style>${LESSON_CSS}
-  .bar { height: .8em; background: #1f77b4; border-radius: 2px; min-width: 2px; }
-  td.bar-cell { width: 16rem; text-align: left; }
-</style>
 <link rel="stylesheet" href="${uplotCss}">
 <h2>Deep Compression: prune, share, Huffman-code</h2>
 <p class="lead">Han et al.'s three-stage pipeline, run here on the bundled 6,000 training images: prune the
@@ -66,193 +48,115 @@ into 2<sup><i>b</i></sup> shared values and fine-tune the centroids with the sum
 Huffman-code the indices and the relative-index gaps. The paper reached 9-13x after pruning, 27-31x after
 quantization and 35-49x with Huffman coding.</p>
 <div class="controls">
-  <label>model <select name="model" data-testid="model">
-    <option value="lenet300">LeNet-300-100</option><option value="lenet5">LeNet-5</option></select></label>
-  ${num('fcSparsity', 'FC sparsity', 0, 0.99, 0.01)}
-  ${num('outputSparsity', 'output layer', 0, 0.99, 0.01)}
-  ${num('convSparsity', 'conv sparsity', 0, 0.99, 0.01)}
-  ${num('fcBits', 'FC bits', 1, 8, 1)}
-  ${num('convBits', 'conv bits', 1, 8, 1)}
+  ${controls(SCHEMA, ['model', 'fcSparsity', 'outputSparsity', 'convSparsity', 'fcBits', 'convBits'])}
 </div>
 <div class="controls">
-  ${num('pruneSteps', 'prune steps', 1, 10, 1)}
-  ${num('epochs', 'epochs per step', 0, 5, 1)}
-  ${num('lr', 'SGD learning rate', 0.0001, 0.5, 0.001)}
-  <label>training images <select name="train" data-testid="train">
-    ${[1000, 3000, 6000].map((n) => `<option value="${n}">${n}</option>`).join('')}</select></label>
-  <label>test images <select name="test" data-testid="test">
-    ${[500, 1000, 2000].map((n) => `<option value="${n}">${n}</option>`).join('')}</select></label>
-  <button class="primary" data-testid="run">Compress</button>
-  <button data-testid="stop" hidden>Stop</button>
+  ${controls(SCHEMA, ['pruneSteps', 'epochs', 'lr', 'train', 'test'])}
+  ${runButtons('Compress')}
 </div>
-${PROGRESS_HTML('progress')}
-<div class="error" data-testid="error" role="alert"></div>
-<div class="cards">
-  <div class="card"><div class="name">fp32 → file</div><div class="value" data-testid="sizes">–</div></div>
-  <div class="card"><div class="name">compression</div><div class="value" data-testid="ratio">–</div></div>
-  <div class="card"><div class="name">accuracy fp32 → compressed</div><div class="value" data-testid="accuracy">–</div></div>
-  <div class="card"><div class="name">the file, decoded again</div><div class="value" data-testid="decoded">–</div></div>
-</div>
+${STATUS_HTML}
+${cards([['sizes', 'fp32 → file'], ['ratio', 'compression'], ['accuracy', 'accuracy fp32 → compressed'], ['decoded', 'the file, decoded again']])}
 <div class="note" data-testid="timing"></div>
 <h3>Stages</h3>
-<table class="data" data-testid="stages"></table>
+<div class="scroll"><table class="data" data-testid="stages"></table></div>
 <p><a class="download" data-testid="download" hidden>compressed model file</a></p>
 <h3>Layers</h3>
 <div class="scroll"><table class="data" data-testid="layers"></table></div>
-<h3>Weights and codebook <select name="histogram" data-testid="histogram"></select></h3>
+<h3>Weights and codebook <select name="histogram" data-testid="histogram" aria-label="layer"></select></h3>
 <p class="note">Bars: the layer's fp32 weights before compression. Red stems: the final shared values
 (centroids after fine-tuning) and how many surviving weights use each; pruned weights share the pinned zero
 and are left out of the stems.</p>
-<div class="scroll" data-testid="plot"></div>
+<div class="scroll" data-testid="plot" role="img" aria-label="histogram of the layer's fp32 weights with the shared values as stems; the layers table above has the numbers"></div>
 `;
 
-export class QlDeepCompression extends HTMLElement {
-  #root;
-  #state;
-  #busy = false;
-  #stopped = false;
-  #progress;
-  #plot = null;
-  #result = null;
+export class QlDeepCompression extends Lesson {
+  static schema = SCHEMA;
+  static template = TEMPLATE;
+  static css = `
+  .bar { height: .8em; background: #1f77b4; border-radius: 2px; min-width: 2px; }
+  td.bar-cell { width: 16rem; text-align: left; }`;
 
-  connectedCallback() {
-    if (this.#root) return;
-    this.#root = this.attachShadow({ mode: 'open' });
-    this.#root.innerHTML = TEMPLATE;
-    const fromAttrs = { ...DEFAULTS };
-    for (const [key, attr] of Object.entries(ATTRS)) {
-      if (!this.hasAttribute(attr)) continue;
-      const v = this.getAttribute(attr);
-      fromAttrs[key] = typeof DEFAULTS[key] === 'number' ? Number(v) : v;
-    }
-    this.#state = this.hasAttribute('sync-url') ? readHash(fromAttrs) : fromAttrs;
-    this.#progress = progressBar(this.#$('[data-testid=progress]'));
-    for (const key of Object.keys(DEFAULTS)) {
-      const el = this.#$(`[name=${key}]`);
-      el.value = String(this.#state[key]);
-      el.addEventListener('change', () => {
-        this.#state[key] = typeof DEFAULTS[key] === 'number' ? Number(el.value) : el.value;
-        if (this.hasAttribute('sync-url')) writeHash(this.#state, DEFAULTS);
-      });
-    }
-    this.#$('[data-testid=run]').addEventListener('click', () => this.run());
-    // Stopping ends the page's worker (the wasm call cannot be interrupted); the next call
-    // starts a fresh one.
-    this.#$('[data-testid=stop]').addEventListener('click', () => {
-      this.#stopped = true;
-      terminate();
-    });
-    this.#$('[name=histogram]').addEventListener('change', () => this.#renderHistogram());
-    this.dataset.ready = 'true';
-    this.dispatchEvent(new CustomEvent('ql-ready'));
-    if (this.hasAttribute('autorun')) this.run();
-  }
-
-  disconnectedCallback() {
-    this.#plot?.destroy();
-    this.#plot = null;
-  }
-
-  #$(sel) {
-    return this.#root.querySelector(sel);
-  }
-
-  get state() {
-    return structuredClone(this.#state);
+  setup() {
+    this.$('[name=histogram]').addEventListener('change', () => this.#renderHistogram(this.results));
   }
 
   /** The last report: {stages, layers, fileBytes, decodedAccuracy, ...} (without the file). */
   get report() {
-    if (!this.#result) return null;
-    const { file, histograms, ...rest } = this.#result;
+    if (!this.results?.stages) return null;
+    const { file, histograms, ...rest } = this.results;
     return structuredClone(rest);
   }
 
   /** Run the pipeline (also the page's API). */
   async run() {
-    if (this.#busy) return;
-    this.#busy = true;
-    this.#stopped = false;
-    delete this.dataset.done;
-    this.#root.querySelectorAll('button, select, input').forEach((b) => { b.disabled = true; });
-    const stop = this.#$('[data-testid=stop]');
-    stop.disabled = false;
-    stop.hidden = false;
-    this.#$('[data-testid=error]').textContent = '';
-    this.#progress.start('loading the model and the data');
-    const s = this.#state;
-    try {
-      const r = await call('deepCompression', {
-        model: s.model,
-        trainCount: s.train,
-        testCount: s.test,
-        plan: {
-          fcSparsity: s.fcSparsity,
-          convSparsity: s.convSparsity,
-          outputSparsity: s.outputSparsity,
-          fcBits: s.fcBits,
-          convBits: s.convBits,
-        },
-        options: {
-          pruneSteps: s.pruneSteps,
-          retrainEpochs: s.epochs,
-          quantizedEpochs: s.epochs,
-          // SGD with momentum: on 6,000 images it recovers more accuracy than Adam at 1e-3.
-          train: { optimizer: 'sgd', learningRate: s.lr, momentum: 0.9 },
-        },
-      }, { onProgress: (f, m) => this.#progress.update(f, m) });
-      this.#result = r;
-      this.#render();
-      this.#progress.done();
-      this.dataset.done = 'true';
-      this.dispatchEvent(new CustomEvent('ql-done', { detail: this.report }));
-    } catch (e) {
-      this.#progress.done(this.#stopped ? 'stopped' : '');
-      if (!this.#stopped) this.#$('[data-testid=error]').textContent = `${e.code ?? 'ERROR'}: ${e.message}`;
-    } finally {
-      this.#busy = false;
-      this.#$('[data-testid=stop]').hidden = true;
-      this.#root.querySelectorAll('button, select, input').forEach((b) => { b.disabled = false; });
-    }
+    if (await super.run()) this.dispatchEvent(new CustomEvent('ql-done', { detail: this.report }));
   }
 
-  #render() {
-    const r = this.#result;
+  compute(s, ctx) {
+    return ctx.call('deepCompression', {
+      model: s.model,
+      trainCount: s.train,
+      testCount: s.test,
+      plan: {
+        fcSparsity: s.fcSparsity,
+        convSparsity: s.convSparsity,
+        outputSparsity: s.outputSparsity,
+        fcBits: s.fcBits,
+        convBits: s.convBits,
+      },
+      options: {
+        pruneSteps: s.pruneSteps,
+        retrainEpochs: s.epochs,
+        quantizedEpochs: s.epochs,
+        // SGD with momentum: on 6,000 images it recovers more accuracy than Adam at 1e-3.
+        train: { optimizer: 'sgd', learningRate: s.lr, momentum: 0.9 },
+      },
+    });
+  }
+
+  render(state, r) {
+    const a = this.$('[data-testid=download]');
+    const select = this.$('[name=histogram]');
+    if (!r?.stages) {
+      for (const id of ['sizes', 'ratio', 'accuracy', 'decoded']) this.$(`[data-testid=${id}]`).textContent = '–';
+      for (const id of ['timing', 'stages', 'layers']) this.$(`[data-testid=${id}]`).innerHTML = '';
+      a.hidden = true;
+      select.innerHTML = '';
+      this.dropPlot('main');
+      return;
+    }
     const first = r.stages[0];
     const last = r.stages[r.stages.length - 1];
-    this.#$('[data-testid=sizes]').textContent = `${int(first.bytes)} → ${int(r.fileBytes)} B`;
-    this.#$('[data-testid=ratio]').textContent = `${last.ratio.toFixed(1)}×`;
-    this.#$('[data-testid=accuracy]').textContent = `${pct(first.accuracy)} → ${pct(last.accuracy)}`;
-    this.#$('[data-testid=decoded]').textContent = pct(r.decodedAccuracy);
-    this.#$('[data-testid=timing]').textContent = `${r.trainCount} training images, ${r.testCount} test images, ` +
+    this.$('[data-testid=sizes]').textContent = `${int(first.bytes)} → ${int(r.fileBytes)} B`;
+    this.$('[data-testid=ratio]').textContent = `${last.ratio.toFixed(1)}×`;
+    this.$('[data-testid=accuracy]').textContent = `${pct(first.accuracy)} → ${pct(last.accuracy)}`;
+    this.$('[data-testid=decoded]').textContent = pct(r.decodedAccuracy);
+    this.$('[data-testid=timing]').textContent = `${r.trainCount} training images, ${r.testCount} test images, ` +
       `${(r.ms / 1000).toFixed(1)} s in the worker.`;
     const maxRatio = Math.max(...r.stages.map((st) => st.ratio));
-    this.#$('[data-testid=stages]').innerHTML = '<tr><th class="l">stage</th><th>bytes</th><th>ratio</th>' +
-      '<th>accuracy</th><th>Δ accuracy</th><th class="l">compression</th></tr>' +
+    const delta = (st) => (st.accuracy - first.accuracy >= 0 ? '+' : '') + (st.accuracy - first.accuracy).toFixed(2);
+    this.$('[data-testid=stages]').innerHTML = tableHtml([['stage', 'l'], 'bytes', 'ratio', 'accuracy', 'Δ accuracy', ['compression', 'l']],
       r.stages.map((st) => `<tr data-stage="${st.stage}"><td class="l">${esc(STAGE_NAMES[st.stage] ?? st.stage)}</td>` +
         `<td data-field="bytes">${int(st.bytes)}</td><td data-field="ratio">${st.ratio.toFixed(2)}×</td>` +
-        `<td data-field="accuracy">${pct(st.accuracy)}</td><td>${(st.accuracy - first.accuracy >= 0 ? '+' : '') + (st.accuracy - first.accuracy).toFixed(2)}</td>` +
-        `<td class="bar-cell"><div class="bar" style="width:${(100 * st.ratio / maxRatio).toFixed(1)}%"></div></td></tr>`).join('');
-    this.#$('[data-testid=layers]').innerHTML = '<tr><th class="l">weight</th><th>size</th><th>kept</th><th>bits</th>' +
-      '<th>gap bits</th><th>k-means MSE</th><th>fp32 B</th><th>pruned B</th><th>quantized B</th><th>Huffman B</th><th>ratio</th></tr>' +
-      r.layers.map((l) => `<tr><td class="l">${esc(l.param)}</td><td>${int(l.size)}</td>` +
+        `<td data-field="accuracy">${pct(st.accuracy)}</td><td>${delta(st)}</td>` +
+        `<td class="bar-cell"><div class="bar" style="width:${(100 * st.ratio / maxRatio).toFixed(1)}%"></div></td></tr>`));
+    this.$('[data-testid=layers]').innerHTML = tableHtml([['weight', 'l'], 'size', 'kept', 'bits', 'gap bits', 'k-means MSE',
+      'fp32 B', 'pruned B', 'quantized B', 'Huffman B', 'ratio'],
+    r.layers.map((l) => `<tr><td class="l">${esc(l.param)}</td><td>${int(l.size)}</td>` +
         `<td>${int(l.kept)} (${(100 * l.kept / l.size).toFixed(1)}%)</td><td>${l.bits}</td><td>${l.gapBits}</td>` +
         `<td>${l.kmeansMse.toExponential(2)}</td><td>${int(l.fp32Bytes)}</td><td>${int(l.prunedBytes)}</td>` +
-        `<td>${int(l.quantizedBytes)}</td><td>${int(l.huffmanBytes)}</td><td>${(l.fp32Bytes / l.huffmanBytes).toFixed(1)}×</td></tr>`).join('');
-    const a = this.#$('[data-testid=download]');
+        `<td>${int(l.quantizedBytes)}</td><td>${int(l.huffmanBytes)}</td><td>${(l.fp32Bytes / l.huffmanBytes).toFixed(1)}×</td></tr>`));
     setDownload(a, r.file, `${r.model}.qlz`);
     a.textContent = `${r.model}.qlz (${bytes(r.fileBytes)}, ${last.ratio.toFixed(1)}× smaller)`;
-    const select = this.#$('[name=histogram]');
     const previous = select.value;
     select.innerHTML = r.histograms.map((h) => `<option value="${esc(h.param)}">${esc(h.param)}</option>`).join('');
     if (r.histograms.some((h) => h.param === previous)) select.value = previous;
-    this.#renderHistogram();
+    this.#renderHistogram(r);
   }
 
-  #renderHistogram() {
-    const r = this.#result;
-    if (!r) return;
-    const h = r.histograms.find((x) => x.param === this.#$('[name=histogram]').value) ?? r.histograms[0];
+  #renderHistogram(r) {
+    if (!r?.histograms) return;
+    const h = r.histograms.find((x) => x.param === this.$('[name=histogram]').value) ?? r.histograms[0];
     // Display only: bin the fp32 weights.
     let lo = Infinity;
     let hi = -Infinity;
@@ -272,15 +176,15 @@ export class QlDeepCompression extends HTMLElement {
         stems.y.push(h.clusterSizes[i]);
       });
     }
-    this.#plot ??= histogramPlot(this.#$('[data-testid=plot]'), {
+    const plot = this.plot('main', (width) => histogramPlot(this.$('[data-testid=plot]'), {
       xLabel: 'weight value',
       yLabel: 'count',
-      width: Math.max(380, Math.min(760, this.clientWidth || 640)),
+      width,
       logY: true,
       barLabel: 'fp32 weights (before); red stems: shared values (after)',
-    });
-    this.#plot.update(centers, counts, stems);
+    }));
+    plot.update(centers, counts, stems);
   }
 }
 
-customElements.define('ql-deep-compression', QlDeepCompression);
+define('ql-deep-compression', QlDeepCompression);

@@ -1,26 +1,17 @@
 // <ql-linear>: the linear quantization lesson (MIT 6.5940 lecture 5, section 5.8) as an
-// embeddable custom element. Every number on it comes from the quantlab wasm core; this
-// file only formats. Attributes set the initial state (bits, symmetric, signed, method);
-// with `sync-url` the state is mirrored in the page's URL hash.
-import { QuantlabError } from 'quantlab';
-
+// embeddable custom element. Every number on it comes from the quantlab wasm core (on the
+// page: these calls take microseconds); this file only formats.
+// State (attributes, URL with `sync-url`; web/src/lesson.mjs): bits, symmetric, signed,
+// method, percentile, size and the matrix w.
+import { define, Lesson } from '../src/lesson.mjs';
 import { linePlot, uplotCss } from '../src/plot.mjs';
 import { quantlab } from '../src/runtime.mjs';
-import { readHash, rng, writeHash } from '../src/state.mjs';
+import { rng } from '../src/state.mjs';
+import { cards, controls, fixed, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 // The lecture's 4x4 weight matrix.
 export const LECTURE_W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.91, 1.92, 0, -1.03,
   1.87, 0, 1.53, 1.49];
-
-const DEFAULTS = {
-  bits: 2,
-  symmetric: false,
-  signed: true,
-  method: 'minmax',
-  percentile: 99,
-  size: 4,
-  w: LECTURE_W,
-};
 
 const METHODS = {
   minmax: { label: 'min-max', stroke: '#444' },
@@ -29,7 +20,20 @@ const METHODS = {
   kl: { label: 'KL (entropy)', stroke: '#9467bd' },
 };
 
-const fmt = (v, digits = 4) => (Number.isInteger(v) ? String(v) : v.toFixed(digits));
+const SCHEMA = {
+  bits: { type: 'int', default: 2, label: 'bits', options: [2, 3, 4, 5, 6, 7, 8] },
+  symmetric: {
+    type: 'bool', default: false, label: 'mapping', id: 'mode',
+    values: ['asymmetric', 'symmetric'], labels: ['asymmetric', 'symmetric (Z = 0)'],
+  },
+  signed: { type: 'bool', default: true, label: 'integers', id: 'signedness', values: ['unsigned', 'signed'], labels: ['unsigned', 'signed'] },
+  method: { type: 'enum', default: 'minmax', label: 'clipping range', options: Object.fromEntries(Object.entries(METHODS).map(([k, m]) => [k, m.label])) },
+  percentile: { type: 'number', default: 99, label: 'percentile', min: 50.1, max: 100, step: 0.1, enabled: (s) => s.method === 'percentile' },
+  size: { type: 'int', default: 4, label: 'matrix', options: [4, 8], labels: ['4×4', '8×8'] },
+  w: { type: 'numbers', default: LECTURE_W },
+};
+
+const fmt = (v, digits = 4) => (Number.isInteger(v) && Math.abs(v) < 1e6 ? String(v) : fixed(v, digits));
 const sci = (v) => (v === 0 ? '0' : v.toExponential(3));
 
 function generate(kind, size, seed) {
@@ -51,45 +55,6 @@ function generate(kind, size, seed) {
 }
 
 const TEMPLATE = `
-<style>
-  :host { display: block; font: 15px/1.45 system-ui, sans-serif; color: #1b1b1b; }
-  h2 { margin: 0 0 .25rem; font-size: 1.3rem; }
-  p.lead { margin: 0 0 1rem; color: #444; max-width: 60rem; }
-  .controls { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center;
-    padding: .6rem .8rem; background: #f4f6f8; border-radius: 8px; margin-bottom: 1rem; }
-  .controls label { display: inline-flex; gap: .4rem; align-items: center; }
-  .controls button { font: inherit; padding: .2rem .6rem; border: 1px solid #aab; border-radius: 5px;
-    background: white; cursor: pointer; }
-  .controls button:hover { background: #eef; }
-  select, input[type=number] { font: inherit; }
-  .matrices { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 1rem; }
-  figure { margin: 0; }
-  figcaption { font-weight: 600; margin-bottom: .3rem; }
-  figcaption small { font-weight: 400; color: #666; }
-  table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-  td { border: 1px solid #ccd; padding: 0; text-align: right; min-width: 3.2em; height: 1.9em; }
-  td span { display: block; padding: 0 .35em; }
-  td input { width: 4.2em; border: 0; font: inherit; text-align: right; padding: .2em .3em;
-    background: transparent; }
-  td input:focus { outline: 2px solid #4a7; }
-  td.bad input { background: #fdd; }
-  .small td { min-width: 2.4em; font-size: 12px; }
-  .small td input { width: 3.4em; font-size: 12px; }
-  .params { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: .5rem;
-    margin: 1rem 0; }
-  .param { background: #f8f8fb; border: 1px solid #e2e2ea; border-radius: 6px; padding: .35rem .6rem; }
-  .param .name { color: #555; font-size: .85em; }
-  .param .value { font-size: 1.25em; font-variant-numeric: tabular-nums; }
-  .formula { font-family: ui-monospace, monospace; background: #fbfbf3; border-left: 3px solid #cc9;
-    padding: .5rem .8rem; margin: .5rem 0 1rem; white-space: pre-wrap; }
-  .error { color: #a00; background: #fee; border: 1px solid #e99; border-radius: 6px; padding: .4rem .7rem;
-    margin: .5rem 0; }
-  .error:empty { display: none; }
-  .plot-wrap { overflow-x: auto; }
-  .methods { font-size: .9em; color: #333; }
-  .methods td, .methods th { border: 1px solid #dde; padding: .15rem .5rem; }
-  .methods th { background: #f4f6f8; }
-</style>
 <link rel="stylesheet" href="${uplotCss}">
 <h2>Linear quantization: r = S (q − Z)</h2>
 <p class="lead">An affine map between real numbers r and integers q. The scale S and zero point Z come
@@ -97,29 +62,16 @@ from the real range [r<sub>min</sub>, r<sub>max</sub>] and the integer range [q<
 S = (r<sub>max</sub> − r<sub>min</sub>) / (q<sub>max</sub> − q<sub>min</sub>), Z = round(q<sub>min</sub> − r<sub>min</sub> / S).
 Edit the weights, change the bit width, and watch the round error and the clip error trade off.</p>
 <div class="controls">
-  <label>bits <select data-testid="bits" name="bits">
-    ${[2, 3, 4, 5, 6, 7, 8].map((b) => `<option value="${b}">${b}</option>`).join('')}
-  </select></label>
-  <label>mapping <select data-testid="mode" name="mode">
-    <option value="asymmetric">asymmetric</option><option value="symmetric">symmetric (Z = 0)</option>
-  </select></label>
-  <label>integers <select data-testid="signedness" name="signedness">
-    <option value="signed">signed</option><option value="unsigned">unsigned</option>
-  </select></label>
-  <label>clipping range <select data-testid="method" name="method">
-    ${Object.entries(METHODS).map(([k, m]) => `<option value="${k}">${m.label}</option>`).join('')}
-  </select></label>
-  <label>percentile <input data-testid="percentile" name="percentile" type="number" min="50.1" max="100"
-    step="0.1" style="width:5em"></label>
-  <span>matrix:
+  ${controls(SCHEMA, ['bits', 'symmetric', 'signed', 'method', 'percentile'])}
+  <span>generate:
     <button data-gen="lecture" data-testid="gen-lecture">lecture example</button>
     <button data-gen="uniform" data-testid="gen-uniform">random</button>
     <button data-gen="normal" data-testid="gen-normal">normal</button>
     <button data-gen="outliers" data-testid="gen-outliers">outliers</button>
-    <select data-testid="size" name="size"><option value="4">4×4</option><option value="8">8×8</option></select>
   </span>
+  ${controls(SCHEMA, ['size'])}
 </div>
-<div class="error" data-testid="error" role="alert"></div>
+${STATUS_HTML}
 <div class="matrices">
   <figure><figcaption>Weights r <small>(editable, fp32)</small></figcaption>
     <table data-testid="r-matrix"></table></figure>
@@ -130,117 +82,95 @@ Edit the weights, change the bit width, and watch the round error and the clip e
   <figure><figcaption>Error r − S (q − Z)</figcaption>
     <table data-testid="err-matrix"></table></figure>
 </div>
-<div class="params">
-  <div class="param"><div class="name">r<sub>min</sub> (clip)</div><div class="value" data-testid="r-min"></div></div>
-  <div class="param"><div class="name">r<sub>max</sub> (clip)</div><div class="value" data-testid="r-max"></div></div>
-  <div class="param"><div class="name">q<sub>min</sub>, q<sub>max</sub></div><div class="value" data-testid="q-range"></div></div>
-  <div class="param"><div class="name">scale S</div><div class="value" data-testid="scale"></div></div>
-  <div class="param"><div class="name">zero point Z</div><div class="value" data-testid="zero-point"></div></div>
-  <div class="param"><div class="name">MSE: round + clip</div><div class="value" data-testid="mse"></div></div>
-</div>
+${cards([['r-min', 'r<sub>min</sub> (clip)'], ['r-max', 'r<sub>max</sub> (clip)'], ['q-range', 'q<sub>min</sub>, q<sub>max</sub>'],
+  ['scale', 'scale S'], ['zero-point', 'zero point Z'], ['mse', 'MSE: round + clip']])}
 <div class="formula" data-testid="formula"></div>
 <figure>
   <figcaption>Round error, clip error and their sum against the clipping range
     <small>(ranges a·[r<sub>min</sub>, r<sub>max</sub>] of the data; dashed: each calibration method's choice.
     An element counts as clipped when it lies more than S/2 beyond the grid's last level, so round
     error is always at most S/2 per element.)</small></figcaption>
-  <div class="plot-wrap" data-testid="plot"></div>
-  <table class="methods" data-testid="methods"></table>
+  <div class="scroll" data-testid="plot" role="img" aria-label="round, clip and total error against the clipping range; the table below lists each method's choice"></div>
+  <div class="scroll"><table class="methods" data-testid="methods"></table></div>
 </figure>
 `;
 
-export class QlLinear extends HTMLElement {
-  #root;
-  #state;
-  #plot = null;
+export class QlLinear extends Lesson {
+  static schema = SCHEMA;
+  static template = TEMPLATE;
+  static live = true;
+  static css = `
+  .matrices { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 19rem), 1fr)); gap: 1rem; }
+  figure { margin: 0; min-width: 0; overflow-x: auto; }
+  figcaption { font-weight: 600; margin-bottom: .3rem; }
+  figcaption small { font-weight: 400; color: #555; }
+  table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+  td { border: 1px solid #ccd; padding: 0; text-align: right; min-width: 3.2em; height: 1.9em; }
+  td span { display: block; padding: 0 .35em; }
+  td input { width: 4.2em; border: 0; font: inherit; text-align: right; padding: .2em .3em;
+    background: transparent; }
+  td input:focus { outline: 2px solid #4a7; }
+  td.bad input { background: #fdd; }
+  .small td { min-width: 2.4em; font-size: 12px; }
+  .small td input { width: 3.4em; font-size: 12px; }
+  .formula { font-family: ui-monospace, monospace; background: #fbfbf3; border-left: 3px solid #cc9;
+    padding: .5rem .8rem; margin: .5rem 0 1rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+  .methods { font-size: .9em; color: #333; }
+  .methods td, .methods th { border: 1px solid #dde; padding: .15rem .5rem; }
+  .methods th { background: #f4f6f8; }`;
+
   #ql = null;
 
-  connectedCallback() {
-    if (this.#root) return;
-    this.#root = this.attachShadow({ mode: 'open' });
-    this.#root.innerHTML = TEMPLATE;
-    const fromAttrs = {
-      ...DEFAULTS,
-      bits: Number(this.getAttribute('bits') ?? DEFAULTS.bits),
-      symmetric: this.hasAttribute('symmetric'),
-      signed: this.getAttribute('signed') !== 'false',
-      method: this.getAttribute('method') ?? DEFAULTS.method,
-    };
-    this.#state = this.hasAttribute('sync-url') ? readHash(fromAttrs) : fromAttrs;
-    if (this.#state.w.length !== this.#state.size ** 2) {
-      this.#state.size = Math.round(Math.sqrt(this.#state.w.length)) === 8 ? 8 : 4;
-      if (this.#state.w.length !== this.#state.size ** 2) this.#state.w = LECTURE_W.slice();
-    }
-    this.#bindControls();
-    quantlab().then((ql) => {
-      this.#ql = ql;
-      this.#render();
-      this.dataset.ready = 'true';
-      this.dispatchEvent(new CustomEvent('ql-ready'));
-    }, (e) => this.#showError(`Could not load the quantlab module: ${e.message}`));
+  async prepare() {
+    this.#ql = await quantlab();
   }
 
-  disconnectedCallback() {
-    this.#plot?.destroy();
-    this.#plot = null;
-  }
-
-  #$(sel) {
-    return this.#root.querySelector(sel);
-  }
-
-  #bindControls() {
-    const s = this.#state;
-    const bits = this.#$('[name=bits]');
-    const mode = this.#$('[name=mode]');
-    const signedness = this.#$('[name=signedness]');
-    const method = this.#$('[name=method]');
-    const percentile = this.#$('[name=percentile]');
-    const size = this.#$('[name=size]');
-    bits.value = String(s.bits);
-    mode.value = s.symmetric ? 'symmetric' : 'asymmetric';
-    signedness.value = s.signed ? 'signed' : 'unsigned';
-    method.value = s.method;
-    percentile.value = String(s.percentile);
-    size.value = String(s.size);
-    bits.addEventListener('change', () => this.#update({ bits: Number(bits.value) }));
-    mode.addEventListener('change', () => this.#update({ symmetric: mode.value === 'symmetric' }));
-    signedness.addEventListener('change', () => this.#update({ signed: signedness.value === 'signed' }));
-    method.addEventListener('change', () => this.#update({ method: method.value }));
-    percentile.addEventListener('change', () => this.#update({ percentile: Number(percentile.value) }));
-    size.addEventListener('change', () => {
-      const n = Number(size.value);
-      this.#update({ size: n, w: generate('normal', n, Date.now() & 0xffff) });
-    });
-    this.#root.querySelectorAll('[data-gen]').forEach((b) => b.addEventListener('click', () => {
+  setup() {
+    this.$$('[data-gen]').forEach((b) => b.addEventListener('click', () => {
       const kind = b.dataset.gen;
-      const n = kind === 'lecture' ? 4 : this.#state.size;
-      size.value = String(n);
-      this.#update({ size: n, w: generate(kind, n, (Math.random() * 2 ** 31) >>> 0) });
+      const n = kind === 'lecture' ? 4 : this.state.size;
+      this.state = { size: n, w: generate(kind, n, (Math.random() * 2 ** 31) >>> 0) };
     }));
   }
 
-  /** Set part of the state (also the public API for course pages). */
-  #update(patch) {
-    Object.assign(this.#state, patch);
-    if (this.hasAttribute('sync-url')) writeHash(this.#state, DEFAULTS);
-    this.#render();
+  // A new size comes with a new matrix.
+  fromControl(name, value) {
+    return name === 'size' ? { size: value, w: generate('normal', value, Date.now() & 0xffff) } : undefined;
   }
 
-  get state() {
-    return structuredClone(this.#state);
+  // A matrix from the URL or an attribute that does not match the size.
+  coerce(s) {
+    if (s.w.length !== s.size ** 2) {
+      s.size = Math.round(Math.sqrt(s.w.length)) === 8 ? 8 : 4;
+      if (s.w.length !== s.size ** 2) s.w = LECTURE_W.slice();
+    }
+    return s;
   }
 
-  set state(patch) {
-    this.#update(patch);
+  /** One compute call: every number of the lesson, from the core. */
+  compute(s) {
+    const ql = this.#ql;
+    const spec = { bits: s.bits, signed: s.signed, symmetric: s.symmetric };
+    const w = Float32Array.from(s.w);
+    const range = ql.calibrate(w, spec, { method: s.method, percentile: s.percentile });
+    const p = ql.paramsFromRange(range.rMin, range.rMax, spec);
+    const q = ql.quantize(w, p);
+    const rec = ql.dequantize(q, p);
+    const methods = Object.keys(METHODS).map((key) => {
+      const r = ql.calibrate(w, spec, { method: key, percentile: s.percentile });
+      const pm = ql.paramsFromRange(r.rMin, r.rMax, spec);
+      return { key, range: r, error: ql.quantizationError(w, pm) };
+    });
+    return {
+      range, p, q, rec,
+      errors: Array.from(w, (v, i) => v - rec[i]),
+      error: ql.quantizationError(w, p),
+      sweep: ql.errorSweep(w, spec, 120),
+      methods,
+    };
   }
 
-  #showError(message) {
-    this.#$('[data-testid=error]').textContent = message;
-  }
-
-  #matrix(table, values, { editable = false, format = fmt, color = null } = {}) {
-    const n = this.#state.size;
+  #matrix(table, n, values, { editable = false, format = fmt, color = null } = {}) {
     if (editable && table.querySelectorAll('input').length === n * n) {
       // Update in place: rebuilding would remove the input whose change event is firing.
       table.querySelectorAll('input').forEach((input, k) => {
@@ -250,7 +180,7 @@ export class QlLinear extends HTMLElement {
     }
     table.classList.toggle('small', n > 4);
     const rows = [];
-    for (let i = 0; i < n; ++i) {
+    for (let i = 0; i < n && values; ++i) {
       const cells = [];
       for (let j = 0; j < n; ++j) {
         const k = i * n + j;
@@ -265,86 +195,63 @@ export class QlLinear extends HTMLElement {
     table.innerHTML = rows.join('');
     if (editable) {
       table.querySelectorAll('input').forEach((input) => input.addEventListener('change', () => {
-        const k = Number(input.dataset.k);
-        const w = this.#state.w.slice();
-        w[k] = input.value.trim() === '' ? NaN : Number(input.value);
-        this.#update({ w });
+        const w = this.state.w;
+        w[Number(input.dataset.k)] = input.value.trim() === '' ? NaN : Number(input.value);
+        this.state = { w };
       }));
     }
   }
 
-  #render() {
-    const ql = this.#ql;
-    if (!ql) return;
-    const s = this.#state;
-    const spec = { bits: s.bits, signed: s.signed, symmetric: s.symmetric };
-    this.#matrix(this.#$('[data-testid=r-matrix]'), s.w, { editable: true });
-    this.#root.querySelectorAll('[data-testid=r-matrix] td').forEach((td, k) => {
-      td.classList.toggle('bad', !Number.isFinite(s.w[k]));
+  render(s, r) {
+    const n = s.size;
+    this.#matrix(this.$('[data-testid=r-matrix]'), n, s.w, { editable: true });
+    this.$$('[data-testid=r-matrix] td').forEach((td, k) => td.classList.toggle('bad', !Number.isFinite(s.w[k])));
+    const set = (id, text) => { this.$(`[data-testid=${id}]`).textContent = text; };
+    this.#matrix(this.$('[data-testid=q-matrix]'), n, r && Array.from(r.q), { format: String });
+    this.#matrix(this.$('[data-testid=rec-matrix]'), n, r && Array.from(r.rec), { format: (v) => fmt(v, 2) });
+    const maxErr = r ? Math.max(...r.errors.map(Math.abs), 1e-12) : 1;
+    this.#matrix(this.$('[data-testid=err-matrix]'), n, r?.errors, {
+      format: (v) => fmt(v, 2),
+      color: (v) => `rgba(${v > 0 ? '214,39,40' : '31,119,180'},${(0.6 * Math.abs(v) / maxErr).toFixed(3)})`,
     });
-    try {
-      const w = Float32Array.from(s.w);
-      const options = { method: s.method, percentile: s.percentile };
-      const range = ql.calibrate(w, spec, options);
-      const p = ql.paramsFromRange(range.rMin, range.rMax, spec);
-      const q = ql.quantize(w, p);
-      const rec = ql.dequantize(q, p);
-      const err = ql.quantizationError(w, p);
-      const errors = Array.from(w, (v, i) => v - rec[i]);
-      this.#showError('');
-      this.#matrix(this.#$('[data-testid=q-matrix]'), Array.from(q), { format: String });
-      this.#$('[data-testid=q-caption]').textContent = `(${s.signed ? 'int' : 'uint'}${s.bits} in [${p.qMin}, ${p.qMax}])`;
-      this.#matrix(this.#$('[data-testid=rec-matrix]'), Array.from(rec), { format: (v) => fmt(v, 2) });
-      const maxErr = Math.max(...errors.map(Math.abs), 1e-12);
-      this.#matrix(this.#$('[data-testid=err-matrix]'), errors, {
-        format: (v) => fmt(v, 2),
-        color: (v) => `rgba(${v > 0 ? '214,39,40' : '31,119,180'},${(0.6 * Math.abs(v) / maxErr).toFixed(3)})`,
-      });
-      this.#$('[data-testid=r-min]').textContent = fmt(range.rMin, 4);
-      this.#$('[data-testid=r-max]').textContent = fmt(range.rMax, 4);
-      this.#$('[data-testid=q-range]').textContent = `[${p.qMin}, ${p.qMax}]`;
-      this.#$('[data-testid=scale]').textContent = p.scale.toFixed(4);
-      this.#$('[data-testid=zero-point]').textContent = String(p.zeroPoint);
-      this.#$('[data-testid=mse]').textContent = `${sci(err.roundMse)} + ${sci(err.clipMse)}`;
-      this.#$('[data-testid=formula]').textContent = s.symmetric
-        ? `S = max|r| / (q_max − Z) = ${fmt(Math.max(-range.rMin, range.rMax))} / ${p.qMax - p.zeroPoint} = ${p.scale.toFixed(4)}\n` +
-          `Z = ${p.zeroPoint} (symmetric: the middle of the integer range)`
-        : `S = (r_max − r_min) / (q_max − q_min) = (${fmt(range.rMax)} − (${fmt(range.rMin)})) / (${p.qMax} − (${p.qMin})) = ${p.scale.toFixed(4)}\n` +
-          `Z = round(q_min − r_min / S) = round(${p.qMin} − (${fmt(range.rMin)} / ${p.scale.toFixed(4)})) = ${p.zeroPoint}`;
-      this.#renderPlot(w, spec);
-    } catch (e) {
-      if (!(e instanceof QuantlabError)) throw e;
-      this.#showError(`${e.code}: ${e.message}`);
+    if (!r) {
+      for (const id of ['q-caption', 'r-min', 'r-max', 'q-range', 'scale', 'zero-point', 'mse', 'formula']) set(id, '');
+      this.$('[data-testid=methods]').innerHTML = '';
+      this.dropPlot('main');
+      return;
     }
+    const { range, p } = r;
+    set('q-caption', `(${s.signed ? 'int' : 'uint'}${s.bits} in [${p.qMin}, ${p.qMax}])`);
+    set('r-min', fmt(range.rMin, 4));
+    set('r-max', fmt(range.rMax, 4));
+    set('q-range', `[${p.qMin}, ${p.qMax}]`);
+    set('scale', fixed(p.scale));
+    set('zero-point', String(p.zeroPoint));
+    set('mse', `${sci(r.error.roundMse)} + ${sci(r.error.clipMse)}`);
+    set('formula', s.symmetric
+      ? `S = max|r| / (q_max − Z) = ${fmt(Math.max(-range.rMin, range.rMax))} / ${p.qMax - p.zeroPoint} = ${fixed(p.scale)}\n` +
+        `Z = ${p.zeroPoint} (symmetric: the middle of the integer range)`
+      : `S = (r_max − r_min) / (q_max − q_min) = (${fmt(range.rMax)} − (${fmt(range.rMin)})) / (${p.qMax} − (${p.qMin})) = ${fixed(p.scale)}\n` +
+        `Z = round(q_min − r_min / S) = round(${p.qMin} − (${fmt(range.rMin)} / ${fixed(p.scale)})) = ${p.zeroPoint}`);
+    this.#renderPlot(s, r);
   }
 
-  #renderPlot(w, spec) {
-    const ql = this.#ql;
-    const s = this.#state;
-    const sweep = ql.errorSweep(w, spec, 120);
+  #renderPlot(s, r) {
+    const { sweep } = r;
     const width = Array.from(sweep.clipMax, (hi, i) => hi - sweep.clipMin[i]);
     const positive = (a) => Array.from(a, (v) => (v > 0 ? v : null));
-    const rows = [];
-    const markers = Object.entries(METHODS).map(([key, m]) => {
-      const r = ql.calibrate(w, spec, { method: key, percentile: s.percentile });
-      const p = ql.paramsFromRange(r.rMin, r.rMax, spec);
-      const e = ql.quantizationError(w, p);
-      rows.push(`<tr${key === s.method ? ' style="font-weight:600"' : ''}><td>${m.label}</td>` +
-        `<td>[${fmt(r.rMin, 3)}, ${fmt(r.rMax, 3)}]</td><td>${sci(e.roundMse)}</td><td>${sci(e.clipMse)}</td>` +
-        `<td>${sci(e.totalMse)}</td></tr>`);
-      return { label: m.label, x: r.rMax - r.rMin, stroke: m.stroke };
-    });
-    this.#$('[data-testid=methods]').innerHTML =
-      '<tr><th>method</th><th>clipping range</th><th>round MSE</th><th>clip MSE</th><th>total MSE</th></tr>' +
-      rows.join('');
-    const target = this.#$('[data-testid=plot]');
-    this.#plot ??= linePlot(target, {
+    this.$('[data-testid=methods]').innerHTML = tableHtml(['method', 'clipping range', 'round MSE', 'clip MSE', 'total MSE'],
+      r.methods.map(({ key, range, error: e }) => `<tr${key === s.method ? ' style="font-weight:600"' : ''}><td>${METHODS[key].label}</td>` +
+        `<td>[${fmt(range.rMin, 3)}, ${fmt(range.rMax, 3)}]</td><td>${sci(e.roundMse)}</td><td>${sci(e.clipMse)}</td>` +
+        `<td>${sci(e.totalMse)}</td></tr>`));
+    const markers = r.methods.map(({ key, range }) => ({ label: METHODS[key].label, x: range.rMax - range.rMin, stroke: METHODS[key].stroke }));
+    const plot = this.plot('main', (w) => linePlot(this.$('[data-testid=plot]'), {
       xLabel: 'clipping range width r_max − r_min',
       yLabel: 'MSE (log)',
-      width: Math.max(360, Math.min(760, this.clientWidth || 640)),
+      width: w,
       logY: true,
-    });
-    this.#plot.update(width, [
+    }));
+    plot.update(width, [
       { label: 'round error', stroke: '#2ca02c', values: positive(sweep.roundMse) },
       { label: 'clip error', stroke: '#d62728', values: positive(sweep.clipMse) },
       { label: 'total', stroke: '#111', values: positive(sweep.totalMse) },
@@ -352,4 +259,4 @@ export class QlLinear extends HTMLElement {
   }
 }
 
-customElements.define('ql-linear', QlLinear);
+define('ql-linear', QlLinear);

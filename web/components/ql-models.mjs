@@ -2,37 +2,36 @@
 // 2,000 Fashion-MNIST test images, quantize it to int8 after training (calibration method of
 // choice), and compare: accuracy, agreement, the per-layer report (S, Z, M0, shift, SQNR),
 // a few images with both predictions, and the exported int8 ONNX file. All of it runs in
-// the playground's Web Worker on the quantlab core; this file only formats.
-// Attributes (initial state): model (lenet300 | lenet5 | cnn_bn), count (test images),
+// the element's Web Worker on the quantlab core; this file only formats.
+// State (attributes, URL with `sync-url`; web/src/lesson.mjs): model, count (test images),
 // method (minmax | percentile | mse | kl), calibration (training images), percentile,
-// requant (fp32 | fixed-point),
-// autorun (run fp32 at once); with `sync-url` the state is mirrored in the URL hash.
-import { call } from '../src/client.mjs';
-import { readHash, writeHash } from '../src/state.mjs';
-import { bytes, drawDigit, esc, int, LESSON_CSS, pct, PROGRESS_HTML, progressBar, setDownload, shape } from '../src/ui.mjs';
+// requant (fp32 | fixed-point); autorun runs fp32 at once. The layer list follows the
+// model (one compute call per state change); fp32 and int8 runs are on request.
+import { define, Lesson } from '../src/lesson.mjs';
+import { bytes, cards, controls, drawDigit, esc, int, pct, setDownload, shape, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const MODELS_JSON = new URL('../models/models.json', import.meta.url);
-
-const DEFAULTS = {
-  model: 'lenet5',
-  count: 2000,
-  method: 'minmax',
-  calibration: 256,
-  percentile: 99.99,
-  requant: 'fp32',
-};
 
 const METHODS = { minmax: 'min-max', percentile: 'percentile', mse: 'MSE-optimal', kl: 'KL (entropy)' };
 const SAMPLE_COUNT = 12;
 
+const SCHEMA = {
+  model: {
+    type: 'enum', default: 'lenet5', label: 'model',
+    options: { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5', cnn_bn: 'CNN with BatchNorm' },
+    invalid: (raw) => `unknown demo model '${raw}'`,
+  },
+  count: { type: 'int', default: 2000, label: 'test images', options: [500, 1000, 2000] },
+  method: { type: 'enum', default: 'minmax', label: 'calibration', options: METHODS },
+  percentile: {
+    type: 'number', default: 99.99, label: 'percentile', min: 50.1, max: 100, step: 0.01,
+    enabled: (s) => s.method === 'percentile',
+  },
+  calibration: { type: 'int', default: 256, label: 'calibration images', options: [64, 256, 1000] },
+  requant: { type: 'enum', default: 'fp32', label: 'requantization', options: { fp32: 'fp32 multiplier (ONNX)', 'fixed-point': 'M0, shift (gemmlowp)' } },
+};
+
 const TEMPLATE = `
-<style>${LESSON_CSS}
-  .samples { display: flex; flex-wrap: wrap; gap: .6rem; }
-  .sample { text-align: center; font-size: .78em; width: 84px; }
-  .sample canvas { border: 1px solid #ccd; image-rendering: pixelated; width: 56px; height: 56px; }
-  .sample .wrong { color: #b00; font-weight: 600; }
-  .sample.disagree { outline: 2px solid #e6a100; border-radius: 4px; }
-</style>
 <h2>Models: fp32 and int8 inference in your browser</h2>
 <p class="lead">A small network trained on Fashion-MNIST, loaded from its ONNX file. Run it in fp32 on 2,000
 test images, then quantize it after training: calibrate every activation's range on a few training
@@ -40,33 +39,18 @@ images, store weights as int8 (symmetric, per output channel) and run integer-on
 requantization q<sub>Y</sub> = M (q<sub>W</sub> q<sub>X</sub> + q<sub>b</sub>) + Z<sub>Y</sub>,
 M = S<sub>W</sub> S<sub>X</sub> / S<sub>Y</sub> = M<sub>0</sub> 2<sup>shift − 31</sup>.</p>
 <div class="controls">
-  <label>model <select name="model" data-testid="model">
-    <option value="lenet300">LeNet-300-100</option><option value="lenet5">LeNet-5</option>
-    <option value="cnn_bn">CNN with BatchNorm</option></select></label>
-  <label>test images <select name="count" data-testid="count">
-    ${[500, 1000, 2000].map((n) => `<option value="${n}">${n}</option>`).join('')}</select></label>
+  ${controls(SCHEMA, ['model', 'count'])}
   <button class="primary" data-testid="run-fp32">Run fp32</button>
 </div>
 <div class="controls">
-  <label>calibration <select name="method" data-testid="method">
-    ${Object.entries(METHODS).map(([k, v]) => `<option value="${k}">${v}</option>`).join('')}</select></label>
-  <label>percentile <input name="percentile" data-testid="percentile" type="number" min="50.1" max="100" step="0.01"></label>
-  <label>calibration images <select name="calibration" data-testid="calibration">
-    ${[64, 256, 1000].map((n) => `<option value="${n}">${n}</option>`).join('')}</select></label>
-  <label>requantization <select name="requant" data-testid="requant">
-    <option value="fp32">fp32 multiplier (ONNX)</option><option value="fixed-point">M0, shift (gemmlowp)</option></select></label>
+  ${controls(SCHEMA, ['method', 'percentile', 'calibration', 'requant'])}
   <button class="primary" data-testid="quantize">Quantize to int8</button>
+  <button data-testid="stop" hidden>Stop</button>
 </div>
-${PROGRESS_HTML('progress')}
-<div class="error" data-testid="error" role="alert"></div>
-<div class="cards">
-  <div class="card"><div class="name">ONNX file</div><div class="value" data-testid="file-bytes">–</div></div>
-  <div class="card"><div class="name">parameters</div><div class="value" data-testid="parameters">–</div></div>
-  <div class="card"><div class="name">fp32 accuracy <small data-testid="fp32-count"></small></div><div class="value" data-testid="fp32-accuracy">–</div></div>
-  <div class="card"><div class="name">int8 accuracy</div><div class="value" data-testid="int8-accuracy">–</div></div>
-  <div class="card"><div class="name">int8 = fp32 top-1</div><div class="value" data-testid="agreement">–</div></div>
-  <div class="card"><div class="name">PyTorch (10,000 images)</div><div class="value" data-testid="pytorch">–</div></div>
-</div>
+${STATUS_HTML}
+${cards([['file-bytes', 'ONNX file'], ['parameters', 'parameters'],
+  ['fp32-accuracy', 'fp32 accuracy <small data-testid="fp32-count"></small>'], ['int8-accuracy', 'int8 accuracy'],
+  ['agreement', 'int8 = fp32 top-1'], ['pytorch', 'PyTorch (10,000 images)']])}
 <div class="note" data-testid="timing"></div>
 <h3>Layers</h3>
 <div class="scroll"><table class="data" data-testid="layers"></table></div>
@@ -83,118 +67,120 @@ and shift, and the SQNR of the int8 layer output against fp32 (10 log<sub>10</su
   &nbsp; <a class="download" data-testid="download-qdq" hidden>int8 ONNX (QDQ)</a></p>
 `;
 
-export class QlModels extends HTMLElement {
-  #root;
-  #state;
-  #busy = false;
-  #progress;
-  #info = null;       // models.json
-  #fp32 = null;       // last fp32 result
-  #int8 = null;       // last int8 result
+export class QlModels extends Lesson {
+  static schema = SCHEMA;
+  static template = TEMPLATE;
+  static live = true;
+  static css = `
+  .samples { display: flex; flex-wrap: wrap; gap: .6rem; }
+  .sample { text-align: center; font-size: .78em; width: 84px; }
+  .sample canvas { border: 1px solid #ccd; image-rendering: pixelated; width: 56px; height: 56px; }
+  .sample .wrong { color: #b00; font-weight: 600; }
+  .sample.disagree { outline: 2px solid #e6a100; border-radius: 4px; }`;
+
+  #meta = null;       // models.json
   #ptq = false;
 
-  connectedCallback() {
-    if (this.#root) return;
-    this.#root = this.attachShadow({ mode: 'open' });
-    this.#root.innerHTML = TEMPLATE;
-    const attr = (name, def) => (this.hasAttribute(name) ? this.getAttribute(name) : def);
-    const fromAttrs = {
-      model: attr('model', DEFAULTS.model),
-      count: Number(attr('count', DEFAULTS.count)),
-      method: attr('method', DEFAULTS.method),
-      calibration: Number(attr('calibration', DEFAULTS.calibration)),
-      percentile: Number(attr('percentile', DEFAULTS.percentile)),
-      requant: attr('requant', DEFAULTS.requant),
-    };
-    this.#state = this.hasAttribute('sync-url') ? readHash(fromAttrs) : fromAttrs;
-    this.#progress = progressBar(this.#$('[data-testid=progress]'));
-    this.#bind();
-    this.#start();
+  async prepare() {
+    const [meta, about] = await Promise.all([fetch(MODELS_JSON).then((r) => r.json()), this.tasks.call('about')]);
+    this.#meta = meta;
+    this.#ptq = about.ptq;
+    if (!this.#ptq) this.$('[data-testid=quantize]').title = 'this quantlab build has no post-training quantization yet';
   }
 
-  #$(sel) {
-    return this.#root.querySelector(sel);
+  setup() {
+    this.$('[data-testid=run-fp32]').addEventListener('click', () => this.runFp32());
+    this.$('[data-testid=quantize]').addEventListener('click', () => this.quantize());
   }
 
-  get state() {
-    return structuredClone(this.#state);
+  /** The layer list follows the model: the one compute call per state change. */
+  async compute({ model }, ctx) {
+    return { info: await ctx.call('modelInfo', { model }) };
   }
 
-  #update(patch) {
-    Object.assign(this.#state, patch);
-    if (this.hasAttribute('sync-url')) writeHash(this.#state, DEFAULTS);
+  // What a state change leaves standing: fp32 results need the same model and images, int8
+  // results the same everything.
+  invalidate(changed, results) {
+    if (!results || changed.includes('model')) return null;
+    if (changed.includes('count')) return { info: results.info };
+    return { info: results.info, fp32: results.fp32, samples: results.int8 ? null : results.samples };
   }
 
-  #bind() {
-    const s = this.#state;
-    for (const name of ['model', 'count', 'method', 'calibration', 'percentile', 'requant']) {
-      const el = this.#$(`[name=${name}]`);
-      el.value = String(s[name]);
-      el.addEventListener('change', () => {
-        const value = typeof DEFAULTS[name] === 'number' ? Number(el.value) : el.value;
-        this.#update({ [name]: value });
-        if (name === 'model' || name === 'count') this.#reset();
-        if (name === 'model') this.#loadModel().then(() => this.#showError(null), (e) => this.#showError(e));
-        this.#$('[name=percentile]').disabled = this.#state.method !== 'percentile';
-      });
-    }
-    this.#$('[name=percentile]').disabled = s.method !== 'percentile';
-    this.#$('[data-testid=run-fp32]').addEventListener('click', () => this.runFp32());
-    this.#$('[data-testid=quantize]').addEventListener('click', () => this.quantize());
+  run() {
+    return this.runFp32();
   }
 
-  async #start() {
-    try {
-      const [info, about] = await Promise.all([fetch(MODELS_JSON).then((r) => r.json()), call('about')]);
-      this.#info = info;
-      this.#ptq = about.ptq;
-      if (!this.#ptq) {
-        this.#$('[data-testid=quantize]').disabled = true;
-        this.#$('[data-testid=quantize]').title = 'this quantlab build has no post-training quantization yet';
+  /** Run fp32 inference on the test images (also the page's API). */
+  async runFp32() {
+    const ok = await this.task(async (ctx) => {
+      const { model, count } = this.state;
+      const fp32 = await ctx.call('runFp32', { model, count });
+      return { fp32, int8: null, samples: await this.#samples(ctx, fp32.predictions, null) };
+    });
+    const r = this.results?.fp32;
+    if (ok) this.dispatchEvent(new CustomEvent('ql-fp32', { detail: { accuracy: r.accuracy, correct: r.correct, count: r.count } }));
+  }
+
+  /** Post-training int8 quantization with the chosen calibration, then int8 inference. */
+  async quantize() {
+    const ok = await this.task(async (ctx) => {
+      const { model, count, method, calibration, percentile, requant } = this.state;
+      const r = await ctx.call('quantize', { model, count, calibration, options: { method, percentile, requantMode: requant } });
+      const samples = await this.#samples(ctx, r.fp32Predictions, r.predictions);
+      const qop = await ctx.call('exportInt8', { form: 'qoperator' });
+      const qdq = await ctx.call('exportInt8', { form: 'qdq' });
+      return {
+        fp32: { ...r.fp32, count: r.count, predictions: r.fp32Predictions },
+        int8: { ...r, model, method, calibration, qoperator: qop.bytes, qdq: qdq.bytes },
+        samples,
+      };
+    });
+    const r = this.results?.int8;
+    if (ok) this.dispatchEvent(new CustomEvent('ql-int8', { detail: { accuracy: r.accuracy, agreement: r.agreement, bytes: r.qoperator.length } }));
+  }
+
+  render(state, results) {
+    const { info = null, fp32 = null, int8 = null, samples = null } = results ?? {};
+    const set = (id, text) => { this.$(`[data-testid=${id}]`).textContent = text; };
+    this.$('[data-testid=quantize]').disabled = this.busy || !this.#ptq;
+    const meta = this.#meta?.models.find((m) => m.name === state.model);
+    set('file-bytes', info ? bytes(info.fileBytes) : '–');
+    set('parameters', info ? int(info.layers.reduce((a, l) => a + l.parameters, 0)) : '–');
+    set('pytorch', meta ? `${meta.fp32_accuracy.toFixed(2)}% / ${meta.pytorch_int8_qnnpack.accuracy.toFixed(2)}%` : '–');
+    this.$('[data-testid=pytorch]').title = 'PyTorch fp32 / PyTorch int8 (qnnpack), all 10,000 test images';
+    this.#renderLayers(info?.layers ?? null, this.$('[data-testid=layers]'));
+    set('fp32-accuracy', pct(fp32?.accuracy));
+    set('fp32-count', fp32 ? `(${fp32.correct} / ${fp32.count})` : '');
+    set('int8-accuracy', pct(int8?.accuracy));
+    set('agreement', pct(int8?.agreement));
+    set('timing', int8 ? `quantization (${int8.calibration} calibration images, ${METHODS[int8.method]}): ${int8.quantizeMs.toFixed(0)} ms; ` +
+      `int8: ${int8.count} images in ${int8.ms.toFixed(0)} ms` +
+      (int8.foldedBatchNorms ? `; ${int8.foldedBatchNorms} BatchNorm layers folded into their convolutions.` : '.')
+      : fp32?.ms != null ? `fp32: ${fp32.count} images in ${fp32.ms.toFixed(0)} ms (in the worker).` : '');
+    this.#renderReport(int8?.report ?? []);
+    this.#renderLayers(int8?.layers ?? null, this.$('[data-testid=int8-layers]'));
+    this.#renderSamples(samples);
+    for (const [form, label] of [['qoperator', 'QOperator'], ['qdq', 'QDQ']]) {
+      const a = this.$(`[data-testid=download-${form}]`);
+      if (!int8) {
+        a.hidden = true;
+        continue;
       }
-      await this.#loadModel();
-      this.dataset.ready = 'true';
-      this.dispatchEvent(new CustomEvent('ql-ready'));
-      if (this.hasAttribute('autorun')) await this.runFp32();
-    } catch (e) {
-      this.#showError(e);
+      if (a.dataset.for !== String(int8.quantizeMs)) setDownload(a, int8[form], `${int8.model}.int8.${form}.onnx`);
+      a.dataset.for = String(int8.quantizeMs);
+      a.textContent = `int8 ONNX, ${label} (${bytes(int8[form].length)})`;
     }
-  }
-
-  #showError(e) {
-    this.#$('[data-testid=error]').textContent = e ? `${e.code ?? 'ERROR'}: ${e.message}` : '';
-  }
-
-  #reset() {
-    this.#fp32 = null;
-    this.#int8 = null;
-    for (const id of ['fp32-accuracy', 'int8-accuracy', 'agreement']) this.#$(`[data-testid=${id}]`).textContent = '–';
-    this.#$('[data-testid=fp32-count]').textContent = '';
-    this.#$('[data-testid=report]').innerHTML = '';
-    this.#$('[data-testid=int8-layers]').innerHTML = '';
-    this.#$('[data-testid=samples]').innerHTML = '';
-    this.#$('[data-testid=timing]').textContent = '';
-    this.#$('[data-testid=download-qoperator]').hidden = true;
-    this.#$('[data-testid=download-qdq]').hidden = true;
-    delete this.dataset.fp32;
-    delete this.dataset.int8;
-  }
-
-  async #loadModel() {
-    const name = this.#state.model;
-    const meta = this.#info?.models.find((m) => m.name === name);
-    const r = await call('modelInfo', { model: name });
-    if (name !== this.#state.model) return;
-    this.#$('[data-testid=file-bytes]').textContent = bytes(r.fileBytes);
-    const params = r.layers.reduce((a, l) => a + l.parameters, 0);
-    this.#$('[data-testid=parameters]').textContent = int(params);
-    this.#$('[data-testid=pytorch]').textContent = meta
-      ? `${meta.fp32_accuracy.toFixed(2)}% / ${meta.pytorch_int8_qnnpack.accuracy.toFixed(2)}%` : '–';
-    this.#$('[data-testid=pytorch]').title = 'PyTorch fp32 / PyTorch int8 (qnnpack), all 10,000 test images';
-    this.#renderLayers(r.layers, this.#$('[data-testid=layers]'));
+    const flag = (name, v) => (v == null ? delete this.dataset[name] : (this.dataset[name] = v.toFixed(2)));
+    flag('fp32', fp32?.accuracy);
+    flag('int8', int8?.accuracy);
+    flag('agreement', int8?.agreement);
   }
 
   #renderLayers(layers, table) {
+    if (!layers) {
+      table.innerHTML = '';
+      return;
+    }
     const rows = layers.map((l, i) => {
       const ins = l.inputs.filter((v) => v && !v.constant).map((v) => shape(v.shape)).join(', ');
       // Constant inputs by the last part of their name (int8 graphs have long generated ones).
@@ -213,78 +199,12 @@ export class QlModels extends HTMLElement {
       `<th>${int(total[1])}</th><th></th></tr>`;
   }
 
-  async #job(fn) {
-    if (this.#busy) return;
-    this.#busy = true;
-    this.#root.querySelectorAll('button, select').forEach((b) => { b.disabled = true; });
-    this.#showError(null);
-    this.#progress.start('starting');
-    try {
-      await fn((fraction, message) => this.#progress.update(fraction, message));
-      this.#progress.done();
-    } catch (e) {
-      this.#progress.done();
-      this.#showError(e);
-    } finally {
-      this.#busy = false;
-      this.#root.querySelectorAll('button, select').forEach((b) => { b.disabled = false; });
-      this.#$('[name=percentile]').disabled = this.#state.method !== 'percentile';
-      if (!this.#ptq) this.#$('[data-testid=quantize]').disabled = true;
-    }
-  }
-
-  /** Run fp32 inference on the test images (also the page's API). */
-  runFp32() {
-    return this.#job(async (onProgress) => {
-      const { model, count } = this.#state;
-      const r = await call('runFp32', { model, count }, { onProgress });
-      this.#fp32 = r;
-      this.#int8 = null;
-      this.#$('[data-testid=fp32-accuracy]').textContent = pct(r.accuracy);
-      this.#$('[data-testid=fp32-count]').textContent = `(${r.correct} / ${r.count})`;
-      this.#$('[data-testid=int8-accuracy]').textContent = '–';
-      this.#$('[data-testid=agreement]').textContent = '–';
-      this.#$('[data-testid=timing]').textContent = `fp32: ${r.count} images in ${r.ms.toFixed(0)} ms (in the worker).`;
-      await this.#renderSamples();
-      this.dataset.fp32 = r.accuracy.toFixed(2);
-      this.dispatchEvent(new CustomEvent('ql-fp32', { detail: { accuracy: r.accuracy, correct: r.correct, count: r.count } }));
-    });
-  }
-
-  /** Post-training int8 quantization with the chosen calibration, then int8 inference. */
-  quantize() {
-    return this.#job(async (onProgress) => {
-      const { model, count, method, calibration, percentile, requant } = this.#state;
-      const r = await call('quantize', {
-        model, count, calibration, options: { method, percentile, requantMode: requant },
-      }, { onProgress });
-      this.#int8 = r;
-      this.#fp32 = { ...r.fp32, predictions: r.fp32Predictions };
-      this.#$('[data-testid=fp32-accuracy]').textContent = pct(r.fp32.accuracy);
-      this.#$('[data-testid=fp32-count]').textContent = `(${r.fp32.correct} / ${r.count})`;
-      this.dataset.fp32 = r.fp32.accuracy.toFixed(2);
-      this.#$('[data-testid=int8-accuracy]').textContent = pct(r.accuracy);
-      this.#$('[data-testid=agreement]').textContent = pct(r.agreement);
-      this.#$('[data-testid=timing]').textContent =
-        `quantization (${calibration} calibration images, ${METHODS[method]}): ${r.quantizeMs.toFixed(0)} ms; ` +
-        `int8: ${r.count} images in ${r.ms.toFixed(0)} ms` +
-        (r.foldedBatchNorms ? `; ${r.foldedBatchNorms} BatchNorm layers folded into their convolutions.` : '.');
-      this.#renderReport(r.report);
-      this.#renderLayers(r.layers, this.#$('[data-testid=int8-layers]'));
-      await this.#renderSamples();
-      const [qop, qdq] = [await call('exportInt8', { form: 'qoperator' }), await call('exportInt8', { form: 'qdq' })];
-      setDownload(this.#$('[data-testid=download-qoperator]'), qop.bytes, `${model}.int8.qoperator.onnx`);
-      this.#$('[data-testid=download-qoperator]').textContent = `int8 ONNX, QOperator (${bytes(qop.bytes.length)})`;
-      setDownload(this.#$('[data-testid=download-qdq]'), qdq.bytes, `${model}.int8.qdq.onnx`);
-      this.#$('[data-testid=download-qdq]').textContent = `int8 ONNX, QDQ (${bytes(qdq.bytes.length)})`;
-      this.dataset.int8 = r.accuracy.toFixed(2);
-      this.dataset.agreement = r.agreement.toFixed(2);
-      this.dispatchEvent(new CustomEvent('ql-int8', { detail: { accuracy: r.accuracy, agreement: r.agreement, bytes: qop.bytes.length } }));
-    });
-  }
-
   #renderReport(report) {
     const layers = Array.isArray(report) ? report : report?.layers ?? [];
+    if (layers.length === 0) {
+      this.$('[data-testid=report]').innerHTML = '';
+      return;
+    }
     const g = (v, d = 4) => (v == null ? '–' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(d)) : esc(v));
     const span = (a, d = 4) => {
       if (a == null) return '–';
@@ -309,35 +229,40 @@ export class QlModels extends HTMLElement {
       `<td>${g(l.inputScale)}</td><td>${g(l.inputZeroPoint)}</td><td>${g(l.outputScale)}</td><td>${g(l.outputZeroPoint)}</td>` +
       `<td>${span(l.weightScales, 3)}</td><td>${span(l.multipliers, 4)}</td><td>${span(l.m0, 10)}</td>` +
       `<td>${span(l.shift, 3)}</td><td>${l.sqnrDb == null ? '–' : l.sqnrDb.toFixed(1)}</td></tr>${channels(l)}`);
-    this.#$('[data-testid=report]').innerHTML = '<tr><th class="l">layer</th><th class="l">op</th><th>S<sub>X</sub></th>' +
+    this.$('[data-testid=report]').innerHTML = '<tr><th class="l">layer</th><th class="l">op</th><th>S<sub>X</sub></th>' +
       '<th>Z<sub>X</sub></th><th>S<sub>Y</sub></th><th>Z<sub>Y</sub></th><th>S<sub>W</sub></th><th>M</th>' +
       '<th>M<sub>0</sub></th><th>shift</th><th>SQNR dB</th></tr>' + rows.join('');
   }
 
-  async #renderSamples() {
-    const fp32 = this.#fp32?.predictions ?? this.#int8?.fp32Predictions;
-    if (!fp32) return;
-    const int8 = this.#int8?.predictions ?? null;
-    // The first images, plus (after quantization) the first ones where fp32 and int8 disagree.
+  /** The first images, plus (after quantization) the first ones where fp32 and int8 disagree. */
+  async #samples(ctx, fp32, int8) {
     const picks = [];
     if (int8) for (let i = 0; i < int8.length && picks.length < SAMPLE_COUNT / 2; ++i) if (int8[i] !== fp32[i]) picks.push(i);
     for (let i = 0; picks.length < SAMPLE_COUNT && i < fp32.length; ++i) if (!picks.includes(i)) picks.push(i);
     picks.sort((a, b) => a - b);
-    const { pixels, labels } = await call('samples', { indices: picks });
-    const classes = this.#info?.dataset.classes ?? [];
+    const { pixels, labels } = await ctx.call('samples', { indices: picks });
+    return { picks, pixels, labels, fp32: picks.map((i) => fp32[i]), int8: int8 ? picks.map((i) => int8[i]) : null };
+  }
+
+  #renderSamples(s) {
+    const box = this.$('[data-testid=samples]');
+    if (!s) {
+      box.innerHTML = '';
+      return;
+    }
+    const classes = this.#meta?.dataset.classes ?? [];
     const name = (c) => esc(classes[c] ?? String(c));
-    const box = this.#$('[data-testid=samples]');
-    box.innerHTML = picks.map((idx, k) => {
-      const label = labels[k];
-      const p32 = fp32[idx];
-      const p8 = int8 ? int8[idx] : null;
-      const cls = int8 && p8 !== p32 ? 'sample disagree' : 'sample';
-      return `<div class="${cls}" data-index="${idx}"><canvas></canvas><div>#${idx} ${name(label)}</div>` +
+    box.innerHTML = s.picks.map((idx, k) => {
+      const label = s.labels[k];
+      const p32 = s.fp32[k];
+      const p8 = s.int8 ? s.int8[k] : null;
+      const cls = s.int8 && p8 !== p32 ? 'sample disagree' : 'sample';
+      return `<div class="${cls}" data-index="${idx}"><canvas aria-label="test image ${idx}"></canvas><div>#${idx} ${name(label)}</div>` +
         `<div class="${p32 === label ? '' : 'wrong'}">fp32: ${name(p32)}</div>` +
-        (int8 ? `<div class="${p8 === label ? '' : 'wrong'}">int8: ${name(p8)}</div>` : '') + '</div>';
+        (s.int8 ? `<div class="${p8 === label ? '' : 'wrong'}">int8: ${name(p8)}</div>` : '') + '</div>';
     }).join('');
-    box.querySelectorAll('canvas').forEach((c, k) => drawDigit(c, pixels, k * 784));
+    box.querySelectorAll('canvas').forEach((c, k) => drawDigit(c, s.pixels, k * 784));
   }
 }
 
-customElements.define('ql-models', QlModels);
+define('ql-models', QlModels);

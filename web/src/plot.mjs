@@ -4,11 +4,26 @@ import uPlot from 'uplot';
 
 export const uplotCss = import.meta.resolve('uplot/dist/uPlot.min.css');
 
+/** resize(width) and destroy() of the uPlot held in `box.plot` (sized by box.width, box.height). */
+function lifecycle(box) {
+  return {
+    resize(width) {
+      box.width = width;
+      box.plot?.setSize({ width, height: box.height });
+    },
+    destroy() {
+      box.plot?.destroy();
+      box.plot = null;
+    },
+  };
+}
+
 /**
  * series: [{label, stroke, values}], x: values; markers: [{label, x, stroke}].
- * Returns {update(x, series, markers), destroy()}.
+ * Returns {update(x, series, markers), resize(width), destroy()}.
  */
 export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 280, logY = false }) {
+  const box = { plot: null, width, height };
   let markers = [];
   const drawMarkers = (u) => {
     const { ctx } = u;
@@ -31,12 +46,11 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
     });
     ctx.restore();
   };
-  let plot = null;
   const make = (x, series) => {
-    plot?.destroy();
-    plot = new uPlot({
+    box.plot?.destroy();
+    box.plot = new uPlot({
       title,
-      width,
+      width: box.width,
       height,
       scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
       axes: [{ label: xLabel }, {
@@ -53,28 +67,25 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
     update(x, series, newMarkers = []) {
       markers = newMarkers;
       const key = series.map((s) => s.label).join('|');
-      if (!plot || key !== shape) {
+      if (!box.plot || key !== shape) {
         shape = key;
         make(x, series);
       } else {
-        plot.setData([x, ...series.map((s) => s.values)]);
+        box.plot.setData([x, ...series.map((s) => s.values)]);
       }
     },
-    destroy() {
-      plot?.destroy();
-      plot = null;
-    },
+    ...lifecycle(box),
   };
 }
 
 /**
  * A histogram (bars of `counts` over equal-width bins centered at `x`) with optional stems:
  * vertical lines at `stems.x` of heights `stems.y` (a codebook's centroids and cluster
- * sizes), drawn on the same axes. Returns {update(x, counts, stems), destroy()}.
+ * sizes), drawn on the same axes. Returns {update(x, counts, stems), resize(width), destroy()}.
  */
 export function histogramPlot(target, { title, xLabel, yLabel, width = 560, height = 260, logY = false,
   barLabel = 'weights', stemStroke = '#d62728' }) {
-  let plot = null;
+  const box = { plot: null, width, height };
   let stems = { x: [], y: [] };
   const bars = uPlot.paths.bars({ size: [1, Infinity], gap: 0 });
   // Stems are drawn by hand so that the bars keep their bin width (a second series would
@@ -103,7 +114,7 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
   };
   return {
     update(x, counts, newStems = null) {
-      plot?.destroy();
+      box.plot?.destroy();
       stems = newStems ?? { x: [], y: [] };
       const xs = Array.from(x);
       const ys = Array.from(counts, (c) => (logY && c <= 0 ? null : c));
@@ -111,9 +122,9 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
       const half = xs.length > 1 ? (xs[1] - xs[0]) / 2 : 0.5;
       const lo = Math.min(xs[0] - half, ...Array.from(stems.x));
       const hi = Math.max(xs[xs.length - 1] + half, ...Array.from(stems.x));
-      plot = new uPlot({
+      box.plot = new uPlot({
         title,
-        width,
+        width: box.width,
         height,
         scales: {
           x: { time: false, range: () => [lo, hi] },
@@ -124,9 +135,6 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
         hooks: { draw: [drawStems] },
       }, [xs, ys], target);
     },
-    destroy() {
-      plot?.destroy();
-      plot = null;
-    },
+    ...lifecycle(box),
   };
 }

@@ -58,6 +58,39 @@ function clampCount(count, max, what) {
   return n;
 }
 
+/**
+ * Deep Compression's progress in the core's own units. Training dominates the run: each
+ * prune step retrains (retrainEpochs) and the codebooks are fine-tuned (quantizedEpochs),
+ * and every training report counts batches of its phase (done / total); so the bar is the
+ * batches trained over all the phases' batches (95% of the bar), then encoding and the last
+ * evaluation. Without training, it follows the stages. The bar only moves forward.
+ */
+export function deepCompressionProgress({ pruneSteps, retrainEpochs, quantizedEpochs }, progress) {
+  const phases = (retrainEpochs > 0 ? pruneSteps : 0) + (quantizedEpochs > 0 ? 1 : 0);
+  const stages = ['prune', 'train', 'k-means', 'encode', 'evaluate'];
+  let phase = -1;
+  let previous = Infinity;
+  let trained = false;
+  let last = 0;
+  return (p) => {
+    let fraction;
+    if (p.stage === 'train' && phases > 0 && p.total > 0) {
+      if (p.done < previous) phase += 1;   // a new phase starts counting from its first batch
+      previous = p.done;
+      trained = phase + 1 >= phases && p.done === p.total;
+      fraction = 0.95 * Math.min(1, (phase * p.total + p.done) / (phases * p.total));
+    } else if (phases > 0) {
+      fraction = trained ? (p.stage === 'encode' ? 0.96 : p.stage === 'evaluate' ? 0.98 : last) : last;
+    } else {
+      const k = Math.max(0, stages.indexOf(p.stage));
+      fraction = Math.min(0.95, (k + (p.total ? p.done / p.total : 0)) / stages.length);
+    }
+    last = Math.max(last, fraction);
+    const step = p.stage === 'train' && phases > 0 ? ` (phase ${phase + 1} of ${phases})` : '';
+    progress(last, `${p.stage} ${p.done} / ${p.total}${step}${Number.isFinite(p.value) ? ` (${p.value.toFixed(4)})` : ''}`);
+  };
+}
+
 export function createTasks(ql, quantlab) {
   const files = new Map();   // URL -> Promise<Uint8Array>
 
@@ -75,23 +108,15 @@ export function createTasks(ql, quantlab) {
 
   const modelBytes = (name) => fetchBytes(new URL(`${checkModelName(name)}.onnx`, MODELS_URL));
 
-  async function testSet(count = 2000) {
-    const [images, labels] = await Promise.all([
-      fetchBytes(new URL('fashion-test-2000.images.u8', DATA_URL)),
-      fetchBytes(new URL('fashion-test-2000.labels.u8', DATA_URL)),
-    ]);
-    const n = clampCount(count, labels.length, 'test images');
+  /** The first `count` images and labels of a bundled subset ('test-2000', 'train-6000'). */
+  async function subset(name, count, what) {
+    const [images, labels] = await Promise.all(['images', 'labels']
+      .map((part) => fetchBytes(new URL(`fashion-${name}.${part}.u8`, DATA_URL))));
+    const n = clampCount(count, labels.length, what);
     return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n), count: n };
   }
-
-  async function trainSet(count = 6000) {
-    const [images, labels] = await Promise.all([
-      fetchBytes(new URL('fashion-train-6000.images.u8', DATA_URL)),
-      fetchBytes(new URL('fashion-train-6000.labels.u8', DATA_URL)),
-    ]);
-    const n = clampCount(count, labels.length, 'training images');
-    return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n), count: n };
-  }
+  const testSet = (count = 2000) => subset('test-2000', count, 'test images');
+  const trainSet = (count = 6000) => subset('train-6000', count, 'training images');
 
   // Loaded fp32 runtime models and their last fp32 predictions, per demo model (a page may
   // quantize the same model several times).
@@ -310,17 +335,8 @@ export function createTasks(ql, quantlab) {
         }));
       }
       const before = new Map(weights.map((w) => [w.param, net.get(w.param).values]));
-      const stages = ['prune', 'train', 'k-means', 'encode', 'evaluate'];
       const t0 = performance.now();
-      let last = 0;
-      const report = net.deepCompression(train, test, dcOptions, (p) => {
-        // Stages interleave (prune, train, prune, train, ..., k-means, train, encode, evaluate):
-        // the bar only moves forward.
-        const k = Math.max(0, stages.indexOf(p.stage));
-        const within = p.total ? p.done / p.total : 0;
-        last = Math.max(last, Math.min(0.95, (k + within) / stages.length));
-        progress(last, `${p.stage} ${p.done} / ${p.total}${Number.isFinite(p.value) ? ` (${p.value.toFixed(4)})` : ''}`);
-      });
+      const report = net.deepCompression(train, test, dcOptions, deepCompressionProgress(dcOptions, progress));
       const ms = performance.now() - t0;
       compressedNet = net;
       const histograms = weights.map(({ param }) => {
@@ -337,7 +353,7 @@ export function createTasks(ql, quantlab) {
           mask: after.mask,
         };
       });
-      progress(0.97, 'decoding the compressed file');
+      progress(0.99, 'decoding the compressed file');
       const decoded = ql.decodeCompressed(report.file);
       let decodedAccuracy = null;
       try {
