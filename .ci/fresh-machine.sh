@@ -36,6 +36,13 @@ if [ -f /etc/apt/sources.list.d/debian.sources ]; then
   rm -f "$target/etc/apt/sources.list"
 fi
 cp /etc/resolv.conf "$target/etc/resolv.conf"
+# The machine's own certificate authorities (a workplace proxy's, for instance), as a fresh
+# machine of the same kind has them.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$target/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$target/usr/local/share/ca-certificates/"
+  chroot "$target" update-ca-certificates >/dev/null
+fi
 
 # Node.js as this machine has it, as a package (so dpkg knows it inside, as on a fresh machine).
 if ! chroot "$target" dpkg-query -W nodejs >/dev/null 2>&1; then
@@ -45,6 +52,13 @@ if ! chroot "$target" dpkg-query -W nodejs >/dev/null 2>&1; then
   rm -rf "$work"
   chroot "$target" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/nodejs_*.deb'
 fi
+# This kind of machine upgrades npm (to 11) when it starts, replacing files of the nodejs
+# package: bring the same npm as the host has.
+rm -rf "$target/usr/lib/node_modules/npm"
+cp -a /usr/lib/node_modules/npm "$target/usr/lib/node_modules/npm"
+for tool in npm npx; do ln -sf ../lib/node_modules/npm/bin/$tool-cli.js "$target/usr/bin/$tool"; done
+cp -a /root/.npmrc "$target/root/.npmrc" 2>/dev/null || true
+echo "[fresh] node $(chroot "$target" node --version), npm $(chroot "$target" npm --version)"
 
 if [ "${QL_FRESH_PREPARE:-0}" = 1 ]; then echo "[fresh] prepared $target"; exit 0; fi
 
