@@ -1,7 +1,81 @@
-// Tensor construction and shape helpers.
+// Tensor construction and shape helpers, and the one path tensor memory is allocated through.
 #include "quantlab/tensor.hpp"
 
+#include <atomic>
+#include <cstdlib>
+
 namespace quantlab {
+
+namespace {
+std::atomic<uint64_t> g_in_use{0};
+std::atomic<uint64_t> g_peak{0};
+std::atomic<uint64_t> g_budget{TensorMemory::kDefaultBudget};
+
+std::string mib(uint64_t bytes) {
+  return std::to_string((bytes + (uint64_t{1} << 19)) >> 20) + " MiB";
+}
+}  // namespace
+
+uint64_t TensorMemory::in_use() { return g_in_use.load(); }
+uint64_t TensorMemory::peak() { return g_peak.load(); }
+void TensorMemory::reset_peak() { g_peak.store(g_in_use.load()); }
+uint64_t TensorMemory::budget() { return g_budget.load(); }
+void TensorMemory::set_budget(uint64_t bytes) { g_budget.store(bytes ? bytes : kDefaultBudget); }
+
+Status Tensor::Bytes::resize(size_t bytes) {
+  const uint64_t rounded = (static_cast<uint64_t>(bytes) + 15) & ~uint64_t{15};
+  std::byte* p = nullptr;
+  if (rounded) {
+    const uint64_t now = g_in_use.load() - ((static_cast<uint64_t>(n_) + 15) & ~uint64_t{15});
+    if (rounded > g_budget.load() || now + rounded > g_budget.load()) {
+      return resource_exhausted("a tensor of " + mib(rounded) + " would pass the memory budget of " +
+                                mib(g_budget.load()) + " (" + mib(now) + " in use)");
+    }
+    p = static_cast<std::byte*>(std::aligned_alloc(16, static_cast<size_t>(rounded)));
+    if (!p) return resource_exhausted("out of memory allocating a tensor of " + mib(rounded));
+    std::memset(p, 0, static_cast<size_t>(rounded));
+  }
+  release();
+  p_ = p;
+  n_ = bytes;
+  const uint64_t used = g_in_use.fetch_add(rounded) + rounded;
+  uint64_t peak = g_peak.load();
+  while (used > peak && !g_peak.compare_exchange_weak(peak, used)) {}
+  return Status::ok();
+}
+
+void Tensor::Bytes::release() {
+  if (p_) {
+    std::free(p_);
+    g_in_use.fetch_sub((static_cast<uint64_t>(n_) + 15) & ~uint64_t{15});
+  }
+  p_ = nullptr;
+  n_ = 0;
+}
+
+Tensor::Bytes::Bytes(const Bytes& other) {
+  QL_CHECK(resize(other.n_).is_ok());
+  if (n_) std::memcpy(p_, other.p_, n_);
+}
+
+Tensor::Bytes& Tensor::Bytes::operator=(const Bytes& other) {
+  if (this != &other) {
+    QL_CHECK(resize(other.n_).is_ok());
+    if (n_) std::memcpy(p_, other.p_, n_);
+  }
+  return *this;
+}
+
+Tensor::Bytes& Tensor::Bytes::operator=(Bytes&& other) noexcept {
+  if (this != &other) {
+    release();
+    p_ = other.p_;
+    n_ = other.n_;
+    other.p_ = nullptr;
+    other.n_ = 0;
+  }
+  return *this;
+}
 
 std::string shape_string(std::span<const int64_t> shape) {
   std::string s = "[";
@@ -25,7 +99,7 @@ Result<Tensor> Tensor::create(DType dtype, Shape shape) {
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   t.size_ = *n;
-  t.bytes_.resize(*n * elem);
+  QL_RETURN_IF_ERROR(t.bytes_.resize(*n * elem));
   return t;
 }
 

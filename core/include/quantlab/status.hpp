@@ -23,6 +23,7 @@ enum class ErrorCode : int {
   kMalformed = 7,        ///< a file that cannot be parsed (truncated, corrupt, bad checksum)
   kTooLarge = 8,         ///< a size that would need an unreasonable allocation
   kInternal = 9,         ///< a bug in quantlab
+  kResourceExhausted = 10,  ///< the memory budget, or the memory itself, ran out (nothing was lost)
 };
 
 /// "INVALID_ARGUMENT", "NOT_FINITE", ...: the code as seen from JavaScript.
@@ -38,6 +39,7 @@ constexpr std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kMalformed: return "MALFORMED";
     case ErrorCode::kTooLarge: return "TOO_LARGE";
     case ErrorCode::kInternal: return "INTERNAL";
+    case ErrorCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
   }
   return "INTERNAL";
 }
@@ -72,6 +74,7 @@ inline Status out_of_range(std::string m) { return {ErrorCode::kOutOfRange, std:
 inline Status unsupported(std::string m) { return {ErrorCode::kUnsupported, std::move(m)}; }
 inline Status malformed(std::string m) { return {ErrorCode::kMalformed, std::move(m)}; }
 inline Status too_large(std::string m) { return {ErrorCode::kTooLarge, std::move(m)}; }
+inline Status resource_exhausted(std::string m) { return {ErrorCode::kResourceExhausted, std::move(m)}; }
 
 /// A value or the Status explaining why there is none.
 template <class T>

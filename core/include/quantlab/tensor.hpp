@@ -55,6 +55,23 @@ template <> constexpr DType dtype_of<int64_t>() { return DType::kInt64; }
 /// Largest tensor quantlab allocates (bytes): guards against sizes read from untrusted files.
 inline constexpr size_t kMaxTensorBytes = size_t{1} << 31;
 
+/// Tensor memory: every tensor's elements are allocated through one path that counts the bytes
+/// in use and refuses, with kResourceExhausted, an allocation that would pass the budget or
+/// that the allocator cannot satisfy (no null pointer is ever written through: under
+/// Emscripten without exceptions a failed operator new returns nullptr). Sizes are computed in
+/// 64 bits before anything is allocated.
+struct TensorMemory {
+  /// Default budget for all live tensors of the process (2 GiB: half of what wasm32 reaches).
+  static constexpr uint64_t kDefaultBudget = uint64_t{2} << 30;
+  /// Bytes held by live tensors now, and the most held since the last reset_peak().
+  static uint64_t in_use();
+  static uint64_t peak();
+  static void reset_peak();
+  /// The budget (bytes); set_budget(0) restores the default.
+  static uint64_t budget();
+  static void set_budget(uint64_t bytes);
+};
+
 /// "[1, 3, 224, 224]"
 std::string shape_string(std::span<const int64_t> shape);
 
@@ -63,7 +80,8 @@ class Tensor {
  public:
   Tensor() = default;
 
-  /// Errors: negative dimensions, or more than kMaxTensorBytes.
+  /// Errors: negative dimensions, more than kMaxTensorBytes (kTooLarge); past the memory
+  /// budget or out of memory (kResourceExhausted).
   static Result<Tensor> create(DType dtype, Shape shape);
 
   /// A tensor holding `values`; QL_CHECKs that the shape's size matches.
@@ -75,7 +93,8 @@ class Tensor {
     t.size_ = values.size();
     auto n = shape_size(t.shape_);
     QL_CHECK(n.is_ok() && *n == values.size());
-    t.bytes_.resize(values.size() * sizeof(T));
+    // Programmatic tensors from vectors the caller already holds: failing here is a bug.
+    QL_CHECK(t.bytes_.resize(values.size() * sizeof(T)).is_ok());
     if (!values.empty()) std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());
     return t;
   }
@@ -109,18 +128,27 @@ class Tensor {
   DType dtype_ = DType::kFloat32;
   Shape shape_;
   size_t size_ = 0;
-  // 16-byte aligned storage (SIMD loads are unaligned anyway).
-  struct alignas(16) Block { std::byte b[16]; };
-  struct Bytes {
-    std::vector<Block> blocks;
-    size_t n = 0;
-    void resize(size_t bytes) {
-      blocks.assign((bytes + 15) / 16, Block{});
-      n = bytes;
-    }
-    std::byte* data() { return blocks.empty() ? nullptr : blocks.front().b; }
-    const std::byte* data() const { return blocks.empty() ? nullptr : blocks.front().b; }
-    size_t size() const { return n; }
+  // 16-byte aligned, zero-filled storage counted against TensorMemory's budget (SIMD loads
+  // are unaligned anyway). Copies are deep; a copy that cannot be allocated is an invariant
+  // failure (copies are of tensors that already fit).
+  class Bytes {
+   public:
+    Bytes() = default;
+    Bytes(const Bytes& other);
+    Bytes& operator=(const Bytes& other);
+    Bytes(Bytes&& other) noexcept : p_(other.p_), n_(other.n_) { other.p_ = nullptr; other.n_ = 0; }
+    Bytes& operator=(Bytes&& other) noexcept;
+    ~Bytes() { release(); }
+    /// Replaces the contents by `bytes` zero bytes; on failure the old contents stay.
+    Status resize(size_t bytes);
+    std::byte* data() { return p_; }
+    const std::byte* data() const { return p_; }
+    size_t size() const { return n_; }
+
+   private:
+    void release();
+    std::byte* p_ = nullptr;
+    size_t n_ = 0;
   } bytes_;
 };
 
