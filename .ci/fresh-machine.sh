@@ -80,8 +80,14 @@ echo "[fresh] $(git -C "$repo" log -1 --format='%h %s')"
 echo "[fresh] PyTorch inside: $(chroot "$target" sh -c 'python3 -c "import torch" 2>/dev/null && echo present || echo absent')"
 echo "[fresh] numpy inside before set-up: $(chroot "$target" sh -c 'python3 -c "import numpy" 2>/dev/null && echo present || echo absent')"
 rc=0
+# A clean environment but for the machine's certificate settings (Node reads its extra CAs
+# only from NODE_EXTRA_CA_CERTS).
+certs=()
+for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR; do
+  [ -n "${!v:-}" ] && certs+=("$v=${!v}")
+done
 chroot "$target" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  CI=true TERM=dumb sh -c 'cd /root/quantlab && npm test' || rc=$?
+  CI=true TERM=dumb "${certs[@]}" sh -c 'cd /root/quantlab && npm test' || rc=$?
 echo "[fresh] after npm test: PyTorch $(chroot "$target" sh -c 'python3 -c "import torch" 2>/dev/null && echo present || echo absent'), numpy $(chroot "$target" sh -c 'python3 -c "import numpy" 2>/dev/null && echo "present (a dependency of Debian emscripten)" || echo absent')"
 echo "[fresh] npm test exit code $rc"
 exit "$rc"
