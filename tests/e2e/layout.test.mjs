@@ -43,7 +43,7 @@ for (const width of [390, 1366]) {
 }
 
 test('plots follow the width: 1366 px turned into 390 px', async () => {
-  const page = await env.newPage('', { width: 1366, height: 844 });
+  const page = await env.newPage('?lesson=linear', { width: 1366, height: 844 });
   await page.waitForSelector('ql-linear[data-ready=true]', { timeout: 20000 });
   const plotWidth = () => page.locator('ql-linear [data-testid=plot] .uplot').evaluate((el) => el.getBoundingClientRect().width);
   assert.ok(await plotWidth() > 600);

@@ -5,13 +5,12 @@
 // method, percentile, size and the matrix w.
 import { define, Lesson } from '../src/lesson.mjs';
 import { linePlot, uplotCss } from '../src/plot.mjs';
+import { LECTURE_W } from '../src/lecture.mjs';
 import { quantlab } from '../src/runtime.mjs';
 import { rng } from '../src/state.mjs';
 import { cards, controls, fixed, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
-// The lecture's 4x4 weight matrix.
-export const LECTURE_W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.91, 1.92, 0, -1.03,
-  1.87, 0, 1.53, 1.49];
+export { LECTURE_W };
 
 const METHODS = {
   minmax: { label: 'min-max', stroke: '#444' },
