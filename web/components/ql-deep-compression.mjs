@@ -66,7 +66,8 @@ ${cards([['sizes', 'fp32 → file'], ['ratio', 'compression'], ['accuracy', 'acc
 <p class="note">Bars: the layer's fp32 weights before compression. Red stems: the final shared values
 (centroids after fine-tuning) and how many surviving weights use each; pruned weights share the pinned zero
 and are left out of the stems.</p>
-<div class="scroll" data-testid="plot" role="img" aria-label="histogram of the layer's fp32 weights with the shared values as stems; the layers table above has the numbers"></div>
+<div class="scroll" data-testid="plot" role="img" aria-label="histogram of the layer's fp32 weights with the shared values as stems; the summary below and the layers table above have the numbers"></div>
+<p class="note" data-testid="plot-summary"></p>
 `;
 
 export class QlDeepCompression extends Lesson {
@@ -119,7 +120,7 @@ export class QlDeepCompression extends Lesson {
     const select = this.$('[name=histogram]');
     if (!r?.stages) {
       for (const id of ['sizes', 'ratio', 'accuracy', 'decoded']) this.$(`[data-testid=${id}]`).textContent = '–';
-      for (const id of ['timing', 'stages', 'layers']) this.$(`[data-testid=${id}]`).innerHTML = '';
+      for (const id of ['timing', 'stages', 'layers', 'plot-summary']) this.$(`[data-testid=${id}]`).innerHTML = '';
       a.hidden = true;
       select.innerHTML = '';
       this.dropPlot('main');
@@ -184,6 +185,11 @@ export class QlDeepCompression extends Lesson {
       barLabel: 'fp32 weights (before); red stems: shared values (after)',
     }));
     plot.update(centers, counts, stems);
+    const g = (v) => v.toPrecision(3);
+    const biggest = stems.y.length ? Math.max(...stems.y) : 0;
+    this.$('[data-testid=plot-summary]').textContent = `${h.param}: ${int(h.before.length)} fp32 weights in [${g(lo)}, ${g(hi)}]` +
+      (stems.x.length ? `; ${stems.x.length} shared values from ${g(Math.min(...stems.x))} to ${g(Math.max(...stems.x))}, ` +
+        `the largest cluster holding ${int(biggest)} weights${h.pinnedZero ? ', plus the pinned zero of the pruned weights' : ''}.` : '.');
   }
 }
 

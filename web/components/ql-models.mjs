@@ -76,7 +76,9 @@ export class QlModels extends Lesson {
   .sample { text-align: center; font-size: .78em; width: 84px; }
   .sample canvas { border: 1px solid #ccd; image-rendering: pixelated; width: 56px; height: 56px; }
   .sample .wrong { color: #b00; font-weight: 600; }
-  .sample.disagree { outline: 2px solid #e6a100; border-radius: 4px; }`;
+  .sample.disagree { outline: 2px solid #e6a100; border-radius: 4px; }
+  tr.channels > td { text-align: left; }
+  tr.channels summary { position: sticky; left: .5rem; display: inline-block; cursor: pointer; color: #1f5fa8; }`;
 
   #meta = null;       // models.json
   #ptq = false;
@@ -194,9 +196,9 @@ export class QlModels extends Lesson {
     });
     const total = layers.reduce((a, l) => [a[0] + l.parameters, a[1] + l.bytes], [0, 0]);
     table.innerHTML = '<tr><th>#</th><th class="l">name</th><th class="l">op</th><th class="l">input</th>' +
-      '<th class="l">output</th><th class="l">weights</th><th>params</th><th>bytes</th><th class="l"></th></tr>' +
-      rows.join('') + `<tr><th></th><th class="l">total</th><th></th><th></th><th></th><th></th><th>${int(total[0])}</th>` +
-      `<th>${int(total[1])}</th><th></th></tr>`;
+      '<th class="l">output</th><th class="l">weights</th><th>params</th><th>bytes</th><th class="l">note</th></tr>' +
+      rows.join('') + `<tr><td></td><th class="l" scope="row">total</th><td></td><td></td><td></td><td></td><th>${int(total[0])}</th>` +
+      `<th>${int(total[1])}</th><td></td></tr>`;
   }
 
   #renderReport(report) {

@@ -165,6 +165,8 @@ if (asked === null) {
   document.title = `${current.section} ${current.title} · quantlab`;
   el = document.createElement(current.tag);
   el.setAttribute('sync-url', '');
+  // A lesson opened afresh (no state in the link) may start computing at once.
+  if (current.autorun && !location.hash) el.setAttribute('autorun', '');
   el.dataset.testid = `lesson-${current.id}`;
   main.replaceChildren(el);
   el.addEventListener('change', saveHash);

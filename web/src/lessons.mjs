@@ -8,6 +8,7 @@
 //   tag        the custom element (ql-*) that `module` defines
 //   module     the element's file, relative to this one
 //   available  false: shown as a "coming" card, without a link
+//   autorun    optional true: opened without state in the link, the lesson computes at once
 //   preview    optional (ql) => string: a one-line live result from the wasm core (the
 //              page's quantlab instance; microseconds, no worker), shown on the card
 // No DOM here, so Node tests can import the list.
@@ -27,7 +28,7 @@ const f2 = (v) => (Math.abs(v) < 5e-3 ? 0 : v).toFixed(2);
 export const LESSONS = [
   {
     id: 'bits', section: '5.5', title: 'How many bits?', question: 'How many bits does a layer need?',
-    tag: 'ql-bits', module: '../components/ql-bits.mjs', available: true,
+    tag: 'ql-bits', module: '../components/ql-bits.mjs', available: true, autorun: true,
     preview: (ql) => `lecture matrix, K-means MSE: ${[1, 2, 3].map((b) => `${b} bit${b > 1 ? 's' : ''} ${ql.kMeansQuantize(LECTURE_W, b, { method: 'optimal' }).mse.toExponential(1)}`).join(', ')}`,
   },
   {

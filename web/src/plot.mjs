@@ -18,11 +18,36 @@ function lifecycle(box) {
   };
 }
 
+/** uPlot axis filter: keep the powers of ten of a log axis. */
+const decades = (u, splits) => splits.map((v) => (v > 0 && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-6 ? v : null));
+
 /**
- * series: [{label, stroke, values}], x: values; markers: [{label, x, stroke}].
+ * Marker labels placed without overlap and inside the plot: each goes right of its line, or
+ * left of it where it would leave the plot, in the first row where it meets no other label.
+ * Returns [{x, y, align}] in canvas pixels, one per marker.
+ */
+function placeLabels(ctx, markers, positions, { left, right, top, row }) {
+  const rows = [];   // per row: occupied [from, to] spans
+  const gap = 4 * devicePixelRatio;
+  return markers.map((m, i) => {
+    const px = positions[i];
+    const w = ctx.measureText(m.label).width;
+    const toRight = px + gap + w <= right;
+    const from = toRight ? px + gap : Math.max(left, px - gap - w);
+    const to = from + w;
+    let r = 0;
+    while (rows[r]?.some(([a, b]) => from < b + gap && to > a - gap)) r += 1;
+    (rows[r] ??= []).push([from, to]);
+    return { x: from, y: top + row * (r + 1), align: 'left' };
+  });
+}
+
+/**
+ * series: [{label, stroke, values, dash?, width?}], x: values; markers: [{label, x, stroke}].
+ * Options: xTicks (the x values to tick, e.g. whole bits), yRange ([lo, hi], fixed).
  * Returns {update(x, series, markers), resize(width), destroy()}.
  */
-export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 280, logY = false }) {
+export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 280, logY = false, xTicks = null, yRange = null }) {
   const box = { plot: null, width, height };
   let markers = [];
   const drawMarkers = (u) => {
@@ -31,9 +56,12 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
     const bottom = u.bbox.top + u.bbox.height;
     ctx.save();
     ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-    markers.forEach((m, i) => {
-      const px = u.valToPos(m.x, 'x', true);
-      if (!Number.isFinite(px)) return;
+    const positions = markers.map((m) => u.valToPos(m.x, 'x', true));
+    const shown = markers.filter((_, i) => Number.isFinite(positions[i]));
+    const places = placeLabels(ctx, shown, positions.filter(Number.isFinite),
+      { left: u.bbox.left, right: u.bbox.left + u.bbox.width, top, row: 13 * devicePixelRatio });
+    shown.forEach((m, i) => {
+      const px = positions.filter(Number.isFinite)[i];
       ctx.strokeStyle = m.stroke;
       ctx.fillStyle = m.stroke;
       ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
@@ -42,7 +70,12 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
       ctx.moveTo(px, top);
       ctx.lineTo(px, bottom);
       ctx.stroke();
-      ctx.fillText(m.label, px + 3 * devicePixelRatio, top + (12 + 12 * i) * devicePixelRatio);
+      // A white halo keeps the label readable over the curves.
+      ctx.lineWidth = 3 * devicePixelRatio;
+      ctx.setLineDash([]);
+      ctx.strokeStyle = 'rgba(255,255,255,.9)';
+      ctx.strokeText(m.label, places[i].x, places[i].y);
+      ctx.fillText(m.label, places[i].x, places[i].y);
     });
     ctx.restore();
   };
@@ -52,13 +85,23 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
       title,
       width: box.width,
       height,
-      scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
-      axes: [{ label: xLabel }, {
+      scales: {
+        x: { time: false, ...(xTicks ? { range: () => [xTicks[0], xTicks[xTicks.length - 1]] } : {}) },
+        y: logY ? { distr: 3 } : yRange ? { range: () => yRange } : {},
+      },
+      axes: [{
+        label: xLabel,
+        ...(xTicks ? { splits: () => xTicks, values: (u, vals) => vals.map(String) } : {}),
+      }, {
         label: yLabel,
         size: 70,
         values: logY ? (u, vals) => vals.map((v) => (v == null ? '' : v.toExponential(0))) : undefined,
+        // A log axis: grid lines and labels at the decades only (not at 2, 3, ... 9 of each).
+        ...(logY ? { filter: decades, grid: { filter: decades }, ticks: { filter: decades } } : {}),
       }],
-      series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
+      series: [{ label: xLabel }, ...series.map((s) => ({
+        label: s.label, stroke: s.stroke, width: s.width ?? 2, ...(s.dash ? { dash: s.dash } : {}),
+      }))],
       hooks: { draw: [drawMarkers] },
     }, [x, ...series.map((s) => s.values)], target);
   };

@@ -249,60 +249,77 @@ export function createTasks(ql, quantlab) {
     /**
      * Section 5.5's sweep: accuracy against bits for the conv weights only and the FC weights
      * only, with K-means (Network.quantize) and linear quantization (calibrate, quantize,
-     * dequantize; per tensor or per output channel), biases kept in fp32. Each point
-     * arrives as progress data {group, method, bits, accuracy} as soon as it is measured.
+     * dequantize; per tensor or per output channel), biases kept in fp32. So that the lesson
+     * does not open empty, every point is first measured on the first `first` test images
+     * (a preview, about a tenth of the time) and then on all `count`; each quantized network
+     * is built once and evaluated twice. Progress data, as soon as it is measured:
+     * {fp32, members, count, preview} for the fp32 accuracy of a pass, then {point: {group,
+     * method, bits, accuracy, count, preview}}. Progress counts images evaluated.
      */
-    async bitsSweep({ model: name, count = 1000, bits = [1, 2, 3, 4, 5, 6, 7, 8],
+    async bitsSweep({ model: name, count = 1000, first = 100, bits = [1, 2, 3, 4, 5, 6, 7, 8],
       groups = ['conv', 'fc'], methods = ['kmeans', 'linear'], kmeans = 'optimal', linear = 'per-channel' }, progress) {
       const test = await testSet(count);
+      const passes = first >= 1 && first < test.count ? [await testSet(first), test] : [test];
       const base = ql.networkFromOnnx(await modelBytes(name));
+      const nets = [];
       try {
         const info = base.info();
         const weightsOf = (kind) => info.layers.filter((l) => l.kind === kind)
           .map((l) => l.params.find((p) => p.endsWith('weight'))).filter(Boolean);
         const members = { conv: weightsOf('Conv2d'), fc: weightsOf('Linear') };
         const shapes = Object.fromEntries(info.params.map((p) => [p.name, p.shape]));
-        const fp32 = base.evaluate(test.images, test.labels).accuracy;
-        const points = [];
         const jobs = [];
         for (const group of groups) {
           if (members[group].length === 0) continue;
           for (const method of methods) for (const b of bits) jobs.push({ group, method, bits: b });
         }
-        progress(0, 'fp32 evaluated', { fp32, members });
-        jobs.forEach((job, j) => {
-          let accuracy = null;
-          // The core's linear grid needs at least 2 bits (q in [qMin, qMax], two levels or more).
-          if (!(job.method === 'linear' && job.bits < 2)) {
-            const net = base.clone();
-            try {
-              for (const param of members[job.group]) {
-                if (job.method === 'kmeans') {
-                  net.quantize(param, job.bits, kmeans === 'optimal' ? { method: 'optimal' } : { method: 'lloyd', init: 'linear' });
-                } else {
-                  const w = net.get(param).values;
-                  const spec = { bits: job.bits, signed: true, symmetric: false };
-                  if (linear === 'per-channel') {
-                    const params = ql.perChannelParams(w, shapes[param], 0, spec);
-                    net.set(param, ql.dequantizePerChannel(ql.quantizePerChannel(w, shapes[param], 0, params), shapes[param], 0, params));
-                  } else {
-                    const r = ql.calibrate(w, spec);
-                    const p = ql.paramsFromRange(r.rMin, r.rMax, spec);
-                    net.set(param, ql.dequantize(ql.quantize(w, p), p));
-                  }
-                }
+        // The network of one job, quantized once (null: the core's linear grid needs at least 2 bits).
+        const quantized = (job) => {
+          if (job.method === 'linear' && job.bits < 2) return null;
+          const net = base.clone();
+          nets.push(net);
+          for (const param of members[job.group]) {
+            if (job.method === 'kmeans') {
+              net.quantize(param, job.bits, kmeans === 'optimal' ? { method: 'optimal' } : { method: 'lloyd', init: 'linear' });
+            } else {
+              const w = net.get(param).values;
+              const spec = { bits: job.bits, signed: true, symmetric: false };
+              if (linear === 'per-channel') {
+                const params = ql.perChannelParams(w, shapes[param], 0, spec);
+                net.set(param, ql.dequantizePerChannel(ql.quantizePerChannel(w, shapes[param], 0, params), shapes[param], 0, params));
+              } else {
+                const r = ql.calibrate(w, spec);
+                const p = ql.paramsFromRange(r.rMin, r.rMax, spec);
+                net.set(param, ql.dequantize(ql.quantize(w, p), p));
               }
-              accuracy = net.evaluate(test.images, test.labels).accuracy;
-            } finally {
-              net.dispose();
             }
           }
-          const point = { ...job, accuracy };
-          points.push(point);
-          progress((j + 1) / jobs.length, `${job.group} ${job.method} ${job.bits} bits`, { point });
-        });
+          return net;
+        };
+        const total = passes.reduce((a, set) => a + set.count * (jobs.length + 1), 0);
+        let done = 0;
+        let fp32 = null;
+        let points = [];
+        const built = new Map();
+        for (const [k, set] of passes.entries()) {
+          const preview = k < passes.length - 1;
+          fp32 = base.evaluate(set.images, set.labels).accuracy;
+          done += set.count;
+          progress(done / total, `fp32 on ${set.count} images`, { fp32, members, count: set.count, preview });
+          points = [];
+          for (const job of jobs) {
+            if (!built.has(job)) built.set(job, quantized(job));
+            const net = built.get(job);
+            const accuracy = net ? net.evaluate(set.images, set.labels).accuracy : null;
+            const point = { ...job, accuracy, count: set.count, preview };
+            points.push(point);
+            done += set.count;
+            progress(done / total, `${job.group} ${job.method} ${job.bits} bits on ${set.count} images`, { point });
+          }
+        }
         return { result: { model: name, count: test.count, fp32, members, points } };
       } finally {
+        for (const net of nets) net.dispose();
         base.dispose();
       }
     },
