@@ -124,13 +124,37 @@ export function linePlot(target, { title, xLabel, yLabel, width = 560, height = 
 /**
  * A histogram (bars of `counts` over equal-width bins centered at `x`) with optional stems:
  * vertical lines at `stems.x` of heights `stems.y` (a codebook's centroids and cluster
- * sizes), drawn on the same axes. Returns {update(x, counts, stems), resize(width), destroy()}.
+ * sizes), drawn on the same axes, and optional grid lines at `grid` (a quantization grid's levels).
+ * Returns {update(x, counts, stems, grid), resize(width), destroy()}.
  */
 export function histogramPlot(target, { title, xLabel, yLabel, width = 560, height = 260, logY = false,
   barLabel = 'weights', stemStroke = '#d62728' }) {
   const box = { plot: null, width, height };
   let stems = { x: [], y: [] };
+  let grid = [];
   const bars = uPlot.paths.bars({ size: [1, Infinity], gap: 0 });
+  // Grid lines (a quantization grid's levels): thin full-height lines over the bars.
+  const drawGrid = (u) => {
+    if (!grid.length) return;
+    const { ctx } = u;
+    const [lo, hi] = [u.scales.x.min, u.scales.x.max];
+    // Levels closer than 4 px would hide the bars: then they are ticks along the axis.
+    const spacing = grid.length > 1 ? Math.abs(u.valToPos(grid[1], 'x', true) - u.valToPos(grid[0], 'x', true)) : Infinity;
+    const bottom = u.bbox.top + u.bbox.height;
+    const top = spacing >= 4 * devicePixelRatio ? u.bbox.top : bottom - 10 * devicePixelRatio;
+    ctx.save();
+    ctx.strokeStyle = top === u.bbox.top ? 'rgba(31,95,168,.5)' : '#1f5fa8';
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (const g of grid) {
+      if (g < lo || g > hi) continue;
+      const px = Math.round(u.valToPos(g, 'x', true)) + 0.5;
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, bottom);
+    }
+    ctx.stroke();
+    ctx.restore();
+  };
   // Stems are drawn by hand so that the bars keep their bin width (a second series would
   // merge its x values into the bins').
   const drawStems = (u) => {
@@ -156,9 +180,10 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
     ctx.restore();
   };
   return {
-    update(x, counts, newStems = null) {
+    update(x, counts, newStems = null, newGrid = null) {
       box.plot?.destroy();
       stems = newStems ?? { x: [], y: [] };
+      grid = newGrid ? Array.from(newGrid) : [];
       const xs = Array.from(x);
       const ys = Array.from(counts, (c) => (logY && c <= 0 ? null : c));
       const top = Math.max(1, ...ys.filter((v) => v != null), ...Array.from(stems.y));
@@ -175,7 +200,7 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
         },
         axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
         series: [{ label: xLabel }, { label: barLabel, stroke: '#7f9fbf', fill: 'rgba(127,159,191,.55)', paths: bars, points: { show: false } }],
-        hooks: { draw: [drawStems] },
+        hooks: { draw: [drawGrid, drawStems] },
       }, [xs, ys], target);
     },
     ...lifecycle(box),
