@@ -67,12 +67,13 @@ function buildNav() {
   nav.replaceChildren(home, ...links);
 }
 
-function unknownLesson(name) {
+function unknownLesson(name, row) {
   const box = document.createElement('section');
   box.dataset.testid = 'unknown-lesson';
   box.setAttribute('role', 'alert');
   const p = document.createElement('p');
-  p.textContent = `There is no lesson '${name}'. The lessons are:`;
+  p.textContent = row ? `The lesson '${name}' (${row.section} ${row.title}) is not written yet. The lessons are:`
+    : `There is no lesson '${name}'. The lessons are:`;
   const list = document.createElement('ul');
   for (const row of LESSONS) {
     const item = document.createElement('li');
@@ -160,7 +161,7 @@ let el = null;
 if (asked === null) {
   previews(startPage());
 } else if (!current || !current.available) {
-  unknownLesson(asked);
+  unknownLesson(asked, current);
 } else {
   document.title = `${current.section} ${current.title} · quantlab`;
   el = document.createElement(current.tag);
