@@ -63,8 +63,9 @@ ${cards([['file-bytes', 'ONNX file'], ['parameters', 'parameters'],
 <div class="confusions" data-testid="confusion"></div>
 <h3>Layer latency: fp32 against int8</h3>
 <p class="note">Each node's time on one batch, the minimum of a few runs, from the runtime's per-node progress
-reports. int8 pays for QuantizeLinear at its input and DequantizeLinear at its output, and on small layers
-the requantization work per output is a large share of the time.</p>
+reports (the same graph nodes as the tables above). The int8 graph adds a QuantizeLinear at its input and a
+DequantizeLinear at its output and runs its Gemm layers as 1×1 QLinearConv; where int8 wins or loses shows
+node by node.</p>
 <p class="note" data-testid="latency-summary"></p>
 <div class="scroll"><table class="data" data-testid="latency"></table></div>
 <h3>Post-training quantization report</h3>

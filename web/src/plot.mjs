@@ -198,7 +198,7 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
           x: { time: false, range: () => [lo, hi] },
           y: logY ? { distr: 3, range: () => [1, top * 2] } : { range: () => [0, top * 1.05] },
         },
-        axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
+        axes: [{ label: xLabel }, { label: yLabel, size: 60, ...(logY ? { filter: decades, grid: { filter: decades }, ticks: { filter: decades } } : {}) }],
         series: [{ label: xLabel }, { label: barLabel, stroke: '#7f9fbf', fill: 'rgba(127,159,191,.55)', paths: bars, points: { show: false } }],
         hooks: { draw: [drawGrid, drawStems] },
       }, [xs, ys], target);
