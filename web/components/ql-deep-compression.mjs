@@ -9,7 +9,7 @@
 // fcSparsity, convSparsity, outputSparsity, fcBits, convBits, pruneSteps, epochs, lr, train
 // (training images), test (test images).
 import { define, Lesson } from '../src/lesson.mjs';
-import { histogramPlot, uplotCss } from '../src/plot.mjs';
+import { binned, histogramPlot, uplotCss } from '../src/plot.mjs';
 import { bytes, cards, controls, esc, int, pct, runButtons, setDownload, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const sparsity = (label, def) => ({ type: 'number', default: def, label, min: 0, max: 0.99, step: 0.01 });
@@ -158,17 +158,7 @@ export class QlDeepCompression extends Lesson {
   #renderHistogram(r) {
     if (!r?.histograms) return;
     const h = r.histograms.find((x) => x.param === this.$('[name=histogram]').value) ?? r.histograms[0];
-    // Display only: bin the fp32 weights.
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of h.before) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const width = (hi - lo) / HIST_BINS || 1;
-    const counts = new Float64Array(HIST_BINS);
-    for (const v of h.before) counts[Math.min(HIST_BINS - 1, Math.floor((v - lo) / width))] += 1;
-    const centers = Array.from({ length: HIST_BINS }, (_, i) => lo + (i + 0.5) * width);
+    const { centers, counts, lo, hi } = binned(h.before, HIST_BINS);
     const stems = { x: [], y: [] };
     if (h.centroids) {
       h.centroids.forEach((c, i) => {

@@ -8,7 +8,7 @@
 // requant (fp32 | fixed-point); autorun runs fp32 at once. The layer list follows the
 // model (one compute call per state change); fp32 and int8 runs are on request.
 import { define, Lesson } from '../src/lesson.mjs';
-import { histogramPlot, uplotCss } from '../src/plot.mjs';
+import { binned, histogramPlot, uplotCss } from '../src/plot.mjs';
 import { bytes, cards, controls, drawDigit, esc, int, pct, setDownload, shape, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const MODELS_JSON = new URL('../models/models.json', import.meta.url);
@@ -347,18 +347,7 @@ export class QlModels extends Lesson {
       return;
     }
     input.max = String(g.channels - 1);
-    // Display only: bin the channel's weights.
-    const bins = 60;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of g.values) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    const width = (hi - lo) / bins || 1;
-    const counts = new Float64Array(bins);
-    for (const v of g.values) counts[Math.min(bins - 1, Math.floor((v - lo) / width))] += 1;
-    const centers = Array.from({ length: bins }, (_, i) => lo + (i + 0.5) * width);
+    const { centers, counts, lo, hi } = binned(g.values, 60);
     const plot = this.plot('grid', (w) => histogramPlot(this.$('[data-testid=grid-plot]'), {
       xLabel: 'weight value', yLabel: 'count', width: w, height: 220, barLabel: 'fp32 weights of the channel',
     }));

@@ -206,3 +206,18 @@ export function histogramPlot(target, { title, xLabel, yLabel, width = 560, heig
     ...lifecycle(box),
   };
 }
+
+/** Display only: `values` in `bins` equal bins over their range -> {centers, counts, lo, hi}. */
+export function binned(values, bins) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const width = (hi - lo) / bins || 1;
+  const counts = new Float64Array(bins);
+  for (const v of values) counts[Math.min(bins - 1, Math.floor((v - lo) / width))] += 1;
+  const centers = Array.from({ length: bins }, (_, i) => lo + (i + 0.5) * width);
+  return { centers, counts, lo, hi };
+}
