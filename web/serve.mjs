@@ -30,6 +30,8 @@ const MOUNTS = [
   ['/wasm/', join(root, 'wasm')],
   ['/dist/', join(root, 'dist')],
   ['/node_modules/uplot/', join(root, 'node_modules', 'uplot')],
+  // The package's own package.json next to its entry (the start page shows its version).
+  ['/package.json', join(root, 'package.json')],
   ['/', join(root, 'web')],
 ];
 

@@ -1,13 +1,15 @@
-// Every lesson at a phone's width (390 px) and a laptop's (1366 px): no horizontal page
-// scroll (wide tables scroll inside their own box), and a screenshot of each in
-// test-results/ (layout-<lesson>-<width>.png) to look at. The heavy lessons are shown with
-// results from small runs, so that their tables are filled.
+// The start page and every lesson at a phone's width (390 px), a course column (760 px) and a
+// laptop's (1366 px), after computing: no horizontal page scroll (wide tables scroll inside
+// their own box), zero axe-core violations (WCAG 2.1 A/AA rules, contrast 4.5:1 included),
+// and a screenshot of each in test-results/ (layout-<page>-<width>.png) to look at. The heavy
+// lessons are shown with results from small runs, so that their tables are filled.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { artifacts, openBrowser } from './browser.mjs';
+import { artifacts, openBrowser, root } from './browser.mjs';
 
+const AXE = join(root, 'node_modules', 'axe-core', 'axe.min.js');
 let env;
 
 before(async () => {
@@ -18,32 +20,46 @@ after(async () => {
   await env?.close();
 });
 
-const LESSONS = [
-  ['linear', 'ql-linear', ''],
-  ['models', 'ql-models', '', 'run-fp32', 'data-fp32'],
-  ['bits', 'ql-bits', '#model=lenet300&count=250', 'run', 'data-done'],
-  ['deep-compression', 'ql-deep-compression', '#pruneSteps=1&train=1000&test=500&epochs=0', 'run', 'data-done'],
+// [page, path, element, [[button, attribute it sets when done], ...]]
+const PAGES = [
+  ['start', '', '[data-testid=start][data-ready=true]', []],
+  ['bits', '?lesson=bits#model=lenet300&count=250', 'ql-bits', [['run', 'data-done']]],
+  ['deep-compression', '?lesson=deep-compression#pruneSteps=1&train=1000&test=500&epochs=0', 'ql-deep-compression', [['run', 'data-done']]],
+  ['linear', '?lesson=linear', 'ql-linear', []],
+  ['models', '?lesson=models#count=500&calibration=64', 'ql-models', [['run-fp32', 'data-fp32'], ['quantize', 'data-int8']]],
 ];
 
-for (const width of [390, 1366]) {
-  test(`${width} px: no horizontal scroll on any lesson`, async () => {
-    for (const [lesson, tag, hash, button, done] of LESSONS) {
-      const page = await env.newPage(`?lesson=${lesson}${hash}`, { width, height: 844 });
-      await page.waitForSelector(`${tag}[data-ready=true]`, { timeout: 30000 });
-      if (button) {
-        await page.locator(`${tag} [data-testid=${button}]`).click();
-        await page.waitForSelector(`${tag}[${done}]`, { timeout: 120000 });
+/** axe-core's violations on the page: [{id, impact, nodes: [target]}]. */
+export async function axeViolations(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+}
+
+for (const width of [390, 760, 1366]) {
+  test(`${width} px: the start page and every lesson, computed, without horizontal scroll or axe violations`, async () => {
+    const problems = [];
+    for (const [name, path, ready, steps] of PAGES) {
+      const page = await env.newPage(path, { width, height: 844 });
+      await page.waitForSelector(ready.startsWith('ql-') ? `${ready}[data-ready=true]` : ready, { timeout: 30000 });
+      for (const [button, done] of steps) {
+        await page.locator(`${ready} [data-testid=${button}]`).click();
+        await page.waitForSelector(`${ready}[${done}]`, { timeout: 120000 });
       }
       const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
-      await page.screenshot({ path: join(artifacts, `layout-${lesson}-${width}.png`), fullPage: true });
-      assert.ok(scroll <= width, `${lesson} at ${width} px is ${scroll} px wide`);
+      await page.screenshot({ path: join(artifacts, `layout-${name}-${width}.png`), fullPage: true });
+      if (scroll > width) problems.push(`${name} is ${scroll} px wide`);
+      for (const v of await axeViolations(page)) problems.push(`${name}: axe ${v.id} (${v.impact}) on ${v.nodes.join(', ')}`);
       await page.close();
     }
+    assert.deepEqual(problems, []);
   });
 }
 
 test('plots follow the width: 1366 px turned into 390 px', async () => {
-  const page = await env.newPage('', { width: 1366, height: 844 });
+  const page = await env.newPage('?lesson=linear', { width: 1366, height: 844 });
   await page.waitForSelector('ql-linear[data-ready=true]', { timeout: 20000 });
   const plotWidth = () => page.locator('ql-linear [data-testid=plot] .uplot').evaluate((el) => el.getBoundingClientRect().width);
   assert.ok(await plotWidth() > 600);

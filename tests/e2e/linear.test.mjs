@@ -31,7 +31,7 @@ async function qMatrix(page) {
 }
 
 test('opens on the lecture example: S = 1.0667, Z = -1', async () => {
-  const page = await env.newPage();
+  const page = await env.newPage('?lesson=linear');
   await ready(page);
   assert.equal(await text(page, 'scale'), '1.0667');
   assert.equal(await text(page, 'zero-point'), '-1');
@@ -47,7 +47,7 @@ test('opens on the lecture example: S = 1.0667, Z = -1', async () => {
 });
 
 test('changing bits updates S, Z and the integer matrix, and the URL', async () => {
-  const page = await env.newPage();
+  const page = await env.newPage('?lesson=linear');
   await ready(page);
   await page.locator('ql-linear [data-testid=bits]').selectOption('3');
   const want = lecture.asymmetric['3'];
@@ -65,7 +65,7 @@ test('changing bits updates S, Z and the integer matrix, and the URL', async () 
 });
 
 test('symmetric mode has Z = 0; generators and bad input', async () => {
-  const page = await env.newPage();
+  const page = await env.newPage('?lesson=linear');
   await ready(page);
   await page.locator('ql-linear [data-testid=mode]').selectOption('symmetric');
   assert.equal(await text(page, 'zero-point'), '0');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { load } from '../../wasm/quantlab.mjs';
-import { argmaxRows, normalize } from '../../web/src/tasks.mjs';
+import { argmaxRows, confusionMatrix, normalize } from '../../web/src/tasks.mjs';
 import { artifacts, openBrowser, root } from './browser.mjs';
 
 const read = (p) => new Uint8Array(readFileSync(join(root, p)));
@@ -105,6 +105,58 @@ test('models lesson: int8 post-training quantization as the JS API computes it',
   const size = await link.evaluate(async (a) => (await (await fetch(a.href)).arrayBuffer()).byteLength);
   assert.equal(size, ref.onnxBytes);
   await page.screenshot({ path: join(artifacts, 'models-lesson-int8.png'), fullPage: true });
+  await page.close();
+});
+
+test('models lab: confusion matrices, per-layer latency and the int8 weight grid, as the API computes them', async (t) => {
+  if (typeof ql.quantizeModel !== 'function') {
+    t.skip('ql.quantizeModel is not in this build');
+    return;
+  }
+  const COUNT = 500;
+  const images = read('web/data/fashion-test-2000.images.u8').subarray(0, COUNT * 784);
+  const labels = read('web/data/fashion-test-2000.labels.u8').subarray(0, COUNT);
+  const model = ql.loadModel(read(`web/models/${MODEL}.onnx`));
+  const train = read('web/data/fashion-train-6000.images.u8').subarray(0, 64 * 784);
+  const q = ql.quantizeModel(model, normalize(train), [64, 1, 28, 28], { method: 'minmax' });
+  const x = normalize(images);
+  const fp32 = confusionMatrix(labels, argmaxRows(model.run(x, [COUNT, 1, 28, 28]).data, COUNT, 10), COUNT);
+  const int8 = confusionMatrix(labels, argmaxRows(q.model.run(x, [COUNT, 1, 28, 28]).data, COUNT, 10), COUNT);
+  const steps = (m) => m.layers().filter((l) => !l.folded && !l.fused).length;
+  const fp32Steps = steps(model);
+  const int8Steps = steps(q.model);
+  // conv1's output channel 0 on its int8 grid: the levels in use.
+  const net = ql.networkFromOnnx(read(`web/models/${MODEL}.onnx`));
+  const { values, shape } = net.get('conv1.weight');
+  const per = values.length / shape[0];
+  const params = { scale: q.report[0].weightScales[0], zeroPoint: 0, ...ql.integerRange({ bits: 8, signed: true, symmetric: true }), bits: 8, signed: true };
+  const used = new Set(ql.quantize(values.subarray(0, per), params)).size;
+  net.dispose();
+  q.dispose();
+  model.dispose();
+
+  const page = await env.newPage(`?lesson=models#model=${MODEL}&count=${COUNT}&calibration=64`);
+  await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30000 });
+  await page.locator('ql-models [data-testid=quantize]').click();
+  await page.waitForSelector('ql-models[data-int8]', { timeout: 90000 });
+  const cells = (id) => page.locator(`ql-models [data-testid=confusion-${id}] td`).allTextContents();
+  assert.deepEqual((await cells('fp32')).map(Number), Array.from(fp32));
+  assert.deepEqual((await cells('int8')).map(Number), Array.from(int8));
+  assert.match(await page.locator('ql-models [data-testid=confusion-summary]').textContent(), /Largest confusion, fp32: \d+ .+ taken for .+; int8: /);
+  assert.equal(await page.locator('ql-models [data-testid=latency] tr[data-graph=fp32]').count(), fp32Steps);
+  assert.equal(await page.locator('ql-models [data-testid=latency] tr[data-graph=int8]').count(), int8Steps);
+  assert.match(await page.locator('ql-models [data-testid=latency-summary]').textContent(), /fp32 [\d.]+ ms, int8 [\d.]+ ms/);
+  assert.ok(await page.locator('ql-models [data-testid=grid-plot] canvas').count() > 0, 'weight histogram drawn');
+  assert.match(await page.locator('ql-models [data-testid=grid-summary]').textContent(),
+    new RegExp(`^conv1\\.weight, output channel 0 of 6: ${per} weights .* ${used} of the 256 int8 levels in use`));
+  // Another layer and channel, from the controls.
+  await page.locator('ql-models [data-testid=grid-layer]').selectOption('/fc3/Gemm');
+  await page.waitForFunction(() => document.querySelector('ql-models').shadowRoot
+    .querySelector('[data-testid=grid-summary]').textContent.startsWith('fc3.weight'), null, { timeout: 10000 });
+  await page.locator('ql-models [data-testid=grid-channel]').fill('9');
+  await page.locator('ql-models [data-testid=grid-channel]').dispatchEvent('change');
+  await page.waitForFunction(() => document.querySelector('ql-models').shadowRoot
+    .querySelector('[data-testid=grid-summary]').textContent.startsWith('fc3.weight, output channel 9 of 10'), null, { timeout: 10000 });
   await page.close();
 });
 

@@ -9,7 +9,7 @@
 // fcSparsity, convSparsity, outputSparsity, fcBits, convBits, pruneSteps, epochs, lr, train
 // (training images), test (test images).
 import { define, Lesson } from '../src/lesson.mjs';
-import { histogramPlot, uplotCss } from '../src/plot.mjs';
+import { binned, histogramPlot, uplotCss } from '../src/plot.mjs';
 import { bytes, cards, controls, esc, int, pct, runButtons, setDownload, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const sparsity = (label, def) => ({ type: 'number', default: def, label, min: 0, max: 0.99, step: 0.01 });
@@ -66,7 +66,8 @@ ${cards([['sizes', 'fp32 → file'], ['ratio', 'compression'], ['accuracy', 'acc
 <p class="note">Bars: the layer's fp32 weights before compression. Red stems: the final shared values
 (centroids after fine-tuning) and how many surviving weights use each; pruned weights share the pinned zero
 and are left out of the stems.</p>
-<div class="scroll" data-testid="plot" role="img" aria-label="histogram of the layer's fp32 weights with the shared values as stems; the layers table above has the numbers"></div>
+<div class="scroll" data-testid="plot" role="img" aria-label="histogram of the layer's fp32 weights with the shared values as stems; the summary below and the layers table above have the numbers"></div>
+<p class="note" data-testid="plot-summary"></p>
 `;
 
 export class QlDeepCompression extends Lesson {
@@ -119,7 +120,7 @@ export class QlDeepCompression extends Lesson {
     const select = this.$('[name=histogram]');
     if (!r?.stages) {
       for (const id of ['sizes', 'ratio', 'accuracy', 'decoded']) this.$(`[data-testid=${id}]`).textContent = '–';
-      for (const id of ['timing', 'stages', 'layers']) this.$(`[data-testid=${id}]`).innerHTML = '';
+      for (const id of ['timing', 'stages', 'layers', 'plot-summary']) this.$(`[data-testid=${id}]`).innerHTML = '';
       a.hidden = true;
       select.innerHTML = '';
       this.dropPlot('main');
@@ -157,17 +158,7 @@ export class QlDeepCompression extends Lesson {
   #renderHistogram(r) {
     if (!r?.histograms) return;
     const h = r.histograms.find((x) => x.param === this.$('[name=histogram]').value) ?? r.histograms[0];
-    // Display only: bin the fp32 weights.
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of h.before) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const width = (hi - lo) / HIST_BINS || 1;
-    const counts = new Float64Array(HIST_BINS);
-    for (const v of h.before) counts[Math.min(HIST_BINS - 1, Math.floor((v - lo) / width))] += 1;
-    const centers = Array.from({ length: HIST_BINS }, (_, i) => lo + (i + 0.5) * width);
+    const { centers, counts, lo, hi } = binned(h.before, HIST_BINS);
     const stems = { x: [], y: [] };
     if (h.centroids) {
       h.centroids.forEach((c, i) => {
@@ -184,6 +175,11 @@ export class QlDeepCompression extends Lesson {
       barLabel: 'fp32 weights (before); red stems: shared values (after)',
     }));
     plot.update(centers, counts, stems);
+    const g = (v) => v.toPrecision(3);
+    const biggest = stems.y.length ? Math.max(...stems.y) : 0;
+    this.$('[data-testid=plot-summary]').textContent = `${h.param}: ${int(h.before.length)} fp32 weights in [${g(lo)}, ${g(hi)}]` +
+      (stems.x.length ? `; ${stems.x.length} shared values from ${g(Math.min(...stems.x))} to ${g(Math.max(...stems.x))}, ` +
+        `the largest cluster holding ${int(biggest)} weights${h.pinnedZero ? ', plus the pinned zero of the pruned weights' : ''}.` : '.');
   }
 }
 

@@ -5,19 +5,18 @@
 // method, percentile, size and the matrix w.
 import { define, Lesson } from '../src/lesson.mjs';
 import { linePlot, uplotCss } from '../src/plot.mjs';
+import { LECTURE_W } from '../src/lecture.mjs';
 import { quantlab } from '../src/runtime.mjs';
 import { rng } from '../src/state.mjs';
 import { cards, controls, fixed, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
-// The lecture's 4x4 weight matrix.
-export const LECTURE_W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.91, 1.92, 0, -1.03,
-  1.87, 0, 1.53, 1.49];
+export { LECTURE_W };
 
 const METHODS = {
   minmax: { label: 'min-max', stroke: '#444' },
-  percentile: { label: 'percentile', stroke: '#b8860b' },
-  mse: { label: 'MSE-optimal', stroke: '#1f77b4' },
-  kl: { label: 'KL (entropy)', stroke: '#9467bd' },
+  percentile: { label: 'percentile', stroke: '#8a5a00' },
+  mse: { label: 'MSE-optimal', stroke: '#1f5fa8' },
+  kl: { label: 'KL (entropy)', stroke: '#7b3fa6' },
 };
 
 const SCHEMA = {
@@ -90,8 +89,9 @@ ${cards([['r-min', 'r<sub>min</sub> (clip)'], ['r-max', 'r<sub>max</sub> (clip)'
     <small>(ranges a·[r<sub>min</sub>, r<sub>max</sub>] of the data; dashed: each calibration method's choice.
     An element counts as clipped when it lies more than S/2 beyond the grid's last level, so round
     error is always at most S/2 per element.)</small></figcaption>
-  <div class="scroll" data-testid="plot" role="img" aria-label="round, clip and total error against the clipping range; the table below lists each method's choice"></div>
-  <div class="scroll"><table class="methods" data-testid="methods"></table></div>
+  <div class="scroll" data-testid="plot" role="img" aria-label="round, clip and total error against the clipping range; the summary and the table below give the numbers"></div>
+  <p class="note" data-testid="plot-summary"></p>
+  <div class="scroll" tabindex="0" role="region" aria-label="calibration methods"><table class="methods" data-testid="methods"></table></div>
 </figure>
 `;
 
@@ -215,7 +215,7 @@ export class QlLinear extends Lesson {
       color: (v) => `rgba(${v > 0 ? '214,39,40' : '31,119,180'},${(0.6 * Math.abs(v) / maxErr).toFixed(3)})`,
     });
     if (!r) {
-      for (const id of ['q-caption', 'r-min', 'r-max', 'q-range', 'scale', 'zero-point', 'mse', 'formula']) set(id, '');
+      for (const id of ['q-caption', 'r-min', 'r-max', 'q-range', 'scale', 'zero-point', 'mse', 'formula', 'plot-summary']) set(id, '');
       this.$('[data-testid=methods]').innerHTML = '';
       this.dropPlot('main');
       return;
@@ -251,11 +251,19 @@ export class QlLinear extends Lesson {
       width: w,
       logY: true,
     }));
+    // The total first, wide and grey: where the clip error dominates, the two coincide, and
+    // the clip curve drawn on top stays visible inside it.
     plot.update(width, [
-      { label: 'round error', stroke: '#2ca02c', values: positive(sweep.roundMse) },
-      { label: 'clip error', stroke: '#d62728', values: positive(sweep.clipMse) },
-      { label: 'total', stroke: '#111', values: positive(sweep.totalMse) },
+      { label: 'total', stroke: '#9e9e9e', width: 6, values: positive(sweep.totalMse) },
+      { label: 'round error', stroke: '#2e7d32', values: positive(sweep.roundMse) },
+      { label: 'clip error', stroke: '#c62828', values: positive(sweep.clipMse) },
     ], markers);
+    // The plot's text alternative: where the total is smallest, and each method's choice (the table).
+    let best = 0;
+    sweep.totalMse.forEach((v, i) => { if (v < sweep.totalMse[best]) best = i; });
+    this.$('[data-testid=plot-summary]').textContent = `Smallest total error ${sci(sweep.totalMse[best])} at a clipping range ` +
+      `width of ${fmt(width[best], 3)} (round ${sci(sweep.roundMse[best])}, clip ${sci(sweep.clipMse[best])}); ` +
+      `narrower ranges clip more, wider ones round more coarsely.`;
   }
 }
 

@@ -8,6 +8,7 @@
 // requant (fp32 | fixed-point); autorun runs fp32 at once. The layer list follows the
 // model (one compute call per state change); fp32 and int8 runs are on request.
 import { define, Lesson } from '../src/lesson.mjs';
+import { binned, histogramPlot, uplotCss } from '../src/plot.mjs';
 import { bytes, cards, controls, drawDigit, esc, int, pct, setDownload, shape, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const MODELS_JSON = new URL('../models/models.json', import.meta.url);
@@ -32,6 +33,7 @@ const SCHEMA = {
 };
 
 const TEMPLATE = `
+<link rel="stylesheet" href="${uplotCss}">
 <h2>Models: fp32 and int8 inference in your browser</h2>
 <p class="lead">A small network trained on Fashion-MNIST, loaded from its ONNX file. Run it in fp32 on 2,000
 test images, then quantize it after training: calibrate every activation's range on a few training
@@ -56,11 +58,30 @@ ${cards([['file-bytes', 'ONNX file'], ['parameters', 'parameters'],
 <div class="scroll"><table class="data" data-testid="layers"></table></div>
 <h3>Test images <small class="note">(label / fp32 / int8; orange: fp32 and int8 disagree)</small></h3>
 <div class="samples" data-testid="samples"></div>
+<h3>Confusion matrices <small class="note">(rows: true class, columns: predicted)</small></h3>
+<p class="note" data-testid="confusion-summary"></p>
+<div class="confusions" data-testid="confusion"></div>
+<h3>Layer latency: fp32 against int8</h3>
+<p class="note">Each node's time on one batch, the minimum of a few runs, from the runtime's per-node progress
+reports (the same graph nodes as the tables above). The int8 graph adds a QuantizeLinear at its input and a
+DequantizeLinear at its output and runs its Gemm layers as 1×1 QLinearConv; where int8 wins or loses shows
+node by node.</p>
+<p class="note" data-testid="latency-summary"></p>
+<div class="scroll"><table class="data" data-testid="latency"></table></div>
 <h3>Post-training quantization report</h3>
 <p class="note">Per quantized layer: input and output scale S and zero point Z, the weight scales
 (per output channel), the requantization multiplier M and its fixed-point form M<sub>0</sub> (Q31)
 and shift, and the SQNR of the int8 layer output against fp32 (10 log<sub>10</sub> signal / noise power).</p>
 <div class="scroll"><table class="data" data-testid="report"></table></div>
+<h3>Weights on the int8 grid</h3>
+<div class="controls">
+  <label>layer <select name="grid-layer" data-testid="grid-layer"></select></label>
+  <label>output channel <input type="number" name="grid-channel" data-testid="grid-channel" min="0" value="0" step="1"></label>
+</div>
+<p class="note">Bars: one output channel's fp32 weights. Blue lines (ticks along the axis where they are too
+close to draw over the bars): the int8 levels r = S<sub>c</sub> q that they are rounded to (symmetric, Z = 0, one scale S<sub>c</sub> per output channel).</p>
+<div class="scroll" data-testid="grid-plot" role="img" aria-label="histogram of one channel's fp32 weights with the int8 grid levels as lines; the summary below gives the numbers"></div>
+<p class="note" data-testid="grid-summary" aria-live="polite"></p>
 <h3>The int8 graph <small class="note">(what the exported ONNX holds: QuantizeLinear, QLinearConv, ... DequantizeLinear)</small></h3>
 <div class="scroll"><table class="data" data-testid="int8-layers"></table></div>
 <p><a class="download" data-testid="download-qoperator" hidden>int8 ONNX (QOperator: QLinearConv, QLinearMatMul)</a>
@@ -76,10 +97,23 @@ export class QlModels extends Lesson {
   .sample { text-align: center; font-size: .78em; width: 84px; }
   .sample canvas { border: 1px solid #ccd; image-rendering: pixelated; width: 56px; height: 56px; }
   .sample .wrong { color: #b00; font-weight: 600; }
-  .sample.disagree { outline: 2px solid #e6a100; border-radius: 4px; }`;
+  .sample.disagree { outline: 2px solid #e6a100; border-radius: 4px; }
+  tr.channels > td { text-align: left; }
+  .confusions { display: flex; flex-wrap: wrap; gap: 1rem; }
+  .confusions figure { margin: 0; min-width: 0; max-width: 100%; }
+  .confusions figcaption { font-weight: 600; }
+  table.confusion td { min-width: 2.4em; }
+  table.confusion td.diff { outline: 2px solid #1b1b1b; outline-offset: -2px; font-weight: 600; }
+  .bar { height: .8em; border-radius: 2px; min-width: 1px; }
+  .bar.fp32 { background: #4d4d4d; }
+  .bar.int8 { background: #1f5fa8; }
+  td.bar-cell { width: 12rem; text-align: left; }
+  tr.channels summary { position: sticky; left: .5rem; display: inline-block; cursor: pointer; color: #1f5fa8; }`;
 
   #meta = null;       // models.json
   #ptq = false;
+  #grid = null;       // the weight grid on screen (weightGrid), for #gridFor's int8 results
+  #gridFor = null;
 
   async prepare() {
     const [meta, about] = await Promise.all([fetch(MODELS_JSON).then((r) => r.json()), this.tasks.call('about')]);
@@ -89,6 +123,12 @@ export class QlModels extends Lesson {
   }
 
   setup() {
+    const load = () => this.#loadGrid();
+    this.$('[name=grid-layer]').addEventListener('change', () => {
+      this.$('[name=grid-channel]').value = '0';
+      load();
+    });
+    this.$('[name=grid-channel]').addEventListener('change', load);
     this.$('[data-testid=run-fp32]').addEventListener('click', () => this.runFp32());
     this.$('[data-testid=quantize]').addEventListener('click', () => this.quantize());
   }
@@ -127,11 +167,13 @@ export class QlModels extends Lesson {
       const { model, count, method, calibration, percentile, requant } = this.state;
       const r = await ctx.call('quantize', { model, count, calibration, options: { method, percentile, requantMode: requant } });
       const samples = await this.#samples(ctx, r.fp32Predictions, r.predictions);
+      const profile = await ctx.call('layerProfile', { model });
+      const grid = await ctx.call('weightGrid', { model, layer: r.report[0].name, channel: 0 });
       const qop = await ctx.call('exportInt8', { form: 'qoperator' });
       const qdq = await ctx.call('exportInt8', { form: 'qdq' });
       return {
-        fp32: { ...r.fp32, count: r.count, predictions: r.fp32Predictions },
-        int8: { ...r, model, method, calibration, qoperator: qop.bytes, qdq: qdq.bytes },
+        fp32: { ...r.fp32, count: r.count, predictions: r.fp32Predictions, confusion: r.fp32Confusion },
+        int8: { ...r, model, method, calibration, profile, grid, qoperator: qop.bytes, qdq: qdq.bytes },
         samples,
       };
     });
@@ -160,6 +202,16 @@ export class QlModels extends Lesson {
     this.#renderReport(int8?.report ?? []);
     this.#renderLayers(int8?.layers ?? null, this.$('[data-testid=int8-layers]'));
     this.#renderSamples(samples);
+    this.#renderConfusion(fp32?.confusion ?? null, int8?.confusion ?? null);
+    this.#renderLatency(int8?.profile ?? null);
+    if (this.#gridFor !== int8) {
+      this.#gridFor = int8;
+      this.#grid = int8?.grid ?? null;
+      const select = this.$('[name=grid-layer]');
+      select.innerHTML = (int8?.report ?? []).map((l) => `<option value="${esc(l.name)}">${esc(l.name)}</option>`).join('');
+      this.$('[name=grid-channel]').value = '0';
+    }
+    this.#renderGrid();
     for (const [form, label] of [['qoperator', 'QOperator'], ['qdq', 'QDQ']]) {
       const a = this.$(`[data-testid=download-${form}]`);
       if (!int8) {
@@ -194,9 +246,9 @@ export class QlModels extends Lesson {
     });
     const total = layers.reduce((a, l) => [a[0] + l.parameters, a[1] + l.bytes], [0, 0]);
     table.innerHTML = '<tr><th>#</th><th class="l">name</th><th class="l">op</th><th class="l">input</th>' +
-      '<th class="l">output</th><th class="l">weights</th><th>params</th><th>bytes</th><th class="l"></th></tr>' +
-      rows.join('') + `<tr><th></th><th class="l">total</th><th></th><th></th><th></th><th></th><th>${int(total[0])}</th>` +
-      `<th>${int(total[1])}</th><th></th></tr>`;
+      '<th class="l">output</th><th class="l">weights</th><th>params</th><th>bytes</th><th class="l">note</th></tr>' +
+      rows.join('') + `<tr><td></td><th class="l" scope="row">total</th><td></td><td></td><td></td><td></td><th>${int(total[0])}</th>` +
+      `<th>${int(total[1])}</th><td></td></tr>`;
   }
 
   #renderReport(report) {
@@ -232,6 +284,101 @@ export class QlModels extends Lesson {
     this.$('[data-testid=report]').innerHTML = '<tr><th class="l">layer</th><th class="l">op</th><th>S<sub>X</sub></th>' +
       '<th>Z<sub>X</sub></th><th>S<sub>Y</sub></th><th>Z<sub>Y</sub></th><th>S<sub>W</sub></th><th>M</th>' +
       '<th>M<sub>0</sub></th><th>shift</th><th>SQNR dB</th></tr>' + rows.join('');
+  }
+
+  /** fp32 and int8 confusion matrices side by side; a cell where int8 differs is outlined. */
+  #renderConfusion(fp32, int8) {
+    const box = this.$('[data-testid=confusion]');
+    const summary = this.$('[data-testid=confusion-summary]');
+    if (!fp32) {
+      box.innerHTML = '';
+      summary.textContent = '';
+      return;
+    }
+    const classes = this.#meta?.dataset.classes ?? Array.from({ length: 10 }, (_, i) => String(i));
+    const n = classes.length;
+    const grid = (m, title, other) => {
+      let top = 1;
+      for (let i = 0; i < n; ++i) for (let j = 0; j < n; ++j) if (i !== j) top = Math.max(top, m[i * n + j]);
+      const rows = classes.map((c, i) => `<tr><th scope="row" class="l">${esc(c)}</th>${classes.map((_, j) => {
+        const v = m[i * n + j];
+        // Off-diagonal counts shaded against the largest confusion (the diagonal is grey): black
+        // text stays above 4.5:1 on every shade.
+        const bg = i === j ? '#e8eaed' : v ? `rgba(198,40,40,${(0.55 * v / top).toFixed(3)})` : '#fff';
+        const diff = other && other[i * n + j] !== v ? ' class="diff"' : '';
+        return `<td${diff} style="background:${bg}">${v}</td>`;
+      }).join('')}</tr>`).join('');
+      return `<figure><figcaption>${title}</figcaption><div class="scroll" tabindex="0" role="region" aria-label="${title} confusion matrix"><table class="data confusion" data-testid="confusion-${title}">` +
+        `<tr><th class="l">true \\ predicted</th>${classes.map((c) => `<th title="${esc(c)}">${esc(c.split('/')[0])}</th>`).join('')}</tr>${rows}</table></div></figure>`;
+    };
+    box.innerHTML = grid(fp32, 'fp32', null) + (int8 ? grid(int8, 'int8', fp32) : '');
+    // The text alternative: the largest confusion of each.
+    const worst = (m) => {
+      let best = [0, 1, 0];
+      for (let i = 0; i < n; ++i) for (let j = 0; j < n; ++j) if (i !== j && m[i * n + j] > best[2]) best = [i, j, m[i * n + j]];
+      return `${best[2]} ${classes[best[0]]} taken for ${classes[best[1]]}`;
+    };
+    let changed = 0;
+    if (int8) for (let k = 0; k < n * n; ++k) changed += int8[k] !== fp32[k] ? 1 : 0;
+    summary.textContent = `Largest confusion, fp32: ${worst(fp32)}` + (int8 ? `; int8: ${worst(int8)}; ${changed} of ${n * n} cells differ (outlined).` : '.');
+  }
+
+  /** Ask the worker for the chosen layer's channel and its int8 grid. */
+  async #loadGrid() {
+    const int8 = this.results?.int8;
+    if (!int8) return;
+    const layer = this.$('[name=grid-layer]').value;
+    const channel = Number(this.$('[name=grid-channel]').value);
+    try {
+      this.#grid = await this.tasks.call('weightGrid', { model: int8.model, layer, channel });
+    } catch (e) {
+      this.#grid = { error: `${e.code ?? 'ERROR'}: ${e.message}` };
+    }
+    this.#renderGrid();
+  }
+
+  #renderGrid() {
+    const g = this.#grid;
+    const summary = this.$('[data-testid=grid-summary]');
+    const input = this.$('[name=grid-channel]');
+    if (!g || g.error) {
+      summary.textContent = g?.error ?? '';
+      if (!g) this.dropPlot('grid');
+      return;
+    }
+    input.max = String(g.channels - 1);
+    const { centers, counts, lo, hi } = binned(g.values, 60);
+    const plot = this.plot('grid', (w) => histogramPlot(this.$('[data-testid=grid-plot]'), {
+      xLabel: 'weight value', yLabel: 'count', width: w, height: 220, barLabel: 'fp32 weights of the channel',
+    }));
+    plot.update(centers, counts, null, g.grid);
+    const p = (v) => v.toPrecision(3);
+    summary.textContent = `${g.weight}, output channel ${g.channel} of ${g.channels}: ${g.values.length} weights in [${p(lo)}, ${p(hi)}], ` +
+      `S${g.perChannel ? '_c' : ''} = ${p(g.scale)}. ` + (g.folded
+      ? 'A BatchNorm follows this convolution and is folded into its weights before quantization, so the grid is for the folded weights and is not drawn over these.'
+      : `${g.used} of the ${g.levels} int8 levels in use; rounding error MSE ${g.split.totalMse.toExponential(2)}.`);
+  }
+
+  /** Per-node times of both graphs, with bars on one scale. */
+  #renderLatency(p) {
+    const table = this.$('[data-testid=latency]');
+    const summary = this.$('[data-testid=latency-summary]');
+    if (!p) {
+      table.innerHTML = '';
+      summary.textContent = '';
+      return;
+    }
+    const total = (list) => list.reduce((a, l) => a + l.ms, 0);
+    const edges = p.int8.filter((l) => l.opType === 'QuantizeLinear' || l.opType === 'DequantizeLinear');
+    summary.textContent = `Batch of ${p.batch} images, minimum of ${p.reps} runs: fp32 ${total(p.fp32).toFixed(2)} ms, ` +
+      `int8 ${total(p.int8).toFixed(2)} ms, of which ${total(edges).toFixed(2)} ms in QuantizeLinear / DequantizeLinear ` +
+      '(a worker\'s clock ticks in 0.1 ms steps here, so the smallest nodes read 0).';
+    const top = Math.max(...p.fp32.map((l) => l.ms), ...p.int8.map((l) => l.ms), 1e-9);
+    const rows = (graph, list) => list.map((l, i) => `<tr data-graph="${graph}"><td class="l">${graph}</td><td>${i}</td>` +
+      `<td class="l">${esc(l.name)}</td><td class="l">${esc(l.opType)}</td><td>${l.ms.toFixed(2)}</td>` +
+      `<td class="bar-cell"><div class="bar ${graph}" style="width:${(100 * l.ms / top).toFixed(1)}%"></div></td></tr>`).join('');
+    table.innerHTML = tableHtml([['graph', 'l'], '#', ['node', 'l'], ['op', 'l'], 'ms', ['time', 'l']],
+      [rows('fp32', p.fp32), rows('int8', p.int8)]);
   }
 
   /** The first images, plus (after quantization) the first ones where fp32 and int8 disagree. */

@@ -95,6 +95,13 @@ export class Lesson extends HTMLElement {
     this.#root.innerHTML = `<style>${LESSON_CSS}${this.constructor.css}</style>${this.constructor.template}`;
     this.#state = defaults(this.#schema);
     this.#progress = progressBar(this.$('[data-testid=progress]'));
+    // A box that scrolls sideways (a wide table on a phone) must be reachable by keyboard:
+    // focusable, a named region (axe: scrollable-region-focusable).
+    for (const box of this.$$('.scroll:not([role=img])')) {
+      box.tabIndex = 0;
+      if (!box.hasAttribute('role')) box.setAttribute('role', 'region');
+      if (!box.hasAttribute('aria-label')) box.setAttribute('aria-label', box.querySelector('[data-testid]')?.dataset.testid ?? 'table');
+    }
     const fromAttrs = {};
     for (const [name, f] of Object.entries(this.#schema)) {
       const attr = attrName(name, f);

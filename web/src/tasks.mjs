@@ -41,6 +41,34 @@ function countEqual(a, b, n) {
   return same;
 }
 
+/** Counts of (true label, prediction) pairs: row-major classes x classes. */
+export function confusionMatrix(labels, predictions, n, classes = 10) {
+  const m = new Uint32Array(classes * classes);
+  for (let i = 0; i < n; ++i) m[labels[i] * classes + predictions[i]] += 1;
+  return m;
+}
+
+/**
+ * Per-node times of one model on one batch: the time between successive progress reports
+ * (each node reports when it finishes), the minimum over `reps` runs (a preemption only ever
+ * adds time). As tests/bench/models.bench.mjs profiles. Returns [{name, opType, ms}].
+ */
+function layerTimes(model, x, shape, reps) {
+  const steps = model.layers().filter((l) => !l.folded && !l.fused);
+  const samples = steps.map(() => Infinity);
+  for (let r = 0; r < reps; ++r) {
+    let last = performance.now();
+    model.run(x, shape, {
+      onProgress: (p) => {
+        const now = performance.now();
+        if (p.stage === 'run' && p.done >= 1 && p.done <= steps.length) samples[p.done - 1] = Math.min(samples[p.done - 1], now - last);
+        last = now;
+      },
+    });
+  }
+  return steps.map((l, i) => ({ name: l.name, opType: l.opType, ms: samples[i] }));
+}
+
 function fail(code, message) {
   return Object.assign(new Error(message), { code });
 }
@@ -186,7 +214,10 @@ export function createTasks(ql, quantlab) {
       entry.fp32 = { count: test.count, predictions };
       const correct = countEqual(predictions, test.labels, test.count);
       return {
-        result: { count: test.count, correct, accuracy: percent(correct, test.count), ms, predictions: predictions.slice() },
+        result: {
+          count: test.count, correct, accuracy: percent(correct, test.count), ms, predictions: predictions.slice(),
+          confusion: confusionMatrix(test.labels, predictions, test.count),
+        },
       };
     },
 
@@ -230,6 +261,8 @@ export function createTasks(ql, quantlab) {
           fp32: { correct: fp32Correct, accuracy: percent(fp32Correct, test.count) },
           fp32Predictions: entry.fp32.predictions.slice(),
           predictions,
+          confusion: confusionMatrix(test.labels, predictions, test.count),
+          fp32Confusion: confusionMatrix(test.labels, entry.fp32.predictions, test.count),
           report: result.report,
           layers: result.model.layers(),
           foldedBatchNorms: result.foldedBatchNorms ?? 0,
@@ -237,6 +270,67 @@ export function createTasks(ql, quantlab) {
           ms,
         },
       };
+    },
+
+    /**
+     * Per-layer latency of the fp32 model and of the last quantized one on the same batch of
+     * `batch` test images (minimum of `reps` runs each): which nodes int8 makes faster, and
+     * what the QuantizeLinear / DequantizeLinear at its edges cost.
+     */
+    async layerProfile({ model: name, batch = 256, reps = 3 }, progress) {
+      if (!quantized || quantized.name !== name) throw fail('INVALID_ARGUMENT', `quantize ${name} first`);
+      const entry = await fp32Model(name);
+      const test = await testSet(batch);
+      const x = normalize(test.images);
+      const shape = [test.count, 1, 28, 28];
+      progress(0, 'timing the fp32 layers');
+      const fp32 = layerTimes(entry.model, x, shape, reps);
+      progress(0.5, 'timing the int8 layers');
+      const int8 = layerTimes(quantized.result.model, x, shape, reps);
+      return { result: { batch: test.count, reps, fp32, int8 } };
+    },
+
+    /**
+     * One output channel of a quantized layer: its fp32 weights (from the model file) and the
+     * int8 grid they were put on, r = S_c q (q over the int8 range, dequantized by the core),
+     * with the levels in use and the error. A conv followed by a BatchNorm is quantized with
+     * the BatchNorm folded into its weights: then the file's weights are not the ones on the
+     * grid, and only they are returned (grid null, folded true).
+     */
+    async weightGrid({ model: name, layer, channel = 0 }) {
+      if (!quantized || quantized.name !== name) throw fail('INVALID_ARGUMENT', `quantize ${name} first`);
+      const report = quantized.result.report.find((l) => l.name === layer);
+      if (!report) throw fail('INVALID_ARGUMENT', `'${layer}' is not a quantized layer of ${name}`);
+      const { model } = await fp32Model(name);
+      const nodes = model.layers();
+      const at = nodes.findIndex((l) => l.name === layer);
+      const weight = nodes[at].inputs.find((v, i) => i === 1 && v?.constant)?.name;
+      const folded = nodes[at + 1]?.opType === 'BatchNormalization';
+      const net = ql.networkFromOnnx(await modelBytes(name));
+      try {
+        const { values, shape } = net.get(weight);
+        const channels = shape[0];
+        if (!(Number.isInteger(channel) && channel >= 0 && channel < channels)) {
+          throw fail('INVALID_ARGUMENT', `channel must be in [0, ${channels - 1}], got ${channel}`);
+        }
+        const c = channel;
+        const per = values.length / channels;
+        const w = values.slice(c * per, (c + 1) * per);
+        const scales = report.weightScales;
+        const scale = scales.length === 1 ? scales[0] : scales[c];
+        const range = ql.integerRange({ bits: 8, signed: true, symmetric: true });
+        const params = { scale, zeroPoint: 0, ...range, bits: 8, signed: true };
+        const out = { layer, weight, channel: c, channels, perChannel: scales.length > 1, scale, values: w, folded, grid: null };
+        if (!folded) {
+          const q = ql.quantize(w, params);
+          const used = new Set(q).size;
+          const levels = Int32Array.from({ length: range.qMax - range.qMin + 1 }, (_, i) => range.qMin + i);
+          Object.assign(out, { grid: ql.dequantize(levels, params), used, levels: levels.length, split: ql.quantizationError(w, params) });
+        }
+        return { result: out };
+      } finally {
+        net.dispose();
+      }
     },
 
     /** The last quantized model as ONNX ('qoperator' or 'qdq'). */
@@ -249,60 +343,77 @@ export function createTasks(ql, quantlab) {
     /**
      * Section 5.5's sweep: accuracy against bits for the conv weights only and the FC weights
      * only, with K-means (Network.quantize) and linear quantization (calibrate, quantize,
-     * dequantize; per tensor or per output channel), biases kept in fp32. Each point
-     * arrives as progress data {group, method, bits, accuracy} as soon as it is measured.
+     * dequantize; per tensor or per output channel), biases kept in fp32. So that the lesson
+     * does not open empty, every point is first measured on the first `first` test images
+     * (a preview, about a tenth of the time) and then on all `count`; each quantized network
+     * is built once and evaluated twice. Progress data, as soon as it is measured:
+     * {fp32, members, count, preview} for the fp32 accuracy of a pass, then {point: {group,
+     * method, bits, accuracy, count, preview}}. Progress counts images evaluated.
      */
-    async bitsSweep({ model: name, count = 1000, bits = [1, 2, 3, 4, 5, 6, 7, 8],
+    async bitsSweep({ model: name, count = 1000, first = 100, bits = [1, 2, 3, 4, 5, 6, 7, 8],
       groups = ['conv', 'fc'], methods = ['kmeans', 'linear'], kmeans = 'optimal', linear = 'per-channel' }, progress) {
       const test = await testSet(count);
+      const passes = first >= 1 && first < test.count ? [await testSet(first), test] : [test];
       const base = ql.networkFromOnnx(await modelBytes(name));
+      const nets = [];
       try {
         const info = base.info();
         const weightsOf = (kind) => info.layers.filter((l) => l.kind === kind)
           .map((l) => l.params.find((p) => p.endsWith('weight'))).filter(Boolean);
         const members = { conv: weightsOf('Conv2d'), fc: weightsOf('Linear') };
         const shapes = Object.fromEntries(info.params.map((p) => [p.name, p.shape]));
-        const fp32 = base.evaluate(test.images, test.labels).accuracy;
-        const points = [];
         const jobs = [];
         for (const group of groups) {
           if (members[group].length === 0) continue;
           for (const method of methods) for (const b of bits) jobs.push({ group, method, bits: b });
         }
-        progress(0, 'fp32 evaluated', { fp32, members });
-        jobs.forEach((job, j) => {
-          let accuracy = null;
-          // The core's linear grid needs at least 2 bits (q in [qMin, qMax], two levels or more).
-          if (!(job.method === 'linear' && job.bits < 2)) {
-            const net = base.clone();
-            try {
-              for (const param of members[job.group]) {
-                if (job.method === 'kmeans') {
-                  net.quantize(param, job.bits, kmeans === 'optimal' ? { method: 'optimal' } : { method: 'lloyd', init: 'linear' });
-                } else {
-                  const w = net.get(param).values;
-                  const spec = { bits: job.bits, signed: true, symmetric: false };
-                  if (linear === 'per-channel') {
-                    const params = ql.perChannelParams(w, shapes[param], 0, spec);
-                    net.set(param, ql.dequantizePerChannel(ql.quantizePerChannel(w, shapes[param], 0, params), shapes[param], 0, params));
-                  } else {
-                    const r = ql.calibrate(w, spec);
-                    const p = ql.paramsFromRange(r.rMin, r.rMax, spec);
-                    net.set(param, ql.dequantize(ql.quantize(w, p), p));
-                  }
-                }
+        // The network of one job, quantized once (null: the core's linear grid needs at least 2 bits).
+        const quantized = (job) => {
+          if (job.method === 'linear' && job.bits < 2) return null;
+          const net = base.clone();
+          nets.push(net);
+          for (const param of members[job.group]) {
+            if (job.method === 'kmeans') {
+              net.quantize(param, job.bits, kmeans === 'optimal' ? { method: 'optimal' } : { method: 'lloyd', init: 'linear' });
+            } else {
+              const w = net.get(param).values;
+              const spec = { bits: job.bits, signed: true, symmetric: false };
+              if (linear === 'per-channel') {
+                const params = ql.perChannelParams(w, shapes[param], 0, spec);
+                net.set(param, ql.dequantizePerChannel(ql.quantizePerChannel(w, shapes[param], 0, params), shapes[param], 0, params));
+              } else {
+                const r = ql.calibrate(w, spec);
+                const p = ql.paramsFromRange(r.rMin, r.rMax, spec);
+                net.set(param, ql.dequantize(ql.quantize(w, p), p));
               }
-              accuracy = net.evaluate(test.images, test.labels).accuracy;
-            } finally {
-              net.dispose();
             }
           }
-          const point = { ...job, accuracy };
-          points.push(point);
-          progress((j + 1) / jobs.length, `${job.group} ${job.method} ${job.bits} bits`, { point });
-        });
+          return net;
+        };
+        const total = passes.reduce((a, set) => a + set.count * (jobs.length + 1), 0);
+        let done = 0;
+        let fp32 = null;
+        let points = [];
+        const built = new Map();
+        for (const [k, set] of passes.entries()) {
+          const preview = k < passes.length - 1;
+          fp32 = base.evaluate(set.images, set.labels).accuracy;
+          done += set.count;
+          progress(done / total, `fp32 on ${set.count} images`, { fp32, members, count: set.count, preview });
+          points = [];
+          for (const job of jobs) {
+            if (!built.has(job)) built.set(job, quantized(job));
+            const net = built.get(job);
+            const accuracy = net ? net.evaluate(set.images, set.labels).accuracy : null;
+            const point = { ...job, accuracy, count: set.count, preview };
+            points.push(point);
+            done += set.count;
+            progress(done / total, `${job.group} ${job.method} ${job.bits} bits on ${set.count} images`, { point });
+          }
+        }
         return { result: { model: name, count: test.count, fp32, members, points } };
       } finally {
+        for (const net of nets) net.dispose();
         base.dispose();
       }
     },

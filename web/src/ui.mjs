@@ -29,7 +29,7 @@ export const LESSON_CSS = `
     margin: .5rem 0; }
   .error:empty { display: none; }
   table.data { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: .9em; }
-  table.data th, table.data td { border: 1px solid #dde; padding: .15rem .5rem; text-align: right; }
+  table.data th, table.data td { border: 1px solid #dde; padding: .15rem .5rem; text-align: right; white-space: nowrap; }
   table.data th { background: #f4f6f8; }
   table.data td.l, table.data th.l { text-align: left; }
   table.data tr.dim td { color: #666; }
