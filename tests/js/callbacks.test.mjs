@@ -46,8 +46,16 @@ for (const simd of [true, false]) {
       'Network.evaluate': [(cb) => net.evaluate(images, labels, {}, cb), () => net.evaluate(images, labels)],
       'Network.train': [(cb) => net.train(images, labels, { maxSteps: 1, batchSize: 16 }, cb),
         () => net.train(images, labels, { maxSteps: 1, batchSize: 16 })],
-      'Network.quantize': [(cb) => net.quantize('fc2.weight', 2, {}, cb),
-        () => net.quantize('fc2.weight', 2)],
+      // On a copy: a shared parameter has 4 distinct values left, and k-means on those
+      // returns at once, without a report.
+      'Network.quantize': [(cb) => {
+        const copy = net.clone();
+        try {
+          return copy.quantize('fc2.weight', 2, {}, cb);
+        } finally {
+          copy.dispose();
+        }
+      }, () => net.quantize('fc2.weight', 2)],
       'Network.deepCompression': [(cb) => {
         const copy = net.clone();
         try {

@@ -37,6 +37,7 @@ val encode_compressed_js(const val& tensors) {
   }
   return result(encode_compressed(ts), [](const auto& f) { return array_out(f); });
 }
+QL_EXPORT("dcEncodeCompressed", encode_compressed_js);
 
 val decode_compressed_js(const val& bytes) {
   auto m = decode_compressed(array_in<uint8_t>(bytes));
@@ -55,16 +56,10 @@ val decode_compressed_js(const val& bytes) {
   o.set("network", m->network ? val(networks().add(std::move(*m->network))) : val::null());
   return ok(o);
 }
+QL_EXPORT("dcDecodeCompressed", decode_compressed_js);
 
 val crc32_js(const val& bytes) { return ok(val(static_cast<double>(crc32(array_in<uint8_t>(bytes))))); }
+QL_EXPORT("dcCrc32", crc32_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_compressed) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("dcEncodeCompressed", &encode_compressed_js);
-  function("dcDecodeCompressed", &decode_compressed_js);
-  function("dcCrc32", &crc32_js);
-}

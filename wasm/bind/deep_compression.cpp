@@ -58,12 +58,7 @@ val deep_compression_js(int id, const val& train, const val& test, const val& op
                   });
   });
 }
+QL_EXPORT("dcNetworkDeepCompression", deep_compression_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_deep_compression) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("dcNetworkDeepCompression", &deep_compression_js);
-}

@@ -34,6 +34,7 @@ val defaults_js() {
   d.set("encode", defaults_out<NetworkCompression>());
   return ok(d);
 }
+QL_EXPORT("defaults", defaults_js);
 
 val build_info_js() {
   val o = val::object();
@@ -44,13 +45,7 @@ val build_info_js() {
 #endif
   return o;
 }
+QL_EXPORT("buildInfo", build_info_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_defaults) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("defaults", &defaults_js);
-  function("buildInfo", &build_info_js);
-}

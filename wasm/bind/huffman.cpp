@@ -40,10 +40,13 @@ val encoded_out(const EncodedBits& e) {
 val huffman_code_js(const val& freq, int max_length) {
   return code_add(huffman_code(counts_in(freq), max_length));
 }
+QL_EXPORT("dcHuffmanCode", huffman_code_js);
 
 val prefix_code_js(const val& words) { return code_add(prefix_code_from_strings(strings_in(words))); }
+QL_EXPORT("dcPrefixCode", prefix_code_js);
 
 val canonical_code_js(const val& lengths) { return code_add(canonical_code(array_in<uint8_t>(lengths))); }
+QL_EXPORT("dcCanonicalCode", canonical_code_js);
 
 val code_info_js(int id) {
   return codes().with(id, [](const CodeHandle& c) {
@@ -57,12 +60,14 @@ val code_info_js(int id) {
     return ok(o);
   });
 }
+QL_EXPORT("dcCodeInfo", code_info_js);
 
 val code_encode_js(int id, const val& symbols) {
   return codes().with(id, [&](const CodeHandle& c) {
     return result(huffman_encode(array_in<uint16_t>(symbols), c.code), encoded_out);
   });
 }
+QL_EXPORT("dcCodeEncode", code_encode_js);
 
 val code_decode_js(int id, const val& bytes, double count) {
   return codes().with(id, [&](const CodeHandle& c) {
@@ -81,6 +86,7 @@ val code_decode_js(int id, const val& bytes, double count) {
     });
   });
 }
+QL_EXPORT("dcCodeDecode", code_decode_js);
 
 /// Decodes `count` symbols `reps` times in a C++ loop: milliseconds per decode.
 val code_benchmark_js(int id, const val& bytes, double count, int reps) {
@@ -97,6 +103,7 @@ val code_benchmark_js(int id, const val& bytes, double count, int reps) {
     return ok(val(std::chrono::duration<double, std::milli>(t1 - t0).count() / reps));
   });
 }
+QL_EXPORT("dcCodeBenchmark", code_benchmark_js);
 
 val code_statistics_js(int id, const val& freq) {
   return codes().with(id, [&](const CodeHandle& c) {
@@ -110,6 +117,7 @@ val code_statistics_js(int id, const val& freq) {
     });
   });
 }
+QL_EXPORT("dcCodeStatistics", code_statistics_js);
 
 val code_tree_js(int id, const val& freq) {
   return codes().with(id, [&](const CodeHandle& c) {
@@ -129,8 +137,10 @@ val code_tree_js(int id, const val& freq) {
     });
   });
 }
+QL_EXPORT("dcCodeTree", code_tree_js);
 
 val code_dispose_js(int id) { return codes().dispose(id); }
+QL_EXPORT("dcCodeDispose", code_dispose_js);
 
 val huffman_compress_js(const val& symbols, int alphabet, int max_length) {
   if (alphabet < 1) return error(invalid_argument("alphabetSize must be >= 1"));
@@ -145,22 +155,7 @@ val huffman_compress_js(const val& symbols, int alphabet, int max_length) {
                   return o;
                 });
 }
+QL_EXPORT("dcHuffmanCompress", huffman_compress_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_huffman) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("dcHuffmanCode", &huffman_code_js);
-  function("dcPrefixCode", &prefix_code_js);
-  function("dcCanonicalCode", &canonical_code_js);
-  function("dcCodeInfo", &code_info_js);
-  function("dcCodeEncode", &code_encode_js);
-  function("dcCodeDecode", &code_decode_js);
-  function("dcCodeBenchmark", &code_benchmark_js);
-  function("dcCodeStatistics", &code_statistics_js);
-  function("dcCodeTree", &code_tree_js);
-  function("dcCodeDispose", &code_dispose_js);
-  function("dcHuffmanCompress", &huffman_compress_js);
-}

@@ -79,6 +79,7 @@ val qgemm_create_js(const val& o) {
                                o["variant"].as<std::string>()),
              &KernelHandle::qgemm);
 }
+QL_EXPORT("qgemmCreate", qgemm_create_js);
 
 val qconv_create_js(const val& o) {
   auto a = layer_args(o, true, true);
@@ -91,6 +92,7 @@ val qconv_create_js(const val& o) {
                                  a->output, o["variant"].as<std::string>()),
              &KernelHandle::qconv);
 }
+QL_EXPORT("qconvCreate", qconv_create_js);
 
 val gemm_f32_create_js(const val& o) {
   auto a = layer_args(o, false, false);
@@ -101,6 +103,7 @@ val gemm_f32_create_js(const val& o) {
                                  o["variant"].as<std::string>()),
              &KernelHandle::gemm);
 }
+QL_EXPORT("gemmF32Create", gemm_f32_create_js);
 
 val conv_f32_create_js(const val& o) {
   auto a = layer_args(o, true, false);
@@ -111,6 +114,7 @@ val conv_f32_create_js(const val& o) {
                                    o["variant"].as<std::string>()),
              &KernelHandle::conv);
 }
+QL_EXPORT("convF32Create", conv_f32_create_js);
 
 /// Element counts and types of one run: input, output, and the output shape.
 struct KernelShapes {
@@ -206,6 +210,7 @@ val kernel_run_js(int id, const val& x, const val& dims) {
     return ok(o);
   });
 }
+QL_EXPORT("kernelRun", kernel_run_js);
 
 /// Kernel-only time of `reps` repetitions on the last run's input, after `warmup` untimed
 /// ones: {medianMs, minMs, reps}.
@@ -232,6 +237,7 @@ val kernel_benchmark_js(int id, int reps, int warmup) {
     return ok(o);
   });
 }
+QL_EXPORT("kernelBenchmark", kernel_benchmark_js);
 
 val kernel_info_js(int id) {
   return kernels().with(id, [](const KernelHandle& h) {
@@ -257,26 +263,15 @@ val kernel_info_js(int id) {
     return ok(o);
   });
 }
+QL_EXPORT("kernelInfo", kernel_info_js);
 
 val kernel_dispose_js(int id) { return kernels().dispose(id); }
+QL_EXPORT("kernelDispose", kernel_dispose_js);
 
 val kernel_variants_js() {
   return ok(list_out(gemm_variants(), [](const std::string& v) { return val(v); }));
 }
+QL_EXPORT("kernelVariants", kernel_variants_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_kernels) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("kernelVariants", &kernel_variants_js);
-  function("qgemmCreate", &qgemm_create_js);
-  function("qconvCreate", &qconv_create_js);
-  function("gemmF32Create", &gemm_f32_create_js);
-  function("convF32Create", &conv_f32_create_js);
-  function("kernelRun", &kernel_run_js);
-  function("kernelBenchmark", &kernel_benchmark_js);
-  function("kernelInfo", &kernel_info_js);
-  function("kernelDispose", &kernel_dispose_js);
-}

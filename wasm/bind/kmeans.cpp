@@ -34,6 +34,7 @@ val kmeans_js(const val& weights, int bits, const val& options, const val& on_pr
                   return out;
                 });
 }
+QL_EXPORT("dcKMeans", kmeans_js);
 
 val kmeans_init_js(const val& weights, int k, const val& options) {
   auto o = options_in<KMeansOptions>(options);
@@ -41,6 +42,7 @@ val kmeans_init_js(const val& weights, int k, const val& options) {
   return result(k_means_init(array_in<float>(weights), k, o->init, o->seed),
                 [](const auto& c) { return array_out(c); });
 }
+QL_EXPORT("dcKMeansInit", kmeans_init_js);
 
 val codebook_storage_js(double n, int bits) {
   if (!(n >= 0) || bits < 1 || bits > kMaxKMeansBits) {
@@ -48,6 +50,7 @@ val codebook_storage_js(double n, int bits) {
   }
   return ok(val(static_cast<double>(codebook_storage_bytes(static_cast<size_t>(n), bits))));
 }
+QL_EXPORT("dcCodebookStorageBytes", codebook_storage_js);
 
 val update_codebook_js(const val& weights, const val& codebook) {
   Codebook cb = codebook_in(codebook);
@@ -55,21 +58,13 @@ val update_codebook_js(const val& weights, const val& codebook) {
   if (!s) return error(s);
   return ok(array_out(cb.centroids));
 }
+QL_EXPORT("dcUpdateCodebook", update_codebook_js);
 
 val cluster_gradients_js(const val& grad, const val& codebook) {
   return result(cluster_gradient_sums(array_in<float>(grad), codebook_in(codebook)),
                 [](const auto& sums) { return array_out(sums); });
 }
+QL_EXPORT("dcClusterGradients", cluster_gradients_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_kmeans) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("dcKMeans", &kmeans_js);
-  function("dcKMeansInit", &kmeans_init_js);
-  function("dcCodebookStorageBytes", &codebook_storage_js);
-  function("dcUpdateCodebook", &update_codebook_js);
-  function("dcClusterGradients", &cluster_gradients_js);
-}

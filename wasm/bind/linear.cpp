@@ -18,24 +18,28 @@ val integer_range_js(const val& spec) {
     return o;
   });
 }
+QL_EXPORT("integerRange", integer_range_js);
 
 val params_from_range_js(float r_min, float r_max, const val& spec) {
   auto s = options_in<QuantSpec>(spec);
   if (!s) return error(s.status());
   return result(params_from_range(r_min, r_max, *s), [](const QuantParams& p) { return options_out(p); });
 }
+QL_EXPORT("paramsFromRange", params_from_range_js);
 
 val quantize_js(const val& data, const val& params) {
   auto p = options_in<QuantParams>(params);
   if (!p) return error(p.status());
   return result(quantize(array_in<float>(data), *p), [](const auto& q) { return array_out(q); });
 }
+QL_EXPORT("quantize", quantize_js);
 
 val dequantize_js(const val& q, const val& params) {
   auto p = options_in<QuantParams>(params);
   if (!p) return error(p.status());
   return result(dequantize(array_in<int32_t>(q), *p), [](const auto& r) { return array_out(r); });
 }
+QL_EXPORT("dequantize", dequantize_js);
 
 val quantization_error_js(const val& data, const val& params) {
   auto p = options_in<QuantParams>(params);
@@ -50,6 +54,7 @@ val quantization_error_js(const val& data, const val& params) {
     return o;
   });
 }
+QL_EXPORT("quantizationError", quantization_error_js);
 
 val error_sweep_js(const val& data, const val& spec, int steps) {
   auto s = options_in<QuantSpec>(spec);
@@ -64,6 +69,7 @@ val error_sweep_js(const val& data, const val& spec, int steps) {
     return o;
   });
 }
+QL_EXPORT("errorSweep", error_sweep_js);
 
 val calibrate_js(const val& data, const val& spec, const val& options) {
   auto s = options_in<QuantSpec>(spec);
@@ -77,6 +83,7 @@ val calibrate_js(const val& data, const val& spec, const val& options) {
     return v;
   });
 }
+QL_EXPORT("calibrate", calibrate_js);
 
 val per_channel_params_js(const val& data, const val& shape, int axis, const val& spec,
                           const val& options) {
@@ -87,6 +94,7 @@ val per_channel_params_js(const val& data, const val& shape, int axis, const val
   return result(per_channel_params(array_in<float>(data), shape_in(shape), axis, *s, *o),
                 params_list_out);
 }
+QL_EXPORT("perChannelParams", per_channel_params_js);
 
 Result<std::vector<QuantParams>> params_list_in(const val& a) {
   std::vector<QuantParams> v;
@@ -105,6 +113,7 @@ val quantize_per_channel_js(const val& data, const val& shape, int axis, const v
   return result(quantize_per_channel(array_in<float>(data), shape_in(shape), axis, *p),
                 [](const auto& q) { return array_out(q); });
 }
+QL_EXPORT("quantizePerChannel", quantize_per_channel_js);
 
 val dequantize_per_channel_js(const val& q, const val& shape, int axis, const val& params) {
   auto p = params_list_in(params);
@@ -112,21 +121,7 @@ val dequantize_per_channel_js(const val& q, const val& shape, int axis, const va
   return result(dequantize_per_channel(array_in<int32_t>(q), shape_in(shape), axis, *p),
                 [](const auto& r) { return array_out(r); });
 }
+QL_EXPORT("dequantizePerChannel", dequantize_per_channel_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_linear) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("integerRange", &integer_range_js);
-  function("paramsFromRange", &params_from_range_js);
-  function("quantize", &quantize_js);
-  function("dequantize", &dequantize_js);
-  function("quantizationError", &quantization_error_js);
-  function("errorSweep", &error_sweep_js);
-  function("calibrate", &calibrate_js);
-  function("perChannelParams", &per_channel_params_js);
-  function("quantizePerChannel", &quantize_per_channel_js);
-  function("dequantizePerChannel", &dequantize_per_channel_js);
-}

@@ -123,8 +123,9 @@ struct EnumName {
   const char* name;
 };
 
-/// Specialized in options.hpp: `static constexpr EnumName<E> names[]`; the first name of a
-/// value is its canonical spelling, later ones are accepted aliases.
+/// Specialized in options.hpp: `static constexpr EnumName<E> names[]` (the first name of a
+/// value is its canonical spelling, later ones are accepted aliases) and `what`, the enum's
+/// name in error messages.
 template <class E>
 struct EnumTable;
 
@@ -144,7 +145,8 @@ Result<E> enum_in(const val& v, std::string_view key) {
     if (!expected.empty()) expected += ", ";
     expected += "'" + std::string(names[i].name) + "'";
   }
-  return invalid_argument(std::string(key) + " must be one of " + expected + ", got '" + s + "'");
+  return invalid_argument(std::string(key) + " (" + EnumTable<E>::what + ") must be one of " +
+                          expected + ", got '" + s + "'");
 }
 
 template <class E>
@@ -356,6 +358,18 @@ class Registry {
 /// train.cpp and compressed.cpp).
 Registry<Model>& models();
 Registry<Network>& networks();
+
+// --- Exports ----------------------------------------------------------------------------------
+
+/// Registers fn for JavaScript under `name` during static initialization, as
+/// EMSCRIPTEN_BINDINGS blocks do; QL_EXPORT stands after each binding function.
+struct Export {
+  template <class F>
+  Export(const char* name, F fn) {
+    emscripten::function(name, fn);
+  }
+};
+#define QL_EXPORT(js_name, fn) const ::quantlab::bind::Export ql_export_##fn(js_name, &fn)
 
 // --- Progress ---------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ val model_load_js(const val& bytes, const val& options) {
   if (!m) return error(m.status());
   return ok(val(models().add(std::move(*m))));
 }
+QL_EXPORT("modelLoad", model_load_js);
 
 val model_info_js(int id) {
   return models().with(id, [](const Model& m) {
@@ -65,6 +66,7 @@ val model_info_js(int id) {
     return ok(o);
   });
 }
+QL_EXPORT("modelInfo", model_info_js);
 
 /// inputs: [{data: TypedArray, shape: number[]}]; on_progress: a function or undefined.
 val model_run_js(int id, const val& inputs, const val& on_progress) {
@@ -89,8 +91,10 @@ val model_run_js(int id, const val& inputs, const val& on_progress) {
     return ok(results);
   });
 }
+QL_EXPORT("modelRun", model_run_js);
 
 val model_dispose_js(int id) { return models().dispose(id); }
+QL_EXPORT("modelDispose", model_dispose_js);
 
 val supported_operators_js() {
   return ok(list_out(supported_operators(), [](const OperatorSupport& op) {
@@ -101,16 +105,7 @@ val supported_operators_js() {
     return o;
   }));
 }
+QL_EXPORT("supportedOperators", supported_operators_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_model) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("modelLoad", &model_load_js);
-  function("modelInfo", &model_info_js);
-  function("modelRun", &model_run_js);
-  function("modelDispose", &model_dispose_js);
-  function("supportedOperators", &supported_operators_js);
-}

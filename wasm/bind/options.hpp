@@ -22,6 +22,7 @@ namespace quantlab::bind {
 // --- Enums: the first name of a value is canonical; later ones are accepted aliases ---------
 
 template <> struct EnumTable<CalibrationMethod> {
+  static constexpr const char* what = "calibration method";
   static constexpr EnumName<CalibrationMethod> names[] = {
       {CalibrationMethod::kMinMax, "minmax"}, {CalibrationMethod::kPercentile, "percentile"},
       {CalibrationMethod::kMse, "mse"}, {CalibrationMethod::kKl, "kl"}};
@@ -29,12 +30,14 @@ template <> struct EnumTable<CalibrationMethod> {
 
 /// 'fixed-point' (gemmlowp's M0 and shift) is canonical; 'fixed' is the older spelling.
 template <> struct EnumTable<RequantMode> {
+  static constexpr const char* what = "requantization mode";
   static constexpr EnumName<RequantMode> names[] = {{RequantMode::kFp32, "fp32"},
                                                     {RequantMode::kFixedPoint, "fixed-point"},
                                                     {RequantMode::kFixedPoint, "fixed"}};
 };
 
 template <> struct EnumTable<FusedActivation> {
+  static constexpr const char* what = "fused activation";
   static constexpr EnumName<FusedActivation> names[] = {{FusedActivation::kNone, "none"},
                                                         {FusedActivation::kRelu, "relu"},
                                                         {FusedActivation::kRelu6, "relu6"}};
@@ -42,28 +45,33 @@ template <> struct EnumTable<FusedActivation> {
 
 /// Element types as dtype_name() spells them.
 template <> struct EnumTable<DType> {
+  static constexpr const char* what = "element type";
   static constexpr EnumName<DType> names[] = {{DType::kUInt8, "uint8"}, {DType::kInt8, "int8"},
                                               {DType::kInt32, "int32"}, {DType::kFloat32, "float32"},
                                               {DType::kInt64, "int64"}};
 };
 
 template <> struct EnumTable<KMeansMethod> {
+  static constexpr const char* what = "k-means method";
   static constexpr EnumName<KMeansMethod> names[] = {{KMeansMethod::kLloyd, "lloyd"},
                                                      {KMeansMethod::kOptimal, "optimal"}};
 };
 
 template <> struct EnumTable<KMeansInit> {
+  static constexpr const char* what = "k-means initialization";
   static constexpr EnumName<KMeansInit> names[] = {
       {KMeansInit::kLinear, "linear"}, {KMeansInit::kDensity, "density"},
       {KMeansInit::kRandom, "random"}, {KMeansInit::kPlusPlus, "kmeans++"}};
 };
 
 template <> struct EnumTable<OptimizerKind> {
+  static constexpr const char* what = "optimizer";
   static constexpr EnumName<OptimizerKind> names[] = {{OptimizerKind::kSgd, "sgd"},
                                                       {OptimizerKind::kAdam, "adam"}};
 };
 
 template <> struct EnumTable<PruneSchedule> {
+  static constexpr const char* what = "pruning schedule";
   static constexpr EnumName<PruneSchedule> names[] = {{PruneSchedule::kCubic, "cubic"},
                                                       {PruneSchedule::kLinear, "linear"}};
 };

@@ -8,6 +8,7 @@ val prune_mask_js(const val& weights, double sparsity) {
   return result(magnitude_prune_mask(array_in<float>(weights), sparsity),
                 [](const auto& m) { return array_out(m); });
 }
+QL_EXPORT("dcPruneMask", prune_mask_js);
 
 val global_prune_js(const val& layers, double sparsity) {
   std::vector<std::vector<float>> w;
@@ -18,6 +19,7 @@ val global_prune_js(const val& layers, double sparsity) {
     return list_out(masks, [](const PruneMask& m) { return array_out(m); });
   });
 }
+QL_EXPORT("dcGlobalPruneMasks", global_prune_js);
 
 /// kind: 'cubic' | 'linear', or undefined for prune_schedule's default.
 val prune_schedule_js(double final_sparsity, int steps, const val& kind) {
@@ -29,6 +31,7 @@ val prune_schedule_js(double final_sparsity, int steps, const val& kind) {
   if (!k) return error(k.status());
   return result(prune_schedule(final_sparsity, steps, *k), out);
 }
+QL_EXPORT("dcPruneSchedule", prune_schedule_js);
 
 val relative_indices_js(const val& mask, int gap_bits, int value_bits, double codebook_bytes) {
   auto r = encode_relative_indices(array_in<uint8_t>(mask), gap_bits);
@@ -47,26 +50,18 @@ val relative_indices_js(const val& mask, int gap_bits, int value_bits, double co
   o.set("bytes", static_cast<double>(s.bytes));
   return ok(o);
 }
+QL_EXPORT("dcRelativeIndices", relative_indices_js);
 
 val decode_relative_js(const val& gaps, int gap_bits, double dense_size) {
   return result(decode_relative_indices(array_in<uint32_t>(gaps), gap_bits, static_cast<size_t>(dense_size)),
                 [](const auto& p) { return array_out(p); });
 }
+QL_EXPORT("dcDecodeRelativeIndices", decode_relative_js);
 
 val best_gap_bits_js(const val& mask, int value_bits) {
   return result(best_gap_bits(array_in<uint8_t>(mask), value_bits), [](int b) { return val(b); });
 }
+QL_EXPORT("dcBestGapBits", best_gap_bits_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_prune) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("dcPruneMask", &prune_mask_js);
-  function("dcGlobalPruneMasks", &global_prune_js);
-  function("dcPruneSchedule", &prune_schedule_js);
-  function("dcRelativeIndices", &relative_indices_js);
-  function("dcDecodeRelativeIndices", &decode_relative_js);
-  function("dcBestGapBits", &best_gap_bits_js);
-}

@@ -53,6 +53,7 @@ val ptq_quantize_js(int model_id, const val& data, const val& shape, const val& 
   out.set("id", ptq_results().add(std::move(*q)));
   return ok(out);
 }
+QL_EXPORT("ptqQuantize", ptq_quantize_js);
 
 /// form: "qoperator" or "qdq" -> the .onnx bytes as a new Uint8Array.
 val ptq_to_onnx_js(int id, const std::string& form) {
@@ -66,16 +67,10 @@ val ptq_to_onnx_js(int id, const std::string& form) {
     return ok(array_out(serialize_onnx_model(*qdq)));
   });
 }
+QL_EXPORT("ptqToOnnx", ptq_to_onnx_js);
 
 val ptq_dispose_js(int id) { return ptq_results().dispose(id); }
+QL_EXPORT("ptqDispose", ptq_dispose_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_ptq) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("ptqQuantize", &ptq_quantize_js);
-  function("ptqToOnnx", &ptq_to_onnx_js);
-  function("ptqDispose", &ptq_dispose_js);
-}

@@ -14,6 +14,7 @@ val quantize_multiplier_js(double M) {
     return o;
   });
 }
+QL_EXPORT("quantizeMultiplier", quantize_multiplier_js);
 
 val requantize_js(const val& acc, const val& options) {
   auto o = options_in<RequantizeOptions>(options);
@@ -21,13 +22,7 @@ val requantize_js(const val& acc, const val& options) {
   return result(requantize_accumulators(array_in<int32_t>(acc), *o),
                 [](const auto& q) { return array_out(q); });
 }
+QL_EXPORT("requantize", requantize_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_requantize) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("quantizeMultiplier", &quantize_multiplier_js);
-  function("requantize", &requantize_js);
-}

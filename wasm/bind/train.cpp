@@ -33,12 +33,15 @@ val network_from_onnx_js(const val& bytes) {
   if (!net) return error(net.status());
   return ok(val(networks().add(std::move(net).value())));
 }
+QL_EXPORT("dcNetworkFromOnnx", network_from_onnx_js);
 
 val network_clone_js(int id) {
   return networks().with(id, [](const Network& n) { return ok(val(networks().add(Network(n)))); });
 }
+QL_EXPORT("dcNetworkClone", network_clone_js);
 
 val network_dispose_js(int id) { return networks().dispose(id); }
+QL_EXPORT("dcNetworkDispose", network_dispose_js);
 
 val network_info_js(int id) {
   return networks().with(id, [](const Network& net) {
@@ -73,6 +76,7 @@ val network_info_js(int id) {
     return ok(o);
   });
 }
+QL_EXPORT("dcNetworkInfo", network_info_js);
 
 val network_get_js(int id, const std::string& name) {
   return networks().with(id, [&](const Network& net) {
@@ -86,12 +90,14 @@ val network_get_js(int id, const std::string& name) {
     return ok(o);
   });
 }
+QL_EXPORT("dcNetworkGet", network_get_js);
 
 val network_set_js(int id, const std::string& name, const val& values) {
   return networks().with(id, [&](Network& net) {
     return done(set_parameter_values(net, name, array_in<float>(values)));
   });
 }
+QL_EXPORT("dcNetworkSet", network_set_js);
 
 val network_forward_js(int id, const val& x, const val& shape) {
   return networks().with(id, [&](Network& net) {
@@ -105,6 +111,7 @@ val network_forward_js(int id, const val& x, const val& shape) {
     });
   });
 }
+QL_EXPORT("dcNetworkForward", network_forward_js);
 
 /// options: the data set's shape and normalization plus EvalOptions.
 val network_evaluate_js(int id, const val& images, const val& labels, const val& options,
@@ -124,6 +131,7 @@ val network_evaluate_js(int id, const val& images, const val& labels, const val&
     });
   });
 }
+QL_EXPORT("dcNetworkEvaluate", network_evaluate_js);
 
 /// options: the data set's shape and normalization plus TrainOptions.
 val network_train_js(int id, const val& images, const val& labels, const val& options,
@@ -143,6 +151,7 @@ val network_train_js(int id, const val& images, const val& labels, const val& op
     });
   });
 }
+QL_EXPORT("dcNetworkTrain", network_train_js);
 
 val network_prune_js(int id, const val& names, double sparsity, bool global) {
   return networks().with(id, [&](Network& net) {
@@ -150,10 +159,12 @@ val network_prune_js(int id, const val& names, double sparsity, bool global) {
                   [](const std::vector<double>& s) { return list_out(s, [](double x) { return val(x); }); });
   });
 }
+QL_EXPORT("dcNetworkPrune", network_prune_js);
 
 val network_set_mask_js(int id, const std::string& name, const val& mask) {
   return networks().with(id, [&](Network& net) { return done(net.set_mask(name, array_in<uint8_t>(mask))); });
 }
+QL_EXPORT("dcNetworkSetMask", network_set_mask_js);
 
 val network_quantize_js(int id, const std::string& name, int bits, const val& options,
                         const val& on_progress) {
@@ -168,22 +179,26 @@ val network_quantize_js(int id, const std::string& name, int bits, const val& op
                   });
   });
 }
+QL_EXPORT("dcNetworkQuantize", network_quantize_js);
 
 val network_clear_codebook_js(int id, const std::string& name) {
   return networks().with(id, [&](Network& net) { return done(net.clear_codebook(name)); });
 }
+QL_EXPORT("dcNetworkClearCodebook", network_clear_codebook_js);
 
 val network_fold_js(int id) {
   return networks().with(id, [](Network& net) {
     return result(net.fold_batch_norm(), [](auto n) { return val(n); });
   });
 }
+QL_EXPORT("dcNetworkFoldBatchNorm", network_fold_js);
 
 val network_to_onnx_js(int id) {
   return networks().with(id, [](const Network& net) {
     return result(network_to_onnx(net), [](const OnnxModel& m) { return array_out(serialize_onnx_model(m)); });
   });
 }
+QL_EXPORT("dcNetworkToOnnx", network_to_onnx_js);
 
 val network_encode_js(int id, const val& options) {
   return networks().with(id, [&](const Network& net) {
@@ -192,27 +207,7 @@ val network_encode_js(int id, const val& options) {
     return result(encode_network(net, *c), [](const auto& f) { return array_out(f); });
   });
 }
+QL_EXPORT("dcNetworkEncode", network_encode_js);
 
 }  // namespace
 }  // namespace quantlab::bind
-
-EMSCRIPTEN_BINDINGS(quantlab_train) {
-  using emscripten::function;
-  using namespace quantlab::bind;
-  function("dcNetworkFromOnnx", &network_from_onnx_js);
-  function("dcNetworkClone", &network_clone_js);
-  function("dcNetworkDispose", &network_dispose_js);
-  function("dcNetworkInfo", &network_info_js);
-  function("dcNetworkGet", &network_get_js);
-  function("dcNetworkSet", &network_set_js);
-  function("dcNetworkForward", &network_forward_js);
-  function("dcNetworkEvaluate", &network_evaluate_js);
-  function("dcNetworkTrain", &network_train_js);
-  function("dcNetworkPrune", &network_prune_js);
-  function("dcNetworkSetMask", &network_set_mask_js);
-  function("dcNetworkQuantize", &network_quantize_js);
-  function("dcNetworkClearCodebook", &network_clear_codebook_js);
-  function("dcNetworkFoldBatchNorm", &network_fold_js);
-  function("dcNetworkToOnnx", &network_to_onnx_js);
-  function("dcNetworkEncode", &network_encode_js);
-}
