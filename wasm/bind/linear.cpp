@@ -107,19 +107,23 @@ Result<std::vector<QuantParams>> params_list_in(const val& a) {
   return v;
 }
 
-val quantize_per_channel_js(const val& data, const val& shape, int axis, const val& params) {
+/// data (of element type In) through f(data, shape, axis, params), a typed array out.
+template <class In, class F>
+val per_channel_js(const val& data, const val& shape, int axis, const val& params, F&& f) {
   auto p = params_list_in(params);
   if (!p) return error(p.status());
-  return result(quantize_per_channel(array_in<float>(data), shape_in(shape), axis, *p),
-                [](const auto& q) { return array_out(q); });
+  return result(f(array_in<In>(data), shape_in(shape), axis, *p), [](const auto& v) { return array_out(v); });
+}
+
+val quantize_per_channel_js(const val& data, const val& shape, int axis, const val& params) {
+  return per_channel_js<float>(data, shape, axis, params,
+                               [](const auto&... a) { return quantize_per_channel(a...); });
 }
 QL_EXPORT("quantizePerChannel", quantize_per_channel_js);
 
 val dequantize_per_channel_js(const val& q, const val& shape, int axis, const val& params) {
-  auto p = params_list_in(params);
-  if (!p) return error(p.status());
-  return result(dequantize_per_channel(array_in<int32_t>(q), shape_in(shape), axis, *p),
-                [](const auto& r) { return array_out(r); });
+  return per_channel_js<int32_t>(q, shape, axis, params,
+                                 [](const auto&... a) { return dequantize_per_channel(a...); });
 }
 QL_EXPORT("dequantizePerChannel", dequantize_per_channel_js);
 
