@@ -1,4 +1,11 @@
 // Type declarations for quantlab's JavaScript entry point (wasm/quantlab.mjs).
+// Every option's default is documented in an @default tag and equals ql.defaults(), which
+// the core's option structs produce (tests/js/defaults.test.mjs holds the two together).
+
+import { Handle } from './types/handle.js';
+import type { CompressionMethods, CompressedTensorInput, DatasetOptions, DeepCompressionOptions,
+  EncodeOptions, EvaluateOptions, HuffmanOptions, KMeansOptions, LayerPlan,
+  TrainOptions } from './types/compression.js';
 
 /** Stable error codes; `QuantlabError.code` is one of these. */
 export type ErrorCode =
@@ -22,15 +29,27 @@ export class QuantlabError extends Error {
 /** Numbers in: plain arrays or typed arrays (copied into wasm memory). */
 export type NumericArray = ArrayLike<number>;
 
+/** One progress report everywhere: `done` of `total` units of `stage`; `value` is
+ * stage-specific where the core has one (the running loss while training, the cost during
+ * optimal k-means). Callbacks are called synchronously; one that throws stops the reports,
+ * and the method then throws that same error once the core has returned. */
+export interface Progress<Stage extends string = string> {
+  stage: Stage;
+  done: number;
+  total: number;
+  value?: number;
+}
+
+
 /** The integer grid. Defaults: 8 bits, signed, asymmetric, full range. */
 export interface QuantSpec {
-  /** 2..8, or 32 for int32 biases. */
+  /** 2..8, or 32 for int32 biases. @default 8 */
   bits?: number;
-  /** Signed [-2^(b-1), 2^(b-1)-1] or unsigned [0, 2^b-1]. */
+  /** Signed [-2^(b-1), 2^(b-1)-1] or unsigned [0, 2^b-1]. @default true */
   signed?: boolean;
-  /** Z is the middle of the grid (0 when signed), S = max|r| / (qMax - Z). */
+  /** Z is the middle of the grid (0 when signed), S = max|r| / (qMax - Z). @default false */
   symmetric?: boolean;
-  /** Drop the most negative signed level ([-127, 127] for int8). */
+  /** Drop the most negative signed level ([-127, 127] for int8). @default false */
   narrowRange?: boolean;
 }
 
@@ -52,13 +71,13 @@ export interface ClipRange {
 export type CalibrationMethod = 'minmax' | 'percentile' | 'mse' | 'kl';
 
 export interface CalibrationOptions {
-  /** Default 'minmax'. */
+  /** @default 'minmax' */
   method?: CalibrationMethod;
-  /** Upper percentile for 'percentile', in (50, 100]; default 99.99. */
+  /** Upper percentile for 'percentile', in (50, 100]. @default 99.99 */
   percentile?: number;
-  /** Histogram bins for 'kl'; default 2048. */
+  /** Histogram bins for 'kl'. @default 2048 */
   histogramBins?: number;
-  /** Candidate ranges for 'mse'; default 200. */
+  /** Candidate ranges for 'mse'. @default 200 */
   mseSteps?: number;
 }
 
@@ -89,13 +108,57 @@ export interface FixedPointMultiplier {
   value: number;
 }
 
-export type RequantizeOptions =
-  | { mode?: 'fixed'; M0: number; shift: number; zeroPoint?: number; qMin?: number; qMax?: number }
-  | { mode: 'fp32'; multiplier: number; zeroPoint?: number; qMin?: number; qMax?: number };
+/** Requantization: 'fixed-point' is gemmlowp's (M0, shift) arithmetic, 'fp32' ONNX's
+ * float32 multiplier. 'fixed' is accepted as the older spelling of 'fixed-point'. */
+export type RequantMode = 'fp32' | 'fixed-point' | 'fixed';
 
-export interface Quantlab {
+export interface RequantizeOptions {
+  /** @default 'fixed-point' */
+  requantMode?: RequantMode;
+  /** The older name of requantMode. */
+  mode?: RequantMode;
+  /** 'fixed-point': M ~= M0 * 2^(shift - 31) (required). @default 0 */
+  M0?: number;
+  /** 'fixed-point' (required). @default 0 */
+  shift?: number;
+  /** 'fp32': the float32 multiplier (required). @default 0 */
+  multiplier?: number;
+  /** @default 0 */
+  zeroPoint?: number;
+  /** @default -128 */
+  qMin?: number;
+  /** @default 127 */
+  qMax?: number;
+}
+
+/** Every option's default, as the core's option structs define them; keyed by the options
+ * object each fills. */
+export interface Defaults {
+  quantSpec: Required<QuantSpec>;
+  calibration: Required<CalibrationOptions>;
+  requantize: Required<RequantizeOptions>;
+  loadModel: Required<LoadModelOptions>;
+  quantizeModel: Required<QuantizeOptions>;
+  qOutput: Required<QOutputOptions>;
+  conv2d: Required<Conv2dGeometryOptions>;
+  kMeans: Required<KMeansOptions>;
+  huffman: Required<HuffmanOptions>;
+  compressedTensor: Required<CompressedTensorInput>;
+  dataset: Required<DatasetOptions>;
+  evaluate: Required<EvaluateOptions>;
+  train: Required<TrainOptions>;
+  layerPlan: Required<LayerPlan>;
+  deepCompression: Required<DeepCompressionOptions>;
+  encode: Required<EncodeOptions>;
+}
+
+export interface Quantlab extends CompressionMethods {
   /** Whether this instance runs the SIMD128 build. */
   readonly simd: boolean;
+  /** Every option's default (a fresh copy), as the core defines it. */
+  defaults(): Defaults;
+  /** Bytes of WebAssembly memory the instance holds (it grows, never shrinks). */
+  memoryBytes(): number;
 
   integerRange(spec?: QuantSpec): { qMin: number; qMax: number };
   /** S and Z from [rMin, rMax] (widened to contain 0), as in the lecture. */
@@ -119,14 +182,14 @@ export interface Quantlab {
   /** Requantize int32 accumulators to [qMin, qMax] (default int8). */
   requantize(acc: NumericArray, options: RequantizeOptions): Int32Array;
 
-  // --- Models: ONNX import and runtime (issue 4) ---
+  // --- Models: ONNX import and runtime  ---
   /** Load an ONNX model from its bytes; dispose() it when done. */
   loadModel(bytes: Uint8Array | ArrayBuffer, options?: LoadModelOptions): Model;
   /** Operators the runtime implements, with their ONNX versions. */
   supportedOperators(): OperatorSupport[];
 }
 
-// ===== Models: ONNX import and runtime (issue 4) ===========================================
+// ===== Models: ONNX import and runtime =======================================================
 
 export type DType = 'float32' | 'uint8' | 'int8' | 'int32' | 'int64';
 
@@ -172,23 +235,20 @@ export interface OperatorSupport {
 }
 
 export interface LoadModelOptions {
-  /** Requantization of int8 layers: 'fp32' (ONNX's definition, default) or 'fixed' (M0, shift). */
-  requantMode?: 'fp32' | 'fixed';
-  /** Run a Relu / Clip(0, 6) inside the fp32 Conv / Gemm / MatMul before it (default true). */
+  /** Requantization of int8 layers: 'fp32' (ONNX's definition) or 'fixed-point'. @default 'fp32' */
+  requantMode?: RequantMode;
+  /** Run a Relu / Clip(0, 6) inside the fp32 Conv / Gemm / MatMul before it. @default true */
   fuseActivations?: boolean;
   /**
    * Run DequantizeLinear -> Conv / Add -> QuantizeLinear groups as QLinearConv / QLinearAdd
-   * (integer arithmetic, as onnxruntime's graph optimizer; default false: float semantics).
+   * (integer arithmetic, as onnxruntime's graph optimizer; false: float semantics).
+   * @default false
    */
   fuseQdq?: boolean;
 }
 
-export interface ModelProgress {
-  /** 'run': nodes finished of one run; 'batch': rows finished when batchSize splits a batch. */
-  stage: 'run' | 'batch';
-  done: number;
-  total: number;
-}
+/** 'run': nodes finished of one run; 'batch': rows finished when batchSize splits a batch. */
+export type ModelProgress = Progress<'run' | 'batch'>;
 
 export interface RunOptions {
   /** Called synchronously during the run (from a Web Worker, post it to the page). */
@@ -210,41 +270,40 @@ export interface TensorOutput {
 }
 
 /** A loaded model (weights in WebAssembly memory until dispose()). */
-export class Model {
+export class Model extends Handle {
   private constructor();
   readonly inputs: ValueInfo[];
   readonly outputs: ValueInfo[];
   /** The ai.onnx opset the model imports. */
   readonly opset: number;
-  readonly disposed: boolean;
   /** Every node in execution order. */
   layers(): LayerInfo[];
   /** One input, one batch: returns the first output (a copy). */
   run(data: TensorData, shape: number[], options?: RunOptions): TensorOutput;
   /** One tensor per input; returns every output. */
   runAll(inputs: TensorInput[], options?: RunOptions): TensorOutput[];
-  /** Free the model; later calls throw QuantlabError. */
-  dispose(): void;
 }
 
-// ===== End of models ===========================================================================
+// ===== End of models =========================================================================
 
-// ===== Kernels: int8 / fp32 GEMM and convolution handles (issue 3) ========================
+// ===== Kernels: int8 / fp32 GEMM and convolution handles =====================================
 
 export type KernelVariant = 'scalar' | 'xsimd' | 'wasmsimd';
 export type Activation = 'none' | 'relu' | 'relu6';
 
 /** The output grid of an int8 layer. 'int32' returns raw accumulators (no requantization). */
 export interface QOutputOptions {
-  /** Default 'uint8'. */
+  /** @default 'uint8' */
   type?: 'uint8' | 'int8' | 'int32';
-  /** S_Y (default 1). */
+  /** S_Y. @default 1 */
   scale?: number;
-  /** Z_Y (default 0). */
+  /** Z_Y. @default 0 */
   zeroPoint?: number;
-  /** 'fp32' (ONNX / onnxruntime, default) or 'fixed' (gemmlowp M0 and shift). */
-  requant?: 'fp32' | 'fixed';
-  /** Folded into the output clamp (default 'none'). */
+  /** 'fp32' (ONNX / onnxruntime) or 'fixed-point' (gemmlowp M0 and shift). @default 'fp32' */
+  requantMode?: RequantMode;
+  /** The older name of requantMode. */
+  requant?: RequantMode;
+  /** Folded into the output clamp. @default 'none' */
   activation?: Activation;
 }
 
@@ -275,14 +334,15 @@ export interface QGemmOptions extends QLayerOptions {
 export interface Conv2dGeometryOptions {
   cOut: number;
   cIn: number;
+  /** [kh, kw] (required). */
   kernelShape: [number, number];
-  /** Default [1, 1]. */
+  /** @default [1, 1] */
   strides?: [number, number];
-  /** [top, left, bottom, right], default zeros. */
+  /** [top, left, bottom, right]. @default [0, 0, 0, 0] */
   pads?: [number, number, number, number];
-  /** Default [1, 1]. */
+  /** @default [1, 1] */
   dilations?: [number, number];
-  /** Default 1; groups === cIn === cOut is depthwise. */
+  /** groups === cIn === cOut is depthwise. @default 1 */
   groups?: number;
 }
 
@@ -314,17 +374,15 @@ export interface KernelTiming {
   reps: number;
 }
 
-declare class KernelLayer {
+declare class KernelLayer extends Handle {
   /** The variant running this layer. */
   readonly variant: KernelVariant;
   /** The micro-kernel's name (int8 layers). */
   readonly ukernel: string | undefined;
   /** Convolutions: whether the depthwise kernels run it. */
   readonly depthwise: boolean;
-  readonly disposed: boolean;
   /** Kernel-only time of `reps` runs (default 50) on the last input after `warmup` (default 2). */
   benchmark(reps?: number, warmup?: number): KernelTiming;
-  dispose(): void;
 }
 
 export class QGemm extends KernelLayer {
@@ -359,356 +417,24 @@ export interface Quantlab {
 
 // ===== End of kernels ========================================================================
 
-// ===== Compression: k-means, Huffman, pruning, compressed files, training (issue 5) =========
+// Compression: k-means, Huffman, pruning, compressed files, training (types/compression.d.ts).
+export * from './types/compression.js';
 
-/** Reports from long work: `done` of `total` units of `stage`; `value` is stage-specific
- * (the running loss while training, the DP row's cost during optimal k-means) or NaN. */
-export interface CompressionProgress {
-  stage: string;
-  done: number;
-  total: number;
-  value: number;
-}
-export type ProgressCallback = (p: CompressionProgress) => void;
+// ===== Post-training quantization ============================================================
 
-export type KMeansMethod = 'lloyd' | 'optimal';
-export type KMeansInit = 'linear' | 'density' | 'random' | 'kmeans++';
-
-export interface KMeansOptions {
-  /** 'lloyd' (default) or 'optimal': the exact minimum of the MSE (1-D dynamic program). */
-  method?: KMeansMethod;
-  /** Lloyd's start (default 'linear', Deep Compression's). */
-  init?: KMeansInit;
-  /** Lloyd: at most this many steps (default 300); stops when no weight changes cluster. */
-  iterations?: number;
-  /** 'random' and 'kmeans++' (default 0). */
-  seed?: number;
-  /** Exact zeros are pruned weights: label 0 is pinned at 0 (default false). */
-  pinnedZero?: boolean;
-}
-
-/** Weight i is centroids[labels[i]]. */
-export interface Codebook {
-  centroids: Float32Array;
-  labels: Int32Array;
-  pinnedZero: boolean;
-}
-
-export interface KMeansResult extends Codebook {
-  /** Mean squared error of the weights against their centroids. */
-  mse: number;
-  /** Lloyd steps run (0 for 'optimal'). */
-  iterations: number;
-}
-
-export interface CodebookInput {
-  centroids: NumericArray;
-  labels: NumericArray;
-  pinnedZero?: boolean;
-}
-
-export interface EncodedBits {
-  /** ceil(bitCount / 8) bytes, the last one padded with zero bits. */
-  bytes: Uint8Array;
-  bitCount: number;
-}
-
-export interface CodeStatistics {
-  symbols: number;
-  totalBits: number;
-  averageLength: number;
-  /** Shannon entropy in bits per symbol: entropy <= averageLength < entropy + 1. */
-  entropy: number;
-}
-
-export interface HuffmanCompressed extends EncodedBits, CodeStatistics {
-  /** Codeword length per symbol (the canonical code follows from them). */
-  lengths: Uint8Array;
-}
-
-/** A node of a code tree: children [bit 0, bit 1] (-1 for a leaf), symbol (-1 if none). */
-export interface CodeTreeNode {
-  children: [number, number];
-  symbol: number;
-  count: number;
-}
-
-/** A prefix code with its table-driven decoder. */
-export class HuffmanCode {
-  readonly lengths: Uint8Array;
-  readonly codes: Uint32Array;
-  /** '0'/'1' strings, as on the lecture's slides ('' for symbols without a codeword). */
-  readonly codewords: string[];
-  readonly maxLength: number;
-  encode(symbols: NumericArray): EncodedBits;
-  /** Throws MALFORMED for bits that are no codeword or data that ends too early. */
-  decode(bytes: Uint8Array, count: number): Uint16Array;
-  /** Milliseconds per decode of `count` symbols, timed inside wasm over `reps` decodes. */
-  benchmarkDecode(bytes: Uint8Array, count: number, reps?: number): number;
-  statistics(frequencies: NumericArray): CodeStatistics;
-  /** Node 0 is the root; counts from `frequencies` if given. */
-  tree(frequencies?: NumericArray): CodeTreeNode[];
-  dispose(): void;
-  readonly disposed: boolean;
-}
-
-export interface RelativeIndices {
-  /** Zeros skipped before each entry (fillers included), each < 2^gapBits. */
-  gaps: Uint32Array;
-  /** Dense position of each entry. */
-  positions: Uint32Array;
-  fillers: number;
-  entries: number;
-  indexBits: number;
-  valueBits: number;
-  /** ceil(indexBits / 8) + ceil(valueBits / 8) + codebookBytes. */
-  bytes: number;
-}
-
-/** A tensor for encodeCompressed: raw float32 (bits 0) or a codebook. */
-export interface CompressedTensorInput {
-  name: string;
-  shape: number[];
-  /** 0 (raw, default) or 1..8. */
-  bits?: number;
-  /** 0: dense labels; 1..16: sparse relative indices (needs codebook.pinnedZero). */
-  gapBits?: number;
-  /** Huffman-code streams where that is smaller (default true). */
-  huffman?: boolean;
-  values?: NumericArray;
-  codebook?: CodebookInput;
-}
-
-export interface TensorSizes {
-  header: number;
-  raw: number;
-  codebook: number;
-  index: number;
-  labels: number;
-  tables: number;
-  entries: number;
-  fillers: number;
-  total: number;
-}
-
-export interface DecodedTensor {
-  name: string;
-  shape: number[];
-  values: Float32Array;
-  bits: number;
-  gapBits: number;
-  huffman: boolean;
-  sizes: TensorSizes;
-}
-
-export interface DecodedCompressed {
-  tensors: DecodedTensor[];
-  fileBytes: number;
-  architectureBytes: number;
-  /** The stored network (dense weights), or null; dispose() it. */
-  network: Network | null;
-}
-
-/** Raw uint8 images [n, c, h, w]: shape and normalization x = (p / 255 - mean) / std. */
-export interface DatasetOptions {
-  channels?: number;
-  height?: number;
-  width?: number;
-  /** Default 0.286 (Fashion-MNIST). */
-  mean?: number;
-  /** Default 0.353. */
-  std?: number;
-  batchSize?: number;
-}
-
-export interface TrainOptions extends DatasetOptions {
-  /** Default 'adam'. */
-  optimizer?: 'sgd' | 'adam';
-  /** Default 1e-3. */
-  learningRate?: number;
-  momentum?: number;
-  weightDecay?: number;
-  cosineDecay?: boolean;
-  epochs?: number;
-  /** Stop after this many steps (0: no limit). */
-  maxSteps?: number;
-  seed?: number;
-}
-
-export interface NetworkLayer {
-  kind: 'Linear' | 'Conv2d' | 'ReLU' | 'MaxPool' | 'AvgPool' | 'GlobalAvgPool' | 'Flatten' | 'BatchNorm';
-  name: string;
-  params: string[];
-  inputShape: number[];
-  outputShape: number[];
-}
-
-export interface NetworkParam {
-  name: string;
-  shape: number[];
-  size: number;
-  trainable: boolean;
-  /** Fraction of weights pruned (0 without a mask). */
-  sparsity: number;
-  /** Codebook bits (0 when not shared). */
-  bits: number;
-}
-
-export interface NetworkInfo {
-  inputShape: number[];
-  outputShape: number[];
-  layers: NetworkLayer[];
-  params: NetworkParam[];
-  parameterCount: number;
-}
-
-export interface EvalResult {
-  /** Percent correct. */
-  accuracy: number;
-  loss: number;
-  predictions: Uint8Array;
-}
-
-/** A trainable sequential network (the training engine) in wasm memory. */
-export class Network {
-  info(): NetworkInfo;
-  get(name: string): { values: Float32Array; shape: number[]; mask: Uint8Array | null; codebook: Codebook | null };
-  set(name: string, values: NumericArray): void;
-  forward(x: NumericArray, shape: number[]): { data: Float32Array; shape: number[] };
-  evaluate(images: Uint8Array, labels: Uint8Array, options?: DatasetOptions,
-    onProgress?: ProgressCallback): EvalResult;
-  train(images: Uint8Array, labels: Uint8Array, options?: TrainOptions,
-    onProgress?: ProgressCallback): { steps: number; epochLoss: Float64Array };
-  /** Returns each parameter's sparsity after pruning. */
-  prune(names: string | string[], sparsity: number, options?: { global?: boolean }): number[];
-  setMask(name: string, mask: Uint8Array): void;
-  quantize(name: string, bits: number, options?: KMeansOptions,
-    onProgress?: ProgressCallback): Codebook & { mse: number };
-  clearCodebook(name: string): void;
-  foldBatchNorm(): number;
-  toOnnx(): Uint8Array;
-  encode(options?: { gapBitsConv?: number; gapBitsFc?: number; huffman?: boolean }): Uint8Array;
-  /** Deep Compression in place: prune + retrain, k-means + fine-tuning, Huffman. */
-  deepCompression(train: LabeledImages, test: LabeledImages, options?: DeepCompressionOptions,
-    onProgress?: ProgressCallback): DeepCompressionReport;
-  clone(): Network;
-  dispose(): void;
-  readonly disposed: boolean;
-}
-
-export interface LabeledImages {
-  images: Uint8Array;
-  labels: Uint8Array;
-}
-
-export interface LayerPlan {
-  /** A Linear or Conv2d weight, e.g. 'fc1.weight'. */
-  param: string;
-  /** Fraction pruned at the end of the schedule, in [0, 1). */
-  sparsity?: number;
-  /** Codebook bits 1..8 (0: stays float32); default 5. */
-  bits?: number;
-  /** 0 (default): 8 for conv, 5 for fc (the paper's); -1: the smallest file; else 1..16. */
-  gapBits?: number;
-}
-
-export interface DeepCompressionOptions extends DatasetOptions {
-  /** Empty (default): every Linear / Conv2d weight with the defaults below. */
-  layers?: LayerPlan[];
-  convSparsity?: number;
-  fcSparsity?: number;
-  convBits?: number;
-  fcBits?: number;
-  pruneSteps?: number;
-  schedule?: 'cubic' | 'linear';
-  retrainEpochs?: number;
-  quantizedEpochs?: number;
-  /** Default {method: 'optimal'}. */
-  kmeans?: KMeansOptions;
-  /** Optimizer settings of the retraining (epochs come from the fields above). */
-  train?: Omit<TrainOptions, 'epochs' | keyof DatasetOptions>;
-  /** Learning rate of the centroid fine-tuning relative to train.learningRate (0.3). */
-  quantizedLrScale?: number;
-  huffman?: boolean;
-}
-
-export interface StageReport {
-  stage: 'fp32' | 'pruned' | 'quantized' | 'huffman';
-  bytes: number;
-  /** fp32 bytes / bytes. */
-  ratio: number;
-  /** Percent on the test images. */
-  accuracy: number;
-  loss: number;
-}
-
-export interface LayerReport {
-  param: string;
-  size: number;
-  kept: number;
-  bits: number;
-  gapBits: number;
-  kmeansMse: number;
-  fp32Bytes: number;
-  prunedBytes: number;
-  quantizedBytes: number;
-  huffmanBytes: number;
-}
-
-export interface DeepCompressionReport {
-  stages: StageReport[];
-  layers: LayerReport[];
-  /** The compressed model file (decodeCompressed reads it). */
-  file: Uint8Array;
-}
-
-export interface Quantlab {
-  kMeansQuantize(weights: NumericArray, bits: number, options?: KMeansOptions,
-    onProgress?: ProgressCallback): KMeansResult;
-  kMeansInit(weights: NumericArray, k: number, options?: KMeansOptions): Float32Array;
-  codebookStorageBytes(n: number, bits: number): number;
-  updateCodebook(weights: NumericArray, codebook: CodebookInput): Float32Array;
-  clusterGradientSums(grad: NumericArray, codebook: CodebookInput): Float64Array;
-  huffmanCode(frequencies: NumericArray, options?: { maxLength?: number }): HuffmanCode;
-  prefixCode(codewords: string[]): HuffmanCode;
-  canonicalCode(lengths: NumericArray): HuffmanCode;
-  huffmanCompress(symbols: NumericArray, alphabetSize: number,
-    options?: { maxLength?: number }): HuffmanCompressed;
-  magnitudePruneMask(weights: NumericArray, sparsity: number): Uint8Array;
-  globalMagnitudePruneMasks(layers: NumericArray[], sparsity: number): Uint8Array[];
-  pruneSchedule(finalSparsity: number, steps: number, kind?: 'cubic' | 'linear'): number[];
-  relativeIndices(mask: NumericArray, gapBits: number,
-    options?: { valueBits?: number; codebookBytes?: number }): RelativeIndices;
-  decodeRelativeIndices(gaps: NumericArray, gapBits: number, denseSize: number): Uint32Array;
-  bestGapBits(mask: NumericArray, valueBits: number): number;
-  encodeCompressed(tensors: CompressedTensorInput[]): Uint8Array;
-  decodeCompressed(bytes: Uint8Array | ArrayBuffer): DecodedCompressed;
-  crc32(bytes: NumericArray): number;
-  networkFromOnnx(bytes: Uint8Array | ArrayBuffer): Network;
-}
-
-// ===== End of compression =====================================================================
-
-// ===== Post-training quantization (issue 4) ===================================================
-
-export interface QuantizeOptions {
-  /** How activation clipping ranges are chosen (default 'minmax'). */
-  method?: 'minmax' | 'percentile' | 'mse' | 'kl';
-  /** 'percentile': the upper percentile in (50, 100] (default 99.99). */
-  percentile?: number;
-  /** Activation grid, asymmetric with a zero point (default 'int8'). */
+export interface QuantizeOptions extends CalibrationOptions {
+  /** Activation grid, asymmetric with a zero point. @default 'int8' */
   activations?: 'int8' | 'uint8';
-  /** Weight scales per output channel (default true) or per tensor. */
+  /** Weight scales per output channel (true) or per tensor. @default true */
   perChannel?: boolean;
-  /** 7-bit weights [-63, 63] (default false): exact on x86 peers without VNNI. */
+  /** 7-bit weights [-63, 63]: exact on x86 peers without VNNI. @default false */
   reduceRange?: boolean;
-  /** Requantization of .model and of the report run (default 'fp32'; 'fixed' = 'fixed-point'). */
-  requantMode?: 'fp32' | 'fixed-point' | 'fixed';
-  /** Calibration chunk along dimension 0 (default 64); the report uses its first 32 samples. */
+  /** Requantization of .model and of the report run. @default 'fp32' */
+  requantMode?: RequantMode;
+  /** Calibration chunk along dimension 0; the report uses its first 32 samples. @default 64 */
   batchSize?: number;
   /** Called synchronously: 'calibrate' (chunks), 'quantize' (layers), 'report'. */
-  onProgress?: (progress: { stage: 'calibrate' | 'quantize' | 'report'; done: number;
-    total: number }) => void;
+  onProgress?: (progress: Progress<'calibrate' | 'quantize' | 'report'>) => void;
 }
 
 /** One quantized Conv / Gemm / MatMul. */
@@ -734,16 +460,14 @@ export interface PtqLayerReport {
 }
 
 /** The result of quantizeModel; dispose() frees it and .model. */
-export class QuantizedModel {
+export class QuantizedModel extends Handle {
   private constructor();
   /** The int8 QOperator graph as an ordinary Model. */
   readonly model: Model;
   readonly report: PtqLayerReport[];
   readonly foldedBatchNorms: number;
-  readonly disposed: boolean;
   /** The .onnx bytes: 'qoperator' (default) or 'qdq'. */
   toOnnx(form?: 'qoperator' | 'qdq'): Uint8Array;
-  dispose(): void;
 }
 
 export interface Quantlab {
@@ -756,7 +480,7 @@ export interface Quantlab {
     options?: QuantizeOptions): QuantizedModel;
 }
 
-// ===== End of post-training quantization ======================================================
+// ===== End of post-training quantization =====================================================
 
 export interface LoadOptions {
   /** 'auto' (default) picks SIMD128 when WebAssembly.validate accepts it. */

@@ -15,7 +15,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "quantlab/compressed.hpp"
@@ -111,5 +113,25 @@ struct StorageAccount {
   std::vector<LayerReport> layers;
 };
 Result<StorageAccount> storage_account(const Network& network, const std::vector<LayerPlan>& plan);
+
+// --- One step at a time (the interactive lessons) -------------------------------------------
+
+/// Magnitude-prunes the named parameters to `sparsity`, each on its own or (global) with one
+/// threshold over all of them. Earlier pruning is kept: a weight pruned before stays pruned.
+/// Returns each parameter's sparsity after pruning. Errors: a missing parameter, sparsity
+/// outside [0, 1].
+Result<std::vector<double>> prune_parameters(Network& network, std::span<const std::string> names,
+                                             double sparsity, bool global);
+
+/// Shares a parameter's weights through a k-means codebook of 2^bits centroids. A pruned
+/// parameter (one with a mask) gets a pinned zero whatever options.pinned_zero says, so its
+/// pruned weights stay exactly zero. Errors: a missing parameter; k-means errors.
+Result<KMeansResult> quantize_parameter(Network& network, std::string_view name, int bits,
+                                        const KMeansOptions& options,
+                                        const ProgressFn& progress = {});
+
+/// Replaces a parameter's values (dropping its codebook and keeping its mask, which is
+/// applied again). Errors: a missing parameter, a wrong count, non-finite values.
+Status set_parameter_values(Network& network, std::string_view name, std::vector<float> values);
 
 }  // namespace quantlab

@@ -20,6 +20,8 @@ namespace quantlab {
 
 /// Longest codeword quantlab builds, stores or decodes (decoder tables stay small).
 inline constexpr int kMaxCodeLength = 20;
+/// The default length limit of huffman_code and huffman_compress.
+inline constexpr int kDefaultCodeLength = 15;
 /// Symbols are 0 .. kMaxSymbols - 1.
 inline constexpr size_t kMaxSymbols = 65536;
 
@@ -49,7 +51,7 @@ Status check_prefix_free(const PrefixCode& code);
 /// then symbol). Symbols with frequency 0 get no codeword; a single used symbol gets "0".
 /// Errors: no frequencies, all zero, more than kMaxSymbols, more used symbols than
 /// 2^max_length, max_length outside 1..15.
-Result<PrefixCode> huffman_code(std::span<const uint64_t> frequencies, int max_length = 15);
+Result<PrefixCode> huffman_code(std::span<const uint64_t> frequencies, int max_length = kDefaultCodeLength);
 
 /// The canonical code with the given lengths (how a decoder rebuilds a stored code).
 /// Errors: a length above kMaxCodeLength, or lengths whose Kraft sum exceeds 1
@@ -162,6 +164,6 @@ struct HuffmanResult {
 };
 /// Errors: as symbol_frequencies and huffman_code.
 Result<HuffmanResult> huffman_compress(std::span<const uint16_t> symbols, size_t alphabet_size,
-                                       int max_length = 15);
+                                       int max_length = kDefaultCodeLength);
 
 }  // namespace quantlab

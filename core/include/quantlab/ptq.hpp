@@ -26,7 +26,7 @@
 //     and QuantizeLinear.
 // Activations are asymmetric (zero point) int8 or uint8, ranges from the calibrator.
 // The result is an OnnxModel: load it with Model::from_onnx (either RequantMode), write it
-// with write_onnx_model, or convert it to the QDQ form with to_qdq() for export.
+// with serialize_onnx_model, or convert it to the QDQ form with to_qdq() for export.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +61,8 @@ struct PtqOptions {
   /// Requantization of the model run for the report (the returned OnnxModel itself runs
   /// in either mode: choose when loading it).
   RequantMode requant_mode = RequantMode::kFp32;
+  /// Calibration samples per batch when the data arrive as one array (calibration_batches).
+  int64_t batch_size = 64;
   /// Called with stage "calibrate" (done/total = batches), "quantize" (layers), "report".
   ProgressFn progress;
 };
@@ -102,6 +104,17 @@ struct PtqResult {
 /// names the batch and the value.
 Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> calibration,
                                   const PtqOptions& options = {});
+
+/// The calibration array `data` of `shape` (rank >= 1) split along dimension 0 into
+/// batches of at most batch_size samples. Errors: data that disagree with the shape
+/// (kShapeMismatch), no samples (kEmptyInput), batch_size < 1.
+Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, const Shape& shape,
+                                                int64_t batch_size);
+
+/// quantize_static on one calibration array of `shape`, fed in batches of
+/// options.batch_size samples.
+Result<PtqResult> quantize_static(const Model& fp32, std::span<const float> data,
+                                  const Shape& shape, const PtqOptions& options);
 
 /// The same quantized model in QDQ form: fp32 Conv / Gemm / MatMul between
 /// DequantizeLinear (of int8 weights, int32 biases and activations) and QuantizeLinear,

@@ -159,9 +159,12 @@ class Network {
 
 enum class OptimizerKind { kSgd, kAdam };
 
+/// Training settings; the JavaScript API takes its defaults from here (ql.defaults().train).
 struct TrainOptions {
-  OptimizerKind optimizer = OptimizerKind::kSgd;
-  float learning_rate = 0.01f;
+  /// Adam by default (the demo models fine-tune well with it at 1e-3); kSgd for momentum SGD.
+  OptimizerKind optimizer = OptimizerKind::kAdam;
+  /// Step size (Adam 1e-3; SGD typically 0.01 to 0.05).
+  float learning_rate = 1e-3f;
   float momentum = 0.9f;       ///< SGD (heavy ball); 0 = plain SGD
   float weight_decay = 0.0f;   ///< L2 on dense (not shared) weights, added to the gradient
   float beta1 = 0.9f;          ///< Adam
@@ -169,8 +172,8 @@ struct TrainOptions {
   float epsilon = 1e-8f;
   /// Learning rate lr * (1 + cos(pi t / T)) / 2 over the T steps of fit(), else constant.
   bool cosine_decay = false;
-  int epochs = 1;
-  int batch_size = 64;
+  int epochs = 1;      ///< passes over the data set
+  int batch_size = 64;  ///< samples per step
   /// fit() stops after this many steps in all (0: no limit); for quick runs.
   int64_t max_steps = 0;
   uint32_t seed = 0;  ///< shuffling of the samples in every epoch
@@ -237,9 +240,15 @@ struct EvalStats {
   std::vector<uint8_t> predictions;  ///< argmax class per sample
 };
 
+/// Settings of evaluate().
+struct EvalOptions {
+  int batch_size = 256;  ///< samples per forward pass (bounds memory)
+};
+
 /// Accuracy of a network on a data set, in batches. progress: stage "evaluate".
 Result<EvalStats> evaluate(const Network& network, const ImageDataset& data,
-                           int batch_size = 256, const ProgressFn& progress = {});
+                           int batch_size = EvalOptions{}.batch_size,
+                           const ProgressFn& progress = {});
 
 // --- ONNX bridge ------------------------------------------------------------------------------
 

@@ -1,0 +1,263 @@
+// The JavaScript names of the core's enums and option structs, each spelled once: one name
+// table per enum and one field list per option struct. Defaults and checks stay in the
+// structs (core/include/quantlab/*.hpp); options_in() reads a JS object over a
+// default-constructed struct and options_out() writes one back (ql.defaults()).
+#pragma once
+
+#include "marshal.hpp"
+#include "quantlab/compressed.hpp"
+#include "quantlab/conv.hpp"
+#include "quantlab/deep_compression.hpp"
+#include "quantlab/gemm.hpp"
+#include "quantlab/kmeans.hpp"
+#include "quantlab/linear.hpp"
+#include "quantlab/model.hpp"
+#include "quantlab/prune.hpp"
+#include "quantlab/ptq.hpp"
+#include "quantlab/requantize_array.hpp"
+#include "quantlab/train.hpp"
+
+namespace quantlab::bind {
+
+// --- Enums: the first name of a value is canonical; later ones are accepted aliases ---------
+
+template <> struct EnumTable<CalibrationMethod> {
+  static constexpr const char* what = "calibration method";
+  static constexpr EnumName<CalibrationMethod> names[] = {
+      {CalibrationMethod::kMinMax, "minmax"}, {CalibrationMethod::kPercentile, "percentile"},
+      {CalibrationMethod::kMse, "mse"}, {CalibrationMethod::kKl, "kl"}};
+};
+
+/// 'fixed-point' (gemmlowp's M0 and shift) is canonical; 'fixed' is the older spelling.
+template <> struct EnumTable<RequantMode> {
+  static constexpr const char* what = "requantization mode";
+  static constexpr EnumName<RequantMode> names[] = {{RequantMode::kFp32, "fp32"},
+                                                    {RequantMode::kFixedPoint, "fixed-point"},
+                                                    {RequantMode::kFixedPoint, "fixed"}};
+};
+
+template <> struct EnumTable<FusedActivation> {
+  static constexpr const char* what = "fused activation";
+  static constexpr EnumName<FusedActivation> names[] = {{FusedActivation::kNone, "none"},
+                                                        {FusedActivation::kRelu, "relu"},
+                                                        {FusedActivation::kRelu6, "relu6"}};
+};
+
+/// Element types as dtype_name() spells them.
+template <> struct EnumTable<DType> {
+  static constexpr const char* what = "element type";
+  static constexpr EnumName<DType> names[] = {{DType::kUInt8, "uint8"}, {DType::kInt8, "int8"},
+                                              {DType::kInt32, "int32"}, {DType::kFloat32, "float32"},
+                                              {DType::kInt64, "int64"}};
+};
+
+template <> struct EnumTable<KMeansMethod> {
+  static constexpr const char* what = "k-means method";
+  static constexpr EnumName<KMeansMethod> names[] = {{KMeansMethod::kLloyd, "lloyd"},
+                                                     {KMeansMethod::kOptimal, "optimal"}};
+};
+
+template <> struct EnumTable<KMeansInit> {
+  static constexpr const char* what = "k-means initialization";
+  static constexpr EnumName<KMeansInit> names[] = {
+      {KMeansInit::kLinear, "linear"}, {KMeansInit::kDensity, "density"},
+      {KMeansInit::kRandom, "random"}, {KMeansInit::kPlusPlus, "kmeans++"}};
+};
+
+template <> struct EnumTable<OptimizerKind> {
+  static constexpr const char* what = "optimizer";
+  static constexpr EnumName<OptimizerKind> names[] = {{OptimizerKind::kSgd, "sgd"},
+                                                      {OptimizerKind::kAdam, "adam"}};
+};
+
+template <> struct EnumTable<PruneSchedule> {
+  static constexpr const char* what = "pruning schedule";
+  static constexpr EnumName<PruneSchedule> names[] = {{PruneSchedule::kCubic, "cubic"},
+                                                      {PruneSchedule::kLinear, "linear"}};
+};
+
+// --- Option structs: JS name -> member, in the order of quantlab.d.ts -------------------------
+
+template <> struct Fields<QuantSpec> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(QuantSpec& s, F& f) {
+    f("bits", s.bits);
+    f("signed", s.is_signed);
+    f("symmetric", s.symmetric);
+    f("narrowRange", s.narrow_range);
+  }
+};
+
+template <> struct Fields<QuantParams> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(QuantParams& p, F& f) {
+    f("scale", p.scale);
+    f("zeroPoint", p.zero_point);
+    f("qMin", p.q_min);
+    f("qMax", p.q_max);
+    f("bits", p.bits);
+    f("signed", p.is_signed);
+  }
+};
+
+template <> struct Fields<CalibrationOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(CalibrationOptions& c, F& f) {
+    f("method", c.method);
+    f("percentile", c.percentile);
+    f("histogramBins", c.histogram_bins);
+    f("mseSteps", c.mse_steps);
+  }
+};
+
+/// requantize(): the mode, its multiplier and the output grid.
+template <> struct Fields<RequantizeOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(RequantizeOptions& r, F& f) {
+    f("requantMode", r.mode);
+    f("M0", r.fixed_point.M0);
+    f("shift", r.fixed_point.shift);
+    f("multiplier", r.multiplier);
+    f("zeroPoint", r.zero_point);
+    f("qMin", r.q_min);
+    f("qMax", r.q_max);
+  }
+};
+
+template <> struct Fields<ModelOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(ModelOptions& m, F& f) {
+    f("requantMode", m.requant_mode);
+    f("fuseActivations", m.fuse_activations);
+    f("fuseQdq", m.fuse_qdq);
+  }
+};
+
+/// quantizeModel(): the calibration options flattened into the PTQ options.
+template <> struct Fields<PtqOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(PtqOptions& p, F& f) {
+    Fields<CalibrationOptions>::visit(p.calibration, f);
+    f("activations", Choice{p.activations_signed, "int8", "uint8"});
+    f("perChannel", p.per_channel);
+    f("reduceRange", p.reduce_range);
+    f("requantMode", p.requant_mode);
+    f("batchSize", p.batch_size);
+  }
+};
+
+/// A layer's output grid (createQGemm / createQConv2d options.output).
+template <> struct Fields<QOutput> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(QOutput& o, F& f) {
+    f("type", o.dtype);
+    f("scale", o.scale);
+    f("zeroPoint", o.zero_point);
+    f("requantMode", o.mode);
+    f("activation", o.act);
+  }
+};
+
+template <> struct Fields<Conv2dGeometry> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(Conv2dGeometry& g, F& f) {
+    f("kernelShape", Ints<2>{{&g.kernel_h, &g.kernel_w}});
+    f("strides", Ints<2>{{&g.stride_h, &g.stride_w}});
+    f("pads", Ints<4>{{&g.pad_top, &g.pad_left, &g.pad_bottom, &g.pad_right}});
+    f("dilations", Ints<2>{{&g.dilation_h, &g.dilation_w}});
+    f("groups", g.groups);
+  }
+};
+
+template <> struct Fields<KMeansOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(KMeansOptions& k, F& f) {
+    f("method", k.method);
+    f("init", k.init);
+    f("iterations", k.iterations);
+    f("seed", k.seed);
+    f("pinnedZero", k.pinned_zero);
+  }
+};
+
+/// The image shape and normalization of a data set (train, evaluate, deepCompression).
+template <> struct Fields<ImageDataset> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(ImageDataset& d, F& f) {
+    f("channels", d.channels);
+    f("height", d.height);
+    f("width", d.width);
+    f("mean", d.mean);
+    f("std", d.std);
+  }
+};
+
+template <> struct Fields<EvalOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(EvalOptions& e, F& f) { f("batchSize", e.batch_size); }
+};
+
+template <> struct Fields<TrainOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(TrainOptions& t, F& f) {
+    f("optimizer", t.optimizer);
+    f("learningRate", t.learning_rate);
+    f("momentum", t.momentum);
+    f("weightDecay", t.weight_decay);
+    f("cosineDecay", t.cosine_decay);
+    f("epochs", t.epochs);
+    f("batchSize", t.batch_size);
+    f("maxSteps", t.max_steps);
+    f("seed", t.seed);
+  }
+};
+
+template <> struct Fields<LayerPlan> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(LayerPlan& l, F& f) {
+    f("param", l.param);
+    f("sparsity", l.sparsity);
+    f("bits", l.bits);
+    f("gapBits", l.gap_bits);
+  }
+};
+
+template <> struct Fields<DeepCompressionOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(DeepCompressionOptions& d, F& f) {
+    f("layers", d.layers);
+    f("convSparsity", d.conv_sparsity);
+    f("fcSparsity", d.fc_sparsity);
+    f("convBits", d.conv_bits);
+    f("fcBits", d.fc_bits);
+    f("pruneSteps", d.prune_steps);
+    f("schedule", d.schedule);
+    f("retrainEpochs", d.retrain_epochs);
+    f("quantizedEpochs", d.quantized_epochs);
+    f("kmeans", d.kmeans);
+    f("train", d.train);
+    f("quantizedLrScale", d.quantized_lr_scale);
+    f("huffman", d.huffman);
+    f("batchSize", d.eval_batch);  // evaluation batches, as evaluate()'s batchSize
+  }
+};
+
+template <> struct Fields<NetworkCompression> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(NetworkCompression& n, F& f) {
+    f("gapBitsConv", n.gap_bits_conv);
+    f("gapBitsFc", n.gap_bits_fc);
+    f("huffman", n.huffman);
+  }
+};
+
+template <> struct Fields<TensorCoding> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(TensorCoding& c, F& f) {
+    f("bits", c.bits);
+    f("gapBits", c.gap_bits);
+    f("huffman", c.huffman);
+  }
+};
+
+}  // namespace quantlab::bind
