@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'UNSUPPORTED'
   | 'MALFORMED'
   | 'TOO_LARGE'
+  | 'RESOURCE_EXHAUSTED'
   | 'INTERNAL';
 
 /** Thrown for any invalid input; the instance stays usable afterwards. */
@@ -159,6 +160,8 @@ export interface Quantlab extends CompressionMethods {
   defaults(): Defaults;
   /** Bytes of WebAssembly memory the instance holds (it grows, never shrinks). */
   memoryBytes(): number;
+  /** Tensor memory in bytes: held by live tensors now, the most held, and the budget. */
+  memoryUsage(): { inUse: number; peak: number; budget: number };
 
   integerRange(spec?: QuantSpec): { qMin: number; qMax: number };
   /** S and Z from [rMin, rMax] (widened to contain 0), as in the lecture. */
@@ -489,6 +492,12 @@ export interface LoadOptions {
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** Where the module's files are: path -> URL. */
   locateFile?: (path: string) => string;
+  /**
+   * Bytes all live tensors of the instance may hold (checked before each allocation, in 64
+   * bits); a call that would pass it, or that the allocator cannot satisfy, throws
+   * RESOURCE_EXHAUSTED and the instance stays usable. Default: the core's 2 GiB.
+   */
+  maxMemory?: number;
 }
 
 /** True when this engine validates WebAssembly SIMD128 code. */

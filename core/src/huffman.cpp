@@ -404,6 +404,14 @@ Result<HuffmanDecoder> HuffmanDecoder::create(const PrefixCode& code) {
   return d;
 }
 
+Status HuffmanDecoder::check_count(uint64_t count, size_t bytes) {
+  if (count > static_cast<uint64_t>(bytes) * 8) {
+    return malformed("cannot decode " + std::to_string(count) + " symbols from " + std::to_string(bytes) +
+                     " bytes (at most one symbol per bit)");
+  }
+  return Status::ok();
+}
+
 Result<uint64_t> HuffmanDecoder::decode(std::span<const uint8_t> bytes, std::span<uint16_t> out) const {
   if (!table_) return invalid_argument("HuffmanDecoder: not created");
   if (out.empty()) return uint64_t{0};

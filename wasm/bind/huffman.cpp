@@ -73,10 +73,7 @@ val code_decode_js(int id, const val& bytes, double count) {
   return codes().with(id, [&](const CodeHandle& c) {
     if (c.code.max_length() == 0) return error(empty_input("the code has no codewords"));
     const std::vector<uint8_t> b = array_in<uint8_t>(bytes);
-    if (!(count >= 0) || count > 8.0 * static_cast<double>(b.size())) {
-      return error(malformed("cannot decode " + std::to_string(count) + " symbols from " +
-                             std::to_string(b.size()) + " bytes"));
-    }
+    if (auto s = HuffmanDecoder::check_count(static_cast<uint64_t>(count), b.size()); !s) return error(s);
     std::vector<uint16_t> out(static_cast<size_t>(count));
     return result(c.decoder.decode(b, out), [&](uint64_t used) {
       val o = val::object();
@@ -92,8 +89,9 @@ QL_EXPORT("dcCodeDecode", code_decode_js);
 val code_benchmark_js(int id, const val& bytes, double count, int reps) {
   return codes().with(id, [&](const CodeHandle& c) {
     const std::vector<uint8_t> b = array_in<uint8_t>(bytes);
+    if (auto s = HuffmanDecoder::check_count(static_cast<uint64_t>(count), b.size()); !s) return error(s);
+    if (reps < 1 || count < 1) return error(invalid_argument("benchmark: reps >= 1 and count >= 1"));
     std::vector<uint16_t> out(static_cast<size_t>(count));
-    if (reps < 1 || out.empty()) return error(invalid_argument("benchmark: reps >= 1 and count >= 1"));
     const auto t0 = std::chrono::steady_clock::now();
     for (int r = 0; r < reps; ++r) {
       auto used = c.decoder.decode(b, out);

@@ -1,7 +1,7 @@
 // Compression methods of Quantlab: k-means weight sharing (quantlab/kmeans.hpp), Huffman
 // codes (quantlab/huffman.hpp), pruning and relative indices (quantlab/prune.hpp), and the
 // compressed model file (quantlab/compressed.hpp).
-import { asArray, asInt, asNumber, asShape, bytesOf, codebookOf, optionsOf } from './check.mjs';
+import { asArray, asCounts, asInt, asNumber, asShape, asSize, bytesOf, codebookOf, optionsOf } from './check.mjs';
 import { call, fail } from './errors.mjs';
 import { withCallback } from './guard.mjs';
 import { DEFAULTS, Handle, MODULE } from './handle.mjs';
@@ -29,23 +29,23 @@ export class HuffmanCode extends Handle {
   /** Decode `count` symbols: a Uint16Array (throws MALFORMED on invalid or short data). */
   decode(bytes, count) {
     return call(this[MODULE].dcCodeDecode, this._id(), asArray(bytes, Uint8Array, 'bytes'),
-      asNumber(count, 'count')).symbols;
+      asSize(count, 'count')).symbols;
   }
 
   /** Milliseconds per decode of `count` symbols, timed over `reps` decodes inside wasm. */
   benchmarkDecode(bytes, count, reps = 20) {
     return call(this[MODULE].dcCodeBenchmark, this._id(), asArray(bytes, Uint8Array, 'bytes'),
-      asNumber(count, 'count'), asInt(reps, 'reps'));
+      asSize(count, 'count'), asInt(reps, 'reps'));
   }
 
   /** {symbols, totalBits, averageLength, entropy} on a distribution. */
   statistics(frequencies) {
-    return call(this[MODULE].dcCodeStatistics, this._id(), asArray(frequencies, Float64Array, 'frequencies'));
+    return call(this[MODULE].dcCodeStatistics, this._id(), asCounts(frequencies, 'frequencies'));
   }
 
   /** The code tree for drawing: node 0 is the root; {children: [bit0, bit1], symbol, count}. */
   tree(frequencies) {
-    const f = frequencies === undefined ? null : asArray(frequencies, Float64Array, 'frequencies');
+    const f = frequencies === undefined ? null : asCounts(frequencies, 'frequencies');
     return call(this[MODULE].dcCodeTree, this._id(), f);
   }
 }
@@ -76,7 +76,7 @@ export const compressionMethods = {
 
   /** Bytes of n bits-bit labels plus 2^bits float32 centroids (the lecture's 20 B example). */
   codebookStorageBytes(n, bits) {
-    return call(this[MODULE].dcCodebookStorageBytes, asNumber(n, 'n'), asInt(bits, 'bits'));
+    return call(this[MODULE].dcCodebookStorageBytes, asSize(n, 'n'), asInt(bits, 'bits'));
   },
 
   /** The lecture's fine-tuning update: each centroid moves by its cluster's mean error. */
@@ -94,7 +94,7 @@ export const compressionMethods = {
   /** Canonical Huffman code of frequencies (options: maxLength 1..15). */
   huffmanCode(frequencies, options) {
     const m = this[MODULE];
-    return new HuffmanCode(m, call(m.dcHuffmanCode, asArray(frequencies, Float64Array, 'frequencies'),
+    return new HuffmanCode(m, call(m.dcHuffmanCode, asCounts(frequencies, 'frequencies'),
       maxLengthOf(this, options)));
   },
 

@@ -53,6 +53,11 @@ class Quantlab {
   memoryBytes() {
     return this[MODULE].HEAP8.buffer.byteLength;
   }
+
+  /** Tensor memory: bytes held by live tensors, the most held, and the budget. */
+  memoryUsage() {
+    return call(this[MODULE].memoryUsage);
+  }
 }
 
 for (const methods of [linearMethods, modelMethods, kernelMethods, compressionMethods, ptqMethods]) {
@@ -63,7 +68,9 @@ for (const methods of [linearMethods, modelMethods, kernelMethods, compressionMe
 
 /**
  * Load quantlab. Options: simd ('auto' | true | false), wasmBinary (bytes of the matching
- * .wasm, to skip fetching), locateFile (path -> URL of the module's files).
+ * .wasm, to skip fetching), locateFile (path -> URL of the module's files), maxMemory (bytes
+ * all live tensors may hold; past it a call fails with RESOURCE_EXHAUSTED; default: the
+ * core's, 2 GiB).
  */
 export async function load(options = {}) {
   const wantSimd = options.simd ?? 'auto';
@@ -84,6 +91,11 @@ export async function load(options = {}) {
   }
   moduleOptions.locateFile = options.locateFile ?? ((path) => new URL(`../../dist/${path}`,
     import.meta.url).href);
+  if (options.maxMemory !== undefined && (typeof options.maxMemory !== 'number' ||
+      !Number.isSafeInteger(options.maxMemory) || options.maxMemory <= 0)) {
+    throw new QuantlabError('INVALID_ARGUMENT', `maxMemory must be a positive whole number of bytes, got ${options.maxMemory}`);
+  }
   const module = await factory(moduleOptions);
+  if (options.maxMemory !== undefined) call(module.setMemoryBudget, options.maxMemory);
   return new Quantlab(module, simd);
 }

@@ -106,11 +106,26 @@ export class Model extends Handle {
         throw new QuantlabError('SHAPE_MISMATCH', `input 0 has ${data.length} values but its ` +
           `shape [${shape.join(', ')}] holds ${n * per}`);
       }
+      // Chunks give the same result as one run only when samples do not meet: a dynamic
+      // quantizer takes its scale over the whole batch, so each chunk would get its own.
+      const coupled = this.#info.layers.find((l) => l.opType === 'DynamicQuantizeLinear');
+      if (coupled) {
+        throw new QuantlabError('UNSUPPORTED', `batchSize: node '${coupled.name}' ` +
+          '(DynamicQuantizeLinear) computes its scale over the whole batch, so chunks would ' +
+          'differ from one run; run without batchSize');
+      }
       const parts = [];
       for (let first = 0; first < n; first += batchSize) {
         const rows = Math.min(batchSize, n - first);
-        parts.push(call(m.modelRun, id, [{ data: data.subarray(first * per, (first + rows) * per),
-          shape: [rows, ...shape.slice(1)] }], undefined));
+        const part = call(m.modelRun, id, [{ data: data.subarray(first * per, (first + rows) * per),
+          shape: [rows, ...shape.slice(1)] }], undefined);
+        const other = part.find((o) => o.shape[0] !== rows);
+        if (other) {
+          throw new QuantlabError('UNSUPPORTED', `batchSize: output '${other.name}' has shape ` +
+            `[${other.shape.join(', ')}] for a chunk of ${rows} samples (it does not follow the ` +
+            'batch dimension), so chunks cannot be joined; run without batchSize');
+        }
+        parts.push(part);
         report?.({ stage: 'batch', done: first + rows, total: n });
       }
       return concatRows(parts);

@@ -148,6 +148,10 @@ class HuffmanDecoder {
   /// run past the end of `bytes`.
   Result<uint64_t> decode(std::span<const uint8_t> bytes, std::span<uint16_t> out) const;
 
+  /// Whether `count` symbols can be in `bytes` bytes at all (every codeword takes at least a
+  /// bit): check it before allocating the output. Errors: kMalformed.
+  static Status check_count(uint64_t count, size_t bytes);
+
   /// The tables, for the kernel tests and benchmarks.
   const HuffmanDecodeTable& table() const { return *table_; }
 
