@@ -1,5 +1,6 @@
 // Configures and builds the CMake presets: native (tests, benchmarks) and the two wasm
-// modules (SIMD128 and scalar) written to dist/. `--wasm` builds only the wasm presets.
+// modules (SIMD128 and scalar) written to dist/, and `sanitize` (ASan + UBSan, fuzz targets). `--wasm` builds only what the package ships:
+// the two Embind modules (target quantlab_wasm), not the test suites (npm start, npm pack).
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -8,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmOnly = process.argv.includes('--wasm');
-const presets = wasmOnly ? ['wasm-simd', 'wasm-scalar'] : ['native', 'wasm-simd', 'wasm-scalar'];
+// sanitize: clang with ASan + UBSan, the Catch2 suite and the libFuzzer targets (tests only).
+const presets = wasmOnly ? ['wasm-simd', 'wasm-scalar'] : ['native', 'sanitize', 'wasm-simd', 'wasm-scalar'];
 // Emscripten's tools need acorn from Debian's node-acorn.
 const env = { ...process.env, NODE_PATH: process.env.NODE_PATH || '/usr/share/nodejs' };
 const jobs = String(Math.max(1, cpus().length));
@@ -29,6 +31,6 @@ for (const preset of presets) {
       statSync(join(root, 'CMakePresets.json')).mtimeMs > statSync(cache).mtimeMs) {
     run('cmake', ['--preset', preset, '-Wno-dev']);
   }
-  run('cmake', ['--build', '--preset', preset, '-j', jobs]);
+  run('cmake', ['--build', '--preset', preset, '-j', jobs, ...(wasmOnly ? ['--target', 'quantlab_wasm'] : [])]);
   console.log(`[build] ${preset} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

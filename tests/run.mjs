@@ -1,17 +1,22 @@
-// Runs every test layer and prints their counts: (1) Catch2 natively, (2) the same suite in
-// wasm with SIMD128 and (3) without, under Node via ctest, (4) JS API tests with
-// node --test, (5) browser tests in Chromium via playwright-core.
-// Usage: node tests/run.mjs [layer ...]   (layers: native wasm-simd wasm-scalar js browser)
+// Runs every test layer and prints their counts: the requirements check (every program, system
+// path and Python script the tests use comes from a package .ci/setup.mjs installs); Catch2
+// natively, under ASan + UBSan (clang), in wasm with SIMD128 and without (Node, via ctest);
+// a libFuzzer smoke of each fuzz target; JS API tests (node --test); browser tests in
+// Chromium via playwright-core.
+// Usage: node tests/run.mjs [layer ...]   (layers: requirements native sanitize fuzz wasm-simd wasm-scalar js browser)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { checkRequirements } from '../.ci/check-requirements.mjs';
+import { fuzzTargets, runTarget } from './fuzz/run.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, NODE_PATH: process.env.NODE_PATH || '/usr/share/nodejs' };
 const jobs = String(Math.max(1, cpus().length));
-const all = ['native', 'wasm-simd', 'wasm-scalar', 'js', 'browser'];
+const all = ['requirements', 'native', 'sanitize', 'fuzz', 'wasm-simd', 'wasm-scalar', 'js', 'browser'];
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const c of chosen) {
   if (!all.includes(c)) {
@@ -55,7 +60,7 @@ function catchCounts(junitFile) {
 
 function listedCases(preset) {
   const dir = join(root, 'build', preset);
-  const exe = preset === 'native' ? [join(dir, 'quantlab_tests')] : ['node', join(dir, 'quantlab_tests.js')];
+  const exe = preset.startsWith('wasm') ? ['node', join(dir, 'quantlab_tests.js')] : [join(dir, 'quantlab_tests')];
   const r = spawnSync(exe[0], [...exe.slice(1), '--list-test-names-only'], { encoding: 'utf8', env });
   return r.stdout.split('\n').filter((l) => l.trim().length > 0).length;
 }
@@ -98,7 +103,38 @@ function runNodeLayer(name, dir) {
     `${files.length} files`, seconds };
 }
 
+function runRequirementsLayer() {
+  const started = Date.now();
+  const r = checkRequirements();
+  for (const p of r.problems) console.error(`[requirements] ${p}`);
+  return {
+    ok: r.problems.length === 0,
+    summary: `${r.uses} uses in tests/, ${r.declared} installed programs, paths and modules, ` +
+      `${r.problems.length} problems`,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+// Each libFuzzer target for a short smoke (QL_FUZZ_SECONDS, default 30) under ASan + UBSan.
+function runFuzzLayer() {
+  const started = Date.now();
+  const seconds = Number(process.env.QL_FUZZ_SECONDS ?? 30);
+  const rows = fuzzTargets().map((t) => runTarget(t, seconds));
+  for (const r of rows) {
+    if (!r.ok) console.log(r.log ?? '');
+    console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.target.padEnd(22)} ${r.executions} executions, ` +
+      `coverage ${r.coverage} ${r.detail}`);
+  }
+  const failed = rows.filter((r) => !r.ok).length;
+  const runs = rows.reduce((a, r) => a + (r.executions || 0), 0);
+  return { ok: failed === 0, summary: `${rows.length} targets (${failed} failed), ${runs} executions, ` +
+    `${seconds} s each`, seconds: (Date.now() - started) / 1000 };
+}
+
 const layers = {
+  requirements: runRequirementsLayer,
+  sanitize: () => runCatchLayer('sanitize'),
+  fuzz: runFuzzLayer,
   native: () => runCatchLayer('native'),
   'wasm-simd': () => runCatchLayer('wasm-simd'),
   'wasm-scalar': () => runCatchLayer('wasm-scalar'),
@@ -106,6 +142,9 @@ const layers = {
   browser: () => runNodeLayer('browser', 'tests/e2e'),
 };
 const titles = {
+  requirements: 'Requirements (.ci/requirements.mjs)',
+  sanitize: 'Catch2, native ASan + UBSan (clang)',
+  fuzz: 'libFuzzer smoke (ASan + UBSan)',
   native: 'Catch2, native (xsimd)',
   'wasm-simd': 'Catch2, wasm SIMD128 (Node)',
   'wasm-scalar': 'Catch2, wasm scalar (Node)',
