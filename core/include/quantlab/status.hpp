@@ -23,6 +23,7 @@ enum class ErrorCode : int {
   kMalformed = 7,        ///< a file that cannot be parsed (truncated, corrupt, bad checksum)
   kTooLarge = 8,         ///< a size that would need an unreasonable allocation
   kInternal = 9,         ///< a bug in quantlab
+  kCancelled = 10,       ///< the caller's cancel callback stopped the work
 };
 
 /// "INVALID_ARGUMENT", "NOT_FINITE", ...: the code as seen from JavaScript.
@@ -38,6 +39,7 @@ constexpr std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kMalformed: return "MALFORMED";
     case ErrorCode::kTooLarge: return "TOO_LARGE";
     case ErrorCode::kInternal: return "INTERNAL";
+    case ErrorCode::kCancelled: return "CANCELLED";
   }
   return "INTERNAL";
 }
@@ -72,6 +74,7 @@ inline Status out_of_range(std::string m) { return {ErrorCode::kOutOfRange, std:
 inline Status unsupported(std::string m) { return {ErrorCode::kUnsupported, std::move(m)}; }
 inline Status malformed(std::string m) { return {ErrorCode::kMalformed, std::move(m)}; }
 inline Status too_large(std::string m) { return {ErrorCode::kTooLarge, std::move(m)}; }
+inline Status cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
 
 /// A value or the Status explaining why there is none.
 template <class T>
