@@ -167,27 +167,47 @@ std::vector<double> init_plus_plus(const Problem& p, uint32_t seed) {
   auto push = [&](int64_t s) { for (int t = 0; t < d; ++t) cb.push_back(p.v(s)[t]); };
   auto push_last = [&] { for (int t = 0; t < d; ++t) cb.push_back(cb[cb.size() - static_cast<size_t>(d)]); };
   push(order[static_cast<size_t>(std::floor(dc::uniform01(rng) * static_cast<double>(n)))]);
-  std::vector<double> d2(n, std::numeric_limits<double>::infinity());
+  // The subvectors (or H_j v for the weighted distance) in that order, transposed to (d, n),
+  // so the distance loops below run over contiguous subvectors (vectorized).
+  std::vector<double> xt(static_cast<size_t>(d) * n), extra(p.weighted ? n : 0);
+  std::vector<int64_t> posn(p.weighted ? n : 0);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t s = order[i];
+    for (int t = 0; t < d; ++t) {
+      xt[static_cast<size_t>(t) * n + i] = p.weighted ? p.u[static_cast<size_t>(s) * d + t] : p.v(s)[t];
+    }
+    if (p.weighted) {
+      extra[i] = p.vhv[static_cast<size_t>(s)];
+      posn[i] = p.pos(s);
+    }
+  }
+  std::vector<double> d2(n, std::numeric_limits<double>::infinity()), e(n);
   std::vector<double> g;  // weighted: c^T H_j c of the last centre per position
   for (int t = 1; t < p.k; ++t) {
     const double* last = cb.data() + cb.size() - static_cast<size_t>(d);
-    if (p.weighted) {
+    std::fill(e.begin(), e.end(), 0.0);
+    if (p.weighted) {  // (v - c)^T H (v - c) = v^T H v - 2 (H v).c + c^T H c
       g.resize(static_cast<size_t>(p.M));
       for (int64_t j = 0; j < p.M; ++j) g[static_cast<size_t>(j)] = quad_form(p.h(j), d, last);
+      for (int a = 0; a < d; ++a) {
+        const double ca = last[a];
+        const double* col = xt.data() + static_cast<size_t>(a) * n;
+        for (size_t i = 0; i < n; ++i) e[i] += col[i] * ca;
+      }
+      for (size_t i = 0; i < n; ++i) e[i] = std::max(0.0, extra[i] - 2.0 * e[i] + g[static_cast<size_t>(posn[i])]);
+    } else {
+      for (int a = 0; a < d; ++a) {
+        const double ca = last[a];
+        const double* col = xt.data() + static_cast<size_t>(a) * n;
+        for (size_t i = 0; i < n; ++i) {
+          const double diff = col[i] - ca;
+          e[i] += diff * diff;
+        }
+      }
     }
     double total = 0.0;
     for (size_t i = 0; i < n; ++i) {
-      const int64_t s = order[i];
-      double e;
-      if (p.weighted) {
-        const double* us = p.u.data() + s * d;
-        double uc = 0.0;
-        for (int a = 0; a < d; ++a) uc += us[a] * last[a];
-        e = std::max(0.0, p.vhv[static_cast<size_t>(s)] - 2.0 * uc + g[static_cast<size_t>(p.pos(s))]);
-      } else {
-        e = p.dist(s, last, p.H);
-      }
-      d2[i] = std::min(d2[i], e);
+      d2[i] = std::min(d2[i], e[i]);
       total += d2[i];
     }
     if (total <= 0.0) {  // every subvector sits on a centre already
@@ -220,6 +240,56 @@ std::vector<double> init_plus_plus(const Problem& p, uint32_t seed) {
   return sorted;
 }
 
+/// acc[c] = base[c] + sum_t vec[t] cbt[t k + c] for c < k (cbt Layout (d, k)), in float32,
+/// t ascending. Restrict pointers and a block of codewords in registers let it vectorize.
+void distances_f32(const float* __restrict base, const float* __restrict vec, const float* __restrict cbt, int d,
+                   size_t k, float* __restrict acc) {
+  constexpr size_t kBlock = 32;
+  size_t c0 = 0;
+  for (; c0 + kBlock <= k; c0 += kBlock) {
+    float r[kBlock];
+    for (size_t l = 0; l < kBlock; ++l) r[l] = base[c0 + l];
+    for (int t = 0; t < d; ++t) {
+      const float a = vec[t];
+      const float* row = cbt + static_cast<size_t>(t) * k + c0;
+      for (size_t l = 0; l < kBlock; ++l) r[l] += a * row[l];
+    }
+    for (size_t l = 0; l < kBlock; ++l) acc[c0 + l] = r[l];
+  }
+  for (size_t c = c0; c < k; ++c) {
+    float r = base[c];
+    for (int t = 0; t < d; ++t) r += vec[t] * cbt[static_cast<size_t>(t) * k + c];
+    acc[c] = r;
+  }
+}
+
+/// Minimum of acc[0..k) (no NaNs), over 16 lanes elementwise so it vectorizes.
+float min_f32(const float* __restrict acc, size_t k) {
+  constexpr size_t kLanes = 16;
+  float mn[kLanes];
+  for (size_t l = 0; l < kLanes; ++l) mn[l] = std::numeric_limits<float>::infinity();
+  size_t c = 0;
+  for (; c + kLanes <= k; c += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) mn[l] = acc[c + l] < mn[l] ? acc[c + l] : mn[l];
+  }
+  float m = std::numeric_limits<float>::infinity();
+  for (size_t l = 0; l < kLanes; ++l) m = std::min(m, mn[l]);
+  for (; c < k; ++c) m = std::min(m, acc[c]);
+  return m;
+}
+
+/// How many acc[c] <= thr; arg = the last such c.
+int32_t count_below_f32(const float* __restrict acc, size_t k, float thr, int32_t& arg) {
+  int32_t near = 0, last = -1;
+  for (size_t c = 0; c < k; ++c) {
+    const bool in = acc[c] <= thr;
+    near += in ? 1 : 0;
+    last = std::max(last, in ? static_cast<int32_t>(c) : -1);
+  }
+  arg = last;
+  return near;
+}
+
 /// Assigns every subvector to its exact nearest codeword of `cb` (double, (k, d)); writes
 /// codes and the exact distances; returns how many codes changed.
 int64_t assign(const Problem& p, const std::vector<double>& cb, std::vector<uint16_t>& codes,
@@ -246,25 +316,28 @@ int64_t assign(const Problem& p, const std::vector<double>& cb, std::vector<uint
         vnorm += x[t] * x[t];
       }
     }
-    std::copy(base.begin(), base.end(), acc.begin());
-    for (int t = 0; t < d; ++t) {
-      const float a = vec[static_cast<size_t>(t)];
-      const float* row = cbt.data() + static_cast<size_t>(t) * K;
-      float* out = acc.data();
-      for (size_t c = 0; c < K; ++c) out[c] += a * row[c];
-    }
-    float m = acc[0];
-    for (size_t c = 1; c < K; ++c) m = std::min(m, acc[c]);
+    distances_f32(base.data(), vec.data(), cbt.data(), d, K, acc.data());
+    const float m = min_f32(acc.data(), K);
     // Rounding of the float expansion: a few ulps of |v|^2 + |c|^2 per term.
     const float tol = 4e-6f * static_cast<float>(d + 4) * (vnorm + gmax) + 1e-30f;
-    double bd = std::numeric_limits<double>::infinity();
-    int bc = 0;
-    for (int c = 0; c < k; ++c) {
-      if (acc[static_cast<size_t>(c)] > m + tol) continue;
-      const double e = p.dist(s, cb.data() + static_cast<size_t>(c) * d, p.H);
-      if (e < bd) {
-        bd = e;
-        bc = c;
+    int32_t arg = -1;
+    const int32_t near = count_below_f32(acc.data(), K, m + tol, arg);
+    const float thr = m + tol;
+    double bd;
+    int bc;
+    if (near == 1) {
+      bc = arg;
+      bd = p.dist(s, cb.data() + static_cast<size_t>(bc) * d, p.H);
+    } else {
+      bd = std::numeric_limits<double>::infinity();
+      bc = 0;
+      for (int c = 0; c < k; ++c) {
+        if (acc[static_cast<size_t>(c)] > thr) continue;
+        const double e = p.dist(s, cb.data() + static_cast<size_t>(c) * d, p.H);
+        if (e < bd) {
+          bd = e;
+          bc = c;
+        }
       }
     }
     const size_t si = static_cast<size_t>(s);
