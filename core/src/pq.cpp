@@ -497,6 +497,8 @@ int pq_index_bits(int k) { return k <= 1 ? 0 : static_cast<int>(std::bit_width(s
 int PQLayer::nbits() const { return pq_index_bits(k); }
 
 float round_to_fp16(float x) { return half_bits_to_float(float_to_half_bits(x)); }
+uint16_t fp16_bits(float x) { return float_to_half_bits(x); }
+float fp16_value(uint16_t bits) { return half_bits_to_float(bits); }
 
 PQStorage pq_storage(int64_t subvectors, int k, int d, CodebookPrecision precision) {
   PQStorage s;

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "dc_random.hpp"
+#include "quantlab/compressed.hpp"
 #include "quantlab/pq.hpp"
 
 namespace quantlab {
@@ -294,6 +295,30 @@ Result<PQCompressionReport> pq_compress(Network& net, const ImageDataset& train,
   } else {
     rep.accuracy_ft = rep.accuracy;
   }
+
+  // The container: PQ layers as coding 3, everything else float32, and the architecture.
+  std::vector<TensorToCompress> tensors;
+  for (const Layer& l : net.layers()) {
+    for (int pi : l.params) {
+      if (pi < 0) continue;
+      const Parameter& p = net.params()[static_cast<size_t>(pi)];
+      TensorToCompress t;
+      t.name = p.name;
+      t.shape = p.shape;
+      for (size_t i = 0; i < plan->size(); ++i) if ((*plan)[i].param == p.name) t.pq = rep.pq[i];
+      if (!t.pq) t.values = p.value;
+      tensors.push_back(std::move(t));
+    }
+  }
+  auto file = encode_compressed(tensors, &net);
+  if (!file) return file.status();
+  auto decoded = decode_compressed(*file);
+  if (!decoded) return decoded.status();
+  if (!decoded->network) return Status(ErrorCode::kInternal, "pq_compress: the file lost its architecture");
+  ev = evaluate(*decoded->network, test, o.eval_batch, progress);
+  if (!ev) return ev.status();
+  rep.file_accuracy = ev->accuracy;
+  rep.file = std::move(file).value();
   return rep;
 }
 

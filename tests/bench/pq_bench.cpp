@@ -213,8 +213,10 @@ int run_export(const std::string& dir, int argc, char** argv) {
     return 1;
   }
   std::printf("{\"peer\": \"quantlab\", \"model\": \"%s\", \"layer\": \"%s\", \"d\": %d, \"k\": %d, "
-              "\"iterations\": %d, \"weight_mse\": %.6e, \"ms\": %.1f, \"file\": \"%s\"}\n",
-              model.c_str(), layer.c_str(), d, k, r->iterations, r->weight_mse, ms, path.c_str());
+              "\"rows\": %lld, \"cols\": %lld, \"iterations\": %d, \"weight_mse\": %.6e, \"ms\": %.1f, "
+              "\"file\": \"%s\"}\n",
+              model.c_str(), layer.c_str(), d, k, static_cast<long long>(rows), static_cast<long long>(cols),
+              r->iterations, r->weight_mse, ms, path.c_str());
   return 0;
 }
 

@@ -5,6 +5,8 @@
 // layer, and the sequential pipeline with fine-tuning, progress and cancel.
 #include "quantlab/pq.hpp"
 
+#include "quantlab/compressed.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -521,6 +523,32 @@ TEST_CASE("PQ pipeline: conv layers split into K x K kernels, fine-tuning, progr
   }
   REQUIRE(r->accuracy > r->fp32_accuracy - 5.0);
   REQUIRE(r->accuracy_ft > r->fp32_accuracy - 5.0);
+
+  // The compressed file holds the PQ layers (coding 3) and decodes to the same network.
+  REQUIRE(r->file_accuracy == r->accuracy_ft);
+  auto decoded = decode_compressed(r->file);
+  REQUIRE(decoded.is_ok());
+  REQUIRE(decoded->network);
+  for (size_t i = 0; i < 3; ++i) {
+    const DecodedTensor* t = nullptr;
+    for (const DecodedTensor& x : decoded->tensors) if (x.name == r->layers[i].param) t = &x;
+    REQUIRE(t);
+    REQUIRE(t->pq);
+    REQUIRE(t->pq->codes == r->pq[i].codes);
+    REQUIRE(t->pq->codebook == r->pq[i].codebook);
+    REQUIRE(t->values == net->param(r->layers[i].param)->value);
+    REQUIRE(decoded->network->param(r->layers[i].param)->value == t->values);
+    REQUIRE(t->sizes.codebook == r->layers[i].storage.codebook_bytes);
+    // Index stream: fixed width is exactly the accounted bytes; Huffman only when smaller.
+    REQUIRE(t->sizes.labels <= r->layers[i].storage.index_bytes);
+  }
+  size_t header_and_rest = 0;
+  for (const DecodedTensor& x : decoded->tensors) header_and_rest += x.sizes.header + x.sizes.raw + x.sizes.tables;
+  REQUIRE(r->file.size() <= r->bytes + header_and_rest + decoded->architecture_bytes);
+  // A corrupt byte in a PQ tensor fails the checksum, never crashes.
+  std::vector<uint8_t> bad = r->file;
+  bad[bad.size() / 2] ^= 0x40;
+  REQUIRE(decode_compressed(bad).status().code() == ErrorCode::kMalformed);
 
   // Cancel during the quantization of a layer, and during fine-tuning.
   for (const char* when : {"pq fc1.weight", "fine-tune"}) {

@@ -168,6 +168,9 @@ int pq_index_bits(int k);
 
 /// float -> IEEE binary16 -> float, round to nearest even (overflow to infinity).
 float round_to_fp16(float x);
+/// The binary16 bits of x (round to nearest even), and back.
+uint16_t fp16_bits(float x);
+float fp16_value(uint16_t bits);
 
 /// The shared codebook as a Codebook for the training engine: centroids = the (k, d)
 /// codebook flattened, labels[o cols + j d + t] = codes[o M + j] d + t. The Trainer then sums
@@ -249,6 +252,11 @@ struct PQCompressionReport {
   size_t fp32_bytes = 0;    ///< every parameter at 4 B
   size_t bytes = 0;         ///< PQ layers' storage + every other parameter at 4 B
   double ratio = 1.0;
+  /// The network in the compressed container (compressed.hpp: PQ layers as coding 3, the
+  /// index streams Huffman-coded when smaller, the rest float32, the architecture), and
+  /// the accuracy of the network decoded from it (equal to accuracy_ft).
+  std::vector<uint8_t> file;
+  double file_accuracy = 0.0;
   double fp32_accuracy = 0.0, accuracy = 0.0, accuracy_ft = 0.0;  ///< percent on `test`
 };
 
