@@ -37,6 +37,27 @@ PQParameters params(int d, int k, PQObjective objective = PQObjective::kWeight) 
   return p;
 }
 
+/// A 2 x 4 layer of d = 2, k = 2.
+PQLayer tiny_layer(std::vector<float> codebook, std::vector<uint16_t> codes) {
+  PQLayer l;
+  l.rows = 2;
+  l.cols = 4;
+  l.d = 2;
+  l.k = 2;
+  l.codebook = std::move(codebook);
+  l.codes = std::move(codes);
+  return l;
+}
+
+/// The fp32 layer as a PQ layer: one codeword per subvector (for exact reference products).
+PQLayer exact_layer(const PQLayer& like, const std::vector<float>& w) {
+  PQLayer exact = like;
+  exact.k = static_cast<int>(like.n());
+  exact.codebook.assign(w.begin(), w.end());
+  for (size_t s = 0; s < exact.codes.size(); ++s) exact.codes[s] = static_cast<uint16_t>(s);
+  return exact;
+}
+
 struct Subset {
   std::vector<uint8_t> images, labels;
   ImageDataset set(int64_t count) const {
@@ -249,13 +270,7 @@ TEST_CASE("PQ: invalid input returns a status with a stable code", "[pq]") {
   std::vector<float> nan = w;
   nan[17] = std::numeric_limits<float>::quiet_NaN();
   REQUIRE(pq_quantize(nan, 10, 784, params(4, 16)).status().code() == ErrorCode::kNotFinite);
-  PQLayer broken;
-  broken.rows = 2;
-  broken.cols = 4;
-  broken.d = 2;
-  broken.k = 2;
-  broken.codebook = {0, 0, 1, 1};
-  broken.codes = {0, 1, 2, 0};
+  const PQLayer broken = tiny_layer({0, 0, 1, 1}, {0, 1, 2, 0});
   REQUIRE(pq_decode(broken).status().code() == ErrorCode::kOutOfRange);
 }
 
@@ -296,11 +311,7 @@ TEST_CASE("PQ activation objective: weighted distance and least-squares update",
   REQUIRE(ra.is_ok());
   auto out_mse = [&](const PQLayer& l) {
     auto yq = pq_linear_reference(l, x, batch);
-    PQLayer exact = l;  // the fp32 layer: one codeword per subvector
-    exact.k = static_cast<int>(l.n());
-    exact.codebook.assign(w.begin(), w.end());
-    for (size_t s = 0; s < exact.codes.size(); ++s) exact.codes[s] = static_cast<uint16_t>(s);
-    auto y = pq_linear_reference(exact, x, batch);
+    auto y = pq_linear_reference(exact_layer(l, w), x, batch);
     double se = 0.0;
     for (size_t i = 0; i < y->size(); ++i) se += ((*y)[i] - (*yq)[i]) * static_cast<double>((*y)[i] - (*yq)[i]);
     return se / static_cast<double>(y->size());
@@ -318,12 +329,7 @@ TEST_CASE("PQ activation objective: weighted distance and least-squares update",
   auto delta = pq_bias_correction(w, rc->layer, *stats);
   REQUIRE(delta.is_ok());
   REQUIRE(delta->size() == rows);
-  std::vector<float> zero(rows, 0.0f);
-  PQLayer exact = rc->layer;
-  exact.k = static_cast<int>(exact.n());
-  exact.codebook.assign(w.begin(), w.end());
-  for (size_t s = 0; s < exact.codes.size(); ++s) exact.codes[s] = static_cast<uint16_t>(s);
-  auto y = pq_linear_reference(exact, x, batch);
+  auto y = pq_linear_reference(exact_layer(rc->layer, w), x, batch);
   auto yq = pq_linear_reference(rc->layer, x, batch, *delta);
   for (int o = 0; o < rows; ++o) {
     double mean_err = 0.0, scale = 0.0;
@@ -362,13 +368,7 @@ TEST_CASE("LUT inference equals the decoded layer bit for bit", "[pq]") {
       }
     }
   }
-  PQLayer l;
-  l.rows = 2;
-  l.cols = 4;
-  l.d = 2;
-  l.k = 2;
-  l.codebook = {1, 2, 3, 4};
-  l.codes = {0, 1, 1, 0};
+  const PQLayer l = tiny_layer({1, 2, 3, 4}, {0, 1, 1, 0});
   std::vector<float> x = {1, 1, 1, 1};
   REQUIRE(*pq_linear_lut(l, x, 1) == std::vector<float>{10, 10});
   REQUIRE(pq_linear_lut(l, x, 2).status().code() == ErrorCode::kShapeMismatch);
