@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -24,8 +25,21 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// std::bit_cast is missing from Emscripten 3.1.6's libc++: memcpy is the portable form.
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
 uint16_t float_to_half_bits(float f) {
-  const uint32_t x = std::bit_cast<uint32_t>(f);
+  const uint32_t x = bits_of(f);
   const uint32_t sign = (x >> 16) & 0x8000u;
   uint32_t mant = x & 0x7fffffu;
   const int32_t exp = static_cast<int32_t>((x >> 23) & 0xffu);
@@ -54,8 +68,8 @@ float half_bits_to_float(uint16_t h) {
     const float v = std::ldexp(static_cast<float>(m), -24);
     return sign ? -v : v;
   }
-  if (e == 31) return std::bit_cast<float>(sign | 0x7f800000u | (m << 13));
-  return std::bit_cast<float>(sign | ((e + 112u) << 23) | (m << 13));
+  if (e == 31) return float_of(sign | 0x7f800000u | (m << 13));
+  return float_of(sign | ((e + 112u) << 23) | (m << 13));
 }
 
 /// Lower Cholesky of the d x d matrix a (in place); false when not positive definite.
