@@ -171,11 +171,14 @@ int run_model(const std::string& model, int argc, char** argv) {
                 l.storage.codebook_bytes, static_cast<double>(l.fp32_bytes) / static_cast<double>(l.storage.total()),
                 l.weight_mse, l.output_mse, l.seconds);
   }
+  // The "all" row names the d and k of the largest layer (most of the bytes).
+  const PQLayerReport* big = nullptr;
+  for (const PQLayerReport& l : r->layers) if (!big || l.weights > big->weights) big = &l;
   std::printf("\n  {\"model\": \"%s\", \"layer\": \"all\", \"objective\": \"%s\", \"d\": %d, \"k\": %d, "
-              "\"bytes\": %zu, \"ratio\": %.2f, \"fp32_accuracy\": %.2f, \"accuracy\": %.2f, "
-              "\"accuracy_ft\": %.2f, \"finetune_epochs\": %d}]}\n",
-              model.c_str(), obj, r->layers.empty() ? 0 : r->layers[0].d, r->layers.empty() ? 0 : r->layers[0].k,
-              r->bytes, r->ratio, r->fp32_accuracy, r->accuracy, r->accuracy_ft, o.finetune_epochs);
+              "\"bytes\": %zu, \"file_bytes\": %zu, \"ratio\": %.2f, \"fp32_accuracy\": %.2f, \"accuracy\": %.2f, "
+              "\"accuracy_ft\": %.2f, \"file_accuracy\": %.2f, \"finetune_epochs\": %d}]}\n",
+              model.c_str(), obj, big ? big->d : 0, big ? big->k : 0, r->bytes, r->file.size(), r->ratio,
+              r->fp32_accuracy, r->accuracy, r->accuracy_ft, r->file_accuracy, o.finetune_epochs);
   return 0;
 }
 
