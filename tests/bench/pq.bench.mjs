@@ -34,7 +34,8 @@ const RUNS = [
   // fine-tuning, k = 6 stores each filter once, in fp16).
   { model: 'lenet5', plan: 'conv1.weight:25:6,conv2.weight:25:64,fc1.weight:4:256,fc2.weight:4:256,fc3.weight:4:128',
     args: ['--finetune', '2', '--lr', '3e-4', '--batch', '128'], target: { loss: 1 } },
-  { model: 'lenet5', plan: 'conv1.weight:25:6,conv2.weight:25:32,fc1.weight:8:256,fc2.weight:6:256,fc3.weight:4:64',
+  // conv2 at k = 32 (13.4x) lost 1.2 points after fine-tuning; k = 64 keeps it within 1.
+  { model: 'lenet5', plan: 'conv1.weight:25:6,conv2.weight:25:64,fc1.weight:8:256,fc2.weight:6:256,fc3.weight:4:64',
     args: ['--finetune', '2', '--lr', '3e-4', '--batch', '128'], target: { loss: 1 } },
 ];
 const FAISS_LAYERS = [
