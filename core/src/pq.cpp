@@ -1,6 +1,6 @@
 // Product quantization of one layer: k-means++ and Lloyd over the subvectors with the weight
 // or the activation-aware distance, storage accounting, fp16 codebooks, the bridge to the
-// training engine's codebooks, and LUT inference for fully connected layers.
+// training engine's codebooks (LUT inference: pq_lut.cpp; input statistics: pq_stats.cpp).
 //
 // Assignment cost: the distances to all k codewords are computed in float32 as
 // |c|^2 - 2 v.c (weight) or c^T H c - 2 (H v).c (activation), vectorizable over the codewords
@@ -19,6 +19,7 @@
 #include <random>
 
 #include "dc_random.hpp"
+#include "pq_impl.hpp"
 
 namespace quantlab {
 namespace {
@@ -469,7 +470,9 @@ double mean_objective(const Problem& p, const std::vector<double>& cb, const std
   return acc / static_cast<double>(p.n);
 }
 
-Status check_layer(const PQLayer& l, const char* what) {
+}  // namespace
+
+Status pq_check_layer(const PQLayer& l, const char* what) {
   if (l.d < 1 || l.k < 1 || l.rows < 1 || l.cols < 1 || l.cols % l.d != 0) {
     return invalid_argument(std::string(what) + ": inconsistent PQ layer (rows, cols, d, k)");
   }
@@ -490,22 +493,6 @@ Status check_layer(const PQLayer& l, const char* what) {
   return Status::ok();
 }
 
-Status check_lut_args(const PQLayer& l, std::span<const float> x, int64_t batch, std::span<const float> bias,
-                      const char* what) {
-  QL_RETURN_IF_ERROR(check_layer(l, what));
-  if (batch < 0 || x.size() != static_cast<size_t>(batch) * static_cast<size_t>(l.cols)) {
-    return shape_mismatch(std::string(what) + ": x has " + std::to_string(x.size()) + " values, not batch x " +
-                          std::to_string(l.cols));
-  }
-  if (!bias.empty() && static_cast<int64_t>(bias.size()) != l.rows) {
-    return shape_mismatch(std::string(what) + ": " + std::to_string(bias.size()) + " bias values for " +
-                          std::to_string(l.rows) + " outputs");
-  }
-  return Status::ok();
-}
-
-}  // namespace
-
 int pq_index_bits(int k) { return k <= 1 ? 0 : static_cast<int>(std::bit_width(static_cast<unsigned>(k - 1))); }
 
 int PQLayer::nbits() const { return pq_index_bits(k); }
@@ -522,95 +509,6 @@ PQStorage pq_storage(int64_t subvectors, int k, int d, CodebookPrecision precisi
 }
 
 PQStorage pq_storage(const PQLayer& l) { return pq_storage(l.n(), l.k, l.d, l.precision); }
-
-Result<PQInputStats> pq_input_stats(std::span<const float> x, int64_t batch, int64_t cols, int d) {
-  if (d < 1 || cols < 1 || cols % d != 0) {
-    return invalid_argument("pq_input_stats: d = " + std::to_string(d) + " does not divide the row length " +
-                            std::to_string(cols));
-  }
-  if (batch < 1) return empty_input("pq_input_stats: no input rows");
-  if (x.size() != static_cast<size_t>(batch) * static_cast<size_t>(cols)) {
-    return shape_mismatch("pq_input_stats: " + std::to_string(x.size()) + " values for " + std::to_string(batch) +
-                          " rows of " + std::to_string(cols));
-  }
-  for (float v : x) if (!std::isfinite(v)) return not_finite("pq_input_stats: an input is not finite");
-  PQInputStats st;
-  st.d = d;
-  st.M = cols / d;
-  st.count = batch;
-  const size_t D = static_cast<size_t>(d);
-  st.sums.assign(static_cast<size_t>(st.M) * D * D, 0.0);
-  st.mean_sums.assign(static_cast<size_t>(cols), 0.0);
-  for (int64_t r = 0; r < batch; ++r) {
-    const float* row = x.data() + r * cols;
-    for (int64_t i = 0; i < cols; ++i) st.mean_sums[static_cast<size_t>(i)] += row[i];
-    for (int64_t j = 0; j < st.M; ++j) {
-      const float* xj = row + j * d;
-      double* h = st.sums.data() + static_cast<size_t>(j) * D * D;
-      for (size_t a = 0; a < D; ++a) {
-        const double xa = xj[a];
-        if (xa == 0.0) continue;  // ReLU outputs: many zeros
-        for (size_t b = 0; b < D; ++b) h[a * D + b] += xa * static_cast<double>(xj[b]);
-      }
-    }
-  }
-  return st;
-}
-
-Result<PQInputStats> pq_conv_input_stats(const Tensor& x, const Conv2dGeometry& g, int d) {
-  if (x.dtype() != DType::kFloat32 || x.shape().size() != 4) {
-    return invalid_argument("pq_conv_input_stats: the input must be float32 NCHW");
-  }
-  if (g.groups != 1) return unsupported("pq_conv_input_stats: grouped convolutions are not supported");
-  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
-  auto os = conv2d_output_size(H, W, g);
-  if (!os) return os.status();
-  const auto [OH, OW] = *os;
-  const int64_t cols = C * g.kernel_h * g.kernel_w;
-  if (d < 1 || cols % d != 0) {
-    return invalid_argument("pq_conv_input_stats: d = " + std::to_string(d) + " does not divide C_in x KH x KW = " +
-                            std::to_string(cols));
-  }
-  if (N < 1) return empty_input("pq_conv_input_stats: no images");
-  auto data = x.data<float>();
-  for (float v : data) if (!std::isfinite(v)) return not_finite("pq_conv_input_stats: an input is not finite");
-  PQInputStats st;
-  st.d = d;
-  st.M = cols / d;
-  st.count = N * OH * OW;
-  const size_t D = static_cast<size_t>(d);
-  st.sums.assign(static_cast<size_t>(st.M) * D * D, 0.0);
-  st.mean_sums.assign(static_cast<size_t>(cols), 0.0);
-  std::vector<double> row(static_cast<size_t>(cols));
-  for (int64_t n = 0; n < N; ++n) {
-    for (int64_t oy = 0; oy < OH; ++oy) {
-      for (int64_t ox = 0; ox < OW; ++ox) {
-        size_t at = 0;  // the im2col row in OIHW order (c, ky, kx)
-        for (int64_t c = 0; c < C; ++c) {
-          const float* plane = data.data() + (n * C + c) * H * W;
-          for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-            const int64_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
-            for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
-              const int64_t ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
-              row[at++] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? plane[iy * W + ix] : 0.0;
-            }
-          }
-        }
-        for (size_t i = 0; i < row.size(); ++i) st.mean_sums[i] += row[i];
-        for (int64_t j = 0; j < st.M; ++j) {
-          const double* xj = row.data() + static_cast<size_t>(j) * D;
-          double* h = st.sums.data() + static_cast<size_t>(j) * D * D;
-          for (size_t a = 0; a < D; ++a) {
-            const double xa = xj[a];
-            if (xa == 0.0) continue;
-            for (size_t b = 0; b < D; ++b) h[a * D + b] += xa * xj[b];
-          }
-        }
-      }
-    }
-  }
-  return st;
-}
 
 Result<PQResult> pq_quantize(std::span<const float> weights, int64_t rows, int64_t cols, const PQParameters& o,
                              const PQInputStats* stats, const ProgressFn& progress, const CancelFn& cancel) {
@@ -746,7 +644,7 @@ Result<PQResult> pq_quantize(std::span<const float> weights, int64_t rows, int64
 
 Result<std::vector<float>> pq_bias_correction(std::span<const float> weights, const PQLayer& l,
                                               const PQInputStats& stats) {
-  QL_RETURN_IF_ERROR(check_layer(l, "pq_bias_correction"));
+  QL_RETURN_IF_ERROR(pq_check_layer(l, "pq_bias_correction"));
   if (weights.size() != static_cast<size_t>(l.rows * l.cols) || stats.mean_sums.size() != static_cast<size_t>(l.cols) ||
       stats.count < 1) {
     return shape_mismatch("pq_bias_correction: weights or statistics of another layer");
@@ -769,7 +667,7 @@ Result<std::vector<float>> pq_bias_correction(std::span<const float> weights, co
 }
 
 Result<std::vector<float>> pq_decode(const PQLayer& l) {
-  QL_RETURN_IF_ERROR(check_layer(l, "pq_decode"));
+  QL_RETURN_IF_ERROR(pq_check_layer(l, "pq_decode"));
   std::vector<float> w(static_cast<size_t>(l.rows * l.cols));
   const size_t D = static_cast<size_t>(l.d);
   for (size_t s = 0; s < l.codes.size(); ++s) {
@@ -801,61 +699,6 @@ Status pq_update_from_codebook(PQLayer& l, const Codebook& cb) {
     l.codebook[i] = l.precision == CodebookPrecision::kFloat16 ? round_to_fp16(f) : f;
   }
   return Status::ok();
-}
-
-Result<std::vector<float>> pq_linear_lut(const PQLayer& l, std::span<const float> x, int64_t batch,
-                                         std::span<const float> bias) {
-  QL_RETURN_IF_ERROR(check_lut_args(l, x, batch, bias, "pq_linear_lut"));
-  const size_t K = static_cast<size_t>(l.k), D = static_cast<size_t>(l.d), M = static_cast<size_t>(l.M());
-  const size_t rows = static_cast<size_t>(l.rows), cols = static_cast<size_t>(l.cols);
-  std::vector<float> cbt(D * K);  // (d, k)
-  for (size_t c = 0; c < K; ++c) for (size_t t = 0; t < D; ++t) cbt[t * K + c] = l.codebook[c * D + t];
-  std::vector<float> table(M * K);  // (M, k)
-  std::vector<float> y(static_cast<size_t>(batch) * rows);
-  for (size_t b = 0; b < static_cast<size_t>(batch); ++b) {
-    const float* xb = x.data() + b * cols;
-    for (size_t j = 0; j < M; ++j) {
-      float* tj = table.data() + j * K;
-      std::fill(tj, tj + K, 0.0f);
-      for (size_t t = 0; t < D; ++t) {
-        const float xv = xb[j * D + t];
-        const float* row = cbt.data() + t * K;
-        for (size_t c = 0; c < K; ++c) tj[c] += xv * row[c];
-      }
-    }
-    float* yb = y.data() + b * rows;
-    for (size_t o = 0; o < rows; ++o) {
-      const uint16_t* code = l.codes.data() + o * M;
-      float acc = 0.0f;
-      for (size_t j = 0; j < M; ++j) acc += table[j * K + code[j]];
-      yb[o] = bias.empty() ? acc : acc + bias[o];
-    }
-  }
-  return y;
-}
-
-Result<std::vector<float>> pq_linear_reference(const PQLayer& l, std::span<const float> x, int64_t batch,
-                                               std::span<const float> bias) {
-  QL_RETURN_IF_ERROR(check_lut_args(l, x, batch, bias, "pq_linear_reference"));
-  auto w = pq_decode(l);
-  if (!w) return w.status();
-  const size_t D = static_cast<size_t>(l.d), M = static_cast<size_t>(l.M());
-  const size_t rows = static_cast<size_t>(l.rows), cols = static_cast<size_t>(l.cols);
-  std::vector<float> y(static_cast<size_t>(batch) * rows);
-  for (size_t b = 0; b < static_cast<size_t>(batch); ++b) {
-    const float* xb = x.data() + b * cols;
-    for (size_t o = 0; o < rows; ++o) {
-      const float* wo = w->data() + o * cols;
-      float acc = 0.0f;
-      for (size_t j = 0; j < M; ++j) {
-        float part = 0.0f;
-        for (size_t t = 0; t < D; ++t) part += xb[j * D + t] * wo[j * D + t];
-        acc += part;
-      }
-      y[b * rows + o] = bias.empty() ? acc : acc + bias[o];
-    }
-  }
-  return y;
 }
 
 }  // namespace quantlab
