@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'MALFORMED'
   | 'TOO_LARGE'
   | 'RESOURCE_EXHAUSTED'
+  | 'CANCELLED'
   | 'INTERNAL';
 
 /** Thrown for any invalid input; the instance stays usable afterwards. */

@@ -296,6 +296,28 @@ Result<std::vector<uint8_t>> encode_compressed(std::span<const TensorToCompress>
     w.u8(static_cast<uint32_t>(t.shape.size()));
     for (int64_t d : t.shape) w.i32(d);
     const TensorCoding& c = t.coding;
+    if (t.pq) {
+      const PQLayer& l = *t.pq;
+      if (l.k < 2 || l.k > kMaxPQCodewords || l.d < 1 || l.d > 0xFFFF || t.shape.empty() || l.rows != t.shape[0] ||
+          l.rows * l.cols != static_cast<int64_t>(n)) {
+        return invalid_argument("compressed file: tensor '" + t.name + "': a PQ layer (k 2..65536) of another shape");
+      }
+      auto dec = pq_decode(l);  // validates the codebook and the codes
+      if (!dec) return dec.status();
+      for (float v : l.codebook) if (!std::isfinite(v)) return not_finite("compressed file: tensor '" + t.name + "' has a non-finite codeword");
+      const bool half = l.precision == CodebookPrecision::kFloat16;
+      w.u8(3);
+      w.u8(half ? 1 : 0);
+      w.u32(static_cast<uint32_t>(l.k));
+      w.u16(static_cast<uint32_t>(l.d));
+      for (float v : l.codebook) {
+        if (half) w.u16(fp16_bits(v));
+        else w.f32(v);
+      }
+      auto st = write_stream(w, l.codes, l.nbits(), c.huffman);
+      if (!st) return st.status();
+      continue;
+    }
     if (c.bits == 0) {
       if (t.values.size() != n) {
         return shape_mismatch("compressed file: tensor '" + t.name + "' has " + std::to_string(t.values.size()) +
@@ -484,6 +506,47 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
       }
       t.sizes.raw = 4 * n;
       t.sizes.entries = n;
+      model.tensors.push_back(std::move(t));
+      continue;
+    }
+    if (coding == 3) {
+      QL_READ(half, r.u8("PQ precision"));
+      QL_READ(k, r.u32("PQ k"));
+      QL_READ(d, r.u16("PQ d"));
+      if (half > 1 || k < 2 || k > static_cast<uint32_t>(kMaxPQCodewords) || d < 1 || t.shape.empty() || t.shape[0] < 1 ||
+          n % (static_cast<size_t>(t.shape[0]) * d) != 0) {
+        return malformed("compressed model: tensor '" + t.name + "' has a bad PQ header");
+      }
+      t.sizes.header = r.pos() - start;
+      PQLayer l;
+      l.rows = t.shape[0];
+      l.cols = static_cast<int64_t>(n) / l.rows;
+      l.d = static_cast<int>(d);
+      l.k = static_cast<int>(k);
+      l.precision = half ? CodebookPrecision::kFloat16 : CodebookPrecision::kFloat32;
+      const size_t values = static_cast<size_t>(k) * d;
+      if (values > r.remaining() / (half ? 2 : 4)) return malformed("compressed model: tensor '" + t.name + "' is truncated");
+      l.codebook.resize(values);
+      for (float& v : l.codebook) {
+        if (half) {
+          QL_READ(b, r.u16("PQ codebook"));
+          v = fp16_value(static_cast<uint16_t>(b));
+        } else {
+          QL_READ(f, r.f32("PQ codebook"));
+          v = f;
+        }
+        if (!std::isfinite(v)) return malformed("compressed model: a PQ codeword is not finite");
+      }
+      t.sizes.codebook = values * (half ? 2 : 4);
+      t.coding.huffman = false;
+      auto codes = read_stream(r, n / d, l.nbits(), k, t.sizes.labels, t.sizes.tables, t.coding.huffman);
+      if (!codes) return codes.status();
+      l.codes = std::move(codes).value();
+      auto dec = pq_decode(l);
+      if (!dec) return malformed("compressed model: tensor '" + t.name + "': " + dec.status().message());
+      t.values = std::move(dec).value();
+      t.sizes.entries = n;
+      t.pq = std::move(l);
       model.tensors.push_back(std::move(t));
       continue;
     }

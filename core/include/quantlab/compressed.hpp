@@ -14,6 +14,10 @@
 //                          | labels stream of n symbols
 //     coding 2 (sparse):   as coding 1 (pinned_zero = 1) | u8 gap_bits | u32 entries
 //                          | gaps stream | labels stream, of `entries` symbols each
+//     coding 3 (product quantization, pq.hpp; weights viewed as (shape[0], rest)):
+//                          u8 precision (0 fp32, 1 fp16) | u32 k (2..65536) | u16 d
+//                          | k x d codebook values (f32, or binary16 as u16)
+//                          | codes stream of n / d symbols of ceil(log2 k) bits
 //   stream: u8 kind, then kind 0 (fixed width): ceil(count x width / 8) bytes, MSB first;
 //           kind 1 (Huffman): u16 alphabet | 4-bit codeword lengths, two per byte (high
 //           nibble first) | u32 payload bytes | payload (canonical codes, MSB first)
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "quantlab/kmeans.hpp"
+#include "quantlab/pq.hpp"
 #include "quantlab/status.hpp"
 #include "quantlab/tensor.hpp"
 #include "quantlab/train.hpp"
@@ -63,6 +68,9 @@ struct TensorToCompress {
   Shape shape;
   std::vector<float> values;
   std::optional<Codebook> codebook;
+  /// Product quantization (coding 3): the shared codebook and the codes; coding.bits is
+  /// ignored, coding.huffman applies to the codes stream.
+  std::optional<PQLayer> pq;
   TensorCoding coding;
 };
 
@@ -85,6 +93,7 @@ struct DecodedTensor {
   std::vector<float> values;  ///< dense, row-major
   TensorCoding coding;        ///< as stored (huffman: a stream was Huffman-coded)
   TensorSizes sizes;
+  std::optional<PQLayer> pq;  ///< coding 3: the stored layer (codebook and codes)
 };
 
 struct CompressedModel {

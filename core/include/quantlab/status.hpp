@@ -24,6 +24,7 @@ enum class ErrorCode : int {
   kTooLarge = 8,         ///< a size that would need an unreasonable allocation
   kInternal = 9,         ///< a bug in quantlab
   kResourceExhausted = 10,  ///< the memory budget, or the memory itself, ran out (nothing was lost)
+  kCancelled = 11,       ///< the caller's cancel callback stopped the work
 };
 
 /// "INVALID_ARGUMENT", "NOT_FINITE", ...: the code as seen from JavaScript.
@@ -40,6 +41,7 @@ constexpr std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kTooLarge: return "TOO_LARGE";
     case ErrorCode::kInternal: return "INTERNAL";
     case ErrorCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
+    case ErrorCode::kCancelled: return "CANCELLED";
   }
   return "INTERNAL";
 }
@@ -75,6 +77,7 @@ inline Status unsupported(std::string m) { return {ErrorCode::kUnsupported, std:
 inline Status malformed(std::string m) { return {ErrorCode::kMalformed, std::move(m)}; }
 inline Status too_large(std::string m) { return {ErrorCode::kTooLarge, std::move(m)}; }
 inline Status resource_exhausted(std::string m) { return {ErrorCode::kResourceExhausted, std::move(m)}; }
+inline Status cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
 
 /// A value or the Status explaining why there is none.
 template <class T>
