@@ -30,6 +30,7 @@ const MOUNTS = [
   ['/wasm/', join(root, 'wasm')],
   ['/dist/', join(root, 'dist')],
   ['/node_modules/uplot/', join(root, 'node_modules', 'uplot')],
+  ['/node_modules/d3-hierarchy/', join(root, 'node_modules', 'd3-hierarchy')],
   ['/', join(root, 'web')],
 ];
 

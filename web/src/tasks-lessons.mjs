@@ -1,0 +1,131 @@
+// Worker tasks of the lecture-5 lessons added for issue 13: K-means weight quantization
+// (5.6.1), Huffman coding of cluster indices (5.6.4) and the integer-only layer (5.9).
+// Registered next to tasks.mjs by worker.mjs. Every number comes from the quantlab core; this
+// file only moves bytes, looks centroids up by index, counts and takes differences. No DOM.
+import { normalize } from './tasks.mjs';
+
+const MODELS_URL = new URL('../models/', import.meta.url);
+const DATA_URL = new URL('../data/', import.meta.url);
+const PIXELS = 28 * 28;
+
+// The lecture's 4x4 weight matrix (the same as ql-linear's).
+export const LECTURE_W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.91, 1.92, 0, -1.03,
+  1.87, 0, 1.53, 1.49];
+
+export const LESSON_MODELS = ['lenet300', 'lenet5', 'cnn_bn'];
+
+function fail(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Equal-width histogram of `values` in `bins` bins: {x: centers, counts}. */
+export function histogram(values, bins = 60) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  const width = (hi - lo) / bins;
+  const counts = new Uint32Array(bins);
+  for (const v of values) counts[Math.min(bins - 1, Math.floor((v - lo) / width))] += 1;
+  return { x: Float64Array.from({ length: bins }, (_, i) => lo + (i + 0.5) * width), counts };
+}
+
+/** How many weights each centroid holds. */
+export function clusterSizes(labels, k) {
+  const sizes = new Uint32Array(k);
+  for (const l of labels) sizes[l] += 1;
+  return sizes;
+}
+
+/** The byte account of `n` weights as a 2^bits codebook, from the core's storage rule. */
+export function codebookAccount(ql, n, bits) {
+  const total = ql.codebookStorageBytes(n, bits);
+  const codebook = ql.codebookStorageBytes(0, bits);   // the centroids alone (fp32 each)
+  const fp32 = 4 * n;
+  return { n, bits, fp32, indices: total - codebook, codebook, total, ratio: fp32 / total };
+}
+
+export function createLessonTasks(ql) {
+  const files = new Map();
+  function fetchBytes(url) {
+    const key = String(url);
+    if (!files.has(key)) {
+      files.set(key, fetch(url).then(async (response) => {
+        if (!response.ok) throw fail('INVALID_ARGUMENT', `could not fetch ${key}: HTTP ${response.status}`);
+        return new Uint8Array(await response.arrayBuffer());
+      }));
+      files.get(key).catch(() => files.delete(key));
+    }
+    return files.get(key);
+  }
+  const networks = new Map();   // model -> Promise<Network> (read-only here: never trained)
+  function network(name) {
+    if (!LESSON_MODELS.includes(name)) throw fail('INVALID_ARGUMENT', `unknown demo model '${name}'`);
+    if (!networks.has(name)) {
+      const p = fetchBytes(new URL(`${name}.onnx`, MODELS_URL)).then((bytes) => ql.networkFromOnnx(bytes));
+      networks.set(name, p);
+      p.catch(() => networks.delete(name));
+    }
+    return networks.get(name);
+  }
+  /** A model's weight tensors (Linear and Conv2d) in order: [{param, kind, layer, shape, n}]. */
+  function weightParams(net) {
+    const info = net.info();
+    const shapes = Object.fromEntries(info.params.map((p) => [p.name, p.shape]));
+    return info.layers.filter((l) => l.kind === 'Linear' || l.kind === 'Conv2d').map((l) => {
+      const param = l.params.find((p) => p.endsWith('weight'));
+      return { param, kind: l.kind, layer: l.name, shape: shapes[param], n: shapes[param].reduce((a, b) => a * b, 1) };
+    });
+  }
+  async function pickLayer(model, layer) {
+    const net = await network(model);
+    const params = weightParams(net);
+    const found = params.find((p) => p.param === layer) ?? params[0];
+    return { net, params, layer: found };
+  }
+
+  return {
+    /**
+     * 5.6.1: the 4x4 example after `steps` Lloyd steps from `init` (and the exact optimum),
+     * and one layer of a demo model at the same bits.
+     */
+    async kmeansLesson({ w = LECTURE_W, bits = 2, init = 'linear', steps = 0, seed = 1, model = 'lenet5', layer = 'fc1.weight' }) {
+      const k = 2 ** bits;
+      const weights = Float32Array.from(w);
+      const start = ql.kMeansInit(weights, k, { init, seed });
+      const lloyd = ql.kMeansQuantize(weights, bits, { method: 'lloyd', init, seed, iterations: steps });
+      const converged = ql.kMeansQuantize(weights, bits, { method: 'lloyd', init, seed });
+      const optimal = ql.kMeansQuantize(weights, bits, { method: 'optimal' });
+      const rec = Float32Array.from(lloyd.labels, (l) => lloyd.centroids[l]);
+      const toy = {
+        w: weights, bits, start, steps,
+        lloyd: { centroids: lloyd.centroids, labels: lloyd.labels, mse: lloyd.mse, iterations: lloyd.iterations },
+        convergedAt: converged.iterations,
+        convergedMse: converged.mse,
+        optimal: { centroids: optimal.centroids, labels: optimal.labels, mse: optimal.mse },
+        rec,
+        err: Float32Array.from(weights, (v, i) => v - rec[i]),
+        account: codebookAccount(ql, weights.length, bits),
+      };
+      const { net, params, layer: picked } = await pickLayer(model, layer);
+      const values = net.get(picked.param).values;
+      const real = ql.kMeansQuantize(values, bits, { method: 'lloyd', init });
+      const best = ql.kMeansQuantize(values, bits, { method: 'optimal' });
+      const real0 = {
+        model, param: picked.param, kind: picked.kind, shape: picked.shape, n: values.length,
+        histogram: histogram(values),
+        centroids: real.centroids,
+        sizes: clusterSizes(real.labels, k),
+        mse: real.mse,
+        iterations: real.iterations,
+        optimalMse: best.mse,
+        account: codebookAccount(ql, values.length, bits),
+      };
+      const layers = params.map((p) => ({ param: p.param, kind: p.kind, shape: p.shape, ...codebookAccount(ql, p.n, bits) }));
+      return { result: { toy, layer: real0, layers, params: params.map((p) => p.param) } };
+    },
+  };
+}
