@@ -47,6 +47,7 @@ export const GRID_CSS = `
   .swatches li b { font-family: ui-monospace, monospace; margin-right: .35rem; }
   .formula { font-family: ui-monospace, monospace; background: #fbfbf3; border-left: 3px solid #cc9;
     padding: .5rem .8rem; margin: .5rem 0 1rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+  .formula:empty { display: none; }
 `;
 
 const num = (v, d = 2) => (Math.abs(v) < 5e-7 ? '0' : v.toFixed(d));

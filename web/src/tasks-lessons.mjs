@@ -87,7 +87,72 @@ export function createLessonTasks(ql) {
     return { net, params, layer: found };
   }
 
+  /** The first `count` bits of `bytes` (most significant bit first) as a '0'/'1' string. */
+  const bitString = (bytes, count) => Array.from({ length: count }, (_, i) => ((bytes[i >> 3] >> (7 - (i & 7))) & 1)).join('');
+
+  /** A prefix code from '0'/'1' codewords, checked by the core: {codewords, ok, error?, encoded?}. */
+  function checkCode(codewords) {
+    let code = null;
+    try {
+      code = ql.prefixCode(codewords);
+      const symbols = codewords.map((_, i) => i);
+      const e = code.encode(symbols);
+      return { codewords, ok: true, bits: bitString(e.bytes, e.bitCount), bitCount: e.bitCount, decoded: Array.from(code.decode(e.bytes, symbols.length)) };
+    } catch (e) {
+      if (!e?.code) throw e;
+      return { codewords, ok: false, error: `${e.code}: ${e.message}` };
+    } finally {
+      code?.dispose();
+    }
+  }
+
   return {
+    /** 5.6.4: a student's own codewords, checked by the core. */
+    async prefixCheck({ codewords }) {
+      if (!Array.isArray(codewords) || !codewords.every((c) => typeof c === 'string')) throw fail('INVALID_ARGUMENT', 'codewords must be strings');
+      return { result: checkCode(codewords) };
+    },
+
+    /**
+     * 5.6.4: Huffman coding of the cluster indices of one layer quantized to `bits` with
+     * K-means (Lloyd, linear start): the index frequencies, the code, its tree, the average
+     * length against the entropy and the fixed width, a few indices encoded and decoded back;
+     * and the lecture's two codeword examples checked by the core.
+     */
+    async huffmanLesson({ model = 'lenet5', layer = 'fc1.weight', bits = 3, sample = 12 }) {
+      const { net, layer: picked } = await pickLayer(model, layer);
+      const values = net.get(picked.param).values;
+      const k = 2 ** bits;
+      const km = ql.kMeansQuantize(values, bits, { method: 'lloyd', init: 'linear' });
+      const frequencies = clusterSizes(km.labels, k);
+      const code = ql.huffmanCode(frequencies);
+      try {
+        const stats = code.statistics(frequencies);
+        const symbols = km.labels.slice(0, sample);
+        const encoded = code.encode(symbols);
+        const decoded = code.decode(encoded.bytes, symbols.length);
+        const packed = ql.huffmanCompress(km.labels, k);
+        return {
+          result: {
+            model, param: picked.param, shape: picked.shape, n: values.length, bits,
+            centroids: km.centroids,
+            frequencies,
+            lengths: code.lengths.slice(),
+            codewords: code.codewords.slice(),
+            tree: code.tree(frequencies),
+            stats,
+            fixedBits: bits * values.length,
+            huffmanBytes: packed.bytes.length,
+            fixedBytes: ql.codebookStorageBytes(values.length, bits) - ql.codebookStorageBytes(0, bits),
+            sample: { symbols, bits: bitString(encoded.bytes, encoded.bitCount), bitCount: encoded.bitCount, decoded },
+            examples: [checkCode(['01', '101', '010']), checkCode(['01', '10', '111'])],
+          },
+        };
+      } finally {
+        code.dispose();
+      }
+    },
+
     /**
      * 5.6.1: the 4x4 example after `steps` Lloyd steps from `init` (and the exact optimum),
      * and one layer of a demo model at the same bits.
