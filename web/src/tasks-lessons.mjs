@@ -14,6 +14,14 @@ export const LECTURE_W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.
 
 export const LESSON_MODELS = ['lenet300', 'lenet5', 'cnn_bn'];
 
+/** The integer-only lesson's layers: the input of a later FC layer comes from the earlier ones. */
+export const INTEGER_LAYERS = {
+  fc1: { model: 'lenet300', param: 'fc1', kind: 'fc', before: [], label: 'LeNet-300-100 fc1 (784 → 300)' },
+  fc2: { model: 'lenet300', param: 'fc2', kind: 'fc', before: ['fc1'], label: 'LeNet-300-100 fc2 (300 → 100)' },
+  fc3: { model: 'lenet300', param: 'fc3', kind: 'fc', before: ['fc1', 'fc2'], label: 'LeNet-300-100 fc3 (100 → 10)' },
+  conv1: { model: 'lenet5', param: 'conv1', kind: 'conv', before: [], hw: 28, pads: [2, 2, 2, 2], label: 'LeNet-5 conv1 (1 → 6 channels, 5×5)' },
+};
+
 function fail(code, message) {
   return Object.assign(new Error(message), { code });
 }
@@ -106,7 +114,133 @@ export function createLessonTasks(ql) {
     }
   }
 
+  async function testImage(index) {
+    const images = await fetchBytes(new URL('fashion-test-2000.images.u8', DATA_URL));
+    const labels = await fetchBytes(new URL('fashion-test-2000.labels.u8', DATA_URL));
+    if (!(Number.isInteger(index) && index >= 0 && index < labels.length)) throw fail('INVALID_ARGUMENT', `image must be in [0, ${labels.length})`);
+    return { pixels: images.slice(index * PIXELS, (index + 1) * PIXELS), label: labels[index] };
+  }
+
+  /**
+   * The fp32 input of `layer` for one image: the normalized pixels, or for a later FC layer of
+   * LeNet-300-100 the previous layers run by the core's fp32 kernels (with their ReLU).
+   */
+  async function layerInput(spec, pixels) {
+    const net = await network(spec.model);
+    let x = normalize(pixels);
+    for (const prev of spec.before) {
+      const w = net.get(`${prev}.weight`);
+      const f = ql.createGemmF32({ weights: w.values, n: w.shape[0], k: w.shape[1], bias: net.get(`${prev}.bias`).values, activation: 'relu' });
+      try {
+        x = f.run(x, 1);
+      } finally {
+        f.dispose();
+      }
+    }
+    return { net, x };
+  }
+
   return {
+    /**
+     * 5.9: one real input through one FC or conv layer with integer-only arithmetic, every
+     * intermediate of the lecture's graph from the core: q_X, q_W (symmetric int8, per tensor for
+     * FC and per output channel for conv), q_b (int32, scale S_W S_X), the int32 accumulators
+     * sum q_W q_X (kernel, Z_X = 0, no bias), the folded q_bias = q_b - Z_X sum q_W (the kernel
+     * on a zero input), their sum (the kernel with Z_X and q_b), M = S_W S_X / S_Y as M0 and a
+     * shift, the rescaled, zero-point-shifted and clamped q_Y (requantize, fixed point and
+     * fp32), the int8 runtime kernel's own q_Y, and the fp32 layer for comparison.
+     */
+    async integerLesson({ layer = 'fc1', image = 0, out = 0 }) {
+      const spec = INTEGER_LAYERS[layer];
+      if (!spec) throw fail('INVALID_ARGUMENT', `layer must be one of ${Object.keys(INTEGER_LAYERS).join(', ')}`);
+      const { pixels, label } = await testImage(image);
+      const { net, x } = await layerInput(spec, pixels);
+      const W = net.get(`${spec.param}.weight`);
+      const b = net.get(`${spec.param}.bias`).values;
+      const conv = spec.kind === 'conv';
+      const u8 = { bits: 8, signed: false, symmetric: false };
+      const s8 = { bits: 8, signed: true, symmetric: true, narrowRange: true };
+      const rX = ql.calibrate(x, u8);
+      const pX = ql.paramsFromRange(rX.rMin, rX.rMax, u8);
+      const qX = Uint8Array.from(ql.quantize(x, pX));
+      let pW;
+      let qW;
+      if (conv) {
+        pW = ql.perChannelParams(W.values, W.shape, 0, s8);
+        qW = Int8Array.from(ql.quantizePerChannel(W.values, W.shape, 0, pW));
+      } else {
+        const rW = ql.calibrate(W.values, s8);
+        pW = [ql.paramsFromRange(rW.rMin, rW.rMax, s8)];
+        qW = Int8Array.from(ql.quantize(W.values, pW[0]));
+      }
+      const cOut = W.shape[0];
+      const sW = (c) => pW[conv ? c : 0].scale;
+      // q_b = round(b / (S_W S_X)), int32, per output channel.
+      const qB = Int32Array.from(b, (v, c) => ql.quantize([v], { scale: sW(c) * pX.scale, zeroPoint: 0, qMin: -(2 ** 31), qMax: 2 ** 31 - 1, bits: 32, signed: true })[0]);
+      const geometry = conv
+        ? { cOut, cIn: W.shape[1], kernelShape: [W.shape[2], W.shape[3]], pads: spec.pads }
+        : { n: cOut, k: W.shape[1] };
+      const inShape = conv ? [1, W.shape[1], spec.hw, spec.hw] : null;
+      const make = (opts) => (conv
+        ? ql.createQConv2d({ weights: qW, ...geometry, weightScales: pW.map((p) => p.scale), inputScale: pX.scale, ...opts })
+        : ql.createQGemm({ weights: qW, ...geometry, weightScales: pW[0].scale, inputScale: pX.scale, ...opts }));
+      const fp32 = conv
+        ? ql.createConv2dF32({ weights: W.values, bias: b, ...geometry })
+        : ql.createGemmF32({ weights: W.values, bias: b, ...geometry });
+      const run = (kernel, input) => {
+        try {
+          const r = conv ? kernel.run(input, inShape) : kernel.run(input, 1);
+          return conv ? r.data : r;
+        } finally {
+          kernel.dispose();
+        }
+      };
+      const y = run(fp32, x);
+      const rY = ql.calibrate(y, u8);
+      const pY = ql.paramsFromRange(rY.rMin, rY.rMax, u8);
+      const int32 = { type: 'int32' };
+      const products = run(make({ inputZeroPoint: 0, output: int32 }), qX);
+      const qBias = run(make({ inputZeroPoint: pX.zeroPoint, bias: qB, output: int32 }), new Uint8Array(qX.length));
+      const acc = run(make({ inputZeroPoint: pX.zeroPoint, bias: qB, output: int32 }), qX);
+      const perOut = y.length / cOut;   // outputs per channel (1 for FC)
+      const channels = Array.from({ length: conv ? cOut : 1 }, (_, c) => {
+        const M = (sW(c) * pX.scale) / pY.scale;
+        const fm = ql.quantizeMultiplier(M);
+        return { sW: sW(c), M, M0: fm.M0, shift: fm.shift, value: fm.value };
+      });
+      const wide = { qMin: -(2 ** 31), qMax: 2 ** 31 - 1 };
+      const stages = { fixed: {}, fp32: {} };
+      for (const mode of ['fixed', 'fp32']) {
+        const parts = { scaled: new Int32Array(y.length), shifted: new Int32Array(y.length), qY: new Int32Array(y.length) };
+        channels.forEach((ch, c) => {
+          const from = conv ? c * perOut : 0;
+          const slice = conv ? acc.subarray(from, from + perOut) : acc;
+          const m = mode === 'fixed' ? { mode, M0: ch.M0, shift: ch.shift } : { mode, multiplier: ch.M };
+          parts.scaled.set(ql.requantize(slice, { ...m, zeroPoint: 0, ...wide }), from);
+          parts.shifted.set(ql.requantize(slice, { ...m, zeroPoint: pY.zeroPoint, ...wide }), from);
+          parts.qY.set(ql.requantize(slice, { ...m, zeroPoint: pY.zeroPoint, qMin: pY.qMin, qMax: pY.qMax }), from);
+        });
+        const output = { type: 'uint8', scale: pY.scale, zeroPoint: pY.zeroPoint, requant: mode };
+        parts.runtime = run(make({ inputZeroPoint: pX.zeroPoint, bias: qB, output }), qX);
+        parts.dequantized = ql.dequantize(parts.qY, pY);
+        stages[mode] = parts;
+      }
+      const o = Math.min(Math.max(0, out), y.length - 1);
+      const c = conv ? Math.floor(o / perOut) : o;
+      const k = qW.length / cOut;
+      return {
+        result: {
+          layer, spec, image, label, pixels, out: o, channel: c, perOut,
+          shapes: { x: conv ? inShape : [1, x.length], w: W.shape, y: conv ? [1, cOut, spec.hw, spec.hw] : [1, cOut] },
+          pX, pY, pW, rX, rY,
+          x, qX, y,
+          qWRow: qW.slice(c * k, c * k + k),
+          wRow: W.values.slice(c * k, c * k + k),
+          qB, products, qBias, acc, channels, stages,
+        },
+      };
+    },
+
     /** 5.6.4: a student's own codewords, checked by the core. */
     async prefixCheck({ codewords }) {
       if (!Array.isArray(codewords) || !codewords.every((c) => typeof c === 'string')) throw fail('INVALID_ARGUMENT', 'codewords must be strings');
