@@ -12,6 +12,10 @@ const PIXELS = 28 * 28;
 export const LECTURE_W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.91, 1.92, 0, -1.03,
   1.87, 0, 1.53, 1.49];
 
+// The gradient dL/dW of the lecture's (and Deep Compression's, fig. 3) fine-tuning example.
+export const LECTURE_G = [-0.03, -0.01, 0.03, 0.02, -0.01, 0.01, -0.02, 0.12, -0.01, 0.02, 0.04, 0.01,
+  -0.07, -0.02, 0.01, -0.02];
+
 export const LESSON_MODELS = ['lenet300', 'lenet5', 'cnn_bn'];
 
 /** The integer-only lesson's layers: the input of a later FC layer comes from the earlier ones. */
@@ -140,7 +144,72 @@ export function createLessonTasks(ql) {
     return { net, x };
   }
 
+  async function subset(name, count) {
+    const [images, labels] = await Promise.all(['images', 'labels'].map((part) => fetchBytes(new URL(`fashion-${name}.${part}.u8`, DATA_URL))));
+    const n = Math.min(count, labels.length);
+    return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n) };
+  }
+
   return {
+    /**
+     * 5.6.2 on the lecture's example: the gradient grouped by cluster index (the optimal
+     * 2-bit codebook of the 4x4 weights), reduced per cluster (the core's sums; the mean is the
+     * sum over the cluster's size), times the learning rate, and the updated centroids.
+     */
+    async finetuneToy({ reduce = 'sum', lr = 1 }) {
+      const km = ql.kMeansQuantize(LECTURE_W, 2, { method: 'optimal' });
+      const sums = ql.clusterGradientSums(LECTURE_G, km);
+      const sizes = clusterSizes(km.labels, 4);
+      const reduced = Float64Array.from(sums, (v, j) => (reduce === 'mean' ? (sizes[j] ? v / sizes[j] : 0) : v));
+      const step = Float64Array.from(reduced, (v) => lr * v);
+      return {
+        result: {
+          w: Float32Array.from(LECTURE_W), grad: Float32Array.from(LECTURE_G), labels: km.labels, centroids: km.centroids,
+          sizes, sums, reduced, step, updated: Float64Array.from(km.centroids, (c, j) => c - step[j]), reduce, lr,
+        },
+      };
+    },
+
+    /**
+     * 5.6.2 on a real network: every weight tensor of `model` shared through a `bits`-bit
+     * K-means codebook, then trained (the core moves each centroid by its cluster's summed
+     * gradient) in `rounds` rounds of `steps` batches, evaluated after each round. Each round
+     * arrives as progress data.
+     */
+    async finetuneNetwork({ model = 'lenet300', bits = 1, optimizer = 'adam', learningRate = 1e-3, rounds = 6, steps = 20, testCount = 500, track = 'fc3.weight' }, progress) {
+      const base = await network(model);
+      const net = base.clone();
+      try {
+        const test = await subset('test-2000', testCount);
+        const train = await subset('train-6000', 6000);
+        const fp32 = base.evaluate(test.images, test.labels);
+        const params = weightParams(net).map((p) => p.param);
+        for (const p of params) net.quantize(p, bits);
+        const trackParam = params.includes(track) ? track : params[params.length - 1];
+        const history = [];
+        const record = (round, done) => {
+          const e = net.evaluate(test.images, test.labels);
+          const point = { round, steps: done, accuracy: e.accuracy, loss: e.loss, centroids: net.get(trackParam).codebook.centroids };
+          history.push(point);
+          progress(round / rounds, `round ${round} / ${rounds}: accuracy ${e.accuracy.toFixed(1)}%`, { point });
+        };
+        progress(0, 'K-means', { fp32: { accuracy: fp32.accuracy, loss: fp32.loss }, track: trackParam });
+        record(0, 0);
+        const perRound = steps * 50;
+        let done = 0;
+        for (let r = 1; r <= rounds; ++r) {
+          const from = ((r - 1) * perRound) % train.labels.length;
+          const t = net.train(train.images.subarray(from * PIXELS, (from + perRound) * PIXELS), train.labels.subarray(from, from + perRound),
+            { optimizer, learningRate, epochs: 1, batchSize: 50, maxSteps: steps, seed: r });
+          done += t.steps;
+          record(r, done);
+        }
+        return { result: { model, bits, fp32: { accuracy: fp32.accuracy, loss: fp32.loss }, track: trackParam, history } };
+      } finally {
+        net.dispose();
+      }
+    },
+
     /**
      * 5.9: one real input through one FC or conv layer with integer-only arithmetic, every
      * intermediate of the lecture's graph from the core: q_X, q_W (symmetric int8, per tensor for
