@@ -150,7 +150,94 @@ export function createLessonTasks(ql) {
     return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n) };
   }
 
+  /**
+   * Milliseconds per call of `fn`: after one warm-up call, as many calls as fit in `budget` ms
+   * (at least 3), total time over calls. Browsers coarsen performance.now() (to 0.1 ms without
+   * cross-origin isolation), so short calls are timed in bulk.
+   */
+  function timeMs(fn, budget = 60) {
+    fn();
+    let calls = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (calls < 3 || t - t0 < budget) {
+      fn();
+      calls += 1;
+      t = performance.now();
+    }
+    return (t - t0) / calls;
+  }
+
   return {
+    /**
+     * 5.6.3, measured on LeNet-300-100 fc1: (a) one inference of a batch with K-means weights
+     * (decode the stored codebook + indices back to fp32 with the core's decoder, then the fp32
+     * kernel) against the int8 linear kernel and the fp32 kernel with the weights kept dense;
+     * (b) the layer's output activations on real test images: their range and their own
+     * K-means codebook move from input to input, and finding a codebook costs a k-means run.
+     */
+    async kmeansLimits({ bits = 4, batch = 16, images = 12 }, progress) {
+      const net = await network('lenet300');
+      const W = net.get('fc1.weight');
+      const b = net.get('fc1.bias').values;
+      const [n, k] = W.shape;
+      const test = await subset('test-2000', Math.max(batch, images));
+      const x = normalize(test.images);
+      progress(0.05, 'K-means on the weights');
+      const km = ql.kMeansQuantize(W.values, bits, { method: 'lloyd', init: 'linear' });
+      const files = {
+        dense: ql.encodeCompressed([{ name: 'fc1.weight', shape: W.shape, bits, huffman: false, codebook: km }]),
+        huffman: ql.encodeCompressed([{ name: 'fc1.weight', shape: W.shape, bits, huffman: true, codebook: km }]),
+      };
+      progress(0.2, 'decoding the codebook layer');
+      const decodeMs = { dense: timeMs(() => ql.decodeCompressed(files.dense), 200), huffman: timeMs(() => ql.decodeCompressed(files.huffman), 200) };
+      const decoded = ql.decodeCompressed(files.dense).tensors[0].values;
+      progress(0.5, 'timing the kernels');
+      const xb = x.subarray(0, batch * k);
+      const fp32 = ql.createGemmF32({ weights: decoded, n, k, bias: b });
+      const s8 = { bits: 8, signed: true, symmetric: true, narrowRange: true };
+      const u8 = { bits: 8, signed: false, symmetric: false };
+      const rW = ql.calibrate(W.values, s8);
+      const pW = ql.paramsFromRange(rW.rMin, rW.rMax, s8);
+      const rX = ql.calibrate(xb, u8);
+      const pX = ql.paramsFromRange(rX.rMin, rX.rMax, u8);
+      const int8 = ql.createQGemm({ weights: Int8Array.from(ql.quantize(W.values, pW)), n, k, weightScales: pW.scale, inputScale: pX.scale, inputZeroPoint: pX.zeroPoint, output: { type: 'uint8', scale: 0.05, zeroPoint: 0 } });
+      let fp32Ms;
+      let int8Ms;
+      let quantizeInputMs;
+      let acts;
+      try {
+        fp32Ms = timeMs(() => fp32.run(xb, batch));
+        const qX = Uint8Array.from(ql.quantize(xb, pX));
+        int8Ms = timeMs(() => int8.run(qX, batch));
+        quantizeInputMs = timeMs(() => ql.quantize(xb, pX));
+        // (b) The layer's outputs after ReLU on single images.
+        progress(0.8, 'activations of real inputs');
+        const relu = ql.createGemmF32({ weights: W.values, n, k, bias: b, activation: 'relu' });
+        try {
+          acts = Array.from({ length: images }, (_, i) => {
+            const a = relu.run(x.subarray(i * k, (i + 1) * k), 1);
+            const range = ql.calibrate(a, u8);
+            const own = ql.kMeansQuantize(a, bits, { method: 'lloyd', init: 'linear' });
+            return { image: i, label: test.labels[i], rMin: range.rMin, rMax: range.rMax, centroids: own.centroids, kmeansMs: timeMs(() => ql.kMeansQuantize(a, bits, { method: 'lloyd', init: 'linear' }), 20) };
+          });
+        } finally {
+          relu.dispose();
+        }
+      } finally {
+        fp32.dispose();
+        int8.dispose();
+      }
+      return {
+        result: {
+          layer: 'fc1.weight', n, k, bits, batch,
+          bytes: { fp32: 4 * n * k, int8: n * k, dense: files.dense.length, huffman: files.huffman.length },
+          ms: { decodeDense: decodeMs.dense, decodeHuffman: decodeMs.huffman, fp32: fp32Ms, int8: int8Ms, quantizeInput: quantizeInputMs },
+          activations: acts,
+        },
+      };
+    },
+
     /**
      * 5.6.2 on the lecture's example: the gradient grouped by cluster index (the optimal
      * 2-bit codebook of the 4x4 weights), reduced per cluster (the core's sums; the mean is the
