@@ -1,4 +1,4 @@
-// <ql-layer-shares> (lecture 5, 5.5) inside the bits lesson and alone: the parameter totals of
+// The conv / FC shares (lecture 5, 5.5) inside the bits lesson and as <ql-layer-shares> alone: the parameter totals of
 // AlexNet, VGG-16, ResNet-50 and MobileNetV2 equal torchvision's, and the conv / FC shares on
 // screen equal the architecture module's counts; 390 px, axe, no console errors.
 import assert from 'node:assert/strict';
@@ -32,8 +32,8 @@ test('the architecture counts equal torchvision\'s parameter totals', () => {
 
 async function shares(page, root) {
   return page.evaluate((host) => {
-    const el = host ? document.querySelector(host).shadowRoot.querySelector('ql-layer-shares') : document.querySelector('ql-layer-shares');
-    return [...el.shadowRoot.querySelectorAll('[data-testid=table] tr[data-net]')].map((tr) => ({
+    const shadow = host ? document.querySelector(host).shadowRoot : document.querySelector('ql-layer-shares').shadowRoot;
+    return [...shadow.querySelectorAll('[data-testid=share-table] tr[data-net]')].map((tr) => ({
       name: tr.dataset.net,
       params: tr.querySelector('[data-col=params]').textContent,
       conv: tr.querySelector('[data-col=conv-params]').textContent,
@@ -45,7 +45,6 @@ async function shares(page, root) {
 test('inside the bits lesson, next to the curves: the shares on screen equal the module\'s', async () => {
   const page = await env.newPage('?lesson=bits');
   await page.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 });
-  await page.waitForFunction(() => document.querySelector('ql-bits').shadowRoot.querySelector('ql-layer-shares')?.dataset.ready === 'true');
   const rows = await shares(page, 'ql-bits');
   assert.deepEqual(rows, standardCnns().map((n) => {
     const p = n.conv.params + n.fc.params + n.other.params;
@@ -62,7 +61,7 @@ test('alone at 390 and 1366 px: no horizontal scroll, no axe violations; screens
   const own = ['document-title', 'html-has-lang'];
   assert.deepEqual((await axeViolations(page)).filter((v) => !own.includes(v.split(':')[0])), []);
   await page.close();
-  await layoutChecks(env, '?lesson=bits', 'bits-shares', (p) => p.waitForFunction(() => document.querySelector('ql-bits')?.shadowRoot.querySelector('ql-layer-shares')?.dataset.ready === 'true', null, { timeout: 30000 }));
+  await layoutChecks(env, '?lesson=bits', 'bits-shares', (p) => p.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 }));
 });
 
 test('no console errors', () => {

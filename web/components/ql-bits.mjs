@@ -7,7 +7,8 @@
 import { define, Lesson } from '../src/lesson.mjs';
 import { linePlot, uplotCss } from '../src/plot.mjs';
 import { cards, controls, esc, pct, runButtons, STATUS_HTML, tableHtml } from '../src/ui.mjs';
-import './ql-layer-shares.mjs';
+import { standardCnns } from '../src/architectures.mjs';
+import { drawShares, SHARES_HTML } from './ql-layer-shares.mjs';
 
 const SCHEMA = {
   model: {
@@ -43,7 +44,7 @@ ${STATUS_HTML}
 ${cards([['fp32', 'fp32 accuracy'], ['conv-params', 'conv weights'], ['fc-params', 'FC weights'], ['summary', 'fewest bits within 1 point']])}
 <div class="scroll" data-testid="plot" role="img" aria-label="accuracy against bits per series; the table below holds the same values"></div>
 <div class="scroll"><table class="data" data-testid="table"></table></div>
-<ql-layer-shares data-testid="shares"></ql-layer-shares>
+${SHARES_HTML}
 <p class="note">The core's linear quantizer takes 2 to 8 bits, so linear has no 1-bit point. Biases stay fp32
 throughout; accuracy is measured on the first <i>n</i> test images.</p>
 `;
@@ -51,6 +52,11 @@ throughout; accuracy is measured on the first <i>n</i> test images.</p>
 export class QlBits extends Lesson {
   static schema = SCHEMA;
   static template = TEMPLATE;
+  // Section 5.5's figure next to the curves: parameters and MACs, conv against FC.
+  setup() {
+    drawShares(this.$('[data-testid=share-bars]'), this.$('[data-testid=share-table]'), standardCnns());
+  }
+
   /** The measured points so far: [{group, method, bits, accuracy}]. */
   get points() {
     return structuredClone(this.results?.points ?? []);
