@@ -54,6 +54,23 @@ test('inside the bits lesson, next to the curves: the shares on screen equal the
   await page.close();
 });
 
+test('the sweep shows a first result within 2 s, then refines it on all images', async () => {
+  const page = await env.newPage('?lesson=bits#model=lenet5&count=1000');
+  await page.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 });
+  const t0 = Date.now();
+  await page.locator('ql-bits [data-testid=run]').click();
+  await page.waitForSelector('ql-bits [data-testid=table] td.preview', { timeout: 10000 });
+  const first = Date.now() - t0;
+  console.log(`first point after ${first} ms`);
+  assert.ok(first < 2000, `first point after ${first} ms`);
+  assert.match(await page.locator('ql-bits [data-testid=preview-note]').textContent(), /first pass on 100 test images/);
+  await page.waitForSelector('ql-bits[data-done=true]', { timeout: 180000 });
+  assert.equal(await page.locator('ql-bits [data-testid=table] td.preview').count(), 0);
+  assert.equal((await page.locator('ql-bits [data-testid=preview-note]').textContent()).trim(), '');
+  assert.equal(await page.locator('ql-bits').evaluate((el) => el.points.filter((p) => p.preview).length), 0);
+  await page.close();
+});
+
 test('alone at 390 and 1366 px: no horizontal scroll, no axe violations; screenshots', async () => {
   const page = await env.coursePage(['ql-layer-shares'], '<main><h1>course</h1><h2>5.5</h2><ql-layer-shares></ql-layer-shares></main>');
   await page.waitForSelector('ql-layer-shares[data-ready=true]');
