@@ -10,14 +10,11 @@ import { hierarchy, tree } from 'd3-hierarchy';
 
 import { clusterColor, GRID_CSS, swatches } from '../src/draw.mjs';
 import { define, Lesson } from '../src/lesson.mjs';
+import { coerceLayer, modelLayerFields, showLayerOptions } from '../src/model-layers.mjs';
 import { bytes, cards, controls, esc, int, STATUS_HTML, tableHtml } from '../src/ui.mjs';
-import { MODEL_LAYERS } from './ql-kmeans.mjs';
-
-const ALL_LAYERS = [...new Set(Object.values(MODEL_LAYERS).flat())];
 
 const SCHEMA = {
-  model: { type: 'enum', default: 'lenet5', label: 'model', options: { lenet5: 'LeNet-5', lenet300: 'LeNet-300-100', cnn_bn: 'CNN with BatchNorm' } },
-  layer: { type: 'enum', default: 'fc1.weight', label: 'layer', options: Object.fromEntries(ALL_LAYERS.map((l) => [l, l])) },
+  ...modelLayerFields(),
   bits: { type: 'int', default: 3, label: 'K-means bits', options: [2, 3, 4, 5] },
 };
 
@@ -78,8 +75,7 @@ export class QlHuffman extends Lesson {
   }
 
   coerce(s) {
-    if (!MODEL_LAYERS[s.model].includes(s.layer)) s.layer = MODEL_LAYERS[s.model].find((l) => l.startsWith('fc')) ?? MODEL_LAYERS[s.model][0];
-    return s;
+    return coerceLayer(s);
   }
 
   compute(s, ctx) {
@@ -143,18 +139,8 @@ export class QlHuffman extends Lesson {
     this.$('[data-testid=tree-box]').innerHTML = `<svg width="${width.toFixed(0)}" height="${height}" viewBox="0 0 ${width.toFixed(0)} ${height}" aria-hidden="true" data-leaves="${leaves}">${parts.join('')}</svg>`;
   }
 
-  #layerOptions(model, layer) {
-    const select = this.$('[data-testid=layer]');
-    const want = MODEL_LAYERS[model].join('|');
-    if (select.dataset.model !== want) {
-      select.replaceChildren(...MODEL_LAYERS[model].map((l) => new Option(l, l)));
-      select.dataset.model = want;
-    }
-    select.value = layer;
-  }
-
   render(s, r) {
-    this.#layerOptions(s.model, s.layer);
+    showLayerOptions(this.$('[data-testid=layer]'), s.model, s.layer);
     const set = (id, text) => { this.$(`[data-testid=${id}]`).textContent = text; };
     if (!r) {
       for (const id of ['tree-box', 'codebook', 'table', 'bitstring', 'examples']) this.$(`[data-testid=${id}]`).innerHTML = '';

@@ -8,16 +8,9 @@
 // State (attributes, URL with `sync-url`): bits, init, steps, seed, model, layer.
 import { byteBars, clusterColor, GRID_CSS, gridRows, numberLine, signedFill, swatches } from '../src/draw.mjs';
 import { define, Lesson } from '../src/lesson.mjs';
+import { coerceLayer, modelLayerFields, showLayerOptions } from '../src/model-layers.mjs';
 import { histogramPlot, uplotCss } from '../src/plot.mjs';
 import { bytes, cards, controls, esc, int, STATUS_HTML, tableHtml } from '../src/ui.mjs';
-
-/** The weight tensors of the demo models (what their ONNX files hold). */
-export const MODEL_LAYERS = {
-  lenet5: ['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight', 'fc3.weight'],
-  lenet300: ['fc1.weight', 'fc2.weight', 'fc3.weight'],
-  cnn_bn: ['conv1.weight', 'conv2.weight', 'conv3.weight', 'fc.weight'],
-};
-const ALL_LAYERS = [...new Set(Object.values(MODEL_LAYERS).flat())];
 
 const SCHEMA = {
   bits: { type: 'int', default: 2, label: 'bits', options: [1, 2, 3, 4] },
@@ -27,8 +20,7 @@ const SCHEMA = {
   },
   steps: { type: 'int', default: 0, label: 'Lloyd steps', min: 0, max: 50, step: 1 },
   seed: { type: 'int', default: 1, label: 'seed', min: 0, max: 1000000, step: 1, enabled: (s) => s.init === 'random' || s.init === 'kmeans++' },
-  model: { type: 'enum', default: 'lenet5', label: 'model', options: { lenet5: 'LeNet-5', lenet300: 'LeNet-300-100', cnn_bn: 'CNN with BatchNorm' } },
-  layer: { type: 'enum', default: 'fc1.weight', label: 'layer', options: Object.fromEntries(ALL_LAYERS.map((l) => [l, l])) },
+  ...modelLayerFields(),
 };
 
 const fmt = (v, d = 2) => (Math.abs(v) < 5e-7 ? '0' : v.toFixed(d));
@@ -96,26 +88,15 @@ export class QlKmeans extends Lesson {
 
   // The layer belongs to the model; a new model starts on its first FC layer.
   coerce(s) {
-    if (!MODEL_LAYERS[s.model].includes(s.layer)) s.layer = MODEL_LAYERS[s.model].find((l) => l.startsWith('fc')) ?? MODEL_LAYERS[s.model][0];
-    return s;
+    return coerceLayer(s);
   }
 
   compute(s, ctx) {
     return ctx.call('kmeansLesson', { bits: s.bits, init: s.init, steps: s.steps, seed: s.seed, model: s.model, layer: s.layer });
   }
 
-  #layerOptions(model, layer) {
-    const select = this.$('[data-testid=layer]');
-    const want = MODEL_LAYERS[model].join('|');
-    if (select.dataset.model !== want) {
-      select.replaceChildren(...MODEL_LAYERS[model].map((l) => new Option(l, l)));
-      select.dataset.model = want;
-    }
-    select.value = layer;
-  }
-
   render(s, r) {
-    this.#layerOptions(s.model, s.layer);
+    showLayerOptions(this.$('[data-testid=layer]'), s.model, s.layer);
     const set = (id, text) => { this.$(`[data-testid=${id}]`).textContent = text; };
     const ids = ['line', 'codebook', 'w-grid', 'index-grid', 'rec-grid', 'err-grid', 'bars', 'layer-codebook', 'layers'];
     if (!r) {
