@@ -2,21 +2,12 @@
 // AlexNet, VGG-16, ResNet-50 and MobileNetV2 equal torchvision's, and the conv / FC shares on
 // screen equal the architecture module's counts; 390 px, axe, no console errors.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { standardCnns } from '../../web/src/architectures.mjs';
-import { openBrowser } from './browser.mjs';
-import { axeViolations, layoutChecks } from './checks.mjs';
+import { axeViolations, layoutChecks, useBrowser } from './checks.mjs';
 
-let env;
-
-before(async () => {
-  env = await openBrowser();
-});
-
-after(async () => {
-  await env?.close();
-});
+const ctx = useBrowser();
 
 // torchvision.models' parameter counts (sum of p.numel()).
 const TORCHVISION = { AlexNet: 61100840, 'VGG-16': 138357544, 'ResNet-50': 25557032, MobileNetV2: 3504872 };
@@ -43,7 +34,7 @@ async function shares(page, root) {
 }
 
 test('inside the bits lesson, next to the curves: the shares on screen equal the module\'s', async () => {
-  const page = await env.newPage('?lesson=bits');
+  const page = await ctx.env.newPage('?lesson=bits');
   await page.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 });
   const rows = await shares(page, 'ql-bits');
   assert.deepEqual(rows, standardCnns().map((n) => {
@@ -55,7 +46,7 @@ test('inside the bits lesson, next to the curves: the shares on screen equal the
 });
 
 test('the sweep shows a first result within 2 s, then refines it on all images', async () => {
-  const page = await env.newPage('?lesson=bits#model=lenet5&count=1000');
+  const page = await ctx.env.newPage('?lesson=bits#model=lenet5&count=1000');
   await page.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 });
   const t0 = Date.now();
   await page.locator('ql-bits [data-testid=run]').click();
@@ -72,15 +63,15 @@ test('the sweep shows a first result within 2 s, then refines it on all images',
 });
 
 test('alone at 390 and 1366 px: no horizontal scroll, no axe violations; screenshots', async () => {
-  const page = await env.coursePage(['ql-layer-shares'], '<main><h1>course</h1><h2>5.5</h2><ql-layer-shares></ql-layer-shares></main>');
+  const page = await ctx.env.coursePage(['ql-layer-shares'], '<main><h1>course</h1><h2>5.5</h2><ql-layer-shares></ql-layer-shares></main>');
   await page.waitForSelector('ql-layer-shares[data-ready=true]');
   // The test's own course page has no <title> or lang: those two page-level rules are its own.
   const own = ['document-title', 'html-has-lang'];
   assert.deepEqual((await axeViolations(page)).filter((v) => !own.includes(v.split(':')[0])), []);
   await page.close();
-  await layoutChecks(env, '?lesson=bits', 'bits-shares', (p) => p.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 }));
+  await layoutChecks(ctx.env, '?lesson=bits', 'bits-shares', (p) => p.waitForSelector('ql-bits[data-ready=true]', { timeout: 30000 }));
 });
 
 test('no console errors', () => {
-  assert.deepEqual(env.consoleErrors, []);
+  assert.deepEqual(ctx.env.consoleErrors, []);
 });

@@ -1,10 +1,12 @@
 // Checks every issue-13 lesson test shares: zero axe-core violations (axe injected from
 // node_modules), no horizontal scroll at 390 px, and screenshots at 390 and 1366 px in
-// test-results/ (<name>-390.png, <name>-1366.png).
+// test-results/ (<name>-390.png, <name>-1366.png); and the shared before/after hooks.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 
-import { artifacts, root } from './browser.mjs';
+import { load } from '../../wasm/quantlab.mjs';
+import { artifacts, openBrowser, root } from './browser.mjs';
 
 const AXE = join(root, 'node_modules', 'axe-core', 'axe.min.js');
 
@@ -29,4 +31,16 @@ export async function layoutChecks(env, path, name, ready) {
     assert.deepEqual(await axeViolations(page), [], `${name} at ${width} px`);
     await page.close();
   }
+}
+
+/** Register before/after hooks: one browser (and the quantlab JS API in Node) per test file. */
+export function useBrowser() {
+  const ctx = { env: null, ql: null };
+  before(async () => {
+    [ctx.env, ctx.ql] = await Promise.all([openBrowser(), load()]);
+  });
+  after(async () => {
+    await ctx.env?.close();
+  });
+  return ctx;
 }

@@ -3,23 +3,11 @@
 // layer whose file is larger than its fp32 weights (LeNet-5 conv1 at 8 bits: 150 weights, a
 // 1,024 B codebook) explained with the core's own sizes; 390 px, axe, no console errors.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { load } from '../../wasm/quantlab.mjs';
-import { openBrowser } from './browser.mjs';
-import { layoutChecks } from './checks.mjs';
+import { layoutChecks, useBrowser } from './checks.mjs';
 
-let env;
-let ql;
-
-before(async () => {
-  env = await openBrowser();
-  ql = await load();
-});
-
-after(async () => {
-  await env?.close();
-});
+const ctx = useBrowser();
 
 const sel = (id) => `ql-deep-compression [data-testid=${id}]`;
 const HASH = '#model=lenet5&pruneSteps=1&train=1000&test=500&epochs=0';
@@ -31,7 +19,7 @@ async function compressed(page) {
 }
 
 test('conv controls are hidden for LeNet-300-100 and shown for LeNet-5', async () => {
-  const page = await env.newPage('?lesson=deep-compression');
+  const page = await ctx.env.newPage('?lesson=deep-compression');
   await page.waitForSelector('ql-deep-compression[data-ready=true]', { timeout: 30000 });
   assert.equal(await page.locator(sel('convSparsity')).isVisible(), false);
   assert.equal(await page.locator(sel('convBits')).isVisible(), false);
@@ -42,7 +30,7 @@ test('conv controls are hidden for LeNet-300-100 and shown for LeNet-5', async (
 });
 
 test('LeNet-5: paper ratios beside the stages, the accuracy change explained, conv1 below 1x explained', async () => {
-  const page = await env.newPage(`?lesson=deep-compression${HASH}`);
+  const page = await ctx.env.newPage(`?lesson=deep-compression${HASH}`);
   await compressed(page);
   const paper = await page.locator(`${sel('stages')} td[data-field=paper]`).allTextContents();
   assert.deepEqual(paper, ['1×', '9–13×', '27–31×', '35–49×']);
@@ -55,7 +43,7 @@ test('LeNet-5: paper ratios beside the stages, the accuracy change explained, co
   // conv1: 150 weights, 8 bits -> the core's codebook size of 256 centroids.
   const conv1 = r.layers.find((l) => l.param === 'conv1.weight');
   assert.ok(conv1.huffmanBytes > conv1.fp32Bytes, `conv1 ${conv1.huffmanBytes} B vs ${conv1.fp32Bytes} B`);
-  const book = ql.codebookStorageBytes(0, 8);
+  const book = ctx.ql.codebookStorageBytes(0, 8);
   const below = (await page.locator(sel('below-one')).textContent()).trim();
   assert.match(below, new RegExp(`conv1\\.weight compresses to ${(conv1.fp32Bytes / conv1.huffmanBytes).toFixed(2)}×`));
   assert.match(below, new RegExp(`8-bit codebook alone is ${book.toLocaleString('en-US')} B`));
@@ -64,9 +52,9 @@ test('LeNet-5: paper ratios beside the stages, the accuracy change explained, co
 });
 
 test('390 and 1366 px: no horizontal scroll, no axe violations; screenshots', async () => {
-  await layoutChecks(env, `?lesson=deep-compression${HASH}`, 'deep-compression-honest', compressed);
+  await layoutChecks(ctx.env, `?lesson=deep-compression${HASH}`, 'deep-compression-honest', compressed);
 });
 
 test('no console errors', () => {
-  assert.deepEqual(env.consoleErrors, []);
+  assert.deepEqual(ctx.env.consoleErrors, []);
 });

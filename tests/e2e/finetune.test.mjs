@@ -4,25 +4,13 @@
 // cluster sizes; a short fine-tuning run lowers the test loss after K-means; 390 px, axe, no
 // console errors.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { load } from '../../wasm/quantlab.mjs';
-import { openBrowser } from './browser.mjs';
-import { layoutChecks } from './checks.mjs';
+import { layoutChecks, useBrowser } from './checks.mjs';
 
 const W = [2.09, -0.98, 1.48, 0.09, 0.05, -0.14, -1.08, 2.12, -0.91, 1.92, 0, -1.03, 1.87, 0, 1.53, 1.49];
 const G = [-0.03, -0.01, 0.03, 0.02, -0.01, 0.01, -0.02, 0.12, -0.01, 0.02, 0.04, 0.01, -0.07, -0.02, 0.01, -0.02];
-let env;
-let ql;
-
-before(async () => {
-  env = await openBrowser();
-  ql = await load();
-});
-
-after(async () => {
-  await env?.close();
-});
+const ctx = useBrowser();
 
 const sel = (id) => `ql-finetune [data-testid=${id}]`;
 
@@ -34,10 +22,10 @@ async function ready(page) {
 const column = async (page, col) => page.locator(`${sel('flow')} td[data-col=${col}]`).allTextContents();
 
 test('the lecture\'s step: sums from the core, centroids 2, 1.5, 0, -1 -> 1.96, 1.48, -0.04, -0.97', async () => {
-  const page = await env.newPage('?lesson=finetune');
+  const page = await ctx.env.newPage('?lesson=finetune');
   await ready(page);
-  const km = ql.kMeansQuantize(W, 2, { method: 'optimal' });
-  const sums = Array.from(ql.clusterGradientSums(G, km)).reverse();   // shown largest centroid first
+  const km = ctx.ql.kMeansQuantize(W, 2, { method: 'optimal' });
+  const sums = Array.from(ctx.ql.clusterGradientSums(G, km)).reverse();   // shown largest centroid first
   assert.deepEqual(await column(page, 'reduced'), sums.map((v) => v.toFixed(3)));
   assert.deepEqual(await column(page, 'reduced'), ['0.040', '0.020', '0.040', '-0.030']);
   assert.deepEqual((await column(page, 'updated')), ['1.96', '1.48', '-0.04', '-0.97']);
@@ -49,7 +37,7 @@ test('the lecture\'s step: sums from the core, centroids 2, 1.5, 0, -1 -> 1.96, 
 });
 
 test('a short run on LeNet-300-100 at 1 bit: the test loss falls below the K-means loss', async () => {
-  const page = await env.newPage('?lesson=finetune#rounds=3');
+  const page = await ctx.env.newPage('?lesson=finetune#rounds=3');
   await ready(page);
   await page.locator(sel('run')).click();
   await page.waitForSelector('ql-finetune[data-done]', { timeout: 120000 });
@@ -71,9 +59,9 @@ async function trained(page) {
 }
 
 test('390 and 1366 px: no horizontal scroll, no axe violations; screenshots', async () => {
-  await layoutChecks(env, '?lesson=finetune#rounds=3', 'finetune', trained);
+  await layoutChecks(ctx.env, '?lesson=finetune#rounds=3', 'finetune', trained);
 });
 
 test('no console errors', () => {
-  assert.deepEqual(env.consoleErrors, []);
+  assert.deepEqual(ctx.env.consoleErrors, []);
 });

@@ -5,23 +5,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { load } from '../../wasm/quantlab.mjs';
-import { openBrowser, root } from './browser.mjs';
-import { layoutChecks } from './checks.mjs';
+import { root } from './browser.mjs';
+import { layoutChecks, useBrowser } from './checks.mjs';
 
-let env;
-let ql;
-
-before(async () => {
-  env = await openBrowser();
-  ql = await load();
-});
-
-after(async () => {
-  await env?.close();
-});
+const ctx = useBrowser();
 
 const sel = (id) => `ql-huffman [data-testid=${id}]`;
 const text = async (page, id) => (await page.locator(sel(id)).textContent()).trim();
@@ -33,12 +22,12 @@ async function ready(page) {
 
 /** Node: the same layer, K-means at `bits` (Lloyd, linear start), its Huffman code. */
 function expected(model, param, bits) {
-  const net = ql.networkFromOnnx(readFileSync(join(root, `web/models/${model}.onnx`)));
-  const km = ql.kMeansQuantize(net.get(param).values, bits, { method: 'lloyd', init: 'linear' });
+  const net = ctx.ql.networkFromOnnx(readFileSync(join(root, `web/models/${model}.onnx`)));
+  const km = ctx.ql.kMeansQuantize(net.get(param).values, bits, { method: 'lloyd', init: 'linear' });
   net.dispose();
   const freq = new Uint32Array(2 ** bits);
   for (const l of km.labels) freq[l] += 1;
-  const code = ql.huffmanCode(freq);
+  const code = ctx.ql.huffmanCode(freq);
   const out = { lengths: Array.from(code.lengths), codewords: code.codewords.slice(), stats: code.statistics(freq), freq };
   code.dispose();
   return out;
@@ -51,7 +40,7 @@ async function lengths(page, k) {
 }
 
 test('opens on LeNet-5 fc1 at 3 bits: code lengths, average and entropy equal the JS API; the tree has 8 leaves', async () => {
-  const page = await env.newPage('?lesson=huffman');
+  const page = await ctx.env.newPage('?lesson=huffman');
   await ready(page);
   const want = expected('lenet5', 'fc1.weight', 3);
   assert.deepEqual(await lengths(page, 8), want.lengths);
@@ -69,7 +58,7 @@ test('opens on LeNet-5 fc1 at 3 bits: code lengths, average and entropy equal th
 });
 
 test('the lecture\'s tries are checked by the core, and so are the student\'s codewords', async () => {
-  const page = await env.newPage('?lesson=huffman');
+  const page = await ctx.env.newPage('?lesson=huffman');
   await ready(page);
   assert.match(await text(page, 'example-1'), /not a prefix code/);
   assert.match(await text(page, 'example-2'), /“abc” is 0110111, 7 bits instead of 3 × 8 = 24 bits/);
@@ -85,7 +74,7 @@ test('the lecture\'s tries are checked by the core, and so are the student\'s co
 });
 
 test('bits and layer follow the API (LeNet-300-100 fc2 at 4 bits)', async () => {
-  const page = await env.newPage('?lesson=huffman#model=lenet300&layer=fc2.weight&bits=4');
+  const page = await ctx.env.newPage('?lesson=huffman#model=lenet300&layer=fc2.weight&bits=4');
   await ready(page);
   const want = expected('lenet300', 'fc2.weight', 4);
   assert.deepEqual(await lengths(page, 16), want.lengths);
@@ -94,9 +83,9 @@ test('bits and layer follow the API (LeNet-300-100 fc2 at 4 bits)', async () => 
 });
 
 test('390 and 1366 px: no horizontal scroll, no axe violations; screenshots', async () => {
-  await layoutChecks(env, '?lesson=huffman', 'huffman', ready);
+  await layoutChecks(ctx.env, '?lesson=huffman', 'huffman', ready);
 });
 
 test('no console errors', () => {
-  assert.deepEqual(env.consoleErrors, []);
+  assert.deepEqual(ctx.env.consoleErrors, []);
 });
