@@ -82,6 +82,7 @@ export class QlDeepCompression extends Lesson {
   .bar { height: .8em; background: #1f77b4; border-radius: 2px; min-width: 2px; }
   td.bar-cell { width: 16rem; text-align: left; }
   td.below-one { background: #fde2e2; font-weight: 600; }
+  td[data-field=paper] { white-space: nowrap; }
   .controls label[hidden] { display: none; }`;
 
   setup() {
