@@ -30,6 +30,7 @@ const MOUNTS = [
   ['/wasm/', join(root, 'wasm')],
   ['/dist/', join(root, 'dist')],
   ['/node_modules/uplot/', join(root, 'node_modules', 'uplot')],
+  ['/node_modules/d3-hierarchy/', join(root, 'node_modules', 'd3-hierarchy')],
   // The package's own package.json next to its entry (the start page shows its version).
   ['/package.json', join(root, 'package.json')],
   ['/', join(root, 'web')],

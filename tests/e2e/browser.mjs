@@ -35,7 +35,8 @@ export async function openBrowser() {
   async function coursePage(components, body, hash = '') {
     const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
       <script type="importmap">{"imports": {"quantlab": "/wasm/quantlab.mjs",
-        "uplot": "/node_modules/uplot/dist/uPlot.esm.js", "uplot/": "/node_modules/uplot/"}}</script>
+        "uplot": "/node_modules/uplot/dist/uPlot.esm.js", "uplot/": "/node_modules/uplot/",
+        "d3-hierarchy": "/node_modules/d3-hierarchy/dist/d3-hierarchy.mjs"}}</script>
       ${components.map((c) => `<script type="module" src="/components/${c}.mjs"></script>`).join('')}</head>
       <body>${body}</body></html>`;
     const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });

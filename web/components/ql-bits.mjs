@@ -7,6 +7,8 @@
 import { define, Lesson } from '../src/lesson.mjs';
 import { linePlot, uplotCss } from '../src/plot.mjs';
 import { cards, controls, esc, pct, runButtons, STATUS_HTML, tableHtml } from '../src/ui.mjs';
+import { standardCnns } from '../src/architectures.mjs';
+import { drawShares, SHARES_HTML } from './ql-layer-shares.mjs';
 
 const SCHEMA = {
   model: {
@@ -49,6 +51,7 @@ ${cards([['fp32', 'fp32 accuracy'], ['conv-params', 'conv weights'], ['fc-params
 <div class="scroll" data-testid="plot" role="img" aria-label="accuracy against bits per series; the table below holds the same values"></div>
 <div class="note" data-testid="pass" aria-live="polite"></div>
 <div class="scroll" tabindex="0" role="region" aria-label="accuracy table"><table class="data" data-testid="table"></table></div>
+${SHARES_HTML}
 <p class="note">The core's linear quantizer takes 2 to 8 bits, so linear has no 1-bit point. Biases stay fp32
 throughout; accuracy is measured on the first <i>n</i> test images.</p>
 `;
@@ -58,6 +61,11 @@ export class QlBits extends Lesson {
   static template = TEMPLATE;
   static css = `
   td.preview { font-style: italic; color: #595959; }`;
+  // Section 5.5's figure next to the curves: parameters and MACs, conv against FC.
+  setup() {
+    drawShares(this.$('[data-testid=share-bars]'), this.$('[data-testid=share-table]'), standardCnns());
+  }
+
   /** The measured points so far: [{group, method, bits, accuracy}]. */
   get points() {
     return structuredClone(this.results?.points ?? []);

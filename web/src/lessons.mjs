@@ -41,16 +41,20 @@ export const LESSONS = [
   },
   {
     id: 'kmeans', section: '5.6', title: 'K-means weight sharing', question: 'Can weights share values?',
-    tag: 'ql-kmeans', module: '../components/ql-kmeans.mjs', available: false,
+    tag: 'ql-kmeans', module: '../components/ql-kmeans.mjs', available: true,
     preview: (ql) => `2-bit codebook of the lecture matrix: ${Array.from(ql.kMeansQuantize(LECTURE_W, 2).centroids, f2).join(', ')}`,
   },
   {
-    id: 'fine-tuning', section: '5.6', title: 'Fine-tuning the centroids', question: 'Can shared values keep learning?',
-    tag: 'ql-fine-tuning', module: '../components/ql-fine-tuning.mjs', available: false,
+    id: 'finetune', section: '5.6', title: 'Fine-tuning the centroids', question: 'Can shared values keep learning?',
+    tag: 'ql-finetune', module: '../components/ql-finetune.mjs', available: true,
+  },
+  {
+    id: 'kmeans-limits', section: '5.6', title: 'Limits of K-means', question: 'Why not share values everywhere?',
+    tag: 'ql-kmeans-limits', module: '../components/ql-kmeans-limits.mjs', available: true,
   },
   {
     id: 'huffman', section: '5.6', title: 'Huffman coding', question: 'Can frequent indices take fewer bits?',
-    tag: 'ql-huffman', module: '../components/ql-huffman.mjs', available: false,
+    tag: 'ql-huffman', module: '../components/ql-huffman.mjs', available: true,
     preview: (ql) => {
       const h = ql.huffmanCompress(ql.kMeansQuantize(LECTURE_W, 2).labels, 4);
       return `the lecture's 2-bit indices: entropy ${h.entropy.toFixed(3)} bits, Huffman ${h.averageLength.toFixed(2)} bits per weight`;
@@ -71,7 +75,7 @@ export const LESSONS = [
   },
   {
     id: 'integer', section: '5.9', title: 'Integer-only layer', question: 'Can a layer run on integers alone?',
-    tag: 'ql-integer', module: '../components/ql-integer.mjs', available: false,
+    tag: 'ql-integer', module: '../components/ql-integer.mjs', available: true,
     preview: (ql) => {
       const m = ql.quantizeMultiplier(0.0072);
       return `M = 0.0072 = ${m.M0} · 2^(${m.shift} − 31)`;

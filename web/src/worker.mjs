@@ -11,7 +11,8 @@ function tasks(entry) {
     const quantlab = await import(entry);
     const ql = await quantlab.load();
     const { createTasks } = await import('./tasks.mjs');
-    return createTasks(ql, quantlab);
+    const { createLessonTasks } = await import('./tasks-lessons.mjs');
+    return { ...createTasks(ql, quantlab), ...createLessonTasks(ql, quantlab) };
   })();
   // A failed start (network, missing build) is not cached: the next call tries again.
   tasksPromise.catch(() => {
