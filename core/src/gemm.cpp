@@ -11,26 +11,14 @@
 
 #include "f32-gemm/f32-gemm.h"
 #include "qs8-gemm/qs8-gemm.h"
+#include "layer_common.hpp"
 #include "x8-packa/x8-packa.h"
 
 namespace quantlab {
+
+using namespace layer_common;
+
 namespace {
-
-std::string join_variants() {
-  std::string s;
-  for (const auto& v : gemm_variants()) s += (s.empty() ? "" : ", ") + v;
-  return s;
-}
-
-Result<Isa> select_isa(std::string_view variant) {
-  const auto isas = qs8_gemm_isas();
-  if (variant.empty()) return isas.back();
-  for (Isa isa : isas) {
-    if (variant == isa_name(isa)) return isa;
-  }
-  return invalid_argument("unknown kernel variant '" + std::string(variant) +
-                          "' (this build has: " + join_variants() + ")");
-}
 
 bool finite_positive(float v) { return std::isfinite(v) && v > 0.0f; }
 
@@ -40,24 +28,40 @@ std::string num(double v) {
   return buf;
 }
 
-int32_t wrap32(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
-
 /// Per-thread scratch for the per-call panels.
 AlignedBuffer& scratch() {
   thread_local AlignedBuffer buffer;
   return buffer;
 }
 
-QS8Requant requant_of(const QOutput& out) {
-  if (out.dtype == DType::kInt32) return QS8Requant::kS32;
-  return out.mode == RequantMode::kFp32 ? QS8Requant::kFp32 : QS8Requant::kRndnu;
+/// Weights w [n, k] of elem_bytes each (the packed form's element size).
+Status check_gemm_weights(const char* what, int64_t n, int64_t k, size_t w_size,
+                          uint64_t elem_bytes) {
+  if (n < 1 || k < 1) {
+    return invalid_argument(std::string(what) + ": n and k must be >= 1, got n = " +
+                            std::to_string(n) + ", k = " + std::to_string(k));
+  }
+  if (static_cast<uint64_t>(n) * static_cast<uint64_t>(k) > kMaxTensorBytes / elem_bytes) {
+    return too_large(std::string(what) + ": " + std::to_string(n) + " x " + std::to_string(k) +
+                     " weights are too large");
+  }
+  if (w_size != static_cast<size_t>(n * k)) {
+    return shape_mismatch(std::string(what) + ": w has " + std::to_string(w_size) +
+                          " values, expected n * k = " + std::to_string(n * k));
+  }
+  return Status::ok();
 }
 
-F32GemmParams f32_params(FusedActivation act) {
-  F32GemmParams p;
-  if (act != FusedActivation::kNone) p.min = 0.0f;
-  if (act == FusedActivation::kRelu6) p.max = 6.0f;
-  return p;
+/// run(x, m, y) of a layer [n, k]: m >= 0, x and y given when m > 0, and not too large.
+Status check_gemm_run(const char* what, const void* x, int64_t m, const void* y, int64_t n,
+                      int64_t k) {
+  if (m < 0) return invalid_argument(std::string(what) + ": m must be >= 0, got " + std::to_string(m));
+  if (m == 0) return Status::ok();
+  if (x == nullptr || y == nullptr) return invalid_argument(std::string(what) + ": null x or y");
+  if (static_cast<uint64_t>(m) * static_cast<uint64_t>(std::max(n, k)) * 4 > kMaxTensorBytes) {
+    return too_large(std::string(what) + ": m = " + std::to_string(m) + " is too large");
+  }
+  return Status::ok();
 }
 
 // Two-level cache blocking (GotoBLAS style, without splitting K): a block of A panels
@@ -167,35 +171,9 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
                                       std::span<const int32_t> bias, DType x_dtype,
                                       float x_scale, int32_t x_zero_point, const QOutput& out,
                                       std::string_view variant) {
-  if (n < 1 || k < 1) {
-    return invalid_argument("PackedQGemm: n and k must be >= 1, got n = " + std::to_string(n) +
-                            ", k = " + std::to_string(k));
-  }
-  if (static_cast<uint64_t>(n) * static_cast<uint64_t>(k) > kMaxTensorBytes / 2) {
-    return too_large("PackedQGemm: " + std::to_string(n) + " x " + std::to_string(k) +
-                     " weights are too large");
-  }
-  if (w.size() != static_cast<size_t>(n * k)) {
-    return shape_mismatch("PackedQGemm: w has " + std::to_string(w.size()) +
-                          " values, expected n * k = " + std::to_string(n * k));
-  }
-  if (!bias.empty() && bias.size() != static_cast<size_t>(n)) {
-    return shape_mismatch("PackedQGemm: bias has " + std::to_string(bias.size()) +
-                          " values, expected 0 or n = " + std::to_string(n));
-  }
-  if (x_dtype != DType::kUInt8 && x_dtype != DType::kInt8) {
-    return invalid_argument(std::string("PackedQGemm: x must be uint8 or int8, got ") +
-                            dtype_name(x_dtype));
-  }
-  const int32_t x_min = x_dtype == DType::kUInt8 ? 0 : -128;
-  const int32_t x_max = x_dtype == DType::kUInt8 ? 255 : 127;
-  if (x_zero_point < x_min || x_zero_point > x_max) {
-    return invalid_argument("PackedQGemm: the input zero point " + std::to_string(x_zero_point) +
-                            " is outside the " + dtype_name(x_dtype) + " grid");
-  }
-  if (out.dtype == DType::kInt32 && out.act != FusedActivation::kNone) {
-    return invalid_argument("PackedQGemm: an int32 output cannot fuse an activation");
-  }
+  QL_RETURN_IF_ERROR(check_gemm_weights("PackedQGemm", n, k, w.size(), 2));
+  QL_RETURN_IF_ERROR(check_bias_size("PackedQGemm", bias.size(), n, "n"));
+  QL_RETURN_IF_ERROR(check_q8_layer("PackedQGemm", x_dtype, x_zero_point, out));
   auto mult = channel_multipliers(w_scales, n, x_scale, out);
   if (!mult) return mult.status();
   auto isa = select_isa(variant);
@@ -230,12 +208,7 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   // Fold -Z_X * sum_k W[n, k] into the bias (wrapping like the int32 accumulators).
   const auto nn = static_cast<size_t>(n);
   const auto kk = static_cast<size_t>(k);
-  std::vector<int32_t> folded(nn);
-  for (size_t i = 0; i < nn; ++i) {
-    int64_t sum = 0;
-    for (size_t j = 0; j < kk; ++j) sum += w[i * kk + j];
-    folded[i] = wrap32((bias.empty() ? 0 : int64_t{bias[i]}) - int64_t{x_zero_point} * sum);
-  }
+  const std::vector<int32_t> folded = fold_input_zero_point(w, nn, kk, bias, x_zero_point);
   std::vector<int32_t> M0(nn), shift(nn);
   for (size_t i = 0; i < mult->fixed.size(); ++i) {
     M0[i] = mult->fixed[i].M0;
@@ -263,14 +236,9 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
 
 Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   if (!impl_) return invalid_argument("PackedQGemm::run: the layer is not packed");
-  if (m < 0) return invalid_argument("PackedQGemm::run: m must be >= 0, got " + std::to_string(m));
-  if (m == 0) return Status::ok();
-  if (x == nullptr || y == nullptr) return invalid_argument("PackedQGemm::run: null x or y");
   const Impl& I = *impl_;
-  if (static_cast<uint64_t>(m) * static_cast<uint64_t>(std::max(I.n, I.k)) * 4 >
-      kMaxTensorBytes) {
-    return too_large("PackedQGemm::run: m = " + std::to_string(m) + " is too large");
-  }
+  QL_RETURN_IF_ERROR(check_gemm_run("PackedQGemm::run", x, m, y, I.n, I.k));
+  if (m == 0) return Status::ok();
   const auto rows = static_cast<size_t>(m);
   const auto n = static_cast<size_t>(I.n);
   const auto k = static_cast<size_t>(I.k);
@@ -337,27 +305,9 @@ struct PackedGemmF32::Impl {
 Result<PackedGemmF32> PackedGemmF32::pack(std::span<const float> w, int64_t n, int64_t k,
                                           std::span<const float> bias, FusedActivation act,
                                           std::string_view variant) {
-  if (n < 1 || k < 1) {
-    return invalid_argument("PackedGemmF32: n and k must be >= 1, got n = " +
-                            std::to_string(n) + ", k = " + std::to_string(k));
-  }
-  if (static_cast<uint64_t>(n) * static_cast<uint64_t>(k) > kMaxTensorBytes / 4) {
-    return too_large("PackedGemmF32: the weights are too large");
-  }
-  if (w.size() != static_cast<size_t>(n * k)) {
-    return shape_mismatch("PackedGemmF32: w has " + std::to_string(w.size()) +
-                          " values, expected n * k = " + std::to_string(n * k));
-  }
-  if (!bias.empty() && bias.size() != static_cast<size_t>(n)) {
-    return shape_mismatch("PackedGemmF32: bias has " + std::to_string(bias.size()) +
-                          " values, expected 0 or n = " + std::to_string(n));
-  }
-  for (float v : w) {
-    if (!std::isfinite(v)) return not_finite("PackedGemmF32: the weights must be finite");
-  }
-  for (float v : bias) {
-    if (!std::isfinite(v)) return not_finite("PackedGemmF32: the bias must be finite");
-  }
+  QL_RETURN_IF_ERROR(check_gemm_weights("PackedGemmF32", n, k, w.size(), 4));
+  QL_RETURN_IF_ERROR(check_bias_size("PackedGemmF32", bias.size(), n, "n"));
+  QL_RETURN_IF_ERROR(check_finite_f32("PackedGemmF32", w, bias));
   auto isa = select_isa(variant);
   if (!isa) return isa.status();
   auto impl = std::make_shared<Impl>();
@@ -386,14 +336,9 @@ Result<PackedGemmF32> PackedGemmF32::pack(std::span<const float> w, int64_t n, i
 
 Status PackedGemmF32::run(const float* x, int64_t m, float* y) const {
   if (!impl_) return invalid_argument("PackedGemmF32::run: the layer is not packed");
-  if (m < 0) return invalid_argument("PackedGemmF32::run: m must be >= 0, got " + std::to_string(m));
-  if (m == 0) return Status::ok();
-  if (x == nullptr || y == nullptr) return invalid_argument("PackedGemmF32::run: null x or y");
   const Impl& I = *impl_;
-  if (static_cast<uint64_t>(m) * static_cast<uint64_t>(std::max(I.n, I.k)) * 4 >
-      kMaxTensorBytes) {
-    return too_large("PackedGemmF32::run: m = " + std::to_string(m) + " is too large");
-  }
+  QL_RETURN_IF_ERROR(check_gemm_run("PackedGemmF32::run", x, m, y, I.n, I.k));
+  if (m == 0) return Status::ok();
   const auto rows = static_cast<size_t>(m);
   const auto n = static_cast<size_t>(I.n);
   const auto k = static_cast<size_t>(I.k);
@@ -445,23 +390,6 @@ Status check_q8_matrix(const Tensor& t, const char* what) {
   if (t.dtype() != DType::kUInt8 && t.dtype() != DType::kInt8) {
     return invalid_argument(std::string(what) + " must be uint8 or int8, got " +
                             dtype_name(t.dtype()));
-  }
-  return Status::ok();
-}
-
-int32_t element(const Tensor& t, size_t i) {
-  return t.dtype() == DType::kUInt8 ? int32_t{t.data<uint8_t>()[i]}
-                                    : int32_t{t.data<int8_t>()[i]};
-}
-
-Status check_zero_points(std::span<const int32_t> zp, DType dtype, const char* what) {
-  const int32_t lo = dtype == DType::kUInt8 ? 0 : -128;
-  const int32_t hi = dtype == DType::kUInt8 ? 255 : 127;
-  for (int32_t z : zp) {
-    if (z < lo || z > hi) {
-      return invalid_argument(std::string(what) + " zero point " + std::to_string(z) +
-                              " is outside the " + dtype_name(dtype) + " grid");
-    }
   }
   return Status::ok();
 }
@@ -526,8 +454,8 @@ Result<Tensor> qlinear_matmul(const Tensor& a, float a_scale, int32_t a_zero_poi
       const int32_t bz = b_zero_point[b_zero_point.size() == 1 ? 0 : j];
       uint32_t acc = 0;
       for (size_t kk = 0; kk < k_; ++kk) {
-        acc += static_cast<uint32_t>((element(a, i * k_ + kk) - a_zero_point) *
-                                     (element(b, kk * n_ + j) - bz));
+        acc += static_cast<uint32_t>((q8_at(a, i * k_ + kk) - a_zero_point) *
+                                     (q8_at(b, kk * n_ + j) - bz));
       }
       const int32_t q = requantize_fp32(static_cast<int32_t>(acc), mult->fp32[j], y_zero_point,
                                         static_cast<int32_t>(range->q_min),
@@ -584,8 +512,8 @@ Result<Tensor> matmul_integer(const Tensor& a, std::span<const int32_t> a_zero_p
       const int32_t bz = b_zero_point[b_zero_point.size() == 1 ? 0 : j];
       uint32_t acc = 0;
       for (size_t kk = 0; kk < k_; ++kk) {
-        acc += static_cast<uint32_t>((element(a, i * k_ + kk) - az) *
-                                     (element(b, kk * n_ + j) - bz));
+        acc += static_cast<uint32_t>((q8_at(a, i * k_ + kk) - az) *
+                                     (q8_at(b, kk * n_ + j) - bz));
       }
       y->data<int32_t>()[i * n_ + j] = static_cast<int32_t>(acc);
     }

@@ -1,4 +1,4 @@
-// Post-training static quantization (MIT 6.5940 lecture 5, section 5.9; issue 4) and ONNX
+// Post-training static quantization (MIT 6.5940 lecture 5, section 5.9) and ONNX
 // export of the result.
 //
 // quantize_static() takes an fp32 model, folds each BatchNormalization into the conv before
@@ -26,7 +26,7 @@
 //     and QuantizeLinear.
 // Activations are asymmetric (zero point) int8 or uint8, ranges from the calibrator.
 // The result is an OnnxModel: load it with Model::from_onnx (either RequantMode), write it
-// with write_onnx_model, or convert it to the QDQ form with to_qdq() for export.
+// with serialize_onnx_model, or convert it to the QDQ form with to_qdq() for export.
 #pragma once
 
 #include <cstdint>

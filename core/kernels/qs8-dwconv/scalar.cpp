@@ -63,13 +63,13 @@ void ql_qs8_dwconv_minmax_fp32_ukernel__scalar(const DwconvGeometry& g,
   }
 }
 
-void ql_qs8_dwconv_minmax_rndnu_ukernel__scalar(const DwconvGeometry& g,
+void ql_qs8_dwconv_minmax_gemmlowp_ukernel__scalar(const DwconvGeometry& g,
                                                 const QS8DwconvPlane& plane,
                                                 const QS8GemmParams* params) {
   if (plane.x_signed) {
-    dwconv<QS8Requant::kRndnu, int8_t>(g, plane, params);
+    dwconv<QS8Requant::kGemmlowp, int8_t>(g, plane, params);
   } else {
-    dwconv<QS8Requant::kRndnu, uint8_t>(g, plane, params);
+    dwconv<QS8Requant::kGemmlowp, uint8_t>(g, plane, params);
   }
 }
 
@@ -106,7 +106,7 @@ void qs8_dwconv_pack_channel(size_t taps, const int8_t* w, int32_t bias, QS8Requ
   std::memcpy(o, &bias, 4);
   if (r == QS8Requant::kFp32) {
     std::memcpy(o + 4, &rq_fp32, 4);
-  } else if (r == QS8Requant::kRndnu) {
+  } else if (r == QS8Requant::kGemmlowp) {
     std::memcpy(o + 4, &rq_M0, 4);
     std::memcpy(o + 8, &rq_shift, 4);
   }

@@ -80,7 +80,7 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
         if constexpr (kRq == QS8Requant::kS32) {
           static_cast<int32_t*>(plane.y)[i + j] = q;
           continue;
-        } else if constexpr (kRq == QS8Requant::kRndnu) {
+        } else if constexpr (kRq == QS8Requant::kGemmlowp) {
           q = requantize_fixed_point(q, fm, zp, params->q_min, params->q_max);
         }
         if (params->out_signed) {
@@ -109,10 +109,10 @@ void ql_qs8_dwconv_minmax_fp32_ukernel__xsimd(const DwconvGeometry& g, const QS8
   dispatch<QS8Requant::kFp32>(g, plane, params);
 }
 
-void ql_qs8_dwconv_minmax_rndnu_ukernel__xsimd(const DwconvGeometry& g,
+void ql_qs8_dwconv_minmax_gemmlowp_ukernel__xsimd(const DwconvGeometry& g,
                                                const QS8DwconvPlane& plane,
                                                const QS8GemmParams* params) {
-  dispatch<QS8Requant::kRndnu>(g, plane, params);
+  dispatch<QS8Requant::kGemmlowp>(g, plane, params);
 }
 
 void ql_qs8_dwconv_s32_ukernel__xsimd(const DwconvGeometry& g, const QS8DwconvPlane& plane,

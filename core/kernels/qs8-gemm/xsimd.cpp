@@ -67,7 +67,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
   if constexpr (kRole == QS8GemmRole::kConv) {
     std::memcpy(row_bias, ap, 4 * MR);
     if constexpr (kRq == QS8Requant::kFp32) std::memcpy(row_scale, ap + 4 * MR, 4 * MR);
-    if constexpr (kRq == QS8Requant::kRndnu) {
+    if constexpr (kRq == QS8Requant::kGemmlowp) {
       std::memcpy(row_M0, ap + 4 * MR, 4 * MR);
       std::memcpy(row_shift, ap + 8 * MR, 4 * MR);
     }
@@ -137,7 +137,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
       }
       for (size_t n = 0; n < nb; ++n) {
         int32_t q = out[m][n];
-        if constexpr (kRq == QS8Requant::kRndnu) {
+        if constexpr (kRq == QS8Requant::kGemmlowp) {
           FixedPointMultiplier fm;
           if constexpr (kRole == QS8GemmRole::kLinear) {
             std::memcpy(&fm.M0, rq + 4 * n, 4);
@@ -171,12 +171,12 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
   }
 QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_1x2vc2__xsimd_madd, kLinear, kFp32, 1)
 QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_4x2vc2__xsimd_madd, kLinear, kFp32, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_1x2vc2__xsimd_madd, kLinear, kRndnu, 1)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_4x2vc2__xsimd_madd, kLinear, kRndnu, 4)
+QL_DEFINE(ql_qs8_gemm_minmax_gemmlowp_ukernel_1x2vc2__xsimd_madd, kLinear, kGemmlowp, 1)
+QL_DEFINE(ql_qs8_gemm_minmax_gemmlowp_ukernel_4x2vc2__xsimd_madd, kLinear, kGemmlowp, 4)
 QL_DEFINE(ql_qs8_gemm_s32_ukernel_1x2vc2__xsimd_madd, kLinear, kS32, 1)
 QL_DEFINE(ql_qs8_gemm_s32_ukernel_4x2vc2__xsimd_madd, kLinear, kS32, 4)
 QL_DEFINE(ql_qs8_convgemm_minmax_fp32_ukernel_4x2vc2__xsimd_madd, kConv, kFp32, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_rndnu_ukernel_4x2vc2__xsimd_madd, kConv, kRndnu, 4)
+QL_DEFINE(ql_qs8_convgemm_minmax_gemmlowp_ukernel_4x2vc2__xsimd_madd, kConv, kGemmlowp, 4)
 QL_DEFINE(ql_qs8_convgemm_s32_ukernel_4x2vc2__xsimd_madd, kConv, kS32, 4)
 #undef QL_DEFINE
 

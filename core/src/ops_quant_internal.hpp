@@ -1,0 +1,56 @@
+// Internals shared by the quantized operators' files: the load-time checks of scale and
+// zero-point inputs, and the factories of the operators registered by register_quant_ops
+// (ops_quant.cpp): QLinearMatMul / MatMulInteger (ops_qmatmul.cpp), QLinearConv /
+// ConvInteger / QLinearAdd (ops_qconv.cpp).
+#pragma once
+
+#include <cmath>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ops_common.hpp"
+
+namespace quantlab::ops {
+
+inline constexpr std::initializer_list<DType> kQ8 = {DType::kUInt8, DType::kInt8};
+
+inline int32_t q_min(DType t) { return t == DType::kUInt8 ? 0 : -128; }
+inline int32_t q_max(DType t) { return t == DType::kUInt8 ? 255 : 127; }
+
+/// Load-time check of a scale / zero-point input: present, of the right type, a scalar (or,
+/// when per_channel_ok, also a 1-D tensor).
+inline Status check_param(const NodeContext& ctx, size_t i, const char* what, bool per_channel_ok,
+                   std::initializer_list<DType> types) {
+  QL_RETURN_IF_ERROR(ctx.require_input(i, what));
+  QL_RETURN_IF_ERROR(ctx.check_dtype(i, types));
+  const ValueInfo& v = ctx.input(i);
+  if (!v.rank_known) return Status::ok();
+  if (per_channel_ok ? v.dims.size() > 1
+                     : !(v.dims.size() <= 1 && (!all_known(v.dims) || dims_product(v.dims) == 1))) {
+    return shape_mismatch(std::string(what) + " '" + v.name + "' must be " +
+                          (per_channel_ok ? "a scalar or 1-D" : "a scalar") + ", got " +
+                          dims_string(v.dims));
+  }
+  return Status::ok();
+}
+
+inline Status check_scale_values(std::span<const float> s, const char* what) {
+  for (float v : s) {
+    if (!std::isfinite(v) || v <= 0.0f) {
+      return invalid_argument(std::string(what) + " must be finite and positive, got " +
+                              std::to_string(v));
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Op>> make_qlinear_matmul(const NodeContext& ctx, std::vector<ValueInfo>& out);
+Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx, std::vector<ValueInfo>& out);
+Result<std::unique_ptr<Op>> make_qlinear_conv(const NodeContext& ctx, std::vector<ValueInfo>& out);
+Result<std::unique_ptr<Op>> make_conv_integer(const NodeContext& ctx, std::vector<ValueInfo>& out);
+Result<std::unique_ptr<Op>> make_qlinear_add(const NodeContext& ctx, std::vector<ValueInfo>& out);
+
+}  // namespace quantlab::ops
