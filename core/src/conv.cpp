@@ -64,12 +64,10 @@ Result<PackedQConv2d> PackedQConv2d::pack(std::span<const int8_t> w, int64_t c_o
                                           float x_scale, int32_t x_zero_point,
                                           const QOutput& out, std::string_view variant) {
   QL_RETURN_IF_ERROR(validate_channels(c_out, c_in, g, w.size(), "PackedQConv2d"));
-  QL_RETURN_IF_ERROR(check_bias_size("PackedQConv2d", bias.size(), c_out, "c_out"));
-  QL_RETURN_IF_ERROR(check_q8_layer("PackedQConv2d", x_dtype, x_zero_point, out));
-  auto mult = channel_multipliers(w_scales, c_out, x_scale, out);
-  if (!mult) return mult.status();
-  auto isa = select_isa(variant);
-  if (!isa) return isa.status();
+  const size_t K = static_cast<size_t>(c_in / g.groups * g.kernel_h * g.kernel_w);
+  auto plan = plan_q8_layer("PackedQConv2d", w, c_out, "c_out", K, w_scales, bias, x_dtype,
+                            x_scale, x_zero_point, out, variant);
+  if (!plan) return plan.status();
 
   auto impl = std::make_shared<Impl>();
   Impl& I = *impl;
@@ -79,44 +77,32 @@ Result<PackedQConv2d> PackedQConv2d::pack(std::span<const int8_t> w, int64_t c_o
   I.x_dtype = x_dtype;
   I.x_zero_point = x_zero_point;
   I.out = out;
-  I.isa = *isa;
-  const QS8Requant rq = requant_of(out);
-  if (out.dtype != DType::kInt32) {
-    auto range = output_range(out);
-    I.params = qs8_gemm_params(out.zero_point, static_cast<int32_t>(range->q_min),
-                             static_cast<int32_t>(range->q_max), out.dtype == DType::kInt8);
-  }
+  I.isa = plan->isa;
+  I.params = plan->params;
+  const Isa isa = plan->isa;
+  const QS8Requant rq = plan->rq;
   const auto co = static_cast<size_t>(c_out);
   I.cig = static_cast<size_t>(c_in / g.groups);
   I.cog = static_cast<size_t>(c_out / g.groups);
-  I.K = I.cig * static_cast<size_t>(g.kernel_h * g.kernel_w);
+  I.K = K;
   I.kp = (I.K + 1) / 2;
-
-  const std::vector<int32_t> folded = fold_input_zero_point(w, co, I.K, bias, x_zero_point);
-  std::vector<int32_t> M0(co), shift(co);
-  for (size_t o = 0; o < co; ++o) {
-    if (!mult->fixed.empty()) {
-      M0[o] = mult->fixed[o].M0;
-      shift[o] = mult->fixed[o].shift;
-    }
-  }
 
   I.depthwise = g.groups == c_in && c_out == c_in;
   if (I.depthwise) {
-    I.dw = qs8_dwconv_find(*isa, rq);
+    I.dw = qs8_dwconv_find(isa, rq);
     if (I.dw == nullptr) I.dw = qs8_dwconv_find(Isa::kScalar, rq);
     QL_CHECK(I.dw != nullptr);
     I.channel_bytes = qs8_dwconv_channel_bytes(I.K);
     I.packed.resize(co * I.channel_bytes);
     for (size_t o = 0; o < co; ++o) {
-      qs8_dwconv_pack_channel(I.K, w.data() + o * I.K, folded[o], rq,
-                              mult->fp32.empty() ? 0.0f : mult->fp32[o], M0[o], shift[o],
-                              I.packed.data() + o * I.channel_bytes);
+      qs8_dwconv_pack_channel(I.K, w.data() + o * I.K, plan->bias[o], rq,
+                              plan->fp32.empty() ? 0.0f : plan->fp32[o], plan->M0[o],
+                              plan->shift[o], I.packed.data() + o * I.channel_bytes);
     }
   } else {
-    I.uk = qs8_gemm_find(*isa, QS8GemmRole::kConv, rq);
+    I.uk = qs8_gemm_find(isa, QS8GemmRole::kConv, rq);
     QL_CHECK(I.uk != nullptr);
-    const X8Im2colUkernel* im2col = x8_im2col_find(*isa, I.uk->nr, x_dtype == DType::kInt8);
+    const X8Im2colUkernel* im2col = x8_im2col_find(isa, I.uk->nr, x_dtype == DType::kInt8);
     QL_CHECK(im2col != nullptr);
     I.im2col = im2col->fn;
     const size_t mr = I.uk->mr;
@@ -126,13 +112,8 @@ Result<PackedQConv2d> PackedQConv2d::pack(std::span<const int8_t> w, int64_t c_o
     I.packed.resize(groups * I.group_bytes + 64);
     std::memset(I.packed.data() + groups * I.group_bytes, 0, 64);
     for (size_t gi = 0; gi < groups; ++gi) {
-      QS8PackChannels ch;
-      ch.bias = folded.data() + gi * I.cog;
-      ch.rq_fp32 = mult->fp32.empty() ? nullptr : mult->fp32.data() + gi * I.cog;
-      ch.rq_M0 = M0.data() + gi * I.cog;
-      ch.rq_shift = shift.data() + gi * I.cog;
-      qs8_pack_weights(QS8GemmRole::kConv, mr, rq, I.cog, I.K, w.data() + gi * I.cog * I.K, ch,
-                       I.packed.data() + gi * I.group_bytes);
+      qs8_pack_weights(QS8GemmRole::kConv, mr, rq, I.cog, I.K, w.data() + gi * I.cog * I.K,
+                       plan->channels(gi * I.cog), I.packed.data() + gi * I.group_bytes);
     }
   }
   PackedQConv2d c;
@@ -146,31 +127,23 @@ template <class T>
 void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h, int64_t w,
                int64_t oh, int64_t ow, std::byte* y) {
   const auto P = static_cast<size_t>(oh * ow);
-  const auto plane = static_cast<size_t>(h * w);
   const size_t out_size = dtype_size(I.out.dtype);
+  const auto pad = static_cast<T>(I.x_zero_point);
   if (I.depthwise) {
-    const size_t stride = padded_stride(w, I.g, kQS8DwconvOverread);
-    const auto hp = static_cast<size_t>(h + I.g.pad_top + I.g.pad_bottom);
-    AlignedBuffer& buf = plane_scratch();
-    buf.reserve(hp * stride + kQS8DwconvOverread + 64);
-    auto* xp = reinterpret_cast<T*>(buf.data());
     const DwconvGeometry dg = dw_geometry(I.g);
     const auto channels = static_cast<size_t>(I.c_out);
-    fill_padding(h, I.g, stride, kQS8DwconvOverread, static_cast<T>(I.x_zero_point), xp);
-    for (size_t b = 0; b < batch; ++b) {
-      for (size_t c = 0; c < channels; ++c) {
-        copy_image(x + (b * channels + c) * plane, h, w, I.g, stride, xp);
-        QS8DwconvPlane pl;
-        pl.out_h = static_cast<size_t>(oh);
-        pl.out_w = static_cast<size_t>(ow);
-        pl.x = xp;
-        pl.x_stride = stride;
-        pl.x_signed = I.x_dtype == DType::kInt8;
-        pl.w = I.packed.data() + c * I.channel_bytes;
-        pl.y = y + (b * channels + c) * P * out_size;
-        I.dw->fn(dg, pl, &I.params);
-      }
-    }
+    for_each_padded_plane(x, batch, channels, h, w, I.g, kQS8DwconvOverread, pad,
+                          [&](size_t b, size_t c, const T* xp, size_t stride) {
+                            QS8DwconvPlane pl;
+                            pl.out_h = static_cast<size_t>(oh);
+                            pl.out_w = static_cast<size_t>(ow);
+                            pl.x = xp;
+                            pl.x_stride = stride;
+                            pl.x_signed = I.x_dtype == DType::kInt8;
+                            pl.w = I.packed.data() + c * I.channel_bytes;
+                            pl.y = y + (b * channels + c) * P * out_size;
+                            I.dw->fn(dg, pl, &I.params);
+                          });
     return;
   }
   const size_t mr = I.uk->mr, nr = I.uk->nr;
@@ -179,28 +152,18 @@ void run_qconv(const PackedQConv2d::Impl& I, const T* x, size_t batch, int64_t h
   AlignedBuffer& buf = scratch();
   buf.reserve(chunk_blocks * block_panel * 2 + 64);
   auto* panel = reinterpret_cast<int16_t*>(buf.data());
-  const auto groups = static_cast<size_t>(I.g.groups);
   const size_t channel_blocks = (I.cog + mr - 1) / mr;
-  for (size_t b = 0; b < batch; ++b) {
-    for (size_t gi = 0; gi < groups; ++gi) {
-      const T* xg = x + (b * static_cast<size_t>(I.c_in) + gi * I.cig) * plane;
-      const Im2colGeometry ig = pad_group(xg, I.cig, h, w, I.g, ow, static_cast<T>(I.x_zero_point),
-                                          kX8Im2colOverread, group_scratch());
-      const void* xpad = group_scratch().data();
-      std::byte* yg = y + (b * static_cast<size_t>(I.c_out) + gi * I.cog) * P * out_size;
-      const std::byte* wg = I.packed.data() + gi * I.group_bytes;
-      for (size_t p0 = 0; p0 < P; p0 += chunk_blocks * nr) {
-        const size_t pc = std::min(chunk_blocks * nr, P - p0);
-        for (size_t j = 0; j * nr < pc; ++j) {
-          I.im2col(ig, xpad, nr, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
-        }
+  for_each_pixel_chunk(
+      x, batch, static_cast<size_t>(I.c_in), I.cig, h, w, I.g, ow, P, pad, kX8Im2colOverread, nr,
+      chunk_blocks * nr, panel, block_panel, I.im2col,
+      [&](size_t b, size_t gi, size_t p0, size_t pc) {
+        std::byte* yg = y + (b * static_cast<size_t>(I.c_out) + gi * I.cog) * P * out_size;
+        const std::byte* wg = I.packed.data() + gi * I.group_bytes;
         for (size_t cb = 0; cb < channel_blocks; ++cb) {
           I.uk->fn(std::min(mr, I.cog - cb * mr), pc, I.kp, wg + cb * I.block_bytes, panel,
                    yg + (cb * mr * P + p0) * out_size, P, &I.params);
         }
-      }
-    }
-  }
+      });
 }
 
 /// A 1x1 layer over 1x1 images is a fully-connected layer (post-training quantization

@@ -98,31 +98,22 @@ Status PackedConv2dF32::run(const float* x, int64_t batch, int64_t h, int64_t w,
   if (!size) return size.status();
   const int64_t oh = size->first, ow = size->second;
   const auto P = static_cast<size_t>(oh * ow);
-  const auto plane = static_cast<size_t>(h * w);
   const auto nb = static_cast<size_t>(batch);
   const auto* packed = reinterpret_cast<const float*>(I.packed.data());
   if (I.depthwise) {
-    const size_t stride = padded_stride(w, I.g, kF32DwconvOverread);
-    const auto hp = static_cast<size_t>(h + I.g.pad_top + I.g.pad_bottom);
-    AlignedBuffer& buf = plane_scratch();
-    buf.reserve((hp * stride + kF32DwconvOverread) * 4 + 64);
-    auto* xp = reinterpret_cast<float*>(buf.data());
     const DwconvGeometry dg = dw_geometry(I.g);
     const auto channels = static_cast<size_t>(I.c_out);
-    fill_padding(h, I.g, stride, kF32DwconvOverread, 0.0f, xp);
-    for (size_t b = 0; b < nb; ++b) {
-      for (size_t c = 0; c < channels; ++c) {
-        copy_image(x + (b * channels + c) * plane, h, w, I.g, stride, xp);
-        F32DwconvPlane pl;
-        pl.out_h = static_cast<size_t>(oh);
-        pl.out_w = static_cast<size_t>(ow);
-        pl.x = xp;
-        pl.x_stride = stride;
-        pl.w = packed + c * I.channel_floats;
-        pl.y = y + (b * channels + c) * P;
-        I.dw->fn(dg, pl, &I.params);
-      }
-    }
+    for_each_padded_plane(x, nb, channels, h, w, I.g, kF32DwconvOverread, 0.0f,
+                          [&](size_t b, size_t c, const float* xp, size_t stride) {
+                            F32DwconvPlane pl;
+                            pl.out_h = static_cast<size_t>(oh);
+                            pl.out_w = static_cast<size_t>(ow);
+                            pl.x = xp;
+                            pl.x_stride = stride;
+                            pl.w = packed + c * I.channel_floats;
+                            pl.y = y + (b * channels + c) * P;
+                            I.dw->fn(dg, pl, &I.params);
+                          });
     return Status::ok();
   }
   const size_t mr = I.uk->mr, nr = I.uk->nr;
@@ -131,28 +122,18 @@ Status PackedConv2dF32::run(const float* x, int64_t batch, int64_t h, int64_t w,
   AlignedBuffer& buf = scratch();
   buf.reserve(chunk_blocks * block_panel * 4 + 64);
   auto* panel = reinterpret_cast<float*>(buf.data());
-  const auto groups = static_cast<size_t>(I.g.groups);
   const size_t channel_blocks = (I.cog + mr - 1) / mr;
-  for (size_t b = 0; b < nb; ++b) {
-    for (size_t gi = 0; gi < groups; ++gi) {
-      const float* xg = x + (b * static_cast<size_t>(I.c_in) + gi * I.cig) * plane;
-      const Im2colGeometry ig = pad_group(xg, I.cig, h, w, I.g, ow, 0.0f, kX32Im2colOverread,
-                                          group_scratch());
-      const auto* xpad = reinterpret_cast<const float*>(group_scratch().data());
-      float* yg = y + (b * static_cast<size_t>(I.c_out) + gi * I.cog) * P;
-      const float* wg = packed + gi * I.group_floats;
-      for (size_t p0 = 0; p0 < P; p0 += chunk_blocks * nr) {
-        const size_t pc = std::min(chunk_blocks * nr, P - p0);
-        for (size_t j = 0; j * nr < pc; ++j) {
-          I.im2col(ig, xpad, nr, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
-        }
+  for_each_pixel_chunk(
+      x, nb, static_cast<size_t>(I.c_in), I.cig, h, w, I.g, ow, P, 0.0f, kX32Im2colOverread, nr,
+      chunk_blocks * nr, panel, block_panel, I.im2col,
+      [&](size_t b, size_t gi, size_t p0, size_t pc) {
+        float* yg = y + (b * static_cast<size_t>(I.c_out) + gi * I.cog) * P;
+        const float* wg = packed + gi * I.group_floats;
         for (size_t cb = 0; cb < channel_blocks; ++cb) {
           I.uk->fn(std::min(mr, I.cog - cb * mr), pc, I.K, wg + cb * I.block_floats, panel,
                    yg + cb * mr * P + p0, P, &I.params);
         }
-      }
-    }
-  }
+      });
   return Status::ok();
 }
 

@@ -126,6 +126,17 @@ void copy_image(const T* x, int64_t h, int64_t w, const Conv2dGeometry& g, size_
   }
 }
 
+/// The kernel window of g (kernel size, strides, dilations) into a kernel's geometry.
+template <class KernelGeometry>
+void set_window(const Conv2dGeometry& g, KernelGeometry& d) {
+  d.kernel_h = static_cast<size_t>(g.kernel_h);
+  d.kernel_w = static_cast<size_t>(g.kernel_w);
+  d.stride_h = static_cast<size_t>(g.stride_h);
+  d.stride_w = static_cast<size_t>(g.stride_w);
+  d.dilation_h = static_cast<size_t>(g.dilation_h);
+  d.dilation_w = static_cast<size_t>(g.dilation_w);
+}
+
 /// The group's `channels` planes with the padding materialized, rows of exactly the padded
 /// width, plus `slack` elements after the last row; returns the im2col geometry.
 template <class T>
@@ -134,12 +145,7 @@ Im2colGeometry pad_group(const T* x, size_t channels, int64_t h, int64_t w,
                          AlignedBuffer& buf) {
   Im2colGeometry ig;
   ig.channels = channels;
-  ig.kernel_h = static_cast<size_t>(g.kernel_h);
-  ig.kernel_w = static_cast<size_t>(g.kernel_w);
-  ig.stride_h = static_cast<size_t>(g.stride_h);
-  ig.stride_w = static_cast<size_t>(g.stride_w);
-  ig.dilation_h = static_cast<size_t>(g.dilation_h);
-  ig.dilation_w = static_cast<size_t>(g.dilation_w);
+  set_window(g, ig);
   ig.out_w = static_cast<size_t>(ow);
   const auto hp = static_cast<size_t>(h + g.pad_top + g.pad_bottom);
   ig.row_stride = static_cast<size_t>(w + g.pad_left + g.pad_right);
@@ -182,12 +188,7 @@ inline AlignedBuffer& group_scratch() {
 
 inline DwconvGeometry dw_geometry(const Conv2dGeometry& g) {
   DwconvGeometry d;
-  d.kernel_h = static_cast<size_t>(g.kernel_h);
-  d.kernel_w = static_cast<size_t>(g.kernel_w);
-  d.stride_h = static_cast<size_t>(g.stride_h);
-  d.stride_w = static_cast<size_t>(g.stride_w);
-  d.dilation_h = static_cast<size_t>(g.dilation_h);
-  d.dilation_w = static_cast<size_t>(g.dilation_w);
+  set_window(g, d);
   return d;
 }
 
@@ -198,5 +199,52 @@ inline size_t padded_stride(int64_t w, const Conv2dGeometry& g, size_t overread)
 
 // Column panel budget per chunk of output pixels (fits L1/L2 alongside the weights).
 inline constexpr size_t kPanelChunkBytes = size_t{48} << 10;
+
+/// The depthwise path of run(): each (image, channel) plane copied into one padded plane
+/// whose padding is written once, then plane_fn(b, c, xp, stride) on it.
+template <class T, class PlaneFn>
+void for_each_padded_plane(const T* x, size_t batch, size_t channels, int64_t h, int64_t w,
+                           const Conv2dGeometry& g, size_t overread, T pad, PlaneFn plane_fn) {
+  const size_t stride = padded_stride(w, g, overread);
+  const auto hp = static_cast<size_t>(h + g.pad_top + g.pad_bottom);
+  AlignedBuffer& buf = plane_scratch();
+  buf.reserve((hp * stride + overread) * sizeof(T) + 64);
+  auto* xp = reinterpret_cast<T*>(buf.data());
+  const auto plane = static_cast<size_t>(h * w);
+  fill_padding(h, g, stride, overread, pad, xp);
+  for (size_t b = 0; b < batch; ++b) {
+    for (size_t c = 0; c < channels; ++c) {
+      copy_image(x + (b * channels + c) * plane, h, w, g, stride, xp);
+      plane_fn(b, c, static_cast<const T*>(xp), stride);
+    }
+  }
+}
+
+/// The GEMM path of run(): per (image, group) the group's padded planes (pad_group), then per
+/// chunk of up to chunk_pixels of the `pixels` output pixels (a multiple of nr) its im2col
+/// panels, one per block of nr pixels, block_panel elements apart; tile_fn(b, gi, p0, pc)
+/// then runs the channel blocks on the chunk's pc pixels from p0.
+template <class T, class Panel, class Im2colFn, class TileFn>
+void for_each_pixel_chunk(const T* x, size_t batch, size_t c_in, size_t cig, int64_t h, int64_t w,
+                          const Conv2dGeometry& g, int64_t ow, size_t pixels, T pad,
+                          size_t overread, size_t nr, size_t chunk_pixels, Panel* panel,
+                          size_t block_panel, Im2colFn im2col, TileFn tile_fn) {
+  const auto plane = static_cast<size_t>(h * w);
+  const auto groups = static_cast<size_t>(g.groups);
+  for (size_t b = 0; b < batch; ++b) {
+    for (size_t gi = 0; gi < groups; ++gi) {
+      const T* xg = x + (b * c_in + gi * cig) * plane;
+      const Im2colGeometry ig = pad_group(xg, cig, h, w, g, ow, pad, overread, group_scratch());
+      const auto* xpad = reinterpret_cast<const T*>(group_scratch().data());
+      for (size_t p0 = 0; p0 < pixels; p0 += chunk_pixels) {
+        const size_t pc = std::min(chunk_pixels, pixels - p0);
+        for (size_t j = 0; j * nr < pc; ++j) {
+          im2col(ig, xpad, nr, p0 + j * nr, std::min(nr, pc - j * nr), panel + j * block_panel);
+        }
+        tile_fn(b, gi, p0, pc);
+      }
+    }
+  }
+}
 
 }  // namespace quantlab::conv_internal

@@ -83,6 +83,18 @@ std::vector<int32_t> reference_conv(const Tensor& x, int32_t x_zp, const Tensor&
   return acc;
 }
 
+/// The geometry, x and w, and their zero points (w: one, or one per output channel).
+Status check_conv_inputs(const char* what, const Tensor& x, int32_t x_zero_point, const Tensor& w,
+                         std::span<const int32_t> w_zero_point, const Conv2dGeometry& g) {
+  QL_RETURN_IF_ERROR(validate_geometry(g));
+  QL_RETURN_IF_ERROR(check_conv_operands(x, w, g, what));
+  if (w_zero_point.size() != 1 && w_zero_point.size() != static_cast<size_t>(w.dim(0))) {
+    return shape_mismatch(std::string(what) + ": w_zero_point must have 1 or C_out values");
+  }
+  QL_RETURN_IF_ERROR(check_zero_points({&x_zero_point, 1}, x.dtype(), (std::string(what) + ": x").c_str()));
+  return check_zero_points(w_zero_point, w.dtype(), (std::string(what) + ": w").c_str());
+}
+
 }  // namespace
 
 Result<Tensor> qlinear_conv(const Tensor& x, float x_scale, int32_t x_zero_point,
@@ -90,14 +102,8 @@ Result<Tensor> qlinear_conv(const Tensor& x, float x_scale, int32_t x_zero_point
                             std::span<const int32_t> w_zero_point, float y_scale,
                             int32_t y_zero_point, DType y_dtype, const Tensor* bias,
                             const Conv2dGeometry& g) {
-  QL_RETURN_IF_ERROR(validate_geometry(g));
-  QL_RETURN_IF_ERROR(check_conv_operands(x, w, g, "QLinearConv"));
+  QL_RETURN_IF_ERROR(check_conv_inputs("QLinearConv", x, x_zero_point, w, w_zero_point, g));
   const int64_t O = w.dim(0);
-  if (w_zero_point.size() != 1 && w_zero_point.size() != static_cast<size_t>(O)) {
-    return shape_mismatch("QLinearConv: w_zero_point must have 1 or C_out values");
-  }
-  QL_RETURN_IF_ERROR(check_zero_points({&x_zero_point, 1}, x.dtype(), "QLinearConv: x"));
-  QL_RETURN_IF_ERROR(check_zero_points(w_zero_point, w.dtype(), "QLinearConv: w"));
   if (bias != nullptr && (bias->dtype() != DType::kInt32 || bias->size() != static_cast<size_t>(O))) {
     return shape_mismatch("QLinearConv: bias must be int32 with C_out = " + str(O) + " values");
   }
@@ -146,14 +152,8 @@ Result<Tensor> qlinear_conv(const Tensor& x, float x_scale, int32_t x_zero_point
 
 Result<Tensor> conv_integer(const Tensor& x, int32_t x_zero_point, const Tensor& w,
                             std::span<const int32_t> w_zero_point, const Conv2dGeometry& g) {
-  QL_RETURN_IF_ERROR(validate_geometry(g));
-  QL_RETURN_IF_ERROR(check_conv_operands(x, w, g, "ConvInteger"));
+  QL_RETURN_IF_ERROR(check_conv_inputs("ConvInteger", x, x_zero_point, w, w_zero_point, g));
   const int64_t O = w.dim(0);
-  if (w_zero_point.size() != 1 && w_zero_point.size() != static_cast<size_t>(O)) {
-    return shape_mismatch("ConvInteger: w_zero_point must have 1 or C_out values");
-  }
-  QL_RETURN_IF_ERROR(check_zero_points({&x_zero_point, 1}, x.dtype(), "ConvInteger: x"));
-  QL_RETURN_IF_ERROR(check_zero_points(w_zero_point, w.dtype(), "ConvInteger: w"));
   if (O % g.groups != 0) return invalid_argument("ConvInteger: C_out must be divisible by groups");
   auto size = conv2d_output_size(x.dim(2), x.dim(3), g);
   if (!size) return size.status();

@@ -71,6 +71,29 @@ Status check_gemm_run(const char* what, const void* x, int64_t m, const void* y,
 constexpr size_t kWeightChunkBytes = size_t{96} << 10;
 constexpr size_t kABlockBytes = size_t{128} << 10;
 
+/// The two-level blocking of run() (see kABlockBytes): per block of block_rows rows, pack
+/// each row block b (rows r0 .. r0 + mr_b) once, then sweep the columns in chunks of
+/// chunk_cols, running every row block on each chunk: tile(b, r0, mr_b, n0, nc).
+template <class Pack, class Tile>
+void for_each_tile(size_t rows, size_t n, size_t mr, size_t block_rows, size_t chunk_cols,
+                   Pack pack, Tile tile) {
+  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
+    const size_t mb = std::min(block_rows, rows - m0);
+    const size_t row_blocks = (mb + mr - 1) / mr;
+    for (size_t b = 0; b < row_blocks; ++b) {
+      const size_t r0 = m0 + b * mr;
+      pack(b, r0, std::min(mr, rows - r0));
+    }
+    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
+      const size_t nc = std::min(chunk_cols, n - n0);
+      for (size_t b = 0; b < row_blocks; ++b) {
+        const size_t r0 = m0 + b * mr;
+        tile(b, r0, std::min(mr, rows - r0), n0, nc);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // --- Output grid and multipliers -----------------------------------------------------------
@@ -172,12 +195,12 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
                                       float x_scale, int32_t x_zero_point, const QOutput& out,
                                       std::string_view variant) {
   QL_RETURN_IF_ERROR(check_gemm_weights("PackedQGemm", n, k, w.size(), 2));
-  QL_RETURN_IF_ERROR(check_bias_size("PackedQGemm", bias.size(), n, "n"));
-  QL_RETURN_IF_ERROR(check_q8_layer("PackedQGemm", x_dtype, x_zero_point, out));
-  auto mult = channel_multipliers(w_scales, n, x_scale, out);
-  if (!mult) return mult.status();
-  auto isa = select_isa(variant);
-  if (!isa) return isa.status();
+  const auto nn = static_cast<size_t>(n);
+  const auto kk = static_cast<size_t>(k);
+  auto plan = plan_q8_layer("PackedQGemm", w, n, "n", kk, w_scales, bias, x_dtype, x_scale,
+                            x_zero_point, out, variant);
+  if (!plan) return plan.status();
+  const Isa isa = plan->isa;
 
   auto impl = std::make_shared<Impl>();
   impl->n = n;
@@ -185,40 +208,21 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   impl->kp = static_cast<size_t>((k + 1) / 2);
   impl->x_dtype = x_dtype;
   impl->out = out;
-  impl->isa = *isa;
-  const QS8Requant rq = requant_of(out);
-  impl->main = qs8_gemm_find(*isa, QS8GemmRole::kLinear, rq);
-  impl->gemv = qs8_gemm_find(*isa, QS8GemmRole::kLinear, rq, 1);
+  impl->isa = isa;
+  impl->params = plan->params;
+  const QS8Requant rq = plan->rq;
+  impl->main = qs8_gemm_find(isa, QS8GemmRole::kLinear, rq);
+  impl->gemv = qs8_gemm_find(isa, QS8GemmRole::kLinear, rq, 1);
   QL_CHECK(impl->main != nullptr);
   const bool x_signed = x_dtype == DType::kInt8;
-  const X8PackaUkernel* packa = x8_packa_find(*isa, impl->main->mr, x_signed);
+  const X8PackaUkernel* packa = x8_packa_find(isa, impl->main->mr, x_signed);
   QL_CHECK(packa != nullptr);
   impl->packa = packa->fn;
   if (impl->gemv != nullptr) {
-    const X8PackaUkernel* packa1 = x8_packa_find(*isa, 1, x_signed);
+    const X8PackaUkernel* packa1 = x8_packa_find(isa, 1, x_signed);
     QL_CHECK(packa1 != nullptr);
     impl->packa1 = packa1->fn;
   }
-  if (out.dtype != DType::kInt32) {
-    auto range = output_range(out);
-    impl->params = qs8_gemm_params(out.zero_point, static_cast<int32_t>(range->q_min),
-                             static_cast<int32_t>(range->q_max), out.dtype == DType::kInt8);
-  }
-
-  // Fold -Z_X * sum_k W[n, k] into the bias (wrapping like the int32 accumulators).
-  const auto nn = static_cast<size_t>(n);
-  const auto kk = static_cast<size_t>(k);
-  const std::vector<int32_t> folded = fold_input_zero_point(w, nn, kk, bias, x_zero_point);
-  std::vector<int32_t> M0(nn), shift(nn);
-  for (size_t i = 0; i < mult->fixed.size(); ++i) {
-    M0[i] = mult->fixed[i].M0;
-    shift[i] = mult->fixed[i].shift;
-  }
-  QS8PackChannels ch;
-  ch.bias = folded.data();
-  ch.rq_fp32 = mult->fp32.empty() ? nullptr : mult->fp32.data();
-  ch.rq_M0 = M0.data();
-  ch.rq_shift = shift.data();
   const size_t nr = impl->main->nr;
   impl->block_bytes = qs8_packed_block_bytes(nr, impl->kp, rq, impl->main->w_bytes);
   const size_t blocks = (nn + nr - 1) / nr;
@@ -226,7 +230,7 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   impl->packed.resize(blocks * impl->block_bytes + 64);  // + slack for vector over-reads
   std::memset(impl->packed.data() + blocks * impl->block_bytes, 0, 64);
   QL_CHECK(impl->gemv == nullptr || impl->gemv->w_bytes == impl->main->w_bytes);
-  qs8_pack_weights(QS8GemmRole::kLinear, nr, rq, nn, kk, w.data(), ch, impl->packed.data(),
+  qs8_pack_weights(QS8GemmRole::kLinear, nr, rq, nn, kk, w.data(), plan->channels(0), impl->packed.data(),
                    impl->main->w_bytes);
 
   PackedQGemm g;
@@ -262,23 +266,16 @@ Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   const size_t chunk_cols = I.chunk_blocks * nr;
   buf.reserve((std::min(rows, block_rows) + mr - 1) / mr * panel_elems * 2 + 64);
   auto* panels = reinterpret_cast<int16_t*>(buf.data());
-  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
-    const size_t mb = std::min(block_rows, rows - m0);
-    const size_t row_blocks = (mb + mr - 1) / mr;
-    for (size_t b = 0; b < row_blocks; ++b) {
-      const size_t r0 = m0 + b * mr;
-      I.packa(std::min(mr, rows - r0), k, in + r0 * k, k, panels + b * panel_elems);
-    }
-    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
-      const size_t nc = std::min(chunk_cols, n - n0);
-      const std::byte* wb = I.packed.data() + (n0 / nr) * I.block_bytes;
-      for (size_t b = 0; b < row_blocks; ++b) {
-        const size_t r0 = m0 + b * mr;
-        I.main->fn(std::min(mr, rows - r0), nc, kp, panels + b * panel_elems, wb,
-                   out + (r0 * n + n0) * out_size, n, &I.params);
-      }
-    }
-  }
+  for_each_tile(
+      rows, n, mr, block_rows, chunk_cols,
+      [&](size_t b, size_t r0, size_t mb) {
+        I.packa(mb, k, in + r0 * k, k, panels + b * panel_elems);
+      },
+      [&](size_t b, size_t r0, size_t mb, size_t n0, size_t nc) {
+        I.main->fn(mb, nc, kp, panels + b * panel_elems,
+                   I.packed.data() + (n0 / nr) * I.block_bytes, out + (r0 * n + n0) * out_size,
+                   n, &I.params);
+      });
   return Status::ok();
 }
 
@@ -355,23 +352,15 @@ Status PackedGemmF32::run(const float* x, int64_t m, float* y) const {
   const size_t chunk_cols = I.chunk_blocks * nr;
   buf.reserve((std::min(rows, block_rows) + mr - 1) / mr * panel_floats * 4 + 64);
   auto* panels = reinterpret_cast<float*>(buf.data());
-  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
-    const size_t mb = std::min(block_rows, rows - m0);
-    const size_t row_blocks = (mb + mr - 1) / mr;
-    for (size_t b = 0; b < row_blocks; ++b) {
-      const size_t r0 = m0 + b * mr;
-      f32_pack_a(std::min(mr, rows - r0), mr, k, x + r0 * k, k, panels + b * panel_floats);
-    }
-    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
-      const size_t nc = std::min(chunk_cols, n - n0);
-      const float* wb = w + (n0 / nr) * I.block_floats;
-      for (size_t b = 0; b < row_blocks; ++b) {
-        const size_t r0 = m0 + b * mr;
-        I.main->fn(std::min(mr, rows - r0), nc, k, panels + b * panel_floats, wb,
+  for_each_tile(
+      rows, n, mr, block_rows, chunk_cols,
+      [&](size_t b, size_t r0, size_t mb) {
+        f32_pack_a(mb, mr, k, x + r0 * k, k, panels + b * panel_floats);
+      },
+      [&](size_t b, size_t r0, size_t mb, size_t n0, size_t nc) {
+        I.main->fn(mb, nc, k, panels + b * panel_floats, w + (n0 / nr) * I.block_floats,
                    y + r0 * n + n0, n, &I.params);
-      }
-    }
-  }
+      });
   return Status::ok();
 }
 

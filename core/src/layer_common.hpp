@@ -111,6 +111,62 @@ inline std::vector<int32_t> fold_input_zero_point(std::span<const int8_t> w, siz
   return folded;
 }
 
+/// What packing a quantized layer of n output channels (K weights each) needs once its
+/// arguments are checked: the kernels' ISA and requantization, the output parameters, and
+/// per channel the folded bias and the multipliers.
+struct QLayerPlan {
+  Isa isa = Isa::kScalar;
+  QS8Requant rq = QS8Requant::kS32;
+  QS8GemmParams params;             // output clamp and zero point (unused for int32 outputs)
+  std::vector<int32_t> bias;        // bias - Z_X sum_k W (fold_input_zero_point)
+  std::vector<float> fp32;          // fp32 multipliers, or empty
+  std::vector<int32_t> M0, shift;   // gemmlowp multipliers (zeros when unused)
+
+  /// The per-channel streams from channel `first` on, for qs8_pack_weights.
+  QS8PackChannels channels(size_t first) const {
+    QS8PackChannels ch;
+    ch.bias = bias.data() + first;
+    ch.rq_fp32 = fp32.empty() ? nullptr : fp32.data() + first;
+    ch.rq_M0 = M0.data() + first;
+    ch.rq_shift = shift.data() + first;
+    return ch;
+  }
+};
+
+/// The checks and per-channel values shared by PackedQGemm::pack and PackedQConv2d::pack
+/// (n channels called `n_name` in messages; the weights w are already checked: n x K).
+inline Result<QLayerPlan> plan_q8_layer(const char* what, std::span<const int8_t> w, int64_t n,
+                                        const char* n_name, size_t K,
+                                        std::span<const float> w_scales,
+                                        std::span<const int32_t> bias, DType x_dtype,
+                                        float x_scale, int32_t x_zero_point, const QOutput& out,
+                                        std::string_view variant) {
+  QL_RETURN_IF_ERROR(check_bias_size(what, bias.size(), n, n_name));
+  QL_RETURN_IF_ERROR(check_q8_layer(what, x_dtype, x_zero_point, out));
+  auto mult = channel_multipliers(w_scales, n, x_scale, out);
+  if (!mult) return mult.status();
+  auto isa = select_isa(variant);
+  if (!isa) return isa.status();
+  QLayerPlan p;
+  p.isa = *isa;
+  p.rq = requant_of(out);
+  if (out.dtype != DType::kInt32) {
+    auto range = output_range(out);
+    p.params = qs8_gemm_params(out.zero_point, static_cast<int32_t>(range->q_min),
+                               static_cast<int32_t>(range->q_max), out.dtype == DType::kInt8);
+  }
+  const auto channels = static_cast<size_t>(n);
+  p.bias = fold_input_zero_point(w, channels, K, bias, x_zero_point);
+  p.fp32 = std::move(mult->fp32);
+  p.M0.assign(channels, 0);
+  p.shift.assign(channels, 0);
+  for (size_t i = 0; i < mult->fixed.size(); ++i) {
+    p.M0[i] = mult->fixed[i].M0;
+    p.shift[i] = mult->fixed[i].shift;
+  }
+  return p;
+}
+
 /// Element i of a uint8 or int8 tensor.
 inline int32_t q8_at(const Tensor& t, size_t i) {
   return t.dtype() == DType::kUInt8 ? int32_t{t.data<uint8_t>()[i]}

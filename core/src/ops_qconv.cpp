@@ -23,26 +23,59 @@ Tensor as_4d(const Tensor& t) {
   return r;
 }
 
-Result<Tensor> back_to_rank(Tensor y, size_t rank) {
-  if (rank == 4) return y;
-  Dims s = y.shape();
-  s.erase(s.begin() + 2);
-  QL_RETURN_IF_ERROR(y.reshape(std::move(s)));
-  return y;
+/// y = the 4-D result r reshaped back to x's rank (a 1-D convolution drops H = 1).
+Status set_result(Result<Tensor> r, const Tensor& x, Tensor& y) {
+  if (!r) return r.status();
+  if (x.rank() != 4) {
+    Dims s = r->shape();
+    s.erase(s.begin() + 2);
+    QL_RETURN_IF_ERROR(r->reshape(std::move(s)));
+  }
+  y = std::move(*r);
+  return Status::ok();
+}
+
+/// y = the packed layer on x (y's dtype and shape given).
+Status run_packed(const PackedQConv2d& packed, const Tensor& x, DType y_type, const Dims& y_shape,
+                  int64_t h, int64_t wd, Tensor& y) {
+  if (x.dtype() != packed.x_dtype()) {
+    return unsupported(std::string("x is ") + dtype_name(x.dtype()) +
+                       ", the layer was packed for " + dtype_name(packed.x_dtype()));
+  }
+  auto r = new_tensor(y_type, y_shape);
+  if (!r) return r.status();
+  QL_RETURN_IF_ERROR(packed.run(x.raw(), x.shape()[0], h, wd, r->raw()));
+  y = std::move(*r);
+  return Status::ok();
+}
+
+/// The op of QLinearConv and ConvInteger (x: input 0, w: input w_index): the packed layer
+/// when there is one, else fallback(in, x, w, geometry) on x and w seen as 4-D.
+template <class F>
+std::unique_ptr<Op> make_qconv_op(const ConvSetup& s, std::shared_ptr<const PackedQConv2d> packed,
+                                  size_t w_index, DType y_type, F fallback) {
+  return make_op([s, packed, w_index, y_type, fallback](std::span<const Tensor* const> in,
+                                                       std::span<Tensor> y) -> Status {
+    const Tensor& x = *in[0];
+    const Tensor& w = *in[w_index];
+    int64_t h = 0, wd = 0;
+    Dims y_shape;
+    auto g = run_geometry(s, x, w, h, wd, y_shape);
+    if (!g) return g.status();
+    if (packed) return run_packed(*packed, x, y_type, y_shape, h, wd, y[0]);
+    return set_result(fallback(in, as_4d(x), as_4d(w), *g), x, y[0]);
+  });
+}
+
+bool all_zero(const std::vector<int32_t>& v) {
+  return std::all_of(v.begin(), v.end(), [](int32_t z) { return z == 0; });
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Op>> make_qlinear_conv(const NodeContext& ctx, std::vector<ValueInfo>& out) {
   QL_RETURN_IF_ERROR(ctx.check_arity(8, 9, 1, 1));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, kQ8));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(3, kQ8));
-  QL_RETURN_IF_ERROR(check_param(ctx, 1, "x_scale", false, {DType::kFloat32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 2, "x_zero_point", false, kQ8));
-  QL_RETURN_IF_ERROR(check_param(ctx, 4, "w_scale", true, {DType::kFloat32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 5, "w_zero_point", true, kQ8));
-  QL_RETURN_IF_ERROR(check_param(ctx, 6, "y_scale", false, {DType::kFloat32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 7, "y_zero_point", false, kQ8));
+  QL_RETURN_IF_ERROR(check_qlinear_inputs(ctx, "x", "w"));
   if (ctx.has_input(8)) QL_RETURN_IF_ERROR(ctx.check_dtype(8, {DType::kInt32}));
   if (ctx.input(2).dtype != ctx.input(0).dtype || ctx.input(5).dtype != ctx.input(3).dtype) {
     return unsupported("each zero point must have its operand's element type");
@@ -60,63 +93,33 @@ Result<std::unique_ptr<Op>> make_qlinear_conv(const NodeContext& ctx, std::vecto
   const auto geometry = fixed_geometry(*setup);
   if (fixed && geometry && ctx.constant(3)->dtype() == DType::kInt8) {
     const std::vector<int32_t> w_zp = int_values(*ctx.constant(5));
-    const bool zero = std::all_of(w_zp.begin(), w_zp.end(), [](int32_t z) { return z == 0; });
+    const bool zero = all_zero(w_zp);
     const Tensor& w = *ctx.constant(3);
     const std::vector<float> w_scales = float_values(*ctx.constant(4));
-    auto x_scale = scalar_float(*ctx.constant(1), "x_scale");
-    auto x_zp = scalar_int(*ctx.constant(2), "x_zero_point");
-    auto y_scale = scalar_float(*ctx.constant(6), "y_scale");
-    auto y_zp = scalar_int(*ctx.constant(7), "y_zero_point");
-    for (const Status* s : {&x_scale.status(), &x_zp.status(), &y_scale.status(), &y_zp.status()}) {
-      if (!s->is_ok()) return *s;
-    }
+    auto qs = read_qscalars(*ctx.constant(1), *ctx.constant(2), *ctx.constant(6),
+                            *ctx.constant(7), "x");
+    if (!qs) return qs.status();
     if (zero) {
-      QOutput q{y_type, *y_scale, *y_zp, ctx.options().requant_mode, FusedActivation::kNone};
+      QOutput q{y_type, qs->out_scale, qs->out_zero_point, ctx.options().requant_mode,
+                FusedActivation::kNone};
       const Tensor* b = ctx.has_input(8) ? ctx.constant(8) : nullptr;
       auto p = PackedQConv2d::pack(w.data<int8_t>(), w.shape()[0], w.shape()[1] * setup->groups,
                                    *geometry, w_scales,
                                    b ? b->data<int32_t>() : std::span<const int32_t>(),
-                                   ctx.input(0).dtype, *x_scale, *x_zp, q);
+                                   ctx.input(0).dtype, qs->in_scale, qs->in_zero_point, q);
       if (!p) return p.status();
       packed = std::make_shared<const PackedQConv2d>(std::move(*p));
     }
   }
-  const ConvSetup s = *setup;
-  return make_op(
-      [s, packed, y_type](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-        const Tensor& x = *in[0];
-        const Tensor& w = *in[3];
-        int64_t h = 0, wd = 0;
-        Dims y_shape;
-        auto g = run_geometry(s, x, w, h, wd, y_shape);
-        if (!g) return g.status();
-        if (packed) {
-          if (x.dtype() != packed->x_dtype()) {
-            return unsupported(std::string("x is ") + dtype_name(x.dtype()) +
-                               ", the layer was packed for " + dtype_name(packed->x_dtype()));
-          }
-          auto r = new_tensor(y_type, y_shape);
-          if (!r) return r.status();
-          QL_RETURN_IF_ERROR(packed->run(x.raw(), x.shape()[0], h, wd, r->raw()));
-          y[0] = std::move(*r);
-          return Status::ok();
-        }
-        auto x_scale = scalar_float(*in[1], "x_scale");
-        if (!x_scale) return x_scale.status();
-        auto x_zp = scalar_int(*in[2], "x_zero_point");
-        if (!x_zp) return x_zp.status();
-        auto y_scale = scalar_float(*in[6], "y_scale");
-        if (!y_scale) return y_scale.status();
-        auto y_zp = scalar_int(*in[7], "y_zero_point");
-        if (!y_zp) return y_zp.status();
+  return make_qconv_op(
+      *setup, packed, 3, y_type,
+      [y_type](std::span<const Tensor* const> in, const Tensor& x, const Tensor& w,
+               const Conv2dGeometry& g) -> Result<Tensor> {
+        auto qs = read_qscalars(*in[1], *in[2], *in[6], *in[7], "x");
+        if (!qs) return qs.status();
         const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
-        auto r = qlinear_conv(as_4d(x), *x_scale, *x_zp, as_4d(w), float_values(*in[4]),
-                              int_values(*in[5]), *y_scale, *y_zp, y_type, bias, *g);
-        if (!r) return r.status();
-        auto shaped = back_to_rank(std::move(*r), static_cast<size_t>(x.rank()));
-        if (!shaped) return shaped.status();
-        y[0] = std::move(*shaped);
-        return Status::ok();
+        return qlinear_conv(x, qs->in_scale, qs->in_zero_point, w, float_values(*in[4]),
+                            int_values(*in[5]), qs->out_scale, qs->out_zero_point, y_type, bias, g);
       });
 }
 
@@ -139,7 +142,7 @@ Result<std::unique_ptr<Op>> make_conv_integer(const NodeContext& ctx, std::vecto
   if (w_const && zps_fixed && geometry && w_const->dtype() == DType::kInt8) {
     const std::vector<int32_t> w_zp =
         ctx.has_input(3) ? int_values(*ctx.constant(3)) : std::vector<int32_t>{0};
-    if (std::all_of(w_zp.begin(), w_zp.end(), [](int32_t z) { return z == 0; })) {
+    if (all_zero(w_zp)) {
       const int32_t x_zp = ctx.has_input(2) ? int_values(*ctx.constant(2))[0] : 0;
       const float one = 1.0f;
       QOutput q{DType::kInt32, 1.0f, 0, RequantMode::kFp32, FusedActivation::kNone};
@@ -150,41 +153,21 @@ Result<std::unique_ptr<Op>> make_conv_integer(const NodeContext& ctx, std::vecto
       packed = std::make_shared<const PackedQConv2d>(std::move(*p));
     }
   }
-  const ConvSetup s = *setup;
-  return make_op([s, packed](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    const Tensor& x = *in[0];
-    const Tensor& w = *in[1];
-    int64_t h = 0, wd = 0;
-    Dims y_shape;
-    auto g = run_geometry(s, x, w, h, wd, y_shape);
-    if (!g) return g.status();
-    if (packed) {
-      if (x.dtype() != packed->x_dtype()) {
-        return unsupported(std::string("x is ") + dtype_name(x.dtype()) +
-                           ", the layer was packed for " + dtype_name(packed->x_dtype()));
-      }
-      auto r = new_tensor(DType::kInt32, y_shape);
-      if (!r) return r.status();
-      QL_RETURN_IF_ERROR(packed->run(x.raw(), x.shape()[0], h, wd, r->raw()));
-      y[0] = std::move(*r);
-      return Status::ok();
-    }
-    const Tensor* xzp = in.size() > 2 ? in[2] : nullptr;
-    const Tensor* wzp = in.size() > 3 ? in[3] : nullptr;
-    int32_t x_zp = 0;
-    if (xzp) {
-      auto v = scalar_int(*xzp, "x_zero_point");
-      if (!v) return v.status();
-      x_zp = *v;
-    }
-    const std::vector<int32_t> w_zp = wzp ? int_values(*wzp) : std::vector<int32_t>{0};
-    auto r = conv_integer(as_4d(x), x_zp, as_4d(w), w_zp, *g);
-    if (!r) return r.status();
-    auto shaped = back_to_rank(std::move(*r), static_cast<size_t>(x.rank()));
-    if (!shaped) return shaped.status();
-    y[0] = std::move(*shaped);
-    return Status::ok();
-  });
+  return make_qconv_op(
+      *setup, packed, 1, DType::kInt32,
+      [](std::span<const Tensor* const> in, const Tensor& x, const Tensor& w,
+         const Conv2dGeometry& g) -> Result<Tensor> {
+        const Tensor* xzp = in.size() > 2 ? in[2] : nullptr;
+        const Tensor* wzp = in.size() > 3 ? in[3] : nullptr;
+        int32_t x_zp = 0;
+        if (xzp) {
+          auto v = scalar_int(*xzp, "x_zero_point");
+          if (!v) return v.status();
+          x_zp = *v;
+        }
+        const std::vector<int32_t> w_zp = wzp ? int_values(*wzp) : std::vector<int32_t>{0};
+        return conv_integer(x, x_zp, w, w_zp, g);
+      });
 }
 
 // --- QLinearAdd (com.microsoft) --------------------------------------------------------------
@@ -275,12 +258,9 @@ Result<std::unique_ptr<Op>> make_qlinear_add(const NodeContext& ctx, std::vector
     }
     const Tensor& a = *in[0];
     const Tensor& b = *in[3];
-    auto r = a.dtype() == DType::kUInt8
+    return set_output(a.dtype() == DType::kUInt8
                  ? qlinear_add<uint8_t>(a, s[0], z[0], b, s[1], z[1], s[2], z[2])
-                 : qlinear_add<int8_t>(a, s[0], z[0], b, s[1], z[1], s[2], z[2]);
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
+                 : qlinear_add<int8_t>(a, s[0], z[0], b, s[1], z[1], s[2], z[2]), y[0]);
   });
 }
 

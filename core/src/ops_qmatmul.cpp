@@ -26,32 +26,12 @@ Result<Tensor> slice2d(const Tensor& t, size_t offset, int64_t rows, int64_t col
 
 /// Numpy matmul shape of 2+-D operands with broadcast batch dims (1-D operands are refused
 /// for the quantized operators' simplicity: ONNX exporters never emit them).
-struct QMatMulShape {
-  Dims batch;
-  int64_t m = 0, k = 0, n = 0;
-  Dims y;
-};
-
-Result<QMatMulShape> qmatmul_shape(const Dims& a, const Dims& b) {
+Result<MatMulShape> qmatmul_shape(const Dims& a, const Dims& b) {
   if (a.size() < 2 || b.size() < 2) {
     return unsupported("quantized MatMul operands must have rank >= 2, got " + dims_string(a) +
                        " and " + dims_string(b));
   }
-  QMatMulShape s;
-  s.m = a[a.size() - 2];
-  s.k = a.back();
-  s.n = b.back();
-  auto k = same_dim(s.k, b[b.size() - 2],
-                    "inner dimensions of " + dims_string(a) + " and " + dims_string(b));
-  if (!k) return k.status();
-  s.k = *k;
-  auto batch = broadcast_dims(Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2));
-  if (!batch) return batch.status();
-  s.batch = *batch;
-  s.y = s.batch;
-  s.y.push_back(s.m);
-  s.y.push_back(s.n);
-  return s;
+  return matmul_shape(a, b);
 }
 
 /// Runs f(a_slice, b_slice) -> [M, N] over the broadcast batch and stacks the results.
@@ -61,37 +41,21 @@ Result<Tensor> batched_matmul(const Tensor& A, const Tensor& B, DType y_type, F 
   if (!s) return s.status();
   auto y = new_tensor(y_type, s->y);
   if (!y) return y.status();
-  const Dims ab(A.shape().begin(), A.shape().end() - 2);
-  const Dims bb(B.shape().begin(), B.shape().end() - 2);
-  Dims a_full(s->batch.size(), 1), b_full(s->batch.size(), 1);
-  for (size_t i = 0; i < ab.size(); ++i) a_full[s->batch.size() - ab.size() + i] = ab[i];
-  for (size_t i = 0; i < bb.size(); ++i) b_full[s->batch.size() - bb.size() + i] = bb[i];
-  const Dims as = strides_of(a_full), bs = strides_of(b_full);
   const auto mk = static_cast<size_t>(s->m * s->k), kn = static_cast<size_t>(s->k * s->n);
   const size_t out_bytes = static_cast<size_t>(s->m * s->n) * dtype_size(y_type);
-  const int64_t batches = dims_product(s->batch);
-  Dims idx(s->batch.size(), 0);
-  for (int64_t t = 0; t < batches; ++t) {
-    int64_t ao = 0, bo = 0;
-    for (size_t i = 0; i < idx.size(); ++i) {
-      if (a_full[i] != 1) ao += idx[i] * as[i];
-      if (b_full[i] != 1) bo += idx[i] * bs[i];
-    }
-    auto a2 = slice2d(A, static_cast<size_t>(ao) * mk, s->m, s->k);
-    if (!a2) return a2.status();
-    auto b2 = slice2d(B, static_cast<size_t>(bo) * kn, s->k, s->n);
-    if (!b2) return b2.status();
-    auto r = f(*a2, *b2);
-    if (!r) return r.status();
-    if (out_bytes) {
-      std::memcpy(static_cast<std::byte*>(y->raw()) + static_cast<size_t>(t) * out_bytes, r->raw(),
-                  out_bytes);
-    }
-    for (size_t i = idx.size(); i-- > 0;) {
-      if (++idx[i] < s->batch[i]) break;
-      idx[i] = 0;
-    }
-  }
+  QL_RETURN_IF_ERROR(for_each_matmul_batch(
+      A.shape(), B.shape(), *s, [&](size_t t, size_t ao, size_t bo) -> Status {
+        auto a2 = slice2d(A, ao * mk, s->m, s->k);
+        if (!a2) return a2.status();
+        auto b2 = slice2d(B, bo * kn, s->k, s->n);
+        if (!b2) return b2.status();
+        auto r = f(*a2, *b2);
+        if (!r) return r.status();
+        if (out_bytes) {
+          std::memcpy(static_cast<std::byte*>(y->raw()) + t * out_bytes, r->raw(), out_bytes);
+        }
+        return Status::ok();
+      }));
   return y;
 }
 
@@ -142,25 +106,13 @@ Result<std::unique_ptr<Op>> make_qlinear_matmul(const NodeContext& ctx,
                                                 std::vector<ValueInfo>& out) {
   QL_RETURN_IF_ERROR(ctx.check_attributes({}));
   QL_RETURN_IF_ERROR(ctx.check_arity(8, 8, 1, 1));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, kQ8));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(3, kQ8));
-  QL_RETURN_IF_ERROR(check_param(ctx, 1, "a_scale", false, {DType::kFloat32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 2, "a_zero_point", false, kQ8));
-  QL_RETURN_IF_ERROR(check_param(ctx, 4, "b_scale", true, {DType::kFloat32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 5, "b_zero_point", true, kQ8));
-  QL_RETURN_IF_ERROR(check_param(ctx, 6, "y_scale", false, {DType::kFloat32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 7, "y_zero_point", false, kQ8));
+  QL_RETURN_IF_ERROR(check_qlinear_inputs(ctx, "a", "b"));
   if (ctx.input(2).dtype != ctx.input(0).dtype || ctx.input(5).dtype != ctx.input(3).dtype) {
     return unsupported("each zero point must have its operand's element type");
   }
   const DType y_type = ctx.input(7).dtype;
   out[0].dtype = y_type;
-  out[0].rank_known = ctx.input(0).rank_known && ctx.input(3).rank_known;
-  if (out[0].rank_known) {
-    auto s = qmatmul_shape(ctx.input(0).dims, ctx.input(3).dims);
-    if (!s) return s.status();
-    out[0].dims = s->y;
-  }
+  QL_RETURN_IF_ERROR(infer_matmul_dims(ctx, 0, 3, out[0], &qmatmul_shape));
   // Constant int8 weights with zero point 0 and constant scales: pack once.
   std::shared_ptr<const PackedQGemm> packed;
   bool params_fixed = true;
@@ -170,17 +122,14 @@ Result<std::unique_ptr<Op>> make_qlinear_matmul(const NodeContext& ctx,
       const Tensor& b = *ctx.constant(3);
       const int64_t k = b.shape()[b.shape().size() - 2], n = b.shape().back();
       const std::vector<float> w_scales = float_values(*ctx.constant(4));
-      auto a_scale = scalar_float(*ctx.constant(1), "a_scale");
-      auto a_zp = scalar_int(*ctx.constant(2), "a_zero_point");
-      auto y_scale = scalar_float(*ctx.constant(6), "y_scale");
-      auto y_zp = scalar_int(*ctx.constant(7), "y_zero_point");
-      for (const Status* s :
-           {&a_scale.status(), &a_zp.status(), &y_scale.status(), &y_zp.status()}) {
-        if (!s->is_ok()) return *s;
-      }
+      auto qs = read_qscalars(*ctx.constant(1), *ctx.constant(2), *ctx.constant(6),
+                              *ctx.constant(7), "a");
+      if (!qs) return qs.status();
       if (n > 0 && k > 0 && (w_scales.size() == 1 || w_scales.size() == static_cast<size_t>(n))) {
-        QOutput q{y_type, *y_scale, *y_zp, ctx.options().requant_mode, FusedActivation::kNone};
-        auto p = PackedQGemm::pack(*w, n, k, w_scales, {}, ctx.input(0).dtype, *a_scale, *a_zp, q);
+        QOutput q{y_type, qs->out_scale, qs->out_zero_point, ctx.options().requant_mode,
+                  FusedActivation::kNone};
+        auto p = PackedQGemm::pack(*w, n, k, w_scales, {}, ctx.input(0).dtype, qs->in_scale,
+                                   qs->in_zero_point, q);
         if (!p) return p.status();
         packed = std::make_shared<const PackedQGemm>(std::move(*p));
       }
@@ -190,28 +139,20 @@ Result<std::unique_ptr<Op>> make_qlinear_matmul(const NodeContext& ctx,
   return make_op(
       [packed, x_type, y_type](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
         if (packed) {
-          auto r = run_packed_rows(*packed, *in[0], x_type, y_type);
-          if (!r) return r.status();
-          y[0] = std::move(*r);
-          return Status::ok();
+          return set_output(run_packed_rows(*packed, *in[0], x_type, y_type), y[0]);
         }
-        auto a_scale = scalar_float(*in[1], "a_scale");
-        if (!a_scale) return a_scale.status();
-        auto a_zp = scalar_int(*in[2], "a_zero_point");
-        if (!a_zp) return a_zp.status();
-        auto y_scale = scalar_float(*in[6], "y_scale");
-        if (!y_scale) return y_scale.status();
-        auto y_zp = scalar_int(*in[7], "y_zero_point");
-        if (!y_zp) return y_zp.status();
+        auto qs = read_qscalars(*in[1], *in[2], *in[6], *in[7], "a");
+        if (!qs) return qs.status();
         const std::vector<float> b_scale = float_values(*in[4]);
         const std::vector<int32_t> b_zp = int_values(*in[5]);
         if (in[7]->dtype() != y_type) return unsupported("y_zero_point changed type");
-        auto r = batched_matmul(*in[0], *in[3], y_type, [&](const Tensor& a, const Tensor& b) {
-          return qlinear_matmul(a, *a_scale, *a_zp, b, b_scale, b_zp, *y_scale, *y_zp, y_type);
-        });
-        if (!r) return r.status();
-        y[0] = std::move(*r);
-        return Status::ok();
+        return set_output(
+            batched_matmul(*in[0], *in[3], y_type,
+                           [&](const Tensor& a, const Tensor& b) {
+                             return qlinear_matmul(a, qs->in_scale, qs->in_zero_point, b, b_scale,
+                                                   b_zp, qs->out_scale, qs->out_zero_point, y_type);
+                           }),
+            y[0]);
       });
 }
 
@@ -224,12 +165,7 @@ Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx,
   if (ctx.has_input(2)) QL_RETURN_IF_ERROR(check_param(ctx, 2, "a_zero_point", true, kQ8));
   if (ctx.has_input(3)) QL_RETURN_IF_ERROR(check_param(ctx, 3, "b_zero_point", true, kQ8));
   out[0].dtype = DType::kInt32;
-  out[0].rank_known = ctx.input(0).rank_known && ctx.input(1).rank_known;
-  if (out[0].rank_known) {
-    auto s = qmatmul_shape(ctx.input(0).dims, ctx.input(1).dims);
-    if (!s) return s.status();
-    out[0].dims = s->y;
-  }
+  QL_RETURN_IF_ERROR(infer_matmul_dims(ctx, 0, 1, out[0], &qmatmul_shape));
   std::shared_ptr<const PackedQGemm> packed;
   const bool a_zp_fixed = !ctx.has_input(2) || (ctx.constant(2) && ctx.constant(2)->size() == 1);
   const bool b_zp_fixed = !ctx.has_input(3) || ctx.constant(3);
@@ -251,10 +187,7 @@ Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx,
   return make_op([packed, x_type](std::span<const Tensor* const> in,
                                   std::span<Tensor> y) -> Status {
     if (packed) {
-      auto r = run_packed_rows(*packed, *in[0], x_type, DType::kInt32);
-      if (!r) return r.status();
-      y[0] = std::move(*r);
-      return Status::ok();
+      return set_output(run_packed_rows(*packed, *in[0], x_type, DType::kInt32), y[0]);
     }
     const Tensor* azp = in.size() > 2 ? in[2] : nullptr;
     const Tensor* bzp = in.size() > 3 ? in[3] : nullptr;
@@ -264,12 +197,11 @@ Result<std::unique_ptr<Op>> make_matmul_integer(const NodeContext& ctx,
       return unsupported("a_zero_point must have A's type");
     if (bzp && bzp->dtype() != in[1]->dtype())
       return unsupported("b_zero_point must have B's type");
-    auto r = batched_matmul(*in[0], *in[1], DType::kInt32, [&](const Tensor& a, const Tensor& b) {
-      return matmul_integer(a, a_zp, b, b_zp);
-    });
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
+    return set_output(batched_matmul(*in[0], *in[1], DType::kInt32,
+                                     [&](const Tensor& a, const Tensor& b) {
+                                       return matmul_integer(a, a_zp, b, b_zp);
+                                     }),
+                      y[0]);
   });
 }
 

@@ -18,6 +18,8 @@
 namespace quantlab::ops {
 namespace {
 
+constexpr std::initializer_list<DType> kQ8OrInt32 = {DType::kUInt8, DType::kInt8, DType::kInt32};
+
 /// Per-axis layout of a tensor: outer blocks, channels, inner run.
 struct AxisSplit {
   size_t outer = 1, channels = 1, inner = 1;
@@ -96,26 +98,44 @@ Result<Tensor> quantize_linear(const Tensor& x, const Tensor& scale, const Tenso
   return y;
 }
 
-Result<std::unique_ptr<Op>> make_quantize_linear(const NodeContext& ctx,
-                                                 std::vector<ValueInfo>& out) {
+/// QuantizeLinear and DequantizeLinear at load time: the attributes (axis from opset 13), x of
+/// x_types, the scale and the optional zero point (called <role>_scale, <role>_zero_point;
+/// zp_like_x: the zero point must have x's type); the op runs f(x, scale, zero_point, axis)
+/// into an output of y_dtype.
+template <class F>
+Result<std::unique_ptr<Op>> make_linear_qdq(const NodeContext& ctx, std::vector<ValueInfo>& out,
+                                            std::initializer_list<DType> x_types,
+                                            const std::string& role,
+                                            std::initializer_list<DType> zp_types, bool zp_like_x,
+                                            DType y_dtype, F f) {
   const bool has_axis = ctx.version() >= 13;
   QL_RETURN_IF_ERROR(has_axis ? ctx.check_attributes({"axis"}) : ctx.check_attributes({}));
   QL_RETURN_IF_ERROR(ctx.check_arity(2, 3, 1, 1));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 1, "y_scale", has_axis, {DType::kFloat32}));
-  if (ctx.has_input(2)) QL_RETURN_IF_ERROR(check_param(ctx, 2, "y_zero_point", has_axis, kQ8));
+  QL_RETURN_IF_ERROR(ctx.check_dtype(0, x_types));
+  QL_RETURN_IF_ERROR(check_param(ctx, 1, (role + "_scale").c_str(), has_axis, {DType::kFloat32}));
+  if (ctx.has_input(2)) {
+    const std::string zp = role + "_zero_point";
+    QL_RETURN_IF_ERROR(check_param(ctx, 2, zp.c_str(), has_axis, zp_types));
+    if (zp_like_x && ctx.input(2).dtype != ctx.input(0).dtype) {
+      return unsupported(zp + " is " + dtype_name(ctx.input(2).dtype) + " but x is " +
+                         dtype_name(ctx.input(0).dtype));
+    }
+  }
   auto axis = ctx.attr_int("axis", 1);
   if (!axis) return axis.status();
   out[0] = ctx.input(0);
   out[0].constant = false;
-  out[0].dtype = ctx.has_input(2) ? ctx.input(2).dtype : DType::kUInt8;
+  out[0].dtype = y_dtype;
   const int64_t ax = *axis;
-  return make_op([ax](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    auto r = quantize_linear(*in[0], *in[1], in.size() > 2 ? in[2] : nullptr, ax);
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
+  return make_op([ax, f](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+    return set_output(f(*in[0], *in[1], in.size() > 2 ? in[2] : nullptr, ax), y[0]);
   });
+}
+
+Result<std::unique_ptr<Op>> make_quantize_linear(const NodeContext& ctx,
+                                                 std::vector<ValueInfo>& out) {
+  const DType y_dtype = ctx.has_input(2) ? ctx.input(2).dtype : DType::kUInt8;
+  return make_linear_qdq(ctx, out, {DType::kFloat32}, "y", kQ8, false, y_dtype, &quantize_linear);
 }
 
 // --- DequantizeLinear ------------------------------------------------------------------------
@@ -167,31 +187,8 @@ Result<Tensor> dequantize_linear(const Tensor& x, const Tensor& scale, const Ten
 
 Result<std::unique_ptr<Op>> make_dequantize_linear(const NodeContext& ctx,
                                                    std::vector<ValueInfo>& out) {
-  const bool has_axis = ctx.version() >= 13;
-  QL_RETURN_IF_ERROR(has_axis ? ctx.check_attributes({"axis"}) : ctx.check_attributes({}));
-  QL_RETURN_IF_ERROR(ctx.check_arity(2, 3, 1, 1));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kUInt8, DType::kInt8, DType::kInt32}));
-  QL_RETURN_IF_ERROR(check_param(ctx, 1, "x_scale", has_axis, {DType::kFloat32}));
-  if (ctx.has_input(2)) {
-    QL_RETURN_IF_ERROR(check_param(ctx, 2, "x_zero_point", has_axis,
-                                   {DType::kUInt8, DType::kInt8, DType::kInt32}));
-    if (ctx.input(2).dtype != ctx.input(0).dtype) {
-      return unsupported(std::string("x_zero_point is ") + dtype_name(ctx.input(2).dtype) +
-                         " but x is " + dtype_name(ctx.input(0).dtype));
-    }
-  }
-  auto axis = ctx.attr_int("axis", 1);
-  if (!axis) return axis.status();
-  out[0] = ctx.input(0);
-  out[0].constant = false;
-  out[0].dtype = DType::kFloat32;
-  const int64_t ax = *axis;
-  return make_op([ax](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    auto r = dequantize_linear(*in[0], *in[1], in.size() > 2 ? in[2] : nullptr, ax);
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
-  });
+  return make_linear_qdq(ctx, out, kQ8OrInt32, "x", kQ8OrInt32, true, DType::kFloat32,
+                         &dequantize_linear);
 }
 
 // --- DynamicQuantizeLinear -----------------------------------------------------------------

@@ -252,12 +252,7 @@ Status Network::add_batch_norm(std::string name, std::vector<float> scale, std::
 Result<Tensor> Network::forward(const Tensor& x) const {
   auto B = batch_of(*this, x);
   if (!B) return B.status();
-  Pass pass;
-  pass.batch = *B;
-  pass.acts.resize(layers_.size() + 1);
-  auto xs = x.data<float>();
-  pass.acts[0].assign(xs.begin(), xs.end());
-  run_forward(*this, pass, false);
+  Pass pass = run_forward(*this, x, *B, false);
   Shape shape = {static_cast<int64_t>(*B)};
   for (int64_t d : output_shape()) shape.push_back(d);
   return Tensor::from<float>(shape, std::move(pass.acts.back()));
@@ -272,12 +267,7 @@ Result<double> Network::loss_and_gradients(const Tensor& x, std::span<const uint
     return shape_mismatch("the network's output " + shape_string(output_shape()) + " is not a vector of logits");
   }
   QL_RETURN_IF_ERROR(check_labels(labels, *B, C));
-  Pass pass;
-  pass.batch = *B;
-  pass.acts.resize(layers_.size() + 1);
-  auto xs = x.data<float>();
-  pass.acts[0].assign(xs.begin(), xs.end());
-  run_forward(*this, pass, true);
+  Pass pass = run_forward(*this, x, *B, true);
   std::vector<float> dy;
   const double loss = softmax_cross_entropy(pass.acts.back(), *B, C, labels, &dy, nullptr);
   for (size_t li = layers_.size(); li-- > 0;) {

@@ -32,8 +32,8 @@ void backward_layer(Network& net, size_t li, const Pass& pass, const std::vector
                     std::vector<float>& dx, bool need_dx);
 /// The batch size of x for the network's input shape.
 Result<size_t> batch_of(const Network& net, const Tensor& x);
-/// All layers forward.
-void run_forward(const Network& net, Pass& pass, bool keep_argmax);
+/// All layers forward on x (batch samples).
+Pass run_forward(const Network& net, const Tensor& x, size_t batch, bool keep_argmax);
 /// Mean softmax cross-entropy over the batch; dlogits (if non-null) = (softmax - onehot) / B.
 double softmax_cross_entropy(const std::vector<float>& logits, size_t B, size_t C,
                              std::span<const uint8_t> labels, std::vector<float>* dlogits,

@@ -60,20 +60,29 @@ struct ConvShape {
 };
 
 ConvShape conv_shape(const Layer& l) {
-  ConvShape s;
-  s.c = l.input_shape[0];
-  s.h = l.input_shape[1];
-  s.w = l.input_shape[2];
-  s.co = l.output_shape[0];
-  s.oh = l.output_shape[1];
-  s.ow = l.output_shape[2];
-  s.kh = l.conv.kernel_h;
-  s.kw = l.conv.kernel_w;
-  s.sh = l.conv.stride_h;
-  s.sw = l.conv.stride_w;
-  s.pt = l.conv.pad_top;
-  s.pl = l.conv.pad_left;
-  return s;
+  const Shape& in = l.input_shape;
+  const Shape& out = l.output_shape;
+  const Conv2dGeometry& g = l.conv;
+  return {in[0],      in[1],      in[2],      out[0],    out[1],    out[2],
+          g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_top, g.pad_left};
+}
+
+/// f(o, first) for every window of a pooling layer over a batch of B samples of `in`
+/// values: o the flat output index, first the flat input index of the window's top-left
+/// (its rows are the input width apart).
+template <class F>
+void for_each_pool_window(const Layer& l, size_t B, size_t in, F f) {
+  const int64_t C = l.input_shape[0], H = l.input_shape[1], W = l.input_shape[2];
+  const int64_t OH = l.output_shape[1], OW = l.output_shape[2], st = l.pool_stride;
+  size_t o = 0;
+  for (size_t n = 0; n < B; ++n) {
+    for (int64_t c = 0; c < C; ++c) {
+      const size_t base = n * in + static_cast<size_t>(c * H * W);
+      for (int64_t oy = 0; oy < OH; ++oy) {
+        for (int64_t ox = 0; ox < OW; ++ox, ++o) f(o, base + static_cast<size_t>(oy * st * W + ox * st));
+      }
+    }
+  }
 }
 
 /// cols[(c kh + r) kw + s][oy ow + ox] = x[c][oy sh - pt + r][ox sw - pl + s] (0 outside).
@@ -176,37 +185,28 @@ void forward_layer(const Network& net, size_t li, Pass& pass, bool keep_argmax) 
       break;
     case LayerKind::kMaxPool:
     case LayerKind::kAvgPool: {
-      const int64_t C = l.input_shape[0], H = l.input_shape[1], W = l.input_shape[2];
-      const int64_t OH = l.output_shape[1], OW = l.output_shape[2], k = l.pool_kernel, st = l.pool_stride;
+      const auto W = static_cast<size_t>(l.input_shape[2]), k = static_cast<size_t>(l.pool_kernel);
       const bool is_max = l.kind == LayerKind::kMaxPool;
       std::vector<uint32_t>* am = (is_max && keep_argmax) ? &pass.argmax[li] : nullptr;
       if (am) am->assign(y.size(), 0);
       const float inv = 1.0f / static_cast<float>(k * k);
-      size_t o = 0;
-      for (size_t n = 0; n < B; ++n) {
-        for (int64_t c = 0; c < C; ++c) {
-          const size_t base = n * in + static_cast<size_t>(c * H * W);
-          for (int64_t oy = 0; oy < OH; ++oy) {
-            for (int64_t ox = 0; ox < OW; ++ox, ++o) {
-              float best = -std::numeric_limits<float>::infinity(), sum = 0.0f;
-              size_t arg = 0;
-              for (int64_t r = 0; r < k; ++r) {
-                for (int64_t q = 0; q < k; ++q) {
-                  const size_t idx = base + static_cast<size_t>((oy * st + r) * W + ox * st + q);
-                  const float v = x[idx];
-                  sum += v;
-                  if (v > best) {
-                    best = v;
-                    arg = idx;
-                  }
-                }
-              }
-              y[o] = is_max ? best : sum * inv;
-              if (am) (*am)[o] = static_cast<uint32_t>(arg);
+      for_each_pool_window(l, B, in, [&](size_t o, size_t first) {
+        float best = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+        size_t arg = 0;
+        for (size_t r = 0; r < k; ++r) {
+          for (size_t q = 0; q < k; ++q) {
+            const size_t idx = first + r * W + q;
+            const float v = x[idx];
+            sum += v;
+            if (v > best) {
+              best = v;
+              arg = idx;
             }
           }
         }
-      }
+        y[o] = is_max ? best : sum * inv;
+        if (am) (*am)[o] = static_cast<uint32_t>(arg);
+      });
       break;
     }
     case LayerKind::kGlobalAvgPool: {
@@ -306,23 +306,14 @@ void backward_layer(Network& net, size_t li, const Pass& pass, const std::vector
       break;
     case LayerKind::kAvgPool:
       if (need_dx) {
-        const int64_t C = l.input_shape[0], H = l.input_shape[1], W = l.input_shape[2];
-        const int64_t OH = l.output_shape[1], OW = l.output_shape[2], k = l.pool_kernel, st = l.pool_stride;
+        const auto W = static_cast<size_t>(l.input_shape[2]), k = static_cast<size_t>(l.pool_kernel);
         const float inv = 1.0f / static_cast<float>(k * k);
-        size_t o = 0;
-        for (size_t n = 0; n < B; ++n) {
-          for (int64_t c = 0; c < C; ++c) {
-            const size_t base = n * in + static_cast<size_t>(c * H * W);
-            for (int64_t oy = 0; oy < OH; ++oy) {
-              for (int64_t ox = 0; ox < OW; ++ox, ++o) {
-                const float g = dy[o] * inv;
-                for (int64_t r = 0; r < k; ++r) {
-                  for (int64_t q = 0; q < k; ++q) dx[base + static_cast<size_t>((oy * st + r) * W + ox * st + q)] += g;
-                }
-              }
-            }
+        for_each_pool_window(l, B, in, [&](size_t o, size_t first) {
+          const float g = dy[o] * inv;
+          for (size_t r = 0; r < k; ++r) {
+            for (size_t q = 0; q < k; ++q) dx[first + r * W + q] += g;
           }
-        }
+        });
       }
       break;
     case LayerKind::kGlobalAvgPool:
@@ -380,9 +371,15 @@ Result<size_t> batch_of(const Network& net, const Tensor& x) {
   return x.size() / per;
 }
 
-void run_forward(const Network& net, Pass& pass, bool keep_argmax) {
+Pass run_forward(const Network& net, const Tensor& x, size_t batch, bool keep_argmax) {
+  Pass pass;
+  pass.batch = batch;
+  pass.acts.resize(net.layers().size() + 1);
+  auto xs = x.data<float>();
+  pass.acts[0].assign(xs.begin(), xs.end());
   pass.argmax.resize(net.layers().size());
   for (size_t li = 0; li < net.layers().size(); ++li) forward_layer(net, li, pass, keep_argmax);
+  return pass;
 }
 
 /// Mean softmax cross-entropy over the batch; dlogits (if non-null) = (softmax - onehot) / B.

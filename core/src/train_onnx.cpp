@@ -64,6 +64,17 @@ void rename_params(Network& net, size_t first_param, const OnnxNode& n, std::ini
   }
 }
 
+/// A float32 graph input or output of shape [N, sample...] (N symbolic).
+OnnxValueInfo batched_float_value(std::string name, const Shape& sample) {
+  OnnxValueInfo v;
+  v.name = std::move(name);
+  v.elem_type = 1;
+  v.has_shape = true;
+  v.dims.push_back(OnnxDim{-1, "N"});
+  for (int64_t d : sample) v.dims.push_back(OnnxDim{d, ""});
+  return v;
+}
+
 }  // namespace
 
 Result<Network> network_from_onnx(const OnnxModel& m) {
@@ -195,13 +206,7 @@ Result<OnnxModel> network_to_onnx(const Network& net) {
   m.producer_name = "quantlab";
   OnnxGraph& g = m.graph;
   g.name = "quantlab";
-  OnnxValueInfo in;
-  in.name = "input";
-  in.elem_type = 1;
-  in.has_shape = true;
-  in.dims.push_back(OnnxDim{-1, "N"});
-  for (int64_t d : net.input_shape()) in.dims.push_back(OnnxDim{d, ""});
-  g.inputs.push_back(in);
+  g.inputs.push_back(batched_float_value("input", net.input_shape()));
   std::string current = "input";
   for (size_t li = 0; li < net.layers().size(); ++li) {
     const Layer& l = net.layers()[li];
@@ -253,13 +258,7 @@ Result<OnnxModel> network_to_onnx(const Network& net) {
     t.tensor = Tensor::from<float>(p.shape, p.value);
     g.initializers.push_back(std::move(t));
   }
-  OnnxValueInfo out;
-  out.name = "logits";
-  out.elem_type = 1;
-  out.has_shape = true;
-  out.dims.push_back(OnnxDim{-1, "N"});
-  for (int64_t d : net.output_shape()) out.dims.push_back(OnnxDim{d, ""});
-  g.outputs.push_back(out);
+  g.outputs.push_back(batched_float_value("logits", net.output_shape()));
   return m;
 }
 

@@ -49,6 +49,13 @@ using QS8DwconvUkernelFn = void (*)(const DwconvGeometry& g, const QS8DwconvPlan
 #include "qs8-dwconv/qs8-dwconv.inc"
 #undef QL_KERNEL
 
+/// The definition of kernel `name` as a call of `impl`, for the variant files' QL_KERNEL over
+/// qs8-dwconv.inc (see QL_ONLY in isa.h).
+#define QL_QS8_DWCONV_DEFINE(name, impl)                                                     \
+  void name(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) { \
+    impl(g, plane, params);                                                                \
+  }
+
 struct QS8DwconvUkernel {
   Isa isa;
   const char* name;

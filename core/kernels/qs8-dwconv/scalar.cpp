@@ -51,36 +51,23 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
   }
 }
 
+template <QS8Requant kRq>
+void dwconv_plane(const DwconvGeometry& g, const QS8DwconvPlane& plane,
+                  const QS8GemmParams* params) {
+  if (plane.x_signed) {
+    dwconv<kRq, int8_t>(g, plane, params);
+  } else {
+    dwconv<kRq, uint8_t>(g, plane, params);
+  }
+}
+
 }  // namespace
 
-void ql_qs8_dwconv_minmax_fp32_ukernel__scalar(const DwconvGeometry& g,
-                                               const QS8DwconvPlane& plane,
-                                               const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<QS8Requant::kFp32, int8_t>(g, plane, params);
-  } else {
-    dwconv<QS8Requant::kFp32, uint8_t>(g, plane, params);
-  }
-}
-
-void ql_qs8_dwconv_minmax_gemmlowp_ukernel__scalar(const DwconvGeometry& g,
-                                                const QS8DwconvPlane& plane,
-                                                const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<QS8Requant::kGemmlowp, int8_t>(g, plane, params);
-  } else {
-    dwconv<QS8Requant::kGemmlowp, uint8_t>(g, plane, params);
-  }
-}
-
-void ql_qs8_dwconv_s32_ukernel__scalar(const DwconvGeometry& g, const QS8DwconvPlane& plane,
-                                       const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<QS8Requant::kS32, int8_t>(g, plane, params);
-  } else {
-    dwconv<QS8Requant::kS32, uint8_t>(g, plane, params);
-  }
-}
+// One kernel per kScalar row of qs8-dwconv.inc.
+#define QL_KERNEL(isa, name, rq) \
+  QL_ONLY(kScalar, isa, QL_QS8_DWCONV_DEFINE(name, dwconv_plane<QS8Requant::rq>))
+#include "qs8-dwconv/qs8-dwconv.inc"
+#undef QL_KERNEL
 
 std::span<const QS8DwconvUkernel> qs8_dwconv_ukernels() {
   static const std::vector<QS8DwconvUkernel> list = {

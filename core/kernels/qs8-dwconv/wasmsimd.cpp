@@ -52,11 +52,29 @@ struct OutputConstants {
   bool out_signed;
 };
 
-inline OutputConstants output_constants(const QS8GemmParams* params, float scale, int32_t M0,
-                                        int32_t shift, v128_t vmagic, v128_t vmagic_zp) {
+/// A packed channel's 16-byte header (bias, then the fp32 scale or M0 and shift) and taps.
+struct ChannelHeader {
+  int32_t bias, M0, shift;
+  float scale;
+  const int16_t* taps;
+};
+
+inline ChannelHeader read_header(const void* packed) {
+  const auto* w = static_cast<const std::byte*>(packed);
+  ChannelHeader h;
+  std::memcpy(&h.bias, w, 4);
+  std::memcpy(&h.scale, w + 4, 4);
+  std::memcpy(&h.M0, w + 4, 4);
+  std::memcpy(&h.shift, w + 8, 4);
+  h.taps = reinterpret_cast<const int16_t*>(w + 16);
+  return h;
+}
+
+inline OutputConstants output_constants(const QS8GemmParams* params, const ChannelHeader& h,
+                                        v128_t vmagic, v128_t vmagic_zp) {
   const int32_t zp = params->zero_point;
   OutputConstants c;
-  c.fp32.scale = wasm_f32x4_splat(scale);
+  c.fp32.scale = wasm_f32x4_splat(h.scale);
   c.fp32.lo = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
   c.fp32.hi = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
   c.fp32.magic = vmagic;
@@ -64,8 +82,8 @@ inline OutputConstants output_constants(const QS8GemmParams* params, float scale
   c.lo_i = wasm_i32x4_splat(params->q_min - zp);
   c.hi_i = wasm_i32x4_splat(params->q_max - zp);
   c.zp = wasm_i32x4_splat(zp);
-  c.M0 = M0;
-  c.shift = shift;
+  c.M0 = h.M0;
+  c.shift = h.shift;
   c.out_signed = params->out_signed;
   return c;
 }
@@ -93,14 +111,8 @@ inline void store_output(const QS8DwconvPlane& plane, size_t i, size_t n, v128_t
 /// weight pairs live in registers), or 0 for any kernel size.
 template <QS8Requant kRq, bool kSigned, size_t kStride, size_t kTaps>
 void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
-  const auto* w = static_cast<const std::byte*>(plane.w);
-  int32_t bias, M0, shift;
-  float scale;
-  std::memcpy(&bias, w, 4);
-  std::memcpy(&scale, w + 4, 4);
-  std::memcpy(&M0, w + 4, 4);
-  std::memcpy(&shift, w + 8, 4);
-  const auto* taps = reinterpret_cast<const int16_t*>(w + 16);
+  const ChannelHeader h = read_header(plane.w);
+  const int16_t* taps = h.taps;
   const size_t ntaps = kTaps != 0 ? kTaps : g.kernel_h * g.kernel_w;
   const size_t npairs = (ntaps + 1) / 2;
   // Input offset of each tap (elements) and the splatted weight pairs.
@@ -115,9 +127,9 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
     wpair[p] = wasm_i32x4_splat(static_cast<int32_t>((static_cast<uint32_t>(w1) << 16) |
                                                      (static_cast<uint32_t>(w0) & 0xffffu)));
   }
-  const v128_t vbias = wasm_i32x4_splat(bias);
+  const v128_t vbias = wasm_i32x4_splat(h.bias);
   const OutputConstants out =
-      output_constants(params, scale, M0, shift, wasm_f32x4_splat(12582912.0f),
+      output_constants(params, h, wasm_f32x4_splat(12582912.0f),
                        wasm_i32x4_splat(0x4B400000 - params->zero_point));
   for (size_t oy = 0; oy < plane.out_h; ++oy) {
     const uint8_t* row = static_cast<const uint8_t*>(plane.x) + oy * g.stride_h * plane.x_stride;
@@ -149,14 +161,8 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
 template <QS8Requant kRq, bool kSigned, size_t kDilation>
 void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
                  const QS8GemmParams* params, v128_t vmagic) {
-  const auto* w = static_cast<const std::byte*>(plane.w);
-  int32_t bias, M0, shift;
-  float scale;
-  std::memcpy(&bias, w, 4);
-  std::memcpy(&scale, w + 4, 4);
-  std::memcpy(&M0, w + 4, 4);
-  std::memcpy(&shift, w + 8, 4);
-  const auto* taps = reinterpret_cast<const int16_t*>(w + 16);
+  const ChannelHeader h = read_header(plane.w);
+  const int16_t* taps = h.taps;
   auto pair = [](int32_t w0, int32_t w1) {
     return wasm_i32x4_splat(static_cast<int32_t>((static_cast<uint32_t>(w1) << 16) |
                                                  (static_cast<uint32_t>(w0) & 0xffffu)));
@@ -164,9 +170,9 @@ void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
   const v128_t w01[3] = {pair(taps[0], taps[1]), pair(taps[3], taps[4]), pair(taps[6], taps[7])};
   const v128_t w2x[3] = {pair(taps[2], 0), pair(taps[5], 0), pair(taps[8], 0)};
   const size_t row_step = g.dilation_h * plane.x_stride;
-  const v128_t vbias = wasm_i32x4_splat(bias);
+  const v128_t vbias = wasm_i32x4_splat(h.bias);
   const OutputConstants out =
-      output_constants(params, scale, M0, shift, vmagic,
+      output_constants(params, h, vmagic,
                        wasm_i32x4_sub(vmagic, wasm_i32x4_splat(params->zero_point)));
   for (size_t oy = 0; oy < plane.out_h; ++oy) {
     const uint8_t* row = static_cast<const uint8_t*>(plane.x) + oy * g.stride_h * plane.x_stride;
@@ -198,11 +204,18 @@ void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
 /// 1.5 * 2^23 as a value the compiler cannot fold into each use (see dwconv3x3s1).
 __attribute__((noinline)) v128_t magic_number() { return wasm_f32x4_splat(12582912.0f); }
 
+/// The scalar kernel that runs what the SIMD128 kernels do not (strides above 2, more taps).
 template <QS8Requant kRq>
-void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params,
-              QS8DwconvUkernelFn fallback) {
+constexpr QS8DwconvUkernelFn scalar_fallback() {
+  if constexpr (kRq == QS8Requant::kFp32) return &ql_qs8_dwconv_minmax_fp32_ukernel__scalar;
+  if constexpr (kRq == QS8Requant::kGemmlowp) return &ql_qs8_dwconv_minmax_gemmlowp_ukernel__scalar;
+  if constexpr (kRq == QS8Requant::kS32) return &ql_qs8_dwconv_s32_ukernel__scalar;
+}
+
+template <QS8Requant kRq>
+void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
   if (g.kernel_h * g.kernel_w > 2 * kMaxPairs || g.stride_w > 2) {
-    fallback(g, plane, params);
+    scalar_fallback<kRq>()(g, plane, params);
     return;
   }
   const bool k3x3 = g.kernel_h == 3 && g.kernel_w == 3;
@@ -233,22 +246,10 @@ void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8Gem
 
 }  // namespace
 
-void ql_qs8_dwconv_minmax_fp32_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
-                                                         const QS8DwconvPlane& plane,
-                                                         const QS8GemmParams* params) {
-  dispatch<QS8Requant::kFp32>(g, plane, params, &ql_qs8_dwconv_minmax_fp32_ukernel__scalar);
-}
-
-void ql_qs8_dwconv_minmax_gemmlowp_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
-                                                          const QS8DwconvPlane& plane,
-                                                          const QS8GemmParams* params) {
-  dispatch<QS8Requant::kGemmlowp>(g, plane, params, &ql_qs8_dwconv_minmax_gemmlowp_ukernel__scalar);
-}
-
-void ql_qs8_dwconv_s32_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
-                                                 const QS8DwconvPlane& plane,
-                                                 const QS8GemmParams* params) {
-  dispatch<QS8Requant::kS32>(g, plane, params, &ql_qs8_dwconv_s32_ukernel__scalar);
-}
+// One kernel per kWasmSimd row of qs8-dwconv.inc.
+#define QL_KERNEL(isa, name, rq) \
+  QL_ONLY(kWasmSimd, isa, QL_QS8_DWCONV_DEFINE(name, dispatch<QS8Requant::rq>))
+#include "qs8-dwconv/qs8-dwconv.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

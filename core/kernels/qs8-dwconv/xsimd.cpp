@@ -104,20 +104,10 @@ void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8Gem
 
 }  // namespace
 
-void ql_qs8_dwconv_minmax_fp32_ukernel__xsimd(const DwconvGeometry& g, const QS8DwconvPlane& plane,
-                                              const QS8GemmParams* params) {
-  dispatch<QS8Requant::kFp32>(g, plane, params);
-}
-
-void ql_qs8_dwconv_minmax_gemmlowp_ukernel__xsimd(const DwconvGeometry& g,
-                                               const QS8DwconvPlane& plane,
-                                               const QS8GemmParams* params) {
-  dispatch<QS8Requant::kGemmlowp>(g, plane, params);
-}
-
-void ql_qs8_dwconv_s32_ukernel__xsimd(const DwconvGeometry& g, const QS8DwconvPlane& plane,
-                                      const QS8GemmParams* params) {
-  dispatch<QS8Requant::kS32>(g, plane, params);
-}
+// One kernel per kXsimd row of qs8-dwconv.inc.
+#define QL_KERNEL(isa, name, rq) \
+  QL_ONLY(kXsimd, isa, QL_QS8_DWCONV_DEFINE(name, dispatch<QS8Requant::rq>))
+#include "qs8-dwconv/qs8-dwconv.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

@@ -101,6 +101,14 @@ using QS8GemmUkernelFn = void (*)(size_t mr, size_t nc, size_t kp, const void* a
 #include "qs8-gemm/qs8-gemm.inc"
 #undef QL_KERNEL
 
+/// The definition of kernel `name` as a call of `impl` (a template instance, in parentheses),
+/// for the variant files' QL_KERNEL over qs8-gemm.inc (see QL_ONLY in isa.h).
+#define QL_QS8_GEMM_DEFINE(name, impl)                                                 \
+  void name(size_t mr_, size_t nc, size_t kp, const void* a, const void* b, void* c, \
+            size_t c_stride, const QS8GemmParams* params) {                          \
+    impl(mr_, nc, kp, a, b, c, c_stride, params);                                    \
+  }
+
 struct QS8GemmUkernel {
   Isa isa;
   const char* name;
@@ -155,6 +163,13 @@ class AlignedBuffer {
 constexpr size_t qs8_packed_block_bytes(size_t channels, size_t kp, QS8Requant r,
                                         size_t w_bytes = 2) {
   return channels * (4 + qs8_rq_bytes(r) + 2 * w_bytes * kp);
+}
+
+/// How far a micro-kernel's B operand advances per block of nr columns: a packed weight
+/// block (kLinear), or nr pixels of the int16 im2col panel (kConv).
+constexpr size_t qs8_column_block_bytes(QS8GemmRole role, size_t nr, size_t kp, QS8Requant r,
+                                        size_t w_bytes = 2) {
+  return role == QS8GemmRole::kLinear ? qs8_packed_block_bytes(nr, kp, r, w_bytes) : 4 * kp * nr;
 }
 
 /// Per-channel inputs of weight packing. bias: folded int32 bias (q_b - Z_X sum W), n values.

@@ -112,21 +112,12 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
 
 }  // namespace
 
-#define QL_DEFINE(name, role, rq, MR, NR)                                                   \
-  void name(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c,        \
-            size_t c_stride, const QS8GemmParams* params) {                                \
-    gemm<QS8GemmRole::role, QS8Requant::rq, MR, NR>(mr, nc, kp, a, b, c, c_stride, params); \
-  }
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_1x4c2__scalar, kLinear, kFp32, 1, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_4x4c2__scalar, kLinear, kFp32, 4, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_gemmlowp_ukernel_1x4c2__scalar, kLinear, kGemmlowp, 1, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_gemmlowp_ukernel_4x4c2__scalar, kLinear, kGemmlowp, 4, 4)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_1x4c2__scalar, kLinear, kS32, 1, 4)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_4x4c2__scalar, kLinear, kS32, 4, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_fp32_ukernel_4x4c2__scalar, kConv, kFp32, 4, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_gemmlowp_ukernel_4x4c2__scalar, kConv, kGemmlowp, 4, 4)
-QL_DEFINE(ql_qs8_convgemm_s32_ukernel_4x4c2__scalar, kConv, kS32, 4, 4)
-#undef QL_DEFINE
+// One kernel per kScalar row of qs8-gemm.inc.
+#define QL_KERNEL(isa, name, role, rq, mr, nr, w_bytes) \
+  QL_ONLY(kScalar, isa,                                 \
+          QL_QS8_GEMM_DEFINE(name, (gemm<QS8GemmRole::role, QS8Requant::rq, mr, nr>)))
+#include "qs8-gemm/qs8-gemm.inc"
+#undef QL_KERNEL
 
 std::span<const QS8GemmUkernel> qs8_gemm_ukernels() {
   static const std::vector<QS8GemmUkernel> list = {
