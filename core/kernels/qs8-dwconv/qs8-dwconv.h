@@ -51,9 +51,20 @@ using QS8DwconvUkernelFn = void (*)(const DwconvGeometry& g, const QS8DwconvPlan
 
 /// The definition of kernel `name` as a call of `impl`, for the variant files' QL_KERNEL over
 /// qs8-dwconv.inc (see QL_ONLY in isa.h).
-#define QL_QS8_DWCONV_DEFINE(name, impl)                                                     \
-  void name(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) { \
-    impl(g, plane, params);                                                                \
+#define QL_QS8_DWCONV_DEFINE(name, impl)                                           \
+  void name(const DwconvGeometry& g, const QS8DwconvPlane& plane,                 \
+            const QS8GemmParams* params) {                                         \
+    impl(g, plane, params);                                                        \
+  }
+/// The same with impl<QS8Requant::rq, T> for the plane's input type T (int8_t or uint8_t).
+#define QL_QS8_DWCONV_DEFINE_TYPED(name, impl, rq)                                 \
+  void name(const DwconvGeometry& g, const QS8DwconvPlane& plane,                 \
+            const QS8GemmParams* params) {                                         \
+    if (plane.x_signed) {                                                          \
+      impl<QS8Requant::rq, int8_t>(g, plane, params);                              \
+    } else {                                                                       \
+      impl<QS8Requant::rq, uint8_t>(g, plane, params);                             \
+    }                                                                              \
   }
 
 struct QS8DwconvUkernel {

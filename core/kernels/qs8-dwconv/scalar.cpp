@@ -51,21 +51,11 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
   }
 }
 
-template <QS8Requant kRq>
-void dwconv_plane(const DwconvGeometry& g, const QS8DwconvPlane& plane,
-                  const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<kRq, int8_t>(g, plane, params);
-  } else {
-    dwconv<kRq, uint8_t>(g, plane, params);
-  }
-}
-
 }  // namespace
 
 // One kernel per kScalar row of qs8-dwconv.inc.
 #define QL_KERNEL(isa, name, rq) \
-  QL_ONLY(kScalar, isa, QL_QS8_DWCONV_DEFINE(name, dwconv_plane<QS8Requant::rq>))
+  QL_ONLY(kScalar, isa, QL_QS8_DWCONV_DEFINE_TYPED(name, dwconv, rq))
 #include "qs8-dwconv/qs8-dwconv.inc"
 #undef QL_KERNEL
 

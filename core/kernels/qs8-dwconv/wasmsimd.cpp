@@ -212,35 +212,36 @@ constexpr QS8DwconvUkernelFn scalar_fallback() {
   if constexpr (kRq == QS8Requant::kS32) return &ql_qs8_dwconv_s32_ukernel__scalar;
 }
 
+/// The kernel for the plane's geometry, input type kSigned.
+template <QS8Requant kRq, bool kSigned>
+void dispatch_typed(const DwconvGeometry& g, const QS8DwconvPlane& plane,
+                    const QS8GemmParams* params) {
+  const bool k3x3 = g.kernel_h == 3 && g.kernel_w == 3;
+  if (g.stride_w == 1) {
+    if (k3x3 && g.dilation_w == 1) {
+      dwconv3x3s1<kRq, kSigned, 1>(g, plane, params, magic_number());
+    } else if (k3x3 && g.dilation_w == 2) {
+      dwconv3x3s1<kRq, kSigned, 2>(g, plane, params, magic_number());
+    } else if (k3x3) {
+      dwconv<kRq, kSigned, 1, 9>(g, plane, params);
+    } else {
+      dwconv<kRq, kSigned, 1, 0>(g, plane, params);
+    }
+  } else if (k3x3) {
+    dwconv<kRq, kSigned, 2, 9>(g, plane, params);
+  } else {
+    dwconv<kRq, kSigned, 2, 0>(g, plane, params);
+  }
+}
+
 template <QS8Requant kRq>
 void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
   if (g.kernel_h * g.kernel_w > 2 * kMaxPairs || g.stride_w > 2) {
     scalar_fallback<kRq>()(g, plane, params);
-    return;
-  }
-  const bool k3x3 = g.kernel_h == 3 && g.kernel_w == 3;
-  if (g.stride_w == 1) {
-    if (k3x3 && g.dilation_w == 1) {
-      const v128_t magic = magic_number();
-      plane.x_signed ? dwconv3x3s1<kRq, true, 1>(g, plane, params, magic)
-                     : dwconv3x3s1<kRq, false, 1>(g, plane, params, magic);
-    } else if (k3x3 && g.dilation_w == 2) {
-      const v128_t magic = magic_number();
-      plane.x_signed ? dwconv3x3s1<kRq, true, 2>(g, plane, params, magic)
-                     : dwconv3x3s1<kRq, false, 2>(g, plane, params, magic);
-    } else if (k3x3) {
-      plane.x_signed ? dwconv<kRq, true, 1, 9>(g, plane, params)
-                     : dwconv<kRq, false, 1, 9>(g, plane, params);
-    } else {
-      plane.x_signed ? dwconv<kRq, true, 1, 0>(g, plane, params)
-                     : dwconv<kRq, false, 1, 0>(g, plane, params);
-    }
-  } else if (k3x3) {
-    plane.x_signed ? dwconv<kRq, true, 2, 9>(g, plane, params)
-                   : dwconv<kRq, false, 2, 9>(g, plane, params);
+  } else if (plane.x_signed) {
+    dispatch_typed<kRq, true>(g, plane, params);
   } else {
-    plane.x_signed ? dwconv<kRq, true, 2, 0>(g, plane, params)
-                   : dwconv<kRq, false, 2, 0>(g, plane, params);
+    dispatch_typed<kRq, false>(g, plane, params);
   }
 }
 

@@ -93,20 +93,11 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
   }
 }
 
-template <QS8Requant kRq>
-void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<kRq, int8_t>(g, plane, params);
-  } else {
-    dwconv<kRq, uint8_t>(g, plane, params);
-  }
-}
-
 }  // namespace
 
 // One kernel per kXsimd row of qs8-dwconv.inc.
 #define QL_KERNEL(isa, name, rq) \
-  QL_ONLY(kXsimd, isa, QL_QS8_DWCONV_DEFINE(name, dispatch<QS8Requant::rq>))
+  QL_ONLY(kXsimd, isa, QL_QS8_DWCONV_DEFINE_TYPED(name, dwconv, rq))
 #include "qs8-dwconv/qs8-dwconv.inc"
 #undef QL_KERNEL
 
