@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "compressed_internal.hpp"
 #include "quantlab/huffman.hpp"
 #include "quantlab/prune.hpp"
 
@@ -646,9 +647,9 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
   return model;
 }
 
-Result<std::vector<uint8_t>> encode_network(const Network& net, const NetworkCompression& options) {
+Result<std::vector<TensorToCompress>> network_tensors(const Network& net, bool huffman,
+                                                      const GapBitsFn& gap_bits) {
   std::vector<TensorToCompress> tensors;
-  // Parameters in layer order (the architecture refers to them by name).
   for (const Layer& l : net.layers()) {
     for (int p : l.params) {
       if (p < 0) continue;
@@ -659,17 +660,11 @@ Result<std::vector<uint8_t>> encode_network(const Network& net, const NetworkCom
       if (param.codebook) {
         t.codebook = param.codebook;
         t.coding.bits = param.codebook->bits();
-        t.coding.huffman = options.huffman;
+        t.coding.huffman = huffman;
         if (param.codebook->pinned_zero) {
-          int gap = l.kind == LayerKind::kConv2d ? options.gap_bits_conv : options.gap_bits_fc;
-          if (gap == 0) {
-            PruneMask mask(param.size());
-            for (size_t i = 0; i < mask.size(); ++i) mask[i] = param.codebook->labels[i] != 0;
-            auto best = best_gap_bits(mask, t.coding.bits);
-            if (!best) return best.status();
-            gap = *best;
-          }
-          t.coding.gap_bits = gap;
+          auto gap = gap_bits(l, param, t.coding.bits);
+          if (!gap) return gap.status();
+          if (*gap) t.coding.gap_bits = **gap;
         }
       } else {
         t.values = param.value;
@@ -677,7 +672,25 @@ Result<std::vector<uint8_t>> encode_network(const Network& net, const NetworkCom
       tensors.push_back(std::move(t));
     }
   }
-  return encode_compressed(tensors, &net);
+  return tensors;
+}
+
+Result<std::vector<uint8_t>> encode_network(const Network& net, const NetworkCompression& options) {
+  auto tensors = network_tensors(
+      net, options.huffman,
+      [&](const Layer& l, const Parameter& param, int bits) -> Result<std::optional<int>> {
+        int gap = l.kind == LayerKind::kConv2d ? options.gap_bits_conv : options.gap_bits_fc;
+        if (gap == 0) {
+          PruneMask mask(param.size());
+          for (size_t i = 0; i < mask.size(); ++i) mask[i] = param.codebook->labels[i] != 0;
+          auto best = best_gap_bits(mask, bits);
+          if (!best) return best.status();
+          gap = *best;
+        }
+        return std::optional<int>(gap);
+      });
+  if (!tensors) return tensors.status();
+  return encode_compressed(*tensors, &net);
 }
 
 }  // namespace quantlab

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "compressed_internal.hpp"
+
 namespace quantlab {
 namespace {
 
@@ -195,33 +197,18 @@ Result<DeepCompressionReport> deep_compression(Network& net, const ImageDataset&
   add_stage("quantized", acct->quantized, *ev, fp32);
 
   // Huffman: the file, decoded and measured.
-  std::vector<TensorToCompress> tensors;
-  for (const Layer& l : net.layers()) {
-    for (int pi : l.params) {
-      if (pi < 0) continue;
-      const Parameter& p = net.params()[static_cast<size_t>(pi)];
-      TensorToCompress t;
-      t.name = p.name;
-      t.shape = p.shape;
-      const LayerPlan* lp = nullptr;
-      for (const LayerPlan& x : *plan) if (x.param == p.name) lp = &x;
-      if (p.codebook) {
-        t.codebook = p.codebook;
-        t.coding.bits = p.codebook->bits();
-        t.coding.huffman = o.huffman;
-        if (p.codebook->pinned_zero && lp) {
-          auto gap = gap_bits_for(*lp, mask_of(p), t.coding.bits);
-          if (!gap) return gap.status();
-          t.coding.gap_bits = *gap;
-        }
-      } else {
-        t.values = p.value;
-      }
-      tensors.push_back(std::move(t));
-    }
-  }
+  auto tensors = network_tensors(
+      net, o.huffman, [&](const Layer&, const Parameter& p, int bits) -> Result<std::optional<int>> {
+        const LayerPlan* lp = nullptr;
+        for (const LayerPlan& x : *plan) if (x.param == p.name) lp = &x;
+        if (!lp) return std::optional<int>();
+        auto gap = gap_bits_for(*lp, mask_of(p), bits);
+        if (!gap) return gap.status();
+        return std::optional<int>(*gap);
+      });
+  if (!tensors) return tensors.status();
   if (progress) progress({"encode", 0, 1, std::numeric_limits<double>::quiet_NaN()});
-  auto file = encode_compressed(tensors, &net);
+  auto file = encode_compressed(*tensors, &net);
   if (!file) return file.status();
   auto decoded = decode_compressed(*file);
   if (!decoded) return decoded.status();

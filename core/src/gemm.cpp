@@ -11,26 +11,14 @@
 
 #include "f32-gemm/f32-gemm.h"
 #include "qs8-gemm/qs8-gemm.h"
+#include "layer_common.hpp"
 #include "x8-packa/x8-packa.h"
 
 namespace quantlab {
+
+using namespace layer_common;
+
 namespace {
-
-std::string join_variants() {
-  std::string s;
-  for (const auto& v : gemm_variants()) s += (s.empty() ? "" : ", ") + v;
-  return s;
-}
-
-Result<Isa> select_isa(std::string_view variant) {
-  const auto isas = qs8_gemm_isas();
-  if (variant.empty()) return isas.back();
-  for (Isa isa : isas) {
-    if (variant == isa_name(isa)) return isa;
-  }
-  return invalid_argument("unknown kernel variant '" + std::string(variant) +
-                          "' (this build has: " + join_variants() + ")");
-}
 
 bool finite_positive(float v) { return std::isfinite(v) && v > 0.0f; }
 
@@ -40,24 +28,40 @@ std::string num(double v) {
   return buf;
 }
 
-int32_t wrap32(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
-
 /// Per-thread scratch for the per-call panels.
 AlignedBuffer& scratch() {
   thread_local AlignedBuffer buffer;
   return buffer;
 }
 
-QS8Requant requant_of(const QOutput& out) {
-  if (out.dtype == DType::kInt32) return QS8Requant::kS32;
-  return out.mode == RequantMode::kFp32 ? QS8Requant::kFp32 : QS8Requant::kRndnu;
+/// Weights w [n, k] of elem_bytes each (the packed form's element size).
+Status check_gemm_weights(const char* what, int64_t n, int64_t k, size_t w_size,
+                          uint64_t elem_bytes) {
+  if (n < 1 || k < 1) {
+    return invalid_argument(std::string(what) + ": n and k must be >= 1, got n = " +
+                            std::to_string(n) + ", k = " + std::to_string(k));
+  }
+  if (static_cast<uint64_t>(n) * static_cast<uint64_t>(k) > kMaxTensorBytes / elem_bytes) {
+    return too_large(std::string(what) + ": " + std::to_string(n) + " x " + std::to_string(k) +
+                     " weights are too large");
+  }
+  if (w_size != static_cast<size_t>(n * k)) {
+    return shape_mismatch(std::string(what) + ": w has " + std::to_string(w_size) +
+                          " values, expected n * k = " + std::to_string(n * k));
+  }
+  return Status::ok();
 }
 
-F32GemmParams f32_params(FusedActivation act) {
-  F32GemmParams p;
-  if (act != FusedActivation::kNone) p.min = 0.0f;
-  if (act == FusedActivation::kRelu6) p.max = 6.0f;
-  return p;
+/// run(x, m, y) of a layer [n, k]: m >= 0, x and y given when m > 0, and not too large.
+Status check_gemm_run(const char* what, const void* x, int64_t m, const void* y, int64_t n,
+                      int64_t k) {
+  if (m < 0) return invalid_argument(std::string(what) + ": m must be >= 0, got " + std::to_string(m));
+  if (m == 0) return Status::ok();
+  if (x == nullptr || y == nullptr) return invalid_argument(std::string(what) + ": null x or y");
+  if (static_cast<uint64_t>(m) * static_cast<uint64_t>(std::max(n, k)) * 4 > kMaxTensorBytes) {
+    return too_large(std::string(what) + ": m = " + std::to_string(m) + " is too large");
+  }
+  return Status::ok();
 }
 
 // Two-level cache blocking (GotoBLAS style, without splitting K): a block of A panels
@@ -66,6 +70,29 @@ F32GemmParams f32_params(FusedActivation act) {
 // 512 KB L2, since the two vCPUs of this machine kind may share it with another process.
 constexpr size_t kWeightChunkBytes = size_t{96} << 10;
 constexpr size_t kABlockBytes = size_t{128} << 10;
+
+/// The two-level blocking of run() (see kABlockBytes): per block of block_rows rows, pack
+/// each row block b (rows r0 .. r0 + mr_b) once, then sweep the columns in chunks of
+/// chunk_cols, running every row block on each chunk: tile(b, r0, mr_b, n0, nc).
+template <class Pack, class Tile>
+void for_each_tile(size_t rows, size_t n, size_t mr, size_t block_rows, size_t chunk_cols,
+                   Pack pack, Tile tile) {
+  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
+    const size_t mb = std::min(block_rows, rows - m0);
+    const size_t row_blocks = (mb + mr - 1) / mr;
+    for (size_t b = 0; b < row_blocks; ++b) {
+      const size_t r0 = m0 + b * mr;
+      pack(b, r0, std::min(mr, rows - r0));
+    }
+    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
+      const size_t nc = std::min(chunk_cols, n - n0);
+      for (size_t b = 0; b < row_blocks; ++b) {
+        const size_t r0 = m0 + b * mr;
+        tile(b, r0, std::min(mr, rows - r0), n0, nc);
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -167,39 +194,13 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
                                       std::span<const int32_t> bias, DType x_dtype,
                                       float x_scale, int32_t x_zero_point, const QOutput& out,
                                       std::string_view variant) {
-  if (n < 1 || k < 1) {
-    return invalid_argument("PackedQGemm: n and k must be >= 1, got n = " + std::to_string(n) +
-                            ", k = " + std::to_string(k));
-  }
-  if (static_cast<uint64_t>(n) * static_cast<uint64_t>(k) > kMaxTensorBytes / 2) {
-    return too_large("PackedQGemm: " + std::to_string(n) + " x " + std::to_string(k) +
-                     " weights are too large");
-  }
-  if (w.size() != static_cast<size_t>(n * k)) {
-    return shape_mismatch("PackedQGemm: w has " + std::to_string(w.size()) +
-                          " values, expected n * k = " + std::to_string(n * k));
-  }
-  if (!bias.empty() && bias.size() != static_cast<size_t>(n)) {
-    return shape_mismatch("PackedQGemm: bias has " + std::to_string(bias.size()) +
-                          " values, expected 0 or n = " + std::to_string(n));
-  }
-  if (x_dtype != DType::kUInt8 && x_dtype != DType::kInt8) {
-    return invalid_argument(std::string("PackedQGemm: x must be uint8 or int8, got ") +
-                            dtype_name(x_dtype));
-  }
-  const int32_t x_min = x_dtype == DType::kUInt8 ? 0 : -128;
-  const int32_t x_max = x_dtype == DType::kUInt8 ? 255 : 127;
-  if (x_zero_point < x_min || x_zero_point > x_max) {
-    return invalid_argument("PackedQGemm: the input zero point " + std::to_string(x_zero_point) +
-                            " is outside the " + dtype_name(x_dtype) + " grid");
-  }
-  if (out.dtype == DType::kInt32 && out.act != FusedActivation::kNone) {
-    return invalid_argument("PackedQGemm: an int32 output cannot fuse an activation");
-  }
-  auto mult = channel_multipliers(w_scales, n, x_scale, out);
-  if (!mult) return mult.status();
-  auto isa = select_isa(variant);
-  if (!isa) return isa.status();
+  QL_RETURN_IF_ERROR(check_gemm_weights("PackedQGemm", n, k, w.size(), 2));
+  const auto nn = static_cast<size_t>(n);
+  const auto kk = static_cast<size_t>(k);
+  auto plan = plan_q8_layer("PackedQGemm", w, n, "n", kk, w_scales, bias, x_dtype, x_scale,
+                            x_zero_point, out, variant);
+  if (!plan) return plan.status();
+  const Isa isa = plan->isa;
 
   auto impl = std::make_shared<Impl>();
   impl->n = n;
@@ -207,45 +208,21 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   impl->kp = static_cast<size_t>((k + 1) / 2);
   impl->x_dtype = x_dtype;
   impl->out = out;
-  impl->isa = *isa;
-  const QS8Requant rq = requant_of(out);
-  impl->main = qs8_gemm_find(*isa, QS8GemmRole::kLinear, rq);
-  impl->gemv = qs8_gemm_find(*isa, QS8GemmRole::kLinear, rq, 1);
+  impl->isa = isa;
+  impl->params = plan->params;
+  const QS8Requant rq = plan->rq;
+  impl->main = qs8_gemm_find(isa, QS8GemmRole::kLinear, rq);
+  impl->gemv = qs8_gemm_find(isa, QS8GemmRole::kLinear, rq, 1);
   QL_CHECK(impl->main != nullptr);
   const bool x_signed = x_dtype == DType::kInt8;
-  const X8PackaUkernel* packa = x8_packa_find(*isa, impl->main->mr, x_signed);
+  const X8PackaUkernel* packa = x8_packa_find(isa, impl->main->mr, x_signed);
   QL_CHECK(packa != nullptr);
   impl->packa = packa->fn;
   if (impl->gemv != nullptr) {
-    const X8PackaUkernel* packa1 = x8_packa_find(*isa, 1, x_signed);
+    const X8PackaUkernel* packa1 = x8_packa_find(isa, 1, x_signed);
     QL_CHECK(packa1 != nullptr);
     impl->packa1 = packa1->fn;
   }
-  if (out.dtype != DType::kInt32) {
-    auto range = output_range(out);
-    impl->params = qs8_gemm_params(out.zero_point, static_cast<int32_t>(range->q_min),
-                             static_cast<int32_t>(range->q_max), out.dtype == DType::kInt8);
-  }
-
-  // Fold -Z_X * sum_k W[n, k] into the bias (wrapping like the int32 accumulators).
-  const auto nn = static_cast<size_t>(n);
-  const auto kk = static_cast<size_t>(k);
-  std::vector<int32_t> folded(nn);
-  for (size_t i = 0; i < nn; ++i) {
-    int64_t sum = 0;
-    for (size_t j = 0; j < kk; ++j) sum += w[i * kk + j];
-    folded[i] = wrap32((bias.empty() ? 0 : int64_t{bias[i]}) - int64_t{x_zero_point} * sum);
-  }
-  std::vector<int32_t> M0(nn), shift(nn);
-  for (size_t i = 0; i < mult->fixed.size(); ++i) {
-    M0[i] = mult->fixed[i].M0;
-    shift[i] = mult->fixed[i].shift;
-  }
-  QS8PackChannels ch;
-  ch.bias = folded.data();
-  ch.rq_fp32 = mult->fp32.empty() ? nullptr : mult->fp32.data();
-  ch.rq_M0 = M0.data();
-  ch.rq_shift = shift.data();
   const size_t nr = impl->main->nr;
   impl->block_bytes = qs8_packed_block_bytes(nr, impl->kp, rq, impl->main->w_bytes);
   const size_t blocks = (nn + nr - 1) / nr;
@@ -253,7 +230,7 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
   impl->packed.resize(blocks * impl->block_bytes + 64);  // + slack for vector over-reads
   std::memset(impl->packed.data() + blocks * impl->block_bytes, 0, 64);
   QL_CHECK(impl->gemv == nullptr || impl->gemv->w_bytes == impl->main->w_bytes);
-  qs8_pack_weights(QS8GemmRole::kLinear, nr, rq, nn, kk, w.data(), ch, impl->packed.data(),
+  qs8_pack_weights(QS8GemmRole::kLinear, nr, rq, nn, kk, w.data(), plan->channels(0), impl->packed.data(),
                    impl->main->w_bytes);
 
   PackedQGemm g;
@@ -263,14 +240,9 @@ Result<PackedQGemm> PackedQGemm::pack(std::span<const int8_t> w, int64_t n, int6
 
 Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   if (!impl_) return invalid_argument("PackedQGemm::run: the layer is not packed");
-  if (m < 0) return invalid_argument("PackedQGemm::run: m must be >= 0, got " + std::to_string(m));
-  if (m == 0) return Status::ok();
-  if (x == nullptr || y == nullptr) return invalid_argument("PackedQGemm::run: null x or y");
   const Impl& I = *impl_;
-  if (static_cast<uint64_t>(m) * static_cast<uint64_t>(std::max(I.n, I.k)) * 4 >
-      kMaxTensorBytes) {
-    return too_large("PackedQGemm::run: m = " + std::to_string(m) + " is too large");
-  }
+  QL_RETURN_IF_ERROR(check_gemm_run("PackedQGemm::run", x, m, y, I.n, I.k));
+  if (m == 0) return Status::ok();
   const auto rows = static_cast<size_t>(m);
   const auto n = static_cast<size_t>(I.n);
   const auto k = static_cast<size_t>(I.k);
@@ -294,23 +266,16 @@ Status PackedQGemm::run(const void* x, int64_t m, void* y) const {
   const size_t chunk_cols = I.chunk_blocks * nr;
   buf.reserve((std::min(rows, block_rows) + mr - 1) / mr * panel_elems * 2 + 64);
   auto* panels = reinterpret_cast<int16_t*>(buf.data());
-  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
-    const size_t mb = std::min(block_rows, rows - m0);
-    const size_t row_blocks = (mb + mr - 1) / mr;
-    for (size_t b = 0; b < row_blocks; ++b) {
-      const size_t r0 = m0 + b * mr;
-      I.packa(std::min(mr, rows - r0), k, in + r0 * k, k, panels + b * panel_elems);
-    }
-    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
-      const size_t nc = std::min(chunk_cols, n - n0);
-      const std::byte* wb = I.packed.data() + (n0 / nr) * I.block_bytes;
-      for (size_t b = 0; b < row_blocks; ++b) {
-        const size_t r0 = m0 + b * mr;
-        I.main->fn(std::min(mr, rows - r0), nc, kp, panels + b * panel_elems, wb,
-                   out + (r0 * n + n0) * out_size, n, &I.params);
-      }
-    }
-  }
+  for_each_tile(
+      rows, n, mr, block_rows, chunk_cols,
+      [&](size_t b, size_t r0, size_t mb) {
+        I.packa(mb, k, in + r0 * k, k, panels + b * panel_elems);
+      },
+      [&](size_t b, size_t r0, size_t mb, size_t n0, size_t nc) {
+        I.main->fn(mb, nc, kp, panels + b * panel_elems,
+                   I.packed.data() + (n0 / nr) * I.block_bytes, out + (r0 * n + n0) * out_size,
+                   n, &I.params);
+      });
   return Status::ok();
 }
 
@@ -337,27 +302,9 @@ struct PackedGemmF32::Impl {
 Result<PackedGemmF32> PackedGemmF32::pack(std::span<const float> w, int64_t n, int64_t k,
                                           std::span<const float> bias, FusedActivation act,
                                           std::string_view variant) {
-  if (n < 1 || k < 1) {
-    return invalid_argument("PackedGemmF32: n and k must be >= 1, got n = " +
-                            std::to_string(n) + ", k = " + std::to_string(k));
-  }
-  if (static_cast<uint64_t>(n) * static_cast<uint64_t>(k) > kMaxTensorBytes / 4) {
-    return too_large("PackedGemmF32: the weights are too large");
-  }
-  if (w.size() != static_cast<size_t>(n * k)) {
-    return shape_mismatch("PackedGemmF32: w has " + std::to_string(w.size()) +
-                          " values, expected n * k = " + std::to_string(n * k));
-  }
-  if (!bias.empty() && bias.size() != static_cast<size_t>(n)) {
-    return shape_mismatch("PackedGemmF32: bias has " + std::to_string(bias.size()) +
-                          " values, expected 0 or n = " + std::to_string(n));
-  }
-  for (float v : w) {
-    if (!std::isfinite(v)) return not_finite("PackedGemmF32: the weights must be finite");
-  }
-  for (float v : bias) {
-    if (!std::isfinite(v)) return not_finite("PackedGemmF32: the bias must be finite");
-  }
+  QL_RETURN_IF_ERROR(check_gemm_weights("PackedGemmF32", n, k, w.size(), 4));
+  QL_RETURN_IF_ERROR(check_bias_size("PackedGemmF32", bias.size(), n, "n"));
+  QL_RETURN_IF_ERROR(check_finite_f32("PackedGemmF32", w, bias));
   auto isa = select_isa(variant);
   if (!isa) return isa.status();
   auto impl = std::make_shared<Impl>();
@@ -386,14 +333,9 @@ Result<PackedGemmF32> PackedGemmF32::pack(std::span<const float> w, int64_t n, i
 
 Status PackedGemmF32::run(const float* x, int64_t m, float* y) const {
   if (!impl_) return invalid_argument("PackedGemmF32::run: the layer is not packed");
-  if (m < 0) return invalid_argument("PackedGemmF32::run: m must be >= 0, got " + std::to_string(m));
-  if (m == 0) return Status::ok();
-  if (x == nullptr || y == nullptr) return invalid_argument("PackedGemmF32::run: null x or y");
   const Impl& I = *impl_;
-  if (static_cast<uint64_t>(m) * static_cast<uint64_t>(std::max(I.n, I.k)) * 4 >
-      kMaxTensorBytes) {
-    return too_large("PackedGemmF32::run: m = " + std::to_string(m) + " is too large");
-  }
+  QL_RETURN_IF_ERROR(check_gemm_run("PackedGemmF32::run", x, m, y, I.n, I.k));
+  if (m == 0) return Status::ok();
   const auto rows = static_cast<size_t>(m);
   const auto n = static_cast<size_t>(I.n);
   const auto k = static_cast<size_t>(I.k);
@@ -410,23 +352,15 @@ Status PackedGemmF32::run(const float* x, int64_t m, float* y) const {
   const size_t chunk_cols = I.chunk_blocks * nr;
   buf.reserve((std::min(rows, block_rows) + mr - 1) / mr * panel_floats * 4 + 64);
   auto* panels = reinterpret_cast<float*>(buf.data());
-  for (size_t m0 = 0; m0 < rows; m0 += block_rows) {
-    const size_t mb = std::min(block_rows, rows - m0);
-    const size_t row_blocks = (mb + mr - 1) / mr;
-    for (size_t b = 0; b < row_blocks; ++b) {
-      const size_t r0 = m0 + b * mr;
-      f32_pack_a(std::min(mr, rows - r0), mr, k, x + r0 * k, k, panels + b * panel_floats);
-    }
-    for (size_t n0 = 0; n0 < n; n0 += chunk_cols) {
-      const size_t nc = std::min(chunk_cols, n - n0);
-      const float* wb = w + (n0 / nr) * I.block_floats;
-      for (size_t b = 0; b < row_blocks; ++b) {
-        const size_t r0 = m0 + b * mr;
-        I.main->fn(std::min(mr, rows - r0), nc, k, panels + b * panel_floats, wb,
+  for_each_tile(
+      rows, n, mr, block_rows, chunk_cols,
+      [&](size_t b, size_t r0, size_t mb) {
+        f32_pack_a(mb, mr, k, x + r0 * k, k, panels + b * panel_floats);
+      },
+      [&](size_t b, size_t r0, size_t mb, size_t n0, size_t nc) {
+        I.main->fn(mb, nc, k, panels + b * panel_floats, w + (n0 / nr) * I.block_floats,
                    y + r0 * n + n0, n, &I.params);
-      }
-    }
-  }
+      });
   return Status::ok();
 }
 
@@ -445,23 +379,6 @@ Status check_q8_matrix(const Tensor& t, const char* what) {
   if (t.dtype() != DType::kUInt8 && t.dtype() != DType::kInt8) {
     return invalid_argument(std::string(what) + " must be uint8 or int8, got " +
                             dtype_name(t.dtype()));
-  }
-  return Status::ok();
-}
-
-int32_t element(const Tensor& t, size_t i) {
-  return t.dtype() == DType::kUInt8 ? int32_t{t.data<uint8_t>()[i]}
-                                    : int32_t{t.data<int8_t>()[i]};
-}
-
-Status check_zero_points(std::span<const int32_t> zp, DType dtype, const char* what) {
-  const int32_t lo = dtype == DType::kUInt8 ? 0 : -128;
-  const int32_t hi = dtype == DType::kUInt8 ? 255 : 127;
-  for (int32_t z : zp) {
-    if (z < lo || z > hi) {
-      return invalid_argument(std::string(what) + " zero point " + std::to_string(z) +
-                              " is outside the " + dtype_name(dtype) + " grid");
-    }
   }
   return Status::ok();
 }
@@ -526,8 +443,8 @@ Result<Tensor> qlinear_matmul(const Tensor& a, float a_scale, int32_t a_zero_poi
       const int32_t bz = b_zero_point[b_zero_point.size() == 1 ? 0 : j];
       uint32_t acc = 0;
       for (size_t kk = 0; kk < k_; ++kk) {
-        acc += static_cast<uint32_t>((element(a, i * k_ + kk) - a_zero_point) *
-                                     (element(b, kk * n_ + j) - bz));
+        acc += static_cast<uint32_t>((q8_at(a, i * k_ + kk) - a_zero_point) *
+                                     (q8_at(b, kk * n_ + j) - bz));
       }
       const int32_t q = requantize_fp32(static_cast<int32_t>(acc), mult->fp32[j], y_zero_point,
                                         static_cast<int32_t>(range->q_min),
@@ -584,8 +501,8 @@ Result<Tensor> matmul_integer(const Tensor& a, std::span<const int32_t> a_zero_p
       const int32_t bz = b_zero_point[b_zero_point.size() == 1 ? 0 : j];
       uint32_t acc = 0;
       for (size_t kk = 0; kk < k_; ++kk) {
-        acc += static_cast<uint32_t>((element(a, i * k_ + kk) - az) *
-                                     (element(b, kk * n_ + j) - bz));
+        acc += static_cast<uint32_t>((q8_at(a, i * k_ + kk) - az) *
+                                     (q8_at(b, kk * n_ + j) - bz));
       }
       y->data<int32_t>()[i * n_ + j] = static_cast<int32_t>(acc);
     }

@@ -20,6 +20,7 @@
 
 #include "dc_random.hpp"
 #include "f64-kmeans-rowmin/f64-kmeans-rowmin.h"
+#include "weight_checks.hpp"
 
 namespace quantlab {
 namespace {
@@ -79,16 +80,6 @@ SortedWeights sort_weights(std::span<const float> w) {
   SortedWeights sw = sort_weights(w, true);
   if (sw.u() * 4 > w.size() * 3) sw = sort_weights(w, false);
   return sw;
-}
-
-Status check_weights(std::span<const float> w, const char* what) {
-  if (w.empty()) return empty_input(std::string(what) + ": no weights");
-  for (size_t i = 0; i < w.size(); ++i) {
-    if (!std::isfinite(w[i])) {
-      return not_finite(std::string(what) + ": weight " + std::to_string(i) + " is not finite");
-    }
-  }
-  return Status::ok();
 }
 
 Status check_bits(int bits, const char* what) {

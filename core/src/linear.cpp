@@ -236,10 +236,15 @@ Result<std::vector<QuantParams>> per_channel_params(std::span<const float> data,
   return params;
 }
 
-Result<std::vector<int32_t>> quantize_per_channel(std::span<const float> data,
-                                                  std::span<const int64_t> shape, int axis,
-                                                  std::span<const QuantParams> params) {
-  if (data.empty()) return empty_input("quantize_per_channel: the data is empty");
+namespace {
+
+/// out = f(channel) per channel along `axis` (f: a channel's values, gathered, to a
+/// Result of as many values), scattered back in place.
+template <class Out, class In, class F>
+Result<std::vector<Out>> map_per_channel(std::span<const In> data, std::span<const int64_t> shape,
+                                         int axis, std::span<const QuantParams> params,
+                                         const char* empty_message, F f) {
+  if (data.empty()) return empty_input(empty_message);
   auto layout = axis_layout(shape, axis, data.size());
   if (!layout) return layout.status();
   const auto [outer, channels, inner] = *layout;
@@ -247,51 +252,38 @@ Result<std::vector<int32_t>> quantize_per_channel(std::span<const float> data,
     return shape_mismatch("expected " + std::to_string(channels) + " channel parameters, got " +
                           std::to_string(params.size()));
   }
-  std::vector<int32_t> q(data.size());
+  std::vector<Out> out(data.size());
   for (size_t c = 0; c < channels; ++c) {
-    std::vector<float> channel(outer * inner);
+    std::vector<In> channel(outer * inner);
     for (size_t o = 0; o < outer; ++o) {
       std::copy_n(data.data() + (o * channels + c) * inner, inner, channel.data() + o * inner);
     }
-    auto qc = quantize(channel, params[c]);
-    if (!qc) {
-      return Status(qc.status().code(),
-                    "channel " + std::to_string(c) + ": " + qc.status().message());
+    auto mapped = f(channel, params[c]);
+    if (!mapped) {
+      return Status(mapped.status().code(),
+                    "channel " + std::to_string(c) + ": " + mapped.status().message());
     }
     for (size_t o = 0; o < outer; ++o) {
-      std::copy_n(qc->data() + o * inner, inner, q.data() + (o * channels + c) * inner);
+      std::copy_n(mapped->data() + o * inner, inner, out.data() + (o * channels + c) * inner);
     }
   }
-  return q;
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<int32_t>> quantize_per_channel(std::span<const float> data,
+                                                  std::span<const int64_t> shape, int axis,
+                                                  std::span<const QuantParams> params) {
+  return map_per_channel<int32_t>(data, shape, axis, params,
+                                  "quantize_per_channel: the data is empty", &quantize);
 }
 
 Result<std::vector<float>> dequantize_per_channel(std::span<const int32_t> q,
                                                   std::span<const int64_t> shape, int axis,
                                                   std::span<const QuantParams> params) {
-  if (q.empty()) return empty_input("dequantize_per_channel: the input is empty");
-  auto layout = axis_layout(shape, axis, q.size());
-  if (!layout) return layout.status();
-  const auto [outer, channels, inner] = *layout;
-  if (params.size() != channels) {
-    return shape_mismatch("expected " + std::to_string(channels) + " channel parameters, got " +
-                          std::to_string(params.size()));
-  }
-  std::vector<float> r(q.size());
-  for (size_t c = 0; c < channels; ++c) {
-    std::vector<int32_t> channel(outer * inner);
-    for (size_t o = 0; o < outer; ++o) {
-      std::copy_n(q.data() + (o * channels + c) * inner, inner, channel.data() + o * inner);
-    }
-    auto rc = dequantize(channel, params[c]);
-    if (!rc) {
-      return Status(rc.status().code(),
-                    "channel " + std::to_string(c) + ": " + rc.status().message());
-    }
-    for (size_t o = 0; o < outer; ++o) {
-      std::copy_n(rc->data() + o * inner, inner, r.data() + (o * channels + c) * inner);
-    }
-  }
-  return r;
+  return map_per_channel<float>(q, shape, axis, params,
+                                "dequantize_per_channel: the input is empty", &dequantize);
 }
 
 // --- Error split ------------------------------------------------------------------------

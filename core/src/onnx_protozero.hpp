@@ -3,7 +3,7 @@
 // protozero reports malformed input by throwing. The shipped wasm core is compiled without
 // exceptions (Emscripten disables catching; see CMakeLists.txt), where a `throw` does not
 // even compile. quantlab therefore never lets protozero see bytes it could reject:
-// onnx_reader.cpp validates every message (tags, wire types, varints, lengths, packed
+// onnx_wire.cpp validates every message (tags, wire types, varints, lengths, packed
 // payloads) before a pbf_reader is built on it, and the parser checks each field's wire
 // type before calling a getter. With exceptions disabled, the throw statements inside
 // protozero's headers become calls to protozero_threw(), which aborts with a message:

@@ -104,6 +104,27 @@ Result<Dims> broadcast_dims(std::span<const int64_t> a, std::span<const int64_t>
   return out;
 }
 
+Result<MatMulShape> matmul_shape(const Dims& a, const Dims& b) {
+  if (a.empty() || b.empty()) return shape_mismatch("MatMul operands must have rank >= 1");
+  Dims ap = a.size() == 1 ? Dims{1, a[0]} : a;
+  Dims bp = b.size() == 1 ? Dims{b[0], 1} : b;
+  MatMulShape s;
+  s.m = ap[ap.size() - 2];
+  s.k = ap.back();
+  s.n = bp.back();
+  auto k = same_dim(s.k, bp[bp.size() - 2],
+                    "inner dimensions of " + dims_string(a) + " and " + dims_string(b));
+  if (!k) return k.status();
+  s.k = *k;
+  auto batch = broadcast_dims(Dims(ap.begin(), ap.end() - 2), Dims(bp.begin(), bp.end() - 2));
+  if (!batch) return batch.status();
+  s.batch = *batch;
+  s.y = s.batch;
+  if (a.size() > 1) s.y.push_back(s.m);
+  if (b.size() > 1) s.y.push_back(s.n);
+  return s;
+}
+
 Result<int> normalize_axis(int64_t axis, int rank, const char* what, bool allow_end) {
   const int64_t hi = allow_end ? rank : rank - 1;
   const int64_t a = axis < 0 ? axis + rank : axis;
@@ -226,25 +247,23 @@ Result<int32_t> scalar_int(const Tensor& t, const char* what) {
   return v[0];
 }
 
-std::vector<int32_t> int_values(const Tensor& t) {
-  std::vector<int32_t> v(t.size());
+namespace {
+
+template <class Out>
+std::vector<Out> values_as(const Tensor& t) {
+  std::vector<Out> v(t.size());
   visit_dtype(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const auto d = t.data<T>();
-    for (size_t i = 0; i < d.size(); ++i) v[i] = static_cast<int32_t>(d[i]);
+    for (size_t i = 0; i < d.size(); ++i) v[i] = static_cast<Out>(d[i]);
   });
   return v;
 }
 
-std::vector<float> float_values(const Tensor& t) {
-  std::vector<float> v(t.size());
-  visit_dtype(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const auto d = t.data<T>();
-    for (size_t i = 0; i < d.size(); ++i) v[i] = static_cast<float>(d[i]);
-  });
-  return v;
-}
+}  // namespace
+
+std::vector<int32_t> int_values(const Tensor& t) { return values_as<int32_t>(t); }
+std::vector<float> float_values(const Tensor& t) { return values_as<float>(t); }
 
 Dims strides_of(std::span<const int64_t> shape) {
   Dims s(shape.size());

@@ -39,6 +39,45 @@ int64_t dims_product(std::span<const int64_t> dims);
 /// Numpy (ONNX multidirectional) broadcasting of two shapes.
 Result<Dims> broadcast_dims(std::span<const int64_t> a, std::span<const int64_t> b);
 
+/// Numpy matmul shapes (MatMul, QLinearMatMul, MatMulInteger): 1-D operands are promoted
+/// (and the added dim removed afterwards); batch dims broadcast.
+struct MatMulShape {
+  Dims batch;  // broadcast batch dims
+  int64_t m = 0, k = 0, n = 0;
+  Dims y;  // output dims
+};
+Result<MatMulShape> matmul_shape(const Dims& a, const Dims& b);
+
+Dims strides_of(std::span<const int64_t> shape);
+
+/// f(t, a_index, b_index) for each matrix t of s's broadcast batch: the indices of the A and
+/// B matrices (in units of one matrix) it multiplies, for operand shapes a and b. Stops at
+/// the first error f returns.
+template <class F>
+Status for_each_matmul_batch(const Dims& a, const Dims& b, const MatMulShape& s, F f) {
+  const Dims ab = a.size() > 2 ? Dims(a.begin(), a.end() - 2) : Dims{};
+  const Dims bb = b.size() > 2 ? Dims(b.begin(), b.end() - 2) : Dims{};
+  Dims a_full(s.batch.size(), 1), b_full(s.batch.size(), 1);
+  for (size_t i = 0; i < ab.size(); ++i) a_full[s.batch.size() - ab.size() + i] = ab[i];
+  for (size_t i = 0; i < bb.size(); ++i) b_full[s.batch.size() - bb.size() + i] = bb[i];
+  const Dims as = strides_of(a_full), bs = strides_of(b_full);
+  const int64_t batches = dims_product(s.batch);
+  Dims idx(s.batch.size(), 0);
+  for (int64_t t = 0; t < batches; ++t) {
+    int64_t ao = 0, bo = 0;
+    for (size_t i = 0; i < idx.size(); ++i) {
+      if (a_full[i] != 1) ao += idx[i] * as[i];
+      if (b_full[i] != 1) bo += idx[i] * bs[i];
+    }
+    QL_RETURN_IF_ERROR(f(static_cast<size_t>(t), static_cast<size_t>(ao), static_cast<size_t>(bo)));
+    for (size_t i = idx.size(); i-- > 0;) {
+      if (++idx[i] < s.batch[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return Status::ok();
+}
+
 /// Normalize an axis in [-rank, rank) (or [-rank, rank] when allow_end) to [0, rank).
 Result<int> normalize_axis(int64_t axis, int rank, const char* what, bool allow_end = false);
 
@@ -143,6 +182,19 @@ struct OpRegistration {
   OpFactory factory;
 };
 
+/// Load time: out's dims for the product of inputs a and b when both ranks are known, from
+/// shape_fn (matmul_shape, or a stricter check of the same shapes).
+template <class ShapeFn>
+Status infer_matmul_dims(const NodeContext& ctx, size_t a, size_t b, ValueInfo& out,
+                         ShapeFn shape_fn) {
+  out.rank_known = ctx.input(a).rank_known && ctx.input(b).rank_known;
+  if (!out.rank_known) return Status::ok();
+  auto s = shape_fn(ctx.input(a).dims, ctx.input(b).dims);
+  if (!s) return s.status();
+  out.dims = s->y;
+  return Status::ok();
+}
+
 void register_elementwise_ops(std::vector<OpRegistration>& r);
 void register_shape_ops(std::vector<OpRegistration>& r);
 void register_pool_ops(std::vector<OpRegistration>& r);
@@ -162,6 +214,13 @@ inline Result<Tensor> new_tensor(DType dtype, Dims shape) {
   auto n = checked_elements(shape);
   if (!n) return n.status();
   return Tensor::create(dtype, std::move(shape));
+}
+
+/// out = r's tensor, or r's error (the last step of most operators' run).
+inline Status set_output(Result<Tensor> r, Tensor& out) {
+  if (!r) return r.status();
+  out = std::move(*r);
+  return Status::ok();
 }
 
 /// A tensor's single element as float / int64 (scale and zero-point inputs). The tensor

@@ -281,47 +281,13 @@ Result<std::unique_ptr<Op>> make_gemm(const NodeContext& ctx, std::vector<ValueI
 
 // --- MatMul ------------------------------------------------------------------------------------
 
-/// Numpy matmul shapes: 1-D operands are promoted (and the added dim removed afterwards);
-/// batch dims broadcast.
-struct MatMulShape {
-  Dims batch;  // broadcast batch dims
-  int64_t m = 0, k = 0, n = 0;
-  Dims y;  // output dims
-};
-
-Result<MatMulShape> matmul_shape(const Dims& a, const Dims& b) {
-  if (a.empty() || b.empty()) return shape_mismatch("MatMul operands must have rank >= 1");
-  Dims ap = a.size() == 1 ? Dims{1, a[0]} : a;
-  Dims bp = b.size() == 1 ? Dims{b[0], 1} : b;
-  MatMulShape s;
-  s.m = ap[ap.size() - 2];
-  s.k = ap.back();
-  s.n = bp.back();
-  auto k = same_dim(s.k, bp[bp.size() - 2],
-                    "inner dimensions of " + dims_string(a) + " and " + dims_string(b));
-  if (!k) return k.status();
-  s.k = *k;
-  auto batch = broadcast_dims(Dims(ap.begin(), ap.end() - 2), Dims(bp.begin(), bp.end() - 2));
-  if (!batch) return batch.status();
-  s.batch = *batch;
-  s.y = s.batch;
-  if (a.size() > 1) s.y.push_back(s.m);
-  if (b.size() > 1) s.y.push_back(s.n);
-  return s;
-}
-
 Result<std::unique_ptr<Op>> make_matmul(const NodeContext& ctx, std::vector<ValueInfo>& out) {
   QL_RETURN_IF_ERROR(ctx.check_attributes({}));
   QL_RETURN_IF_ERROR(ctx.check_arity(2, 2, 1, 1));
   QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
   QL_RETURN_IF_ERROR(ctx.check_dtype(1, {DType::kFloat32}));
   out[0].dtype = DType::kFloat32;
-  out[0].rank_known = ctx.input(0).rank_known && ctx.input(1).rank_known;
-  if (out[0].rank_known) {
-    auto s = matmul_shape(ctx.input(0).dims, ctx.input(1).dims);
-    if (!s) return s.status();
-    out[0].dims = s->y;
-  }
+  QL_RETURN_IF_ERROR(infer_matmul_dims(ctx, 0, 1, out[0], &matmul_shape));
   const FusedActivation act = ctx.offered_activation();
   if (act != FusedActivation::kNone) ctx.accept_activation();
   // A constant B without batch dims (a weight matrix) is packed once and every row of A,
@@ -360,34 +326,16 @@ Result<std::unique_ptr<Op>> make_matmul(const NodeContext& ctx, std::vector<Valu
           return Status::ok();
         }
         // General case: loop over the broadcast batch, packing each B matrix.
-        const Dims ab = A.rank() > 2 ? Dims(A.shape().begin(), A.shape().end() - 2) : Dims{};
-        const Dims bb = B.rank() > 2 ? Dims(B.shape().begin(), B.shape().end() - 2) : Dims{};
         const size_t mk = static_cast<size_t>(s->m * s->k), kn = static_cast<size_t>(s->k * s->n),
                      mn = static_cast<size_t>(s->m * s->n);
-        Dims a_full(s->batch.size(), 1), b_full(s->batch.size(), 1);
-        for (size_t i = 0; i < ab.size(); ++i) a_full[s->batch.size() - ab.size() + i] = ab[i];
-        for (size_t i = 0; i < bb.size(); ++i) b_full[s->batch.size() - bb.size() + i] = bb[i];
-        const Dims as = strides_of(a_full), bs = strides_of(b_full);
-        const int64_t batches = dims_product(s->batch);
-        Dims idx(s->batch.size(), 0);
-        for (int64_t t = 0; t < batches; ++t) {
-          int64_t ao = 0, bo = 0;
-          for (size_t i = 0; i < idx.size(); ++i) {
-            if (a_full[i] != 1) ao += idx[i] * as[i];
-            if (b_full[i] != 1) bo += idx[i] * bs[i];
-          }
-          auto p = pack_gemm(
-              transposed(std::span<const float>(bp + static_cast<size_t>(bo) * kn, kn), s->k, s->n),
-              s->n, s->k, {}, act);
-          if (!p) return p.status();
-          QL_RETURN_IF_ERROR(gemm_rows(p->has_value() ? &**p : nullptr,
-                                       ap + static_cast<size_t>(ao) * mk, s->m, s->n, {}, act,
-                                       yp + static_cast<size_t>(t) * mn));
-          for (size_t i = idx.size(); i-- > 0;) {
-            if (++idx[i] < s->batch[i]) break;
-            idx[i] = 0;
-          }
-        }
+        QL_RETURN_IF_ERROR(for_each_matmul_batch(
+            A.shape(), B.shape(), *s, [&](size_t t, size_t ao, size_t bo) -> Status {
+              auto p = pack_gemm(transposed(std::span<const float>(bp + bo * kn, kn), s->k, s->n),
+                                 s->n, s->k, {}, act);
+              if (!p) return p.status();
+              return gemm_rows(p->has_value() ? &**p : nullptr, ap + ao * mk, s->m, s->n, {}, act,
+                               yp + t * mn);
+            }));
         y[0] = std::move(*r);
         return Status::ok();
       });

@@ -51,10 +51,7 @@ Result<std::unique_ptr<Op>> make_flatten(const NodeContext& ctx, std::vector<Val
   return make_op([a](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     auto d = flatten_dims(in[0]->shape(), a);
     if (!d) return d.status();
-    auto r = reshaped(*in[0], std::move(*d));
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
+    return set_output(reshaped(*in[0], std::move(*d)), y[0]);
   });
 }
 
@@ -182,10 +179,7 @@ Result<std::unique_ptr<Op>> make_reshape(const NodeContext& ctx, std::vector<Val
     }
     auto d = reshape_dims(in[0]->shape(), in[1]->data<int64_t>(), allow_zero);
     if (!d) return d.status();
-    auto r = reshaped(*in[0], std::move(*d));
-    if (!r) return r.status();
-    y[0] = std::move(*r);
-    return Status::ok();
+    return set_output(reshaped(*in[0], std::move(*d)), y[0]);
   });
 }
 
@@ -271,10 +265,7 @@ Result<std::unique_ptr<Op>> make_transpose(const NodeContext& ctx, std::vector<V
           for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(rank - 1 - i);
         }
         QL_RETURN_IF_ERROR(check_perm(perm, rank));
-        auto r = transpose(*in[0], perm);
-        if (!r) return r.status();
-        y[0] = std::move(*r);
-        return Status::ok();
+        return set_output(transpose(*in[0], perm), y[0]);
       });
 }
 

@@ -6,6 +6,8 @@
 #include <numeric>
 #include <string>
 
+#include "weight_checks.hpp"
+
 namespace quantlab {
 namespace {
 
@@ -17,16 +19,6 @@ Status check_sparsity(double sparsity, const char* what) {
   return Status::ok();
 }
 
-Status check_finite(std::span<const float> w, const char* what) {
-  if (w.empty()) return empty_input(std::string(what) + ": no weights");
-  for (size_t i = 0; i < w.size(); ++i) {
-    if (!std::isfinite(w[i])) {
-      return not_finite(std::string(what) + ": weight " + std::to_string(i) + " is not finite");
-    }
-  }
-  return Status::ok();
-}
-
 size_t prune_count(size_t n, double sparsity) {
   return std::min(n, static_cast<size_t>(std::llround(sparsity * static_cast<double>(n))));
 }
@@ -34,7 +26,7 @@ size_t prune_count(size_t n, double sparsity) {
 }  // namespace
 
 Result<PruneMask> magnitude_prune_mask(std::span<const float> w, double sparsity) {
-  QL_RETURN_IF_ERROR(check_finite(w, "magnitude_prune_mask"));
+  QL_RETURN_IF_ERROR(check_weights(w, "magnitude_prune_mask"));
   QL_RETURN_IF_ERROR(check_sparsity(sparsity, "magnitude_prune_mask"));
   const size_t n = w.size();
   const size_t count = prune_count(n, sparsity);
@@ -62,7 +54,7 @@ Result<std::vector<PruneMask>> global_magnitude_prune_masks(
   };
   std::vector<Ref> all;
   for (size_t l = 0; l < layers.size(); ++l) {
-    QL_RETURN_IF_ERROR(check_finite(layers[l], "global_magnitude_prune_masks"));
+    QL_RETURN_IF_ERROR(check_weights(layers[l], "global_magnitude_prune_masks"));
     for (size_t i = 0; i < layers[l].size(); ++i) {
       all.push_back({std::abs(layers[l][i]), static_cast<uint32_t>(l), static_cast<uint32_t>(i)});
     }

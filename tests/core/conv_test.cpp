@@ -248,7 +248,7 @@ TEST_CASE("conv: asymmetric pads, odd channels, and output channels 31..33", "[c
 }
 
 TEST_CASE("conv: 1x1 layers over 1x1 images run the batch as pixels, bit-exact", "[conv]") {
-  // Fully-connected layers exported as QLinearConv 1x1 on [N, K, 1, 1] (issue 4's
+  // Fully-connected layers exported as QLinearConv 1x1 on [N, K, 1, 1] (by
   // post-training quantization): PackedQConv2d::run transposes the batch into one image.
   std::mt19937 rng(4242);
   int i = 0;

@@ -54,7 +54,7 @@ describe('the SIMD128 module', () => {
       ['ql_qs8_gemm_minmax_fp32_ukernel_4x8c2__wasmsimd_dot16x2', 8],
       ['ql_qs8_gemm_minmax_fp32_ukernel_1x8c2__wasmsimd_dot16x2', 2],
       ['ql_qs8_convgemm_minmax_fp32_ukernel_4x8c2__wasmsimd_dot16x2', 8],
-      ['ql_qs8_gemm_minmax_rndnu_ukernel_4x8c2__wasmsimd_dot16x2', 8],
+      ['ql_qs8_gemm_minmax_gemmlowp_ukernel_4x8c2__wasmsimd_dot16x2', 8],
     ];
     for (const [name, dots] of kernels) {
       const found = functionsNamed(symbols, name);

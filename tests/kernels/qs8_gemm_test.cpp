@@ -161,7 +161,7 @@ TEST_CASE("qs8-gemm: every micro-kernel on a deep K (4099)", "[kernels]") {
 
 TEST_CASE("qs8-gemm: the list has a scalar kernel for every role and requantization", "[kernels]") {
   for (auto role : {QS8GemmRole::kLinear, QS8GemmRole::kConv}) {
-    for (auto rq : {QS8Requant::kFp32, QS8Requant::kRndnu, QS8Requant::kS32}) {
+    for (auto rq : {QS8Requant::kFp32, QS8Requant::kGemmlowp, QS8Requant::kS32}) {
       const auto* u = qs8_gemm_find(Isa::kScalar, role, rq);
       REQUIRE(u != nullptr);
       CHECK(u->w_bytes == 2);

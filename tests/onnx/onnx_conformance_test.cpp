@@ -23,7 +23,7 @@ namespace {
 
 // --- The cases ---------------------------------------------------------------------------------
 
-/// Issue 3: quantization operators, bit-exact.
+/// Quantization operators, bit-exact.
 const std::vector<std::string> kExactCases = {
     "test_quantizelinear",
     "test_quantizelinear_axis",

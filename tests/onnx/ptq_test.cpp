@@ -1,4 +1,4 @@
-// Post-training static quantization (issue 4): the demo models quantized with quantize_static
+// Post-training static quantization: the demo models quantized with quantize_static
 // keep their accuracy (within 0.2 points of fp32, top-1 agreement >= 99%) in both
 // requantization modes; the report's numbers are consistent; the QOperator model survives a
 // serialize / parse round trip bit for bit; the QDQ form runs close to the QOperator form; a
@@ -406,7 +406,7 @@ TEST_CASE("ptq: demo models keep fp32 accuracy in int8 (both requantization mode
     row.agreement_fixed = percent_equal(pred_fixed, pred_fp32);
     row.pytorch_int8 = json_number_in(json, name, "pytorch_int8_qnnpack", "accuracy");
     row.pytorch_agreement = json_number_in(json, name, "pytorch_int8_qnnpack", "agreement_with_fp32");
-    // Issue 4's criterion, 0.2 points, is on the 10,000 test images (native). On the 2,000-image
+    // The accuracy criterion, 0.2 points, is on the 10,000 test images (native). On the 2,000-image
     // subset (wasm) one image is 0.05 points, so the bound there is 0.5.
     const double bound = (test.count == 10000 ? 0.2 : 0.5) + 1e-9;
     CHECK(std::fabs(row.quantlab_int8 - row.quantlab_fp32) <= bound);

@@ -1,4 +1,4 @@
-// Post-training static quantization (MIT 6.5940 lecture 5, section 5.9; issue 4) and ONNX
+// Post-training static quantization (MIT 6.5940 lecture 5, section 5.9) and ONNX
 // export of the result.
 //
 // quantize_static() takes an fp32 model, folds each BatchNormalization into the conv before

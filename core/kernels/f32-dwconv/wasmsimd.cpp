@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "f32-dwconv/f32-dwconv.h"
+#include "simd128.h"
 
 namespace quantlab {
 namespace {
@@ -51,16 +52,7 @@ void dwconv(const DwconvGeometry& g, const F32DwconvPlane& plane, const F32GemmP
       }
       acc0 = wasm_f32x4_pmin(wasm_f32x4_pmax(acc0, vmin), vmax);
       acc1 = wasm_f32x4_pmin(wasm_f32x4_pmax(acc1, vmin), vmax);
-      float* y = plane.y + oy * plane.out_w + ox;
-      if (n == 8) {
-        wasm_v128_store(y, acc0);
-        wasm_v128_store(y + 4, acc1);
-      } else {
-        alignas(16) float tmp[8];
-        wasm_v128_store(tmp, acc0);
-        wasm_v128_store(tmp + 4, acc1);
-        std::memcpy(y, tmp, n * sizeof(float));
-      }
+      simd128::store_8x32(plane.y + oy * plane.out_w + ox, acc0, acc1, n);
     }
   }
 }

@@ -1,6 +1,7 @@
 // f32 -> q8 conversion kernels: y = clamp(round_half_even(x / scale) + zero_point).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -26,6 +27,20 @@ using F32Q8VcvtFn = void (*)(size_t n, const float* x, T* y, const F32Q8VcvtPara
   void name(size_t n, const float* x, T* y, const F32Q8VcvtParams& params);
 #include "f32-q8-vcvt/f32-q8-vcvt.inc"
 #undef QL_KERNEL
+
+/// The reference conversion of elements [i, n): q = clamp(round_half_even(x / scale),
+/// q_min - Z, q_max - Z) + Z. The scalar kernel, and the SIMD kernels' tails.
+template <class T>
+inline void f32_q8_vcvt_reference(size_t i, size_t n, const float* x, T* y,
+                                  const F32Q8VcvtParams& p) {
+  const float lo = static_cast<float>(p.q_min - p.zero_point);
+  const float hi = static_cast<float>(p.q_max - p.zero_point);
+  for (; i < n; ++i) {
+    float v = x[i] / p.scale;
+    v = v < lo ? lo : (v > hi ? hi : v);
+    y[i] = static_cast<T>(static_cast<int32_t>(std::nearbyint(v)) + p.zero_point);
+  }
+}
 
 template <class T>
 struct F32Q8VcvtVariant {

@@ -6,30 +6,14 @@
 #include "f32-q8-vcvt/f32-q8-vcvt.h"
 
 namespace quantlab {
-namespace {
 
-template <class T>
-void convert(size_t n, const float* x, T* y, const F32Q8VcvtParams& p) {
-  const float lo = static_cast<float>(p.q_min - p.zero_point);
-  const float hi = static_cast<float>(p.q_max - p.zero_point);
-  for (size_t i = 0; i < n; ++i) {
-    float v = x[i] / p.scale;
-    v = v < lo ? lo : (v > hi ? hi : v);
-    y[i] = static_cast<T>(static_cast<int32_t>(std::nearbyint(v)) + p.zero_point);
-  }
-}
-
-}  // namespace
-
-void ql_f32_qs8_vcvt_ukernel__scalar(size_t n, const float* x, int8_t* y,
-                                     const F32Q8VcvtParams& p) {
-  convert(n, x, y, p);
-}
-
-void ql_f32_qu8_vcvt_ukernel__scalar(size_t n, const float* x, uint8_t* y,
-                                     const F32Q8VcvtParams& p) {
-  convert(n, x, y, p);
-}
+// One kernel per kScalar row of f32-q8-vcvt.inc.
+#define QL_KERNEL(isa, name, T)                                                      \
+  QL_ONLY(kScalar, isa, void name(size_t n, const float* x, T* y, const F32Q8VcvtParams& p) { \
+    f32_q8_vcvt_reference(0, n, x, y, p);                                            \
+  })
+#include "f32-q8-vcvt/f32-q8-vcvt.inc"
+#undef QL_KERNEL
 
 template <class T>
 std::span<const F32Q8VcvtVariant<T>> f32_q8_vcvt_variants() {

@@ -2,6 +2,7 @@
 #include <wasm_simd128.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "f32-q8-vcvt/f32-q8-vcvt.h"
 
@@ -31,23 +32,17 @@ void convert(size_t n, const float* x, T* y, const F32Q8VcvtParams& p) {
     const v128_t out = kSigned ? wasm_i8x16_narrow_i16x8(a, b) : wasm_u8x16_narrow_i16x8(a, b);
     wasm_v128_store(y + i, out);
   }
-  for (; i < n; ++i) {
-    float v = x[i] / p.scale;
-    v = v < lo_s ? lo_s : (v > hi_s ? hi_s : v);
-    y[i] = static_cast<T>(static_cast<int32_t>(std::nearbyint(v)) + p.zero_point);
-  }
+  f32_q8_vcvt_reference(i, n, x, y, p);
 }
 
 }  // namespace
 
-void ql_f32_qs8_vcvt_ukernel__wasmsimd_x16(size_t n, const float* x, int8_t* y,
-                                           const F32Q8VcvtParams& p) {
-  convert<true>(n, x, y, p);
-}
-
-void ql_f32_qu8_vcvt_ukernel__wasmsimd_x16(size_t n, const float* x, uint8_t* y,
-                                           const F32Q8VcvtParams& p) {
-  convert<false>(n, x, y, p);
-}
+// One kernel per kWasmSimd row of f32-q8-vcvt.inc.
+#define QL_KERNEL(isa, name, T)                                                        \
+  QL_ONLY(kWasmSimd, isa, void name(size_t n, const float* x, T* y, const F32Q8VcvtParams& p) { \
+    convert<std::is_same_v<T, int8_t>>(n, x, y, p);                                    \
+  })
+#include "f32-q8-vcvt/f32-q8-vcvt.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

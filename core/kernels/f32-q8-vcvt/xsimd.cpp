@@ -24,23 +24,17 @@ void convert(size_t n, const float* x, T* y, const F32Q8VcvtParams& p) {
     xsimd::nearbyint_as_int(v).store_aligned(tmp);
     for (size_t l = 0; l < kLanes; ++l) y[i + l] = static_cast<T>(tmp[l] + p.zero_point);
   }
-  for (; i < n; ++i) {
-    float v = x[i] / p.scale;
-    v = v < lo_s ? lo_s : (v > hi_s ? hi_s : v);
-    y[i] = static_cast<T>(static_cast<int32_t>(std::nearbyint(v)) + p.zero_point);
-  }
+  f32_q8_vcvt_reference(i, n, x, y, p);
 }
 
 }  // namespace
 
-void ql_f32_qs8_vcvt_ukernel__xsimd(size_t n, const float* x, int8_t* y,
-                                    const F32Q8VcvtParams& p) {
-  convert(n, x, y, p);
-}
-
-void ql_f32_qu8_vcvt_ukernel__xsimd(size_t n, const float* x, uint8_t* y,
-                                    const F32Q8VcvtParams& p) {
-  convert(n, x, y, p);
-}
+// One kernel per kXsimd row of f32-q8-vcvt.inc.
+#define QL_KERNEL(isa, name, T)                                                     \
+  QL_ONLY(kXsimd, isa, void name(size_t n, const float* x, T* y, const F32Q8VcvtParams& p) { \
+    convert(n, x, y, p);                                                            \
+  })
+#include "f32-q8-vcvt/f32-q8-vcvt.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

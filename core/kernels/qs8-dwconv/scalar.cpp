@@ -53,34 +53,11 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
 
 }  // namespace
 
-void ql_qs8_dwconv_minmax_fp32_ukernel__scalar(const DwconvGeometry& g,
-                                               const QS8DwconvPlane& plane,
-                                               const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<QS8Requant::kFp32, int8_t>(g, plane, params);
-  } else {
-    dwconv<QS8Requant::kFp32, uint8_t>(g, plane, params);
-  }
-}
-
-void ql_qs8_dwconv_minmax_rndnu_ukernel__scalar(const DwconvGeometry& g,
-                                                const QS8DwconvPlane& plane,
-                                                const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<QS8Requant::kRndnu, int8_t>(g, plane, params);
-  } else {
-    dwconv<QS8Requant::kRndnu, uint8_t>(g, plane, params);
-  }
-}
-
-void ql_qs8_dwconv_s32_ukernel__scalar(const DwconvGeometry& g, const QS8DwconvPlane& plane,
-                                       const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<QS8Requant::kS32, int8_t>(g, plane, params);
-  } else {
-    dwconv<QS8Requant::kS32, uint8_t>(g, plane, params);
-  }
-}
+// One kernel per kScalar row of qs8-dwconv.inc.
+#define QL_KERNEL(isa, name, rq) \
+  QL_ONLY(kScalar, isa, QL_QS8_DWCONV_DEFINE_TYPED(name, dwconv, rq))
+#include "qs8-dwconv/qs8-dwconv.inc"
+#undef QL_KERNEL
 
 std::span<const QS8DwconvUkernel> qs8_dwconv_ukernels() {
   static const std::vector<QS8DwconvUkernel> list = {
@@ -106,7 +83,7 @@ void qs8_dwconv_pack_channel(size_t taps, const int8_t* w, int32_t bias, QS8Requ
   std::memcpy(o, &bias, 4);
   if (r == QS8Requant::kFp32) {
     std::memcpy(o + 4, &rq_fp32, 4);
-  } else if (r == QS8Requant::kRndnu) {
+  } else if (r == QS8Requant::kGemmlowp) {
     std::memcpy(o + 4, &rq_M0, 4);
     std::memcpy(o + 8, &rq_shift, 4);
   }

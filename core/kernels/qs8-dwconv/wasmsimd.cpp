@@ -2,13 +2,15 @@
 // transpose). Each tap's 8 inputs are one i16x8.load8x8 (stride 2: 16 bytes, even bytes
 // kept, then widened). Taps go two at a time, (t, t+1) in [kh][kw] order: the two int16
 // vectors are interleaved so that each 32-bit lane holds one pixel's pair of inputs, and
-// one i32x4.dot_i16x8_s with the splatted weight pair adds both taps. Requantization as in qs8-gemm/wasmsimd.cpp. Strides above
-// 2 use the scalar kernel.
+// one i32x4.dot_i16x8_s with the splatted weight pair adds both taps. Requantization as in
+// qs8-gemm/wasmsimd.cpp, bit for bit with requantize.hpp (fp32 tail: simd128.h; gemmlowp
+// with one multiplier per plane: gemmlowp() below). Strides above 2 use the scalar kernel.
 #include <wasm_simd128.h>
 
 #include <cstring>
 
 #include "qs8-dwconv/qs8-dwconv.h"
+#include "simd128.h"
 
 namespace quantlab {
 namespace {
@@ -17,36 +19,11 @@ constexpr size_t kMaxPairs = 64;  // kernels up to 128 taps take the fast path
 
 template <bool kSigned, size_t kStride>
 inline v128_t load8(const uint8_t* p) {
-  if constexpr (kStride == 1) {
-    return kSigned ? wasm_i16x8_load8x8(p) : wasm_u16x8_load8x8(p);
-  } else {
-    const v128_t v = wasm_v128_load(p);
-    const v128_t even = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-    return kSigned ? wasm_i16x8_extend_low_i8x16(even) : wasm_u16x8_extend_low_u8x16(even);
-  }
-}
-
-inline void store_bytes(void* p, v128_t v, size_t n) {
-  auto* o = static_cast<uint8_t*>(p);
-  if (n == 8) {
-    wasm_v128_store64_lane(o, v, 0);
-    return;
-  }
-  if (n & 4) {
-    wasm_v128_store32_lane(o, v, 0);
-    v = wasm_u64x2_shr(v, 32);
-    o += 4;
-  }
-  if (n & 2) {
-    wasm_v128_store16_lane(o, v, 0);
-    v = wasm_u64x2_shr(v, 16);
-    o += 2;
-  }
-  if (n & 1) wasm_v128_store8_lane(o, v, 0);
+  return simd128::load8x8_widen<kSigned, kStride>(p);
 }
 
 /// acc * M (before Z_Y) in gemmlowp fixed point, one multiplier for all lanes.
-inline v128_t rndnu(v128_t acc, int32_t M0, int32_t shift) {
+inline v128_t gemmlowp(v128_t acc, int32_t M0, int32_t shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
   const v128_t shifted = wasm_i32x4_shl(acc, static_cast<uint32_t>(left));
@@ -67,18 +44,75 @@ inline v128_t rndnu(v128_t acc, int32_t M0, int32_t shift) {
                         wasm_i32x4_gt(remainder, threshold));
 }
 
+/// The per-plane output constants of both kernels below (one channel: one multiplier).
+struct OutputConstants {
+  simd128::Fp32Requant fp32;
+  v128_t lo_i, hi_i, zp;  // gemmlowp: q_min - Z_Y, q_max - Z_Y, Z_Y
+  int32_t M0, shift;
+  bool out_signed;
+};
+
+/// A packed channel's 16-byte header (bias, then the fp32 scale or M0 and shift) and taps.
+struct ChannelHeader {
+  int32_t bias, M0, shift;
+  float scale;
+  const int16_t* taps;
+};
+
+inline ChannelHeader read_header(const void* packed) {
+  const auto* w = static_cast<const std::byte*>(packed);
+  ChannelHeader h;
+  std::memcpy(&h.bias, w, 4);
+  std::memcpy(&h.scale, w + 4, 4);
+  std::memcpy(&h.M0, w + 4, 4);
+  std::memcpy(&h.shift, w + 8, 4);
+  h.taps = reinterpret_cast<const int16_t*>(w + 16);
+  return h;
+}
+
+inline OutputConstants output_constants(const QS8GemmParams* params, const ChannelHeader& h,
+                                        v128_t vmagic, v128_t vmagic_zp) {
+  const int32_t zp = params->zero_point;
+  OutputConstants c;
+  c.fp32.scale = wasm_f32x4_splat(h.scale);
+  c.fp32.lo = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
+  c.fp32.hi = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
+  c.fp32.magic = vmagic;
+  c.fp32.magic_zp = vmagic_zp;
+  c.lo_i = wasm_i32x4_splat(params->q_min - zp);
+  c.hi_i = wasm_i32x4_splat(params->q_max - zp);
+  c.zp = wasm_i32x4_splat(zp);
+  c.M0 = h.M0;
+  c.shift = h.shift;
+  c.out_signed = params->out_signed;
+  return c;
+}
+
+/// Requantize (or not, kS32) 8 pixels' accumulators and store the first n at output i.
+template <QS8Requant kRq>
+inline void store_output(const QS8DwconvPlane& plane, size_t i, size_t n, v128_t acc0, v128_t acc1,
+                         const OutputConstants& c) {
+  if constexpr (kRq == QS8Requant::kS32) {
+    simd128::store_8x32(static_cast<int32_t*>(plane.y) + i, acc0, acc1, n);
+  } else {
+    v128_t r0, r1;
+    if constexpr (kRq == QS8Requant::kFp32) {
+      r0 = simd128::fp32_requantize(acc0, c.fp32);
+      r1 = simd128::fp32_requantize(acc1, c.fp32);
+    } else {
+      r0 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(gemmlowp(acc0, c.M0, c.shift), c.lo_i), c.hi_i), c.zp);
+      r1 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(gemmlowp(acc1, c.M0, c.shift), c.lo_i), c.hi_i), c.zp);
+    }
+    simd128::store_codes(static_cast<uint8_t*>(plane.y) + i, r0, r1, c.out_signed, n);
+  }
+}
+
 /// kTaps: kh * kw when known at compile time (the tap loop is then unrolled, offsets and
 /// weight pairs live in registers), or 0 for any kernel size.
 template <QS8Requant kRq, bool kSigned, size_t kStride, size_t kTaps>
 void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
-  const auto* w = static_cast<const std::byte*>(plane.w);
-  int32_t bias, M0, shift;
-  float scale;
-  std::memcpy(&bias, w, 4);
-  std::memcpy(&scale, w + 4, 4);
-  std::memcpy(&M0, w + 4, 4);
-  std::memcpy(&shift, w + 8, 4);
-  const auto* taps = reinterpret_cast<const int16_t*>(w + 16);
+  const ChannelHeader h = read_header(plane.w);
+  const int16_t* taps = h.taps;
   const size_t ntaps = kTaps != 0 ? kTaps : g.kernel_h * g.kernel_w;
   const size_t npairs = (ntaps + 1) / 2;
   // Input offset of each tap (elements) and the splatted weight pairs.
@@ -93,17 +127,10 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
     wpair[p] = wasm_i32x4_splat(static_cast<int32_t>((static_cast<uint32_t>(w1) << 16) |
                                                      (static_cast<uint32_t>(w0) & 0xffffu)));
   }
-  const int32_t zp = params->zero_point;
-  const v128_t vbias = wasm_i32x4_splat(bias);
-  const v128_t vscale = wasm_f32x4_splat(scale);
-  const v128_t vlo_f = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
-  const v128_t vhi_f = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
-  const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
-  const v128_t vmagic_zp = wasm_i32x4_splat(0x4B400000 - zp);
-  const v128_t vlo_i = wasm_i32x4_splat(params->q_min - zp);
-  const v128_t vhi_i = wasm_i32x4_splat(params->q_max - zp);
-  const v128_t vzp = wasm_i32x4_splat(zp);
-  const bool out_signed = params->out_signed;
+  const v128_t vbias = wasm_i32x4_splat(h.bias);
+  const OutputConstants out =
+      output_constants(params, h, wasm_f32x4_splat(12582912.0f),
+                       wasm_i32x4_splat(0x4B400000 - params->zero_point));
   for (size_t oy = 0; oy < plane.out_h; ++oy) {
     const uint8_t* row = static_cast<const uint8_t*>(plane.x) + oy * g.stride_h * plane.x_stride;
     for (size_t ox = 0; ox < plane.out_w; ox += 8) {
@@ -120,36 +147,7 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
         acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(lo, wpair[p]));
         acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(hi, wpair[p]));
       }
-      const size_t i = oy * plane.out_w + ox;
-      if constexpr (kRq == QS8Requant::kS32) {
-        auto* y = static_cast<int32_t*>(plane.y) + i;
-        if (n == 8) {
-          wasm_v128_store(y, acc0);
-          wasm_v128_store(y + 4, acc1);
-        } else {
-          alignas(16) int32_t tmp[8];
-          wasm_v128_store(tmp, acc0);
-          wasm_v128_store(tmp + 4, acc1);
-          std::memcpy(y, tmp, n * 4);
-        }
-        continue;
-      } else {
-        v128_t r0, r1;
-        if constexpr (kRq == QS8Requant::kFp32) {
-          v128_t f0 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc0), vscale);
-          v128_t f1 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc1), vscale);
-          f0 = wasm_f32x4_pmin(wasm_f32x4_pmax(f0, vlo_f), vhi_f);
-          f1 = wasm_f32x4_pmin(wasm_f32x4_pmax(f1, vlo_f), vhi_f);
-          r0 = wasm_i32x4_sub(wasm_f32x4_add(f0, vmagic), vmagic_zp);
-          r1 = wasm_i32x4_sub(wasm_f32x4_add(f1, vmagic), vmagic_zp);
-        } else {
-          r0 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc0, M0, shift), vlo_i), vhi_i), vzp);
-          r1 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc1, M0, shift), vlo_i), vhi_i), vzp);
-        }
-        const v128_t s = wasm_i16x8_narrow_i32x4(r0, r1);
-        const v128_t bytes = out_signed ? wasm_i8x16_narrow_i16x8(s, s) : wasm_u8x16_narrow_i16x8(s, s);
-        store_bytes(static_cast<uint8_t*>(plane.y) + i, bytes, n);
-      }
+      store_output<kRq>(plane, oy * plane.out_w + ox, n, acc0, acc1, out);
     }
   }
 }
@@ -163,14 +161,8 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
 template <QS8Requant kRq, bool kSigned, size_t kDilation>
 void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
                  const QS8GemmParams* params, v128_t vmagic) {
-  const auto* w = static_cast<const std::byte*>(plane.w);
-  int32_t bias, M0, shift;
-  float scale;
-  std::memcpy(&bias, w, 4);
-  std::memcpy(&scale, w + 4, 4);
-  std::memcpy(&M0, w + 4, 4);
-  std::memcpy(&shift, w + 8, 4);
-  const auto* taps = reinterpret_cast<const int16_t*>(w + 16);
+  const ChannelHeader h = read_header(plane.w);
+  const int16_t* taps = h.taps;
   auto pair = [](int32_t w0, int32_t w1) {
     return wasm_i32x4_splat(static_cast<int32_t>((static_cast<uint32_t>(w1) << 16) |
                                                  (static_cast<uint32_t>(w0) & 0xffffu)));
@@ -178,16 +170,10 @@ void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
   const v128_t w01[3] = {pair(taps[0], taps[1]), pair(taps[3], taps[4]), pair(taps[6], taps[7])};
   const v128_t w2x[3] = {pair(taps[2], 0), pair(taps[5], 0), pair(taps[8], 0)};
   const size_t row_step = g.dilation_h * plane.x_stride;
-  const int32_t zp = params->zero_point;
-  const v128_t vbias = wasm_i32x4_splat(bias);
-  const v128_t vscale = wasm_f32x4_splat(scale);
-  const v128_t vlo_f = wasm_f32x4_splat(static_cast<float>(params->q_min - zp));
-  const v128_t vhi_f = wasm_f32x4_splat(static_cast<float>(params->q_max - zp));
-  const v128_t vmagic_zp = wasm_i32x4_sub(vmagic, wasm_i32x4_splat(zp));
-  const v128_t vlo_i = wasm_i32x4_splat(params->q_min - zp);
-  const v128_t vhi_i = wasm_i32x4_splat(params->q_max - zp);
-  const v128_t vzp = wasm_i32x4_splat(zp);
-  const bool out_signed = params->out_signed;
+  const v128_t vbias = wasm_i32x4_splat(h.bias);
+  const OutputConstants out =
+      output_constants(params, h, vmagic,
+                       wasm_i32x4_sub(vmagic, wasm_i32x4_splat(params->zero_point)));
   for (size_t oy = 0; oy < plane.out_h; ++oy) {
     const uint8_t* row = static_cast<const uint8_t*>(plane.x) + oy * g.stride_h * plane.x_stride;
     for (size_t ox = 0; ox < plane.out_w; ox += 8) {
@@ -210,35 +196,7 @@ void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
           acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(c, c, 0, 1, 1, 2, 2, 3, 3, 3), w2x[r]));
         }
       }
-      const size_t i = oy * plane.out_w + ox;
-      if constexpr (kRq == QS8Requant::kS32) {
-        auto* y = static_cast<int32_t*>(plane.y) + i;
-        if (n == 8) {
-          wasm_v128_store(y, acc0);
-          wasm_v128_store(y + 4, acc1);
-        } else {
-          alignas(16) int32_t tmp[8];
-          wasm_v128_store(tmp, acc0);
-          wasm_v128_store(tmp + 4, acc1);
-          std::memcpy(y, tmp, n * 4);
-        }
-      } else {
-        v128_t r0, r1;
-        if constexpr (kRq == QS8Requant::kFp32) {
-          v128_t f0 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc0), vscale);
-          v128_t f1 = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc1), vscale);
-          f0 = wasm_f32x4_pmin(wasm_f32x4_pmax(f0, vlo_f), vhi_f);
-          f1 = wasm_f32x4_pmin(wasm_f32x4_pmax(f1, vlo_f), vhi_f);
-          r0 = wasm_i32x4_sub(wasm_f32x4_add(f0, vmagic), vmagic_zp);
-          r1 = wasm_i32x4_sub(wasm_f32x4_add(f1, vmagic), vmagic_zp);
-        } else {
-          r0 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc0, M0, shift), vlo_i), vhi_i), vzp);
-          r1 = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(rndnu(acc1, M0, shift), vlo_i), vhi_i), vzp);
-        }
-        const v128_t s = wasm_i16x8_narrow_i32x4(r0, r1);
-        const v128_t bytes = out_signed ? wasm_i8x16_narrow_i16x8(s, s) : wasm_u8x16_narrow_i16x8(s, s);
-        store_bytes(static_cast<uint8_t*>(plane.y) + i, bytes, n);
-      }
+      store_output<kRq>(plane, oy * plane.out_w + ox, n, acc0, acc1, out);
     }
   }
 }
@@ -246,57 +204,53 @@ void dwconv3x3s1(const DwconvGeometry& g, const QS8DwconvPlane& plane,
 /// 1.5 * 2^23 as a value the compiler cannot fold into each use (see dwconv3x3s1).
 __attribute__((noinline)) v128_t magic_number() { return wasm_f32x4_splat(12582912.0f); }
 
+/// The scalar kernel that runs what the SIMD128 kernels do not (strides above 2, more taps).
 template <QS8Requant kRq>
-void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params,
-              QS8DwconvUkernelFn fallback) {
-  if (g.kernel_h * g.kernel_w > 2 * kMaxPairs || g.stride_w > 2) {
-    fallback(g, plane, params);
-    return;
-  }
+constexpr QS8DwconvUkernelFn scalar_fallback() {
+  if constexpr (kRq == QS8Requant::kFp32) return &ql_qs8_dwconv_minmax_fp32_ukernel__scalar;
+  if constexpr (kRq == QS8Requant::kGemmlowp) return &ql_qs8_dwconv_minmax_gemmlowp_ukernel__scalar;
+  if constexpr (kRq == QS8Requant::kS32) return &ql_qs8_dwconv_s32_ukernel__scalar;
+}
+
+/// The kernel for the plane's geometry, input type kSigned.
+template <QS8Requant kRq, bool kSigned>
+void dispatch_typed(const DwconvGeometry& g, const QS8DwconvPlane& plane,
+                    const QS8GemmParams* params) {
   const bool k3x3 = g.kernel_h == 3 && g.kernel_w == 3;
   if (g.stride_w == 1) {
     if (k3x3 && g.dilation_w == 1) {
-      const v128_t magic = magic_number();
-      plane.x_signed ? dwconv3x3s1<kRq, true, 1>(g, plane, params, magic)
-                     : dwconv3x3s1<kRq, false, 1>(g, plane, params, magic);
+      dwconv3x3s1<kRq, kSigned, 1>(g, plane, params, magic_number());
     } else if (k3x3 && g.dilation_w == 2) {
-      const v128_t magic = magic_number();
-      plane.x_signed ? dwconv3x3s1<kRq, true, 2>(g, plane, params, magic)
-                     : dwconv3x3s1<kRq, false, 2>(g, plane, params, magic);
+      dwconv3x3s1<kRq, kSigned, 2>(g, plane, params, magic_number());
     } else if (k3x3) {
-      plane.x_signed ? dwconv<kRq, true, 1, 9>(g, plane, params)
-                     : dwconv<kRq, false, 1, 9>(g, plane, params);
+      dwconv<kRq, kSigned, 1, 9>(g, plane, params);
     } else {
-      plane.x_signed ? dwconv<kRq, true, 1, 0>(g, plane, params)
-                     : dwconv<kRq, false, 1, 0>(g, plane, params);
+      dwconv<kRq, kSigned, 1, 0>(g, plane, params);
     }
   } else if (k3x3) {
-    plane.x_signed ? dwconv<kRq, true, 2, 9>(g, plane, params)
-                   : dwconv<kRq, false, 2, 9>(g, plane, params);
+    dwconv<kRq, kSigned, 2, 9>(g, plane, params);
   } else {
-    plane.x_signed ? dwconv<kRq, true, 2, 0>(g, plane, params)
-                   : dwconv<kRq, false, 2, 0>(g, plane, params);
+    dwconv<kRq, kSigned, 2, 0>(g, plane, params);
+  }
+}
+
+template <QS8Requant kRq>
+void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
+  if (g.kernel_h * g.kernel_w > 2 * kMaxPairs || g.stride_w > 2) {
+    scalar_fallback<kRq>()(g, plane, params);
+  } else if (plane.x_signed) {
+    dispatch_typed<kRq, true>(g, plane, params);
+  } else {
+    dispatch_typed<kRq, false>(g, plane, params);
   }
 }
 
 }  // namespace
 
-void ql_qs8_dwconv_minmax_fp32_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
-                                                         const QS8DwconvPlane& plane,
-                                                         const QS8GemmParams* params) {
-  dispatch<QS8Requant::kFp32>(g, plane, params, &ql_qs8_dwconv_minmax_fp32_ukernel__scalar);
-}
-
-void ql_qs8_dwconv_minmax_rndnu_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
-                                                          const QS8DwconvPlane& plane,
-                                                          const QS8GemmParams* params) {
-  dispatch<QS8Requant::kRndnu>(g, plane, params, &ql_qs8_dwconv_minmax_rndnu_ukernel__scalar);
-}
-
-void ql_qs8_dwconv_s32_ukernel__wasmsimd_dot16x2(const DwconvGeometry& g,
-                                                 const QS8DwconvPlane& plane,
-                                                 const QS8GemmParams* params) {
-  dispatch<QS8Requant::kS32>(g, plane, params, &ql_qs8_dwconv_s32_ukernel__scalar);
-}
+// One kernel per kWasmSimd row of qs8-dwconv.inc.
+#define QL_KERNEL(isa, name, rq) \
+  QL_ONLY(kWasmSimd, isa, QL_QS8_DWCONV_DEFINE(name, dispatch<QS8Requant::rq>))
+#include "qs8-dwconv/qs8-dwconv.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

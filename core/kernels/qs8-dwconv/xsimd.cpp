@@ -80,7 +80,7 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
         if constexpr (kRq == QS8Requant::kS32) {
           static_cast<int32_t*>(plane.y)[i + j] = q;
           continue;
-        } else if constexpr (kRq == QS8Requant::kRndnu) {
+        } else if constexpr (kRq == QS8Requant::kGemmlowp) {
           q = requantize_fixed_point(q, fm, zp, params->q_min, params->q_max);
         }
         if (params->out_signed) {
@@ -93,31 +93,12 @@ void dwconv(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmP
   }
 }
 
-template <QS8Requant kRq>
-void dispatch(const DwconvGeometry& g, const QS8DwconvPlane& plane, const QS8GemmParams* params) {
-  if (plane.x_signed) {
-    dwconv<kRq, int8_t>(g, plane, params);
-  } else {
-    dwconv<kRq, uint8_t>(g, plane, params);
-  }
-}
-
 }  // namespace
 
-void ql_qs8_dwconv_minmax_fp32_ukernel__xsimd(const DwconvGeometry& g, const QS8DwconvPlane& plane,
-                                              const QS8GemmParams* params) {
-  dispatch<QS8Requant::kFp32>(g, plane, params);
-}
-
-void ql_qs8_dwconv_minmax_rndnu_ukernel__xsimd(const DwconvGeometry& g,
-                                               const QS8DwconvPlane& plane,
-                                               const QS8GemmParams* params) {
-  dispatch<QS8Requant::kRndnu>(g, plane, params);
-}
-
-void ql_qs8_dwconv_s32_ukernel__xsimd(const DwconvGeometry& g, const QS8DwconvPlane& plane,
-                                      const QS8GemmParams* params) {
-  dispatch<QS8Requant::kS32>(g, plane, params);
-}
+// One kernel per kXsimd row of qs8-dwconv.inc.
+#define QL_KERNEL(isa, name, rq) \
+  QL_ONLY(kXsimd, isa, QL_QS8_DWCONV_DEFINE_TYPED(name, dwconv, rq))
+#include "qs8-dwconv/qs8-dwconv.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

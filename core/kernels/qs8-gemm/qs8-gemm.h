@@ -20,8 +20,8 @@
 //    a run of NR pixels of one NCHW output channel.
 //    W stream (rows), per block of MR:       int32 bias[MR] | rq[MR] | int16 w[kp][MR][2]
 //    X panel (columns), per block of NR:     int16 [kp][NR][2]
-//  rq, per channel: kFp32 float scale; kRndnu int32 M0[], then int32 shift[]; kS32 nothing.
-//  (For kRndnu the block holds M0[NR] then shift[NR], i.e. 8 bytes per channel.)
+//  rq, per channel: kFp32 float scale; kGemmlowp int32 M0[], then int32 shift[]; kS32 nothing.
+//  (For kGemmlowp the block holds M0[NR] then shift[NR], i.e. 8 bytes per channel.)
 //  Padding (k >= K, channels >= N) is zero, so padded lanes contribute nothing.
 //
 // A micro-kernel computes mr (<= MR) rows and nc columns, walking ceil(nc / NR) column
@@ -48,9 +48,11 @@ namespace quantlab {
 #define QL_QS8_XSIMD_NR 8
 #endif
 
-/// Requantization of a micro-kernel: fp32 (ONNX / XNNPACK "fp32"), fixed point (gemmlowp
-/// M0 and shift, XNNPACK "rndnu"), or none (raw int32 accumulators, "s32").
-enum class QS8Requant : uint8_t { kFp32, kRndnu, kS32 };
+/// Requantization of a micro-kernel: fp32 (ONNX / XNNPACK "fp32"), gemmlowp fixed point
+/// (Q31 multiplier M0 and right shift: SaturatingRoundingDoublingHighMul then
+/// RoundingDivideByPOT, XNNPACK "gemmlowp"; not XNNPACK's "rndnu", which rounds once, half
+/// up, after a 64-bit multiply), or none (raw int32 accumulators, "s32").
+enum class QS8Requant : uint8_t { kFp32, kGemmlowp, kS32 };
 /// Which operand carries the weights and the channels (see the banner).
 enum class QS8GemmRole : uint8_t { kLinear, kConv };
 
@@ -85,7 +87,7 @@ inline QS8GemmParams qs8_gemm_params(int32_t zero_point, int32_t q_min, int32_t 
 
 /// Bytes of per-channel requantization data of a kernel.
 constexpr size_t qs8_rq_bytes(QS8Requant r) {
-  return r == QS8Requant::kFp32 ? 4 : (r == QS8Requant::kRndnu ? 8 : 0);
+  return r == QS8Requant::kFp32 ? 4 : (r == QS8Requant::kGemmlowp ? 8 : 0);
 }
 
 /// kp >= 1 (the SIMD128 kernels run their K loop at least once).
@@ -98,6 +100,14 @@ using QS8GemmUkernelFn = void (*)(size_t mr, size_t nc, size_t kp, const void* a
             size_t c_stride, const QS8GemmParams* params);
 #include "qs8-gemm/qs8-gemm.inc"
 #undef QL_KERNEL
+
+/// The definition of kernel `name` as a call of `impl` (a template instance, in parentheses),
+/// for the variant files' QL_KERNEL over qs8-gemm.inc (see QL_ONLY in isa.h).
+#define QL_QS8_GEMM_DEFINE(name, impl)                                                 \
+  void name(size_t mr_, size_t nc, size_t kp, const void* a, const void* b, void* c, \
+            size_t c_stride, const QS8GemmParams* params) {                          \
+    impl(mr_, nc, kp, a, b, c, c_stride, params);                                    \
+  }
 
 struct QS8GemmUkernel {
   Isa isa;
@@ -155,8 +165,15 @@ constexpr size_t qs8_packed_block_bytes(size_t channels, size_t kp, QS8Requant r
   return channels * (4 + qs8_rq_bytes(r) + 2 * w_bytes * kp);
 }
 
+/// How far a micro-kernel's B operand advances per block of nr columns: a packed weight
+/// block (kLinear), or nr pixels of the int16 im2col panel (kConv).
+constexpr size_t qs8_column_block_bytes(QS8GemmRole role, size_t nr, size_t kp, QS8Requant r,
+                                        size_t w_bytes = 2) {
+  return role == QS8GemmRole::kLinear ? qs8_packed_block_bytes(nr, kp, r, w_bytes) : 4 * kp * nr;
+}
+
 /// Per-channel inputs of weight packing. bias: folded int32 bias (q_b - Z_X sum W), n values.
-/// rq_fp32: n multipliers (kFp32); rq_M0 / rq_shift: n values (kRndnu).
+/// rq_fp32: n multipliers (kFp32); rq_M0 / rq_shift: n values (kGemmlowp).
 struct QS8PackChannels {
   const int32_t* bias = nullptr;
   const float* rq_fp32 = nullptr;

@@ -34,7 +34,7 @@ void load_rq(const std::byte* p, size_t channels, ChannelRq* out) {
   for (size_t i = 0; i < channels; ++i) {
     if constexpr (kRq == QS8Requant::kFp32) {
       out[i].scale = load<float>(p + 4 * i);
-    } else if constexpr (kRq == QS8Requant::kRndnu) {
+    } else if constexpr (kRq == QS8Requant::kGemmlowp) {
       out[i].fixed.M0 = load<int32_t>(p + 4 * i);
       out[i].fixed.shift = load<int32_t>(p + 4 * (channels + i));
     }
@@ -112,21 +112,12 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
 
 }  // namespace
 
-#define QL_DEFINE(name, role, rq, MR, NR)                                                   \
-  void name(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c,        \
-            size_t c_stride, const QS8GemmParams* params) {                                \
-    gemm<QS8GemmRole::role, QS8Requant::rq, MR, NR>(mr, nc, kp, a, b, c, c_stride, params); \
-  }
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_1x4c2__scalar, kLinear, kFp32, 1, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_4x4c2__scalar, kLinear, kFp32, 4, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_1x4c2__scalar, kLinear, kRndnu, 1, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_4x4c2__scalar, kLinear, kRndnu, 4, 4)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_1x4c2__scalar, kLinear, kS32, 1, 4)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_4x4c2__scalar, kLinear, kS32, 4, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_fp32_ukernel_4x4c2__scalar, kConv, kFp32, 4, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_rndnu_ukernel_4x4c2__scalar, kConv, kRndnu, 4, 4)
-QL_DEFINE(ql_qs8_convgemm_s32_ukernel_4x4c2__scalar, kConv, kS32, 4, 4)
-#undef QL_DEFINE
+// One kernel per kScalar row of qs8-gemm.inc.
+#define QL_KERNEL(isa, name, role, rq, mr, nr, w_bytes) \
+  QL_ONLY(kScalar, isa,                                 \
+          QL_QS8_GEMM_DEFINE(name, (gemm<QS8GemmRole::role, QS8Requant::rq, mr, nr>)))
+#include "qs8-gemm/qs8-gemm.inc"
+#undef QL_KERNEL
 
 std::span<const QS8GemmUkernel> qs8_gemm_ukernels() {
   static const std::vector<QS8GemmUkernel> list = {
@@ -176,7 +167,7 @@ void qs8_pack_weights(QS8GemmRole role, size_t block, QS8Requant r, size_t n, si
       std::memcpy(bias + 4 * j, &ch.bias[ch_i], 4);
       if (r == QS8Requant::kFp32) {
         std::memcpy(rq + 4 * j, &ch.rq_fp32[ch_i], 4);
-      } else if (r == QS8Requant::kRndnu) {
+      } else if (r == QS8Requant::kGemmlowp) {
         std::memcpy(rq + 4 * j, &ch.rq_M0[ch_i], 4);
         std::memcpy(rq + 4 * (block + j), &ch.rq_shift[ch_i], 4);
       }

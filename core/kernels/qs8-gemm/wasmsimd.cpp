@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "qs8-gemm/qs8-gemm.h"
+#include "simd128.h"
 
 namespace quantlab {
 namespace {
@@ -21,11 +22,11 @@ namespace {
 constexpr size_t kNR = 8;
 
 /// Per-lane constants of the fixed-point requantization of 4 channels.
-struct RndnuLanes {
+struct GemmlowpLanes {
   v128_t M0, pow_left, hi_lim, lo_lim, right, mask, half;
 };
 
-RndnuLanes rndnu_lanes(const int32_t* M0, const int32_t* shift, size_t stride = 1) {
+GemmlowpLanes gemmlowp_lanes(const int32_t* M0, const int32_t* shift, size_t stride = 1) {
   alignas(16) int32_t m0[4], pw[4], hi[4], lo[4], rt[4], mk[4], hf[4];
   for (size_t i = 0; i < 4; ++i) {
     const int32_t s = shift[i * stride];
@@ -44,7 +45,7 @@ RndnuLanes rndnu_lanes(const int32_t* M0, const int32_t* shift, size_t stride = 
 }
 
 /// acc * M per lane (before Z_Y), exactly multiply_by_quantized_multiplier.
-inline v128_t rndnu_multiply(v128_t acc, const RndnuLanes& l) {
+inline v128_t gemmlowp_multiply(v128_t acc, const GemmlowpLanes& l) {
   // x' = saturate(acc << left)
   const v128_t shifted = wasm_i32x4_mul(acc, l.pow_left);
   v128_t x = wasm_v128_bitselect(wasm_i32x4_splat(INT32_MAX), shifted, wasm_i32x4_gt(acc, l.hi_lim));
@@ -63,39 +64,6 @@ inline v128_t rndnu_multiply(v128_t acc, const RndnuLanes& l) {
   const v128_t remainder = wasm_v128_and(q, l.mask);
   const v128_t threshold = wasm_i32x4_sub(l.half, wasm_i32x4_lt(q, wasm_i32x4_splat(0)));
   return wasm_i32x4_sub(s, wasm_i32x4_gt(remainder, threshold));
-}
-
-/// Store the first n (<= 8) bytes of the low half of v.
-inline void store_bytes(void* p, v128_t v, size_t n, int lane_pair) {
-  auto* o = static_cast<uint8_t*>(p);
-  if (lane_pair == 1) v = wasm_i64x2_shuffle(v, v, 1, 1);
-  if (n == 8) {
-    wasm_v128_store64_lane(o, v, 0);
-    return;
-  }
-  if (n & 4) {
-    wasm_v128_store32_lane(o, v, 0);
-    v = wasm_u64x2_shr(v, 32);
-    o += 4;
-  }
-  if (n & 2) {
-    wasm_v128_store16_lane(o, v, 0);
-    v = wasm_u64x2_shr(v, 16);
-    o += 2;
-  }
-  if (n & 1) wasm_v128_store8_lane(o, v, 0);
-}
-
-inline void store_i32(int32_t* p, v128_t v0, v128_t v1, size_t n) {
-  if (n == 8) {
-    wasm_v128_store(p, v0);
-    wasm_v128_store(p + 4, v1);
-    return;
-  }
-  alignas(16) int32_t tmp[8];
-  wasm_v128_store(tmp, v0);
-  wasm_v128_store(tmp + 4, v1);
-  std::memcpy(p, tmp, n * 4);
 }
 
 template <QS8GemmRole kRole, QS8Requant kRq, size_t MR>
@@ -164,7 +132,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
     // The output constants are loaded here, after the K loop, not kept live through it.
     if constexpr (kRq == QS8Requant::kS32) {
       for (size_t m = 0; m < rows; ++m) {
-        store_i32(static_cast<int32_t*>(c) + m * c_stride + n0, vacc[m][0], vacc[m][1], nb);
+        simd128::store_8x32(static_cast<int32_t*>(c) + m * c_stride + n0, vacc[m][0], vacc[m][1], nb);
       }
     } else {
       v128_t vq[MR];  // int16 per row: 8 channels
@@ -192,20 +160,20 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
         const v128_t vlo_i = wasm_v128_load32_splat(&params->lo);
         const v128_t vhi_i = wasm_v128_load32_splat(&params->hi);
         const v128_t vzp = wasm_v128_load32_splat(&params->zero_point);
-        RndnuLanes l0, l1;
+        GemmlowpLanes l0, l1;
         if constexpr (kRole == QS8GemmRole::kLinear) {
           const auto* M0 = reinterpret_cast<const int32_t*>(rq);
           const auto* sh = M0 + kNR;
-          l0 = rndnu_lanes(M0, sh);
-          l1 = rndnu_lanes(M0 + 4, sh + 4);
+          l0 = gemmlowp_lanes(M0, sh);
+          l1 = gemmlowp_lanes(M0 + 4, sh + 4);
         }
         for (size_t m = 0; m < MR; ++m) {
           if constexpr (kRole == QS8GemmRole::kConv) {
-            l0 = l1 = rndnu_lanes(row_M0 + m, row_shift + m, 0);
+            l0 = l1 = gemmlowp_lanes(row_M0 + m, row_shift + m, 0);
           }
           v128_t r[2];
           for (int j = 0; j < 2; ++j) {
-            const v128_t y = rndnu_multiply(vacc[m][j], j ? l1 : l0);
+            const v128_t y = gemmlowp_multiply(vacc[m][j], j ? l1 : l0);
             r[j] = wasm_i32x4_add(wasm_i32x4_min(wasm_i32x4_max(y, vlo_i), vhi_i), vzp);
           }
           vq[m] = wasm_i16x8_narrow_i32x4(r[0], r[1]);
@@ -216,34 +184,20 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
         const v128_t bytes = out_signed ? wasm_i8x16_narrow_i16x8(vq[m], hi)
                                         : wasm_u8x16_narrow_i16x8(vq[m], hi);
         auto* row0 = static_cast<uint8_t*>(c) + m * c_stride + n0;
-        store_bytes(row0, bytes, nb, 0);
-        if (m + 1 < rows) store_bytes(row0 + c_stride, bytes, nb, 1);
+        simd128::store_low_bytes(row0, bytes, nb);
+        if (m + 1 < rows) simd128::store_low_bytes(row0 + c_stride, wasm_i64x2_shuffle(bytes, bytes, 1, 1), nb);
       }
     }
-    if constexpr (kRole == QS8GemmRole::kLinear) {
-      bp += qs8_packed_block_bytes(kNR, kp, kRq, 1);
-    } else {
-      bp += 4 * kp * kNR;
-    }
+    bp += qs8_column_block_bytes(kRole, kNR, kp, kRq, 1);
   }
 }
 
 }  // namespace
 
-#define QL_DEFINE(name, role, rq, MR)                                                \
-  void name(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c, \
-            size_t c_stride, const QS8GemmParams* params) {                         \
-    gemm<QS8GemmRole::role, QS8Requant::rq, MR>(mr, nc, kp, a, b, c, c_stride, params); \
-  }
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_1x8c2__wasmsimd_dot16x2, kLinear, kFp32, 1)
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_4x8c2__wasmsimd_dot16x2, kLinear, kFp32, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_1x8c2__wasmsimd_dot16x2, kLinear, kRndnu, 1)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_4x8c2__wasmsimd_dot16x2, kLinear, kRndnu, 4)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_1x8c2__wasmsimd_dot16x2, kLinear, kS32, 1)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_4x8c2__wasmsimd_dot16x2, kLinear, kS32, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_fp32_ukernel_4x8c2__wasmsimd_dot16x2, kConv, kFp32, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_rndnu_ukernel_4x8c2__wasmsimd_dot16x2, kConv, kRndnu, 4)
-QL_DEFINE(ql_qs8_convgemm_s32_ukernel_4x8c2__wasmsimd_dot16x2, kConv, kS32, 4)
-#undef QL_DEFINE
+// One kernel per kWasmSimd row of qs8-gemm.inc.
+#define QL_KERNEL(isa, name, role, rq, mr, nr, w_bytes) \
+  QL_ONLY(kWasmSimd, isa, QL_QS8_GEMM_DEFINE(name, (gemm<QS8GemmRole::role, QS8Requant::rq, mr>)))
+#include "qs8-gemm/qs8-gemm.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

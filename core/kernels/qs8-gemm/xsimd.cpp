@@ -67,7 +67,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
   if constexpr (kRole == QS8GemmRole::kConv) {
     std::memcpy(row_bias, ap, 4 * MR);
     if constexpr (kRq == QS8Requant::kFp32) std::memcpy(row_scale, ap + 4 * MR, 4 * MR);
-    if constexpr (kRq == QS8Requant::kRndnu) {
+    if constexpr (kRq == QS8Requant::kGemmlowp) {
       std::memcpy(row_M0, ap + 4 * MR, 4 * MR);
       std::memcpy(row_shift, ap + 8 * MR, 4 * MR);
     }
@@ -137,7 +137,7 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
       }
       for (size_t n = 0; n < nb; ++n) {
         int32_t q = out[m][n];
-        if constexpr (kRq == QS8Requant::kRndnu) {
+        if constexpr (kRq == QS8Requant::kGemmlowp) {
           FixedPointMultiplier fm;
           if constexpr (kRole == QS8GemmRole::kLinear) {
             std::memcpy(&fm.M0, rq + 4 * n, 4);
@@ -154,30 +154,16 @@ void gemm(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c
         }
       }
     }
-    if constexpr (kRole == QS8GemmRole::kLinear) {
-      bp += qs8_packed_block_bytes(kNR, kp, kRq);
-    } else {
-      bp += 4 * kp * kNR;
-    }
+    bp += qs8_column_block_bytes(kRole, kNR, kp, kRq);
   }
 }
 
 }  // namespace
 
-#define QL_DEFINE(name, role, rq, MR)                                                    \
-  void name(size_t mr, size_t nc, size_t kp, const void* a, const void* b, void* c,     \
-            size_t c_stride, const QS8GemmParams* params) {                             \
-    gemm<QS8GemmRole::role, QS8Requant::rq, MR>(mr, nc, kp, a, b, c, c_stride, params); \
-  }
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_1x2vc2__xsimd_madd, kLinear, kFp32, 1)
-QL_DEFINE(ql_qs8_gemm_minmax_fp32_ukernel_4x2vc2__xsimd_madd, kLinear, kFp32, 4)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_1x2vc2__xsimd_madd, kLinear, kRndnu, 1)
-QL_DEFINE(ql_qs8_gemm_minmax_rndnu_ukernel_4x2vc2__xsimd_madd, kLinear, kRndnu, 4)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_1x2vc2__xsimd_madd, kLinear, kS32, 1)
-QL_DEFINE(ql_qs8_gemm_s32_ukernel_4x2vc2__xsimd_madd, kLinear, kS32, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_fp32_ukernel_4x2vc2__xsimd_madd, kConv, kFp32, 4)
-QL_DEFINE(ql_qs8_convgemm_minmax_rndnu_ukernel_4x2vc2__xsimd_madd, kConv, kRndnu, 4)
-QL_DEFINE(ql_qs8_convgemm_s32_ukernel_4x2vc2__xsimd_madd, kConv, kS32, 4)
-#undef QL_DEFINE
+// One kernel per kXsimd row of qs8-gemm.inc.
+#define QL_KERNEL(isa, name, role, rq, mr, nr, w_bytes) \
+  QL_ONLY(kXsimd, isa, QL_QS8_GEMM_DEFINE(name, (gemm<QS8GemmRole::role, QS8Requant::rq, mr>)))
+#include "qs8-gemm/qs8-gemm.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

@@ -20,13 +20,9 @@ std::span<const X32Im2colUkernel> x32_im2col_ukernels() {
 }
 
 const X32Im2colUkernel* x32_im2col_find(Isa isa, uint32_t nr) {
-  const X32Im2colUkernel* found = nullptr;
-  const X32Im2colUkernel* fallback = nullptr;
-  for (const auto& u : x32_im2col_ukernels()) {
-    if (u.isa == isa && u.nr == nr) found = &u;
-    if (u.nr == 0) fallback = &u;
-  }
-  return found != nullptr ? found : fallback;
+  return find_ukernel(
+      x32_im2col_ukernels(), [&](const X32Im2colUkernel& u) { return u.isa == isa && u.nr == nr; },
+      [](const X32Im2colUkernel& u) { return u.nr == 0; });
 }
 
 }  // namespace quantlab

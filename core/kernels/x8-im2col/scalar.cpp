@@ -25,14 +25,10 @@ std::span<const X8Im2colUkernel> x8_im2col_ukernels() {
 }
 
 const X8Im2colUkernel* x8_im2col_find(Isa isa, uint32_t nr, bool is_signed) {
-  const X8Im2colUkernel* found = nullptr;
-  const X8Im2colUkernel* fallback = nullptr;
-  for (const auto& u : x8_im2col_ukernels()) {
-    if (u.is_signed != is_signed) continue;
-    if (u.isa == isa && u.nr == nr) found = &u;
-    if (u.nr == 0) fallback = &u;
-  }
-  return found != nullptr ? found : fallback;
+  return find_ukernel(
+      x8_im2col_ukernels(),
+      [&](const X8Im2colUkernel& u) { return u.is_signed == is_signed && u.isa == isa && u.nr == nr; },
+      [&](const X8Im2colUkernel& u) { return u.is_signed == is_signed && u.nr == 0; });
 }
 
 }  // namespace quantlab

@@ -6,6 +6,7 @@
 // gather.
 #include <wasm_simd128.h>
 
+#include "simd128.h"
 #include "x8-im2col/x8-im2col.h"
 
 namespace quantlab {
@@ -13,13 +14,7 @@ namespace {
 
 template <bool kSigned, size_t kStride>
 inline v128_t tap(const uint8_t* p) {
-  if constexpr (kStride == 1) {
-    return kSigned ? wasm_i16x8_load8x8(p) : wasm_u16x8_load8x8(p);
-  } else {
-    const v128_t v = wasm_v128_load(p);
-    const v128_t even = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-    return kSigned ? wasm_i16x8_extend_low_i8x16(even) : wasm_u16x8_extend_low_u8x16(even);
-  }
+  return simd128::load8x8_widen<kSigned, kStride>(p);
 }
 
 /// One block of 8 pixels whose taps are 8 consecutive (stride 1) or every other (stride 2)

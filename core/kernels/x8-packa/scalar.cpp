@@ -1,5 +1,6 @@
 // x8-packa scalar reference and the registry.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "x8-packa/x8-packa.h"
@@ -21,22 +22,15 @@ void packa(size_t rows, size_t k, const void* x, size_t x_stride, int16_t* panel
 
 }  // namespace
 
-void ql_qu8_packa_ukernel_1c2__scalar(size_t rows, size_t k, const void* x, size_t x_stride,
-                                      int16_t* panel) {
-  packa<1, uint8_t>(rows, k, x, x_stride, panel);
-}
-void ql_qs8_packa_ukernel_1c2__scalar(size_t rows, size_t k, const void* x, size_t x_stride,
-                                      int16_t* panel) {
-  packa<1, int8_t>(rows, k, x, x_stride, panel);
-}
-void ql_qu8_packa_ukernel_4c2__scalar(size_t rows, size_t k, const void* x, size_t x_stride,
-                                      int16_t* panel) {
-  packa<4, uint8_t>(rows, k, x, x_stride, panel);
-}
-void ql_qs8_packa_ukernel_4c2__scalar(size_t rows, size_t k, const void* x, size_t x_stride,
-                                      int16_t* panel) {
-  packa<4, int8_t>(rows, k, x, x_stride, panel);
-}
+// One kernel per kScalar row of x8-packa.inc.
+#define QL_KERNEL(isa, name, mr, is_signed)                                                 \
+  QL_ONLY(kScalar, isa,                                                                     \
+          void name(size_t rows, size_t k, const void* x, size_t x_stride, int16_t* panel) { \
+            using T = std::conditional_t<is_signed, int8_t, uint8_t>;                       \
+            packa<mr, T>(rows, k, x, x_stride, panel);                                      \
+          })
+#include "x8-packa/x8-packa.inc"
+#undef QL_KERNEL
 
 std::span<const X8PackaUkernel> x8_packa_ukernels() {
   static const std::vector<X8PackaUkernel> list = {
@@ -48,14 +42,10 @@ std::span<const X8PackaUkernel> x8_packa_ukernels() {
 }
 
 const X8PackaUkernel* x8_packa_find(Isa isa, uint32_t mr, bool is_signed) {
-  const X8PackaUkernel* found = nullptr;
-  const X8PackaUkernel* fallback = nullptr;
-  for (const auto& u : x8_packa_ukernels()) {
-    if (u.mr != mr || u.is_signed != is_signed) continue;
-    if (u.isa == isa) found = &u;
-    if (u.isa == Isa::kScalar) fallback = &u;
-  }
-  return found != nullptr ? found : fallback;
+  auto fits = [&](const X8PackaUkernel& u) { return u.mr == mr && u.is_signed == is_signed; };
+  return find_ukernel(
+      x8_packa_ukernels(), [&](const X8PackaUkernel& u) { return fits(u) && u.isa == isa; },
+      [&](const X8PackaUkernel& u) { return fits(u) && u.isa == Isa::kScalar; });
 }
 
 }  // namespace quantlab

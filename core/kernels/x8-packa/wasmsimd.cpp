@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "simd128.h"
 #include "x8-packa/x8-packa.h"
 
 namespace quantlab {
@@ -12,7 +13,19 @@ namespace {
 
 template <bool kSigned>
 inline v128_t widen8(const uint8_t* p) {
-  return kSigned ? wasm_i16x8_load8x8(p) : wasm_u16x8_load8x8(p);
+  return simd128::load8x8_widen<kSigned, 1>(p);
+}
+
+/// The [pair][4][2] interleave of 4 rows of 8 int16 (v0..v3) into 32 int16 at out.
+inline void store_pairs4(v128_t v0, v128_t v1, v128_t v2, v128_t v3, int16_t* out) {
+  const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5);  // r0p0 r1p0 r0p1 r1p1
+  const v128_t t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
+  const v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
+  const v128_t t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+  wasm_v128_store(out, wasm_i64x2_shuffle(t0, t1, 0, 2));
+  wasm_v128_store(out + 8, wasm_i64x2_shuffle(t0, t1, 1, 3));
+  wasm_v128_store(out + 16, wasm_i64x2_shuffle(t2, t3, 0, 2));
+  wasm_v128_store(out + 24, wasm_i64x2_shuffle(t2, t3, 1, 3));
 }
 
 template <bool kSigned>
@@ -28,14 +41,7 @@ void packa4(size_t rows, size_t k, const void* x, size_t x_stride, int16_t* pane
     const v128_t v1 = wasm_v128_and(widen8<kSigned>(r[1] + kk), keep[1]);
     const v128_t v2 = wasm_v128_and(widen8<kSigned>(r[2] + kk), keep[2]);
     const v128_t v3 = wasm_v128_and(widen8<kSigned>(r[3] + kk), keep[3]);
-    const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5);  // r0p0 r1p0 r0p1 r1p1
-    const v128_t t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
-    const v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
-    const v128_t t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
-    wasm_v128_store(panel, wasm_i64x2_shuffle(t0, t1, 0, 2));
-    wasm_v128_store(panel + 8, wasm_i64x2_shuffle(t0, t1, 1, 3));
-    wasm_v128_store(panel + 16, wasm_i64x2_shuffle(t2, t3, 0, 2));
-    wasm_v128_store(panel + 24, wasm_i64x2_shuffle(t2, t3, 1, 3));
+    store_pairs4(v0, v1, v2, v3, panel);
     panel += 32;
   }
   if (kk < k) {  // tail: zero-padded copy of the last < 8 values of each row
@@ -45,14 +51,7 @@ void packa4(size_t rows, size_t k, const void* x, size_t x_stride, int16_t* pane
     alignas(16) int16_t out[32];
     const v128_t v0 = widen8<kSigned>(tail[0]), v1 = widen8<kSigned>(tail[1]);
     const v128_t v2 = widen8<kSigned>(tail[2]), v3 = widen8<kSigned>(tail[3]);
-    const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5);
-    const v128_t t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
-    const v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
-    const v128_t t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
-    wasm_v128_store(out, wasm_i64x2_shuffle(t0, t1, 0, 2));
-    wasm_v128_store(out + 8, wasm_i64x2_shuffle(t0, t1, 1, 3));
-    wasm_v128_store(out + 16, wasm_i64x2_shuffle(t2, t3, 0, 2));
-    wasm_v128_store(out + 24, wasm_i64x2_shuffle(t2, t3, 1, 3));
+    store_pairs4(v0, v1, v2, v3, out);
     std::memcpy(panel, out, pairs * 8 * sizeof(int16_t));
   }
 }
@@ -68,23 +67,25 @@ void packa1(size_t k, const void* x, int16_t* panel) {
   if (k % 2) panel[k] = 0;
 }
 
+template <size_t MR, bool kSigned>
+void packa(size_t rows, size_t k, const void* x, size_t x_stride, int16_t* panel) {
+  if constexpr (MR == 1) {
+    packa1<kSigned>(k, x, panel);
+  } else {
+    static_assert(MR == 4);
+    packa4<kSigned>(rows, k, x, x_stride, panel);
+  }
+}
+
 }  // namespace
 
-void ql_qu8_packa_ukernel_1c2__wasmsimd(size_t, size_t k, const void* x, size_t,
-                                        int16_t* panel) {
-  packa1<false>(k, x, panel);
-}
-void ql_qs8_packa_ukernel_1c2__wasmsimd(size_t, size_t k, const void* x, size_t,
-                                        int16_t* panel) {
-  packa1<true>(k, x, panel);
-}
-void ql_qu8_packa_ukernel_4c2__wasmsimd(size_t rows, size_t k, const void* x, size_t x_stride,
-                                        int16_t* panel) {
-  packa4<false>(rows, k, x, x_stride, panel);
-}
-void ql_qs8_packa_ukernel_4c2__wasmsimd(size_t rows, size_t k, const void* x, size_t x_stride,
-                                        int16_t* panel) {
-  packa4<true>(rows, k, x, x_stride, panel);
-}
+// One kernel per kWasmSimd row of x8-packa.inc.
+#define QL_KERNEL(isa, name, mr, is_signed)                                                 \
+  QL_ONLY(kWasmSimd, isa,                                                                   \
+          void name(size_t rows, size_t k, const void* x, size_t x_stride, int16_t* panel) { \
+            packa<mr, is_signed>(rows, k, x, x_stride, panel);                              \
+          })
+#include "x8-packa/x8-packa.inc"
+#undef QL_KERNEL
 
 }  // namespace quantlab

@@ -1,0 +1,263 @@
+// Post-training quantization, the QDQ form: to_qdq writes a quantize_static model as fp32
+// operators between DequantizeLinear and QuantizeLinear, and fuse_qdq rewrites such groups
+// back into integer operators.
+#include "quantlab/ptq.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+#include "ptq_internal.hpp"
+
+namespace quantlab {
+
+using namespace ptq_internal;
+
+Result<OnnxModel> to_qdq(const OnnxModel& qoperator) {
+  if (qoperator.producer_name != "quantlab" || qoperator.producer_version != "ptq") {
+    return unsupported("to_qdq converts models made by quantize_static; this one was produced by '" +
+                       qoperator.producer_name + "'");
+  }
+  OnnxModel m = qoperator;
+  std::map<std::string, const Tensor*> init;
+  for (const OnnxTensor& t : qoperator.graph.initializers) init[t.name] = &t.tensor;
+  std::vector<OnnxNode> nodes;
+  std::vector<OnnxTensor> extra;
+  std::set<std::string> dequantized;
+  auto dq = [&](const std::string& q, const std::string& s, const std::string& z,
+                std::optional<int64_t> axis) {
+    const std::string out = q + "_dequantized";
+    if (!dequantized.insert(out).second) return out;
+    OnnxNode n;
+    n.name = q + "_DequantizeLinear";
+    n.op_type = "DequantizeLinear";
+    n.inputs = {q, s, z};
+    n.outputs = {out};
+    if (axis) n.attributes.push_back(OnnxAttribute::make_int("axis", *axis));
+    nodes.push_back(std::move(n));
+    return out;
+  };
+  auto q_node = [&](const std::string& f, const std::string& s, const std::string& z,
+                    const std::string& out) {
+    OnnxNode n;
+    n.name = out + "_QuantizeLinear";
+    n.op_type = "QuantizeLinear";
+    n.inputs = {f, s, z};
+    n.outputs = {out};
+    nodes.push_back(std::move(n));
+  };
+  for (const OnnxNode& n : qoperator.graph.nodes) {
+    if (n.op_type == "QLinearConv" && n.inputs.size() >= 8) {
+      const Tensor* xs = init.count(n.inputs[1]) ? init[n.inputs[1]] : nullptr;
+      const Tensor* ws = init.count(n.inputs[4]) ? init[n.inputs[4]] : nullptr;
+      if (!xs || !ws || xs->dtype() != DType::kFloat32 || ws->dtype() != DType::kFloat32 ||
+          xs->size() != 1) {
+        return invalid_argument(node_label(n) + ": its scales must be float32 initializers");
+      }
+      const bool per_channel = ws->rank() == 1;
+      const std::string x = dq(n.inputs[0], n.inputs[1], n.inputs[2], std::nullopt);
+      const std::string w = dq(n.inputs[3], n.inputs[4], n.inputs[5],
+                               per_channel ? std::optional<int64_t>(0) : std::nullopt);
+      std::vector<std::string> conv_in = {x, w};
+      if (n.inputs.size() > 8 && !n.inputs[8].empty()) {
+        // Bias scale S_W S_X (float32), zero point 0, as onnxruntime's QDQ quantizer.
+        std::vector<float> bs(ws->size());
+        for (size_t i = 0; i < bs.size(); ++i) bs[i] = ws->data<float>()[i] * xs->data<float>()[0];
+        const std::string s = n.inputs[8] + "_scale", z = n.inputs[8] + "_zero_point";
+        const Shape shape = per_channel ? Shape{static_cast<int64_t>(bs.size())} : Shape{};
+        const size_t count = bs.size();
+        extra.push_back({s, Tensor::from<float>(shape, std::move(bs))});
+        extra.push_back({z, Tensor::from<int32_t>(shape, std::vector<int32_t>(count, 0))});
+        conv_in.push_back(dq(n.inputs[8], s, z, per_channel ? std::optional<int64_t>(0) : std::nullopt));
+      }
+      OnnxNode conv;
+      conv.name = n.name;
+      conv.op_type = "Conv";
+      conv.inputs = std::move(conv_in);
+      conv.outputs = {n.outputs[0] + "_float"};
+      conv.attributes = n.attributes;
+      nodes.push_back(std::move(conv));
+      q_node(n.outputs[0] + "_float", n.inputs[6], n.inputs[7], n.outputs[0]);
+    } else if (n.op_type == "QLinearAdd" && n.inputs.size() == 8) {
+      const std::string a = dq(n.inputs[0], n.inputs[1], n.inputs[2], std::nullopt);
+      const std::string b = dq(n.inputs[3], n.inputs[4], n.inputs[5], std::nullopt);
+      OnnxNode add;
+      add.name = n.name;
+      add.op_type = "Add";
+      add.inputs = {a, b};
+      add.outputs = {n.outputs[0] + "_float"};
+      nodes.push_back(std::move(add));
+      q_node(n.outputs[0] + "_float", n.inputs[6], n.inputs[7], n.outputs[0]);
+    } else if (quantized_operators().count(n.op_type) && n.op_type != "QuantizeLinear" &&
+               n.op_type != "DequantizeLinear") {
+      return unsupported("to_qdq: " + node_label(n) + " is not made by quantize_static");
+    } else {
+      nodes.push_back(n);
+    }
+  }
+  m.graph.nodes = std::move(nodes);
+  for (OnnxTensor& t : extra) m.graph.initializers.push_back(std::move(t));
+  // QDQ needs no com.microsoft operator.
+  std::vector<OnnxOpset> opsets;
+  for (const OnnxOpset& o : m.opset_imports) {
+    if (o.domain != "com.microsoft") opsets.push_back(o);
+  }
+  m.opset_imports = std::move(opsets);
+  if (m.opset("") < 13) {
+    return unsupported("the QDQ form needs ai.onnx opset 13 (per-axis DequantizeLinear), the model "
+                       "imports " + std::to_string(m.opset("")));
+  }
+  m.producer_version = "ptq-qdq";
+  m.doc_string = "quantlab post-training static quantization (QDQ form)";
+  return m;
+}
+
+
+int fuse_qdq(OnnxModel& model) {
+  OnnxGraph& g = model.graph;
+  std::map<std::string, const Tensor*> init;
+  for (const OnnxTensor& t : g.initializers) init[t.name] = &t.tensor;
+  const Uses uses(g);
+  auto producer = [&](const std::string& v, const char* op) -> std::optional<size_t> {
+    auto it = uses.producer.find(v);
+    if (it == uses.producer.end()) return std::nullopt;
+    const OnnxNode& n = g.nodes[it->second];
+    if (n.op_type != op || !is_onnx_domain(n.domain) || n.outputs.size() != 1) return std::nullopt;
+    return it->second;
+  };
+  auto readers = [&](const std::string& v) {
+    auto it = uses.consumers.find(v);
+    return it == uses.consumers.end() ? size_t{0} : it->second.size();
+  };
+  auto constant = [&](const std::string& v) -> const Tensor* {
+    auto it = init.find(v);
+    return it == init.end() ? nullptr : it->second;
+  };
+  /// A DequantizeLinear of an 8-bit activation with scalar scale and zero point.
+  auto activation_dq = [&](const std::string& v) -> std::optional<size_t> {
+    auto d = producer(v, "DequantizeLinear");
+    if (!d) return std::nullopt;
+    const OnnxNode& n = g.nodes[*d];
+    const Tensor* s = n.inputs.size() == 3 ? constant(n.inputs[1]) : nullptr;
+    const Tensor* z = n.inputs.size() == 3 ? constant(n.inputs[2]) : nullptr;
+    if (!s || !z || s->size() != 1 || z->size() != 1 || s->dtype() != DType::kFloat32 ||
+        (z->dtype() != DType::kInt8 && z->dtype() != DType::kUInt8)) {
+      return std::nullopt;
+    }
+    return d;
+  };
+  std::vector<bool> drop(g.nodes.size(), false);
+  std::vector<std::optional<OnnxNode>> replace(g.nodes.size());
+  bool uses_add = false;
+  int fused = 0;
+  for (size_t qi = 0; qi < g.nodes.size(); ++qi) {
+    const OnnxNode& q = g.nodes[qi];
+    if (q.op_type != "QuantizeLinear" || !is_onnx_domain(q.domain) || q.inputs.size() != 3 ||
+        q.outputs.size() != 1) {
+      continue;
+    }
+    const Tensor* ys = constant(q.inputs[1]);
+    const Tensor* yz = constant(q.inputs[2]);
+    if (!ys || !yz || ys->size() != 1 || yz->size() != 1) continue;
+    const std::string& yf = q.inputs[0];
+    if (readers(yf) != 1 || uses.graph_outputs.count(yf)) continue;
+    if (auto ci = producer(yf, "Conv")) {
+      const OnnxNode& conv = g.nodes[*ci];
+      if (conv.inputs.size() < 2 || drop[*ci] || replace[*ci]) continue;
+      auto dx = activation_dq(conv.inputs[0]);
+      auto dw = producer(conv.inputs[1], "DequantizeLinear");
+      if (!dx || !dw || readers(conv.inputs[1]) != 1) continue;
+      const OnnxNode& w = g.nodes[*dw];
+      const Tensor* wq = w.inputs.size() == 3 ? constant(w.inputs[0]) : nullptr;
+      const Tensor* ws = w.inputs.size() == 3 ? constant(w.inputs[1]) : nullptr;
+      const Tensor* wz = w.inputs.size() == 3 ? constant(w.inputs[2]) : nullptr;
+      if (!wq || !ws || !wz || wq->dtype() != DType::kInt8 || ws->dtype() != DType::kFloat32 ||
+          wq->rank() < 3 || (ws->size() != 1 && (ws->size() != static_cast<size_t>(wq->dim(0)) ||
+                                                 attr_int(w, "axis", 1) != 0))) {
+        continue;
+      }
+      const Tensor* xs = constant(g.nodes[*dx].inputs[1]);
+      std::optional<size_t> db;
+      if (conv.inputs.size() > 2 && !conv.inputs[2].empty()) {
+        // The int32 bias must be on the grid S_W S_X with zero point 0 (exactly what
+        // QLinearConv adds), else the group is left as it is.
+        db = producer(conv.inputs[2], "DequantizeLinear");
+        if (!db || readers(conv.inputs[2]) != 1) continue;
+        const OnnxNode& b = g.nodes[*db];
+        const Tensor* bq = constant(b.inputs[0]);
+        const Tensor* bs = b.inputs.size() > 1 ? constant(b.inputs[1]) : nullptr;
+        const Tensor* bz = b.inputs.size() > 2 ? constant(b.inputs[2]) : nullptr;
+        if (!bq || !bs || bq->dtype() != DType::kInt32 || bs->dtype() != DType::kFloat32 ||
+            bs->size() != ws->size() || (bs->size() > 1 && attr_int(b, "axis", 1) != 0)) {
+          continue;
+        }
+        bool ok = !bz || bz->dtype() == DType::kInt32;
+        for (size_t c = 0; ok && c < bs->size(); ++c) {
+          ok = bs->data<float>()[c] == ws->data<float>()[c] * xs->data<float>()[0] &&
+               (!bz || bz->data<int32_t>()[c] == 0);
+        }
+        if (!ok) continue;
+      }
+      OnnxNode f;
+      f.name = conv.name;
+      f.op_type = "QLinearConv";
+      const OnnxNode& x = g.nodes[*dx];
+      f.inputs = {x.inputs[0], x.inputs[1], x.inputs[2], w.inputs[0], w.inputs[1], w.inputs[2],
+                  q.inputs[1], q.inputs[2]};
+      if (db) f.inputs.push_back(g.nodes[*db].inputs[0]);
+      f.outputs = q.outputs;
+      f.attributes = conv.attributes;
+      replace[*ci] = std::move(f);
+      drop[qi] = drop[*dw] = true;
+      if (db) drop[*db] = true;
+      ++fused;
+    } else if (auto ai = producer(yf, "Add")) {
+      const OnnxNode& add = g.nodes[*ai];
+      if (add.inputs.size() != 2 || drop[*ai] || replace[*ai]) continue;
+      auto da = activation_dq(add.inputs[0]);
+      auto db = activation_dq(add.inputs[1]);
+      if (!da || !db) continue;
+      const OnnxNode& a = g.nodes[*da];
+      const OnnxNode& b = g.nodes[*db];
+      if (constant(a.inputs[2])->dtype() != constant(b.inputs[2])->dtype() ||
+          constant(a.inputs[2])->dtype() != yz->dtype()) {
+        continue;
+      }
+      OnnxNode f;
+      f.name = add.name;
+      f.op_type = "QLinearAdd";
+      f.domain = "com.microsoft";
+      f.inputs = {a.inputs[0], a.inputs[1], a.inputs[2], b.inputs[0], b.inputs[1], b.inputs[2],
+                  q.inputs[1], q.inputs[2]};
+      f.outputs = q.outputs;
+      replace[*ai] = std::move(f);
+      drop[qi] = true;
+      uses_add = true;
+      ++fused;
+    }
+  }
+  if (fused == 0) return 0;
+  std::vector<OnnxNode> nodes;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (drop[i]) continue;
+    nodes.push_back(replace[i] ? std::move(*replace[i]) : std::move(g.nodes[i]));
+  }
+  // DequantizeLinear nodes whose output nobody reads any more go too.
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::set<std::string> read;
+    for (const OnnxNode& n : nodes) read.insert(n.inputs.begin(), n.inputs.end());
+    for (const OnnxValueInfo& o : g.outputs) read.insert(o.name);
+    const size_t before = nodes.size();
+    std::erase_if(nodes, [&](const OnnxNode& n) {
+      return n.op_type == "DequantizeLinear" && n.outputs.size() == 1 && !read.count(n.outputs[0]);
+    });
+    changed = nodes.size() != before;
+  }
+  g.nodes = std::move(nodes);
+  if (uses_add && model.opset("com.microsoft") == 0) model.opset_imports.push_back({"com.microsoft", 1});
+  return fused;
+}
+
+}  // namespace quantlab
