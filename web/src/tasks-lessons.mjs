@@ -2,7 +2,7 @@
 // (5.6.1), Huffman coding of cluster indices (5.6.4) and the integer-only layer (5.9).
 // Registered next to tasks.mjs by worker.mjs. Every number comes from the quantlab core; this
 // file only moves bytes, looks centroids up by index, counts and takes differences. No DOM.
-import { normalize } from './tasks.mjs';
+import { bytesFetcher, normalize } from './tasks.mjs';
 
 const MODELS_URL = new URL('../models/', import.meta.url);
 const DATA_URL = new URL('../data/', import.meta.url);
@@ -61,18 +61,7 @@ export function codebookAccount(ql, n, bits) {
 }
 
 export function createLessonTasks(ql) {
-  const files = new Map();
-  function fetchBytes(url) {
-    const key = String(url);
-    if (!files.has(key)) {
-      files.set(key, fetch(url).then(async (response) => {
-        if (!response.ok) throw fail('INVALID_ARGUMENT', `could not fetch ${key}: HTTP ${response.status}`);
-        return new Uint8Array(await response.arrayBuffer());
-      }));
-      files.get(key).catch(() => files.delete(key));
-    }
-    return files.get(key);
-  }
+  const fetchBytes = bytesFetcher();
   const networks = new Map();   // model -> Promise<Network> (read-only here: never trained)
   function network(name) {
     if (!LESSON_MODELS.includes(name)) throw fail('INVALID_ARGUMENT', `unknown demo model '${name}'`);

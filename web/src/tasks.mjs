@@ -119,10 +119,10 @@ export function deepCompressionProgress({ pruneSteps, retrainEpochs, quantizedEp
   };
 }
 
-export function createTasks(ql, quantlab) {
+/** fetch(url) as bytes, each URL fetched once (a failed fetch is forgotten, so it can retry). */
+export function bytesFetcher() {
   const files = new Map();   // URL -> Promise<Uint8Array>
-
-  function fetchBytes(url) {
+  return function fetchBytes(url) {
     const key = String(url);
     if (!files.has(key)) {
       files.set(key, fetch(url).then(async (response) => {
@@ -132,7 +132,11 @@ export function createTasks(ql, quantlab) {
       files.get(key).catch(() => files.delete(key));
     }
     return files.get(key);
-  }
+  };
+}
+
+export function createTasks(ql, quantlab) {
+  const fetchBytes = bytesFetcher();
 
   const modelBytes = (name) => fetchBytes(new URL(`${checkModelName(name)}.onnx`, MODELS_URL));
 
