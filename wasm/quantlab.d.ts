@@ -19,7 +19,10 @@ export type ErrorCode =
   | 'TOO_LARGE'
   | 'RESOURCE_EXHAUSTED'
   | 'CANCELLED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** The instance trapped or aborted (e.g. out of memory) and cannot be used any more:
+   * every later call throws ABORTED; load() a new instance. */
+  | 'ABORTED';
 
 /** Thrown for any invalid input; the instance stays usable afterwards. */
 export class QuantlabError extends Error {

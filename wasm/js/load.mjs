@@ -1,7 +1,7 @@
 // Loading quantlab: the SIMD128 build when the engine has it, else scalar; the Quantlab
 // object assembled from the per-concept method sets. Works in browsers, workers and Node.
 import { compressionMethods } from './compression.mjs';
-import { call, QuantlabError } from './errors.mjs';
+import { call, QuantlabError, watchModule } from './errors.mjs';
 import { DEFAULTS, MODULE } from './handle.mjs';
 import { kernelMethods } from './kernels.mjs';
 import { linearMethods } from './linear.mjs';
@@ -96,6 +96,7 @@ export async function load(options = {}) {
     throw new QuantlabError('INVALID_ARGUMENT', `maxMemory must be a positive whole number of bytes, got ${options.maxMemory}`);
   }
   const module = await factory(moduleOptions);
+  watchModule(module);  // a trap marks this instance dead (ABORTED)
   if (options.maxMemory !== undefined) call(module.setMemoryBudget, options.maxMemory);
   return new Quantlab(module, simd);
 }
