@@ -90,7 +90,10 @@ double mask_sparsity(std::span<const uint8_t> mask) {
 
 Result<std::vector<double>> prune_schedule(double final_sparsity, int steps, PruneSchedule kind) {
   QL_RETURN_IF_ERROR(check_sparsity(final_sparsity, "prune_schedule"));
-  if (steps < 1) return invalid_argument("prune_schedule: steps must be >= 1, got " + std::to_string(steps));
+  if (steps < 1 || steps > kMaxPruneScheduleSteps) {
+    return invalid_argument("prune_schedule: steps must be in 1.." + std::to_string(kMaxPruneScheduleSteps) +
+                            ", got " + std::to_string(steps));
+  }
   std::vector<double> s(static_cast<size_t>(steps));
   for (int t = 1; t <= steps; ++t) {
     const double f = static_cast<double>(t) / steps;

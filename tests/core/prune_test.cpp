@@ -91,6 +91,16 @@ TEST_CASE("the pruning schedule ends at the final sparsity", "[prune]") {
   REQUIRE(prune_schedule(0.5, 0).status().code() == ErrorCode::kInvalidArgument);
 }
 
+TEST_CASE("the pruning schedule bounds steps before it allocates", "[prune]") {
+  // issue 18: prune_schedule(0.9, 2^30) allocated 8 GiB (wasm: aborted) instead of refusing.
+  REQUIRE(prune_schedule(0.9, kMaxPruneScheduleSteps).is_ok());
+  for (int steps : {kMaxPruneScheduleSteps + 1, 1 << 30, std::numeric_limits<int>::max()}) {
+    auto r = prune_schedule(0.9, steps);
+    REQUIRE(r.status().code() == ErrorCode::kInvalidArgument);
+    REQUIRE_THAT(r.status().message(), Catch::Contains("1..1000000"));
+  }
+}
+
 TEST_CASE("relative indices: a worked example with a filler zero", "[prune]") {
   // Kept weights at 1, 4 and 15 of 20; 3-bit gaps hold at most 7 skipped zeros.
   PruneMask mask(20, 0);

@@ -39,8 +39,11 @@ enum class PruneSchedule {
   kCubic,   ///< s_t = s (1 - (1 - t / T)^3): prune fast first, gently at the end (Zhu and Gupta 2017)
 };
 
+/// Most steps a pruning schedule may have (checked before the schedule is allocated).
+inline constexpr int kMaxPruneScheduleSteps = 1'000'000;
+
 /// Target sparsities s_1 .. s_T (the last one is final_sparsity); retrain between steps.
-/// Errors: steps < 1, final_sparsity outside [0, 1].
+/// Errors: steps outside 1..kMaxPruneScheduleSteps, final_sparsity outside [0, 1].
 Result<std::vector<double>> prune_schedule(double final_sparsity, int steps,
                                            PruneSchedule kind = PruneSchedule::kCubic);
 
