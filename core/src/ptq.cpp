@@ -433,7 +433,12 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
   }
   const Tensor& first = calibration[0];
   Tensor sample = first;
-  if (first.rank() >= 1 && first.dim(0) > options.report_samples && options.report_samples > 0) {
+  // A model whose input batch is fixed (e.g. [40, 3, 32, 32]) only runs on whole batches:
+  // the report then uses the whole first batch instead of slicing report_samples samples.
+  const ValueInfo& in0 = fm->inputs()[0];
+  const bool batch_fixed = in0.rank_known && !in0.dims.empty() && in0.dims[0] >= 0;
+  if (!batch_fixed && first.rank() >= 1 && first.dim(0) > options.report_samples &&
+      options.report_samples > 0) {
     Shape shape = first.shape();
     shape[0] = options.report_samples;
     auto t = Tensor::create(DType::kFloat32, shape);

@@ -728,3 +728,53 @@ TEST_CASE("ptq: only activations whose bounds straddle 0 are absorbed", "[onnx][
     CHECK(sqnr(a, b) > 30.0);
   }
 }
+
+TEST_CASE("ptq: a model whose input batch is fixed at 40 (more than report_samples)", "[onnx][ptq]") {
+  // issue 18: the report re-ran report_samples = 32 samples through a model whose input is
+  // fixed at [40, ...], so PTQ refused every model with a fixed batch larger than 32.
+  OnnxModel m;
+  m.ir_version = 7;
+  m.opset_imports = {{"", 13}};
+  OnnxValueInfo in;
+  in.name = "x";
+  in.elem_type = 1;
+  in.has_shape = true;
+  in.dims = {{40, ""}, {2, ""}, {4, ""}, {4, ""}};
+  m.graph.inputs.push_back(in);
+  OnnxValueInfo out = in;
+  out.name = "y";
+  out.dims[1].value = 3;
+  m.graph.outputs.push_back(out);
+  m.graph.initializers.push_back(
+      {"w", Tensor::from<float>({3, 2, 1, 1}, {1.0f, -0.5f, 0.25f, 2.0f, -1.5f, 0.75f})});
+  m.graph.initializers.push_back({"b", Tensor::from<float>({3}, {0.1f, -0.2f, 0.3f})});
+  OnnxNode conv;
+  conv.name = "conv";
+  conv.op_type = "Conv";
+  conv.inputs = {"x", "w", "b"};
+  conv.outputs = {"c"};
+  OnnxNode relu;
+  relu.name = "relu";
+  relu.op_type = "Relu";
+  relu.inputs = {"c"};
+  relu.outputs = {"y"};
+  m.graph.nodes = {conv, relu};
+  const Model fp32 = from_onnx(m);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(40 * 2 * 4 * 4);
+  for (float& x : v) x = d(rng);
+  const Tensor x = Tensor::from<float>({40, 2, 4, 4}, v);
+  PtqOptions o;
+  REQUIRE(o.report_samples == 32);
+  auto q = quantize_static(fp32, {&x, 1}, o);
+  INFO(q.status().to_string());
+  REQUIRE(q.is_ok());
+  REQUIRE(q->layers.size() == 1);
+  CHECK(q->layers[0].sqnr_db > 30.0);  // the report ran (on the whole fixed batch)
+  auto want = fp32.run({&x, 1});
+  auto got = from_onnx(q->model).run({&x, 1});
+  REQUIRE(want.is_ok());
+  REQUIRE(got.is_ok());
+  CHECK(sqnr((*want)[0].data<float>(), (*got)[0].data<float>()) > 30.0);
+}

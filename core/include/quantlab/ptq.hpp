@@ -56,7 +56,8 @@ struct PtqOptions {
   /// int16 pair sums of full-range int8 weights; with reduce_range they are exact.
   bool reduce_range = false;
   /// The report compares fp32 and int8 layer outputs on the first report_samples samples
-  /// (along dimension 0) of the first calibration batch.
+  /// (along dimension 0) of the first calibration batch; a model whose input batch is fixed
+  /// runs the report on the whole first batch.
   int64_t report_samples = 32;
   /// Requantization of the model run for the report (the returned OnnxModel itself runs
   /// in either mode: choose when loading it).
