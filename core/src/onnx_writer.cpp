@@ -120,10 +120,14 @@ std::vector<uint8_t> serialize_onnx_model(const OnnxModel& m) {
     if (!m.domain.empty()) w.add_string(4, m.domain);
     if (m.model_version != 0) w.add_int64(5, m.model_version);
     if (!m.doc_string.empty()) w.add_string(6, m.doc_string);
+    const size_t before_graph = buffer.size();
     {
       pbf_writer gw(w, 7);
       write_graph(gw, m.graph);
     }
+    // protozero drops an empty submessage; the reader needs the graph field present (an
+    // empty graph is valid and must survive serialize -> parse).
+    if (buffer.size() == before_graph) w.add_bytes(7, "", 0);
     for (const auto& o : m.opset_imports) {
       pbf_writer ow(w, 8);
       if (!o.domain.empty()) ow.add_string(1, o.domain);

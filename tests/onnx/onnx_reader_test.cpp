@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "onnx/onnx_test_util.hpp"
+#include "quantlab/model.hpp"
 #include "quantlab/onnx.hpp"
 
 using namespace quantlab;
@@ -133,6 +134,28 @@ TEST_CASE("onnx reader: write then read gives back the same model", "[onnx]") {
   CHECK(n.attribute("missing") == nullptr);
   // Writing the parsed model again gives the same bytes.
   CHECK(serialize_onnx_model(p) == bytes);
+}
+
+TEST_CASE("onnx reader: an empty graph survives serialize -> parse", "[onnx]") {
+  // issue 18: the writer dropped the empty graph message, so the parse said "no ONNX graph".
+  OnnxModel m;
+  m.ir_version = 7;
+  m.opset_imports = {{"", 13}};
+  REQUIRE(Model::from_onnx(m).is_ok());  // an empty graph loads
+  const auto bytes = serialize_onnx_model(m);
+  auto r = parse_onnx_model(bytes);
+  INFO(r.status().to_string());
+  REQUIRE(r.is_ok());
+  CHECK(r->ir_version == 7);
+  CHECK(r->opset("") == 13);
+  CHECK(r->graph.nodes.empty());
+  CHECK(r->graph.inputs.empty());
+  CHECK(r->graph.outputs.empty());
+  CHECK(r->graph.initializers.empty());
+  CHECK(serialize_onnx_model(*r) == bytes);
+  auto loaded = Model::load(bytes);
+  INFO(loaded.status().to_string());
+  CHECK(loaded.is_ok());
 }
 
 TEST_CASE("onnx reader: typed data fields, packed and unpacked", "[onnx]") {
