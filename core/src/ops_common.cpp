@@ -28,6 +28,15 @@ std::string dims_string(std::span<const int64_t> dims) {
   return s + "]";
 }
 
+std::string ints_string(std::span<const int64_t> values) {
+  std::string s = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(values[i]);
+  }
+  return s + "]";
+}
+
 Result<int64_t> same_dim(int64_t a, int64_t b, const std::string& what) {
   if (known(a) && known(b)) {
     if (a != b) {

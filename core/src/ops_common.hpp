@@ -27,6 +27,9 @@ inline bool known(int64_t d) { return d >= 0; }
 bool all_known(std::span<const int64_t> dims);
 /// "[N, 3, ?]" without a symbol table: symbols print as "s0", "s1".
 std::string dims_string(std::span<const int64_t> dims);
+/// "[1, -1, -2]": an attribute's or a shape tensor's values, every one as its number (not
+/// read as unknown or symbolic dimensions).
+std::string ints_string(std::span<const int64_t> values);
 
 /// Two dims that must be equal: the known one (or the shared symbol); an error when both are
 /// known and differ. `what` names them in the message.

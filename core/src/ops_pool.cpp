@@ -114,7 +114,7 @@ Result<std::unique_ptr<Op>> make_pool(const NodeContext& ctx, std::vector<ValueI
   }
   if (xin.rank_known && xin.dims.size() != nd + 2) {
     return shape_mismatch("input " + dims_string(xin.dims) + " does not have rank " +
-                          std::to_string(nd + 2) + " for kernel_shape " + dims_string(*kernel));
+                          std::to_string(nd + 2) + " for kernel_shape " + ints_string(*kernel));
   }
   auto attrs = read_spatial_attrs(ctx, nd, {}, kMax && ctx.version() >= 10, ctx.version() >= 10);
   if (!attrs) return attrs.status();

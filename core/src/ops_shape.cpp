@@ -88,15 +88,15 @@ Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool all
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
       if (infer != -1)
-        return invalid_argument("the shape " + dims_string(spec) + " has more than one -1");
+        return invalid_argument("the shape " + ints_string(spec) + " has more than one -1");
       infer = static_cast<int>(i);
     } else if (out[i] < -1) {
-      return invalid_argument("the shape " + dims_string(spec) + " has a negative size");
+      return invalid_argument("the shape " + ints_string(spec) + " has a negative size");
     } else if (out[i] == 0) {
       has_zero = true;
       if (!allow_zero) {
         if (i >= x.size()) {
-          return invalid_argument("the shape " + dims_string(spec) + " copies dimension " +
+          return invalid_argument("the shape " + ints_string(spec) + " copies dimension " +
                                   std::to_string(i) + " (0) of a rank-" + std::to_string(x.size()) +
                                   " input");
         }
@@ -130,7 +130,7 @@ Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool all
                               " next to a 0 dimension");
     }
     if (in.known % o.known != 0) {
-      return shape_mismatch("cannot reshape " + dims_string(x) + " to " + dims_string(spec) + ": " +
+      return shape_mismatch("cannot reshape " + dims_string(x) + " to " + ints_string(spec) + ": " +
                             std::to_string(in.known) + " elements are not a multiple of " +
                             std::to_string(o.known));
     }
@@ -187,13 +187,13 @@ Result<std::unique_ptr<Op>> make_reshape(const NodeContext& ctx, std::vector<Val
 
 Status check_perm(const std::vector<int64_t>& perm, size_t rank) {
   if (perm.size() != rank) {
-    return invalid_argument("perm " + dims_string(perm) + " does not match input rank " +
+    return invalid_argument("perm " + ints_string(perm) + " does not match input rank " +
                             std::to_string(rank));
   }
   std::vector<bool> seen(rank, false);
   for (int64_t p : perm) {
     if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)]) {
-      return invalid_argument("perm " + dims_string(perm) + " is not a permutation of 0.." +
+      return invalid_argument("perm " + ints_string(perm) + " is not a permutation of 0.." +
                               std::to_string(rank - 1));
     }
     seen[static_cast<size_t>(p)] = true;

@@ -31,7 +31,7 @@ Result<SpatialAttrs> read_spatial_attrs(const NodeContext& ctx, size_t nd,
         agree = !known(a.kernel[i]) || (*kernel)[i] == a.kernel[i];
       }
       if (!agree) {
-        return shape_mismatch("kernel_shape " + dims_string(*kernel) +
+        return shape_mismatch("kernel_shape " + ints_string(*kernel) +
                               " does not match the weights' spatial size " +
                               dims_string(kernel_from_weights));
       }
@@ -45,7 +45,7 @@ Result<SpatialAttrs> read_spatial_attrs(const NodeContext& ctx, size_t nd,
   a.ceil_mode = *ceil_mode != 0;
   auto sized = [&](const Dims& v, size_t n, const char* what) -> Status {
     if (v.size() != n) {
-      return invalid_argument(std::string(what) + " " + dims_string(v) + " must have " +
+      return invalid_argument(std::string(what) + " " + ints_string(v) + " must have " +
                               std::to_string(n) + " values for " + std::to_string(nd) +
                               " spatial dimensions");
     }
@@ -60,16 +60,18 @@ Result<SpatialAttrs> read_spatial_attrs(const NodeContext& ctx, size_t nd,
       kernel_from_weights.empty() || ctx.has_attribute("kernel_shape");
   for (size_t i = 0; i < nd; ++i) {
     if ((kernel_from_attribute || known(a.kernel[i])) && a.kernel[i] < 1) {
-      return invalid_argument("kernel_shape " + dims_string(a.kernel) + " has a size < 1");
+      return invalid_argument("kernel_shape " +
+                              (kernel_from_attribute ? ints_string(a.kernel) : dims_string(a.kernel)) +
+                              " has a size < 1");
     }
     if (a.strides[i] < 1)
-      return invalid_argument("strides " + dims_string(a.strides) + " must be >= 1");
+      return invalid_argument("strides " + ints_string(a.strides) + " must be >= 1");
     if (a.dilations[i] < 1) {
-      return invalid_argument("dilations " + dims_string(a.dilations) + " must be >= 1");
+      return invalid_argument("dilations " + ints_string(a.dilations) + " must be >= 1");
     }
   }
   for (int64_t p : a.pads) {
-    if (p < 0) return invalid_argument("pads " + dims_string(a.pads) + " must be >= 0");
+    if (p < 0) return invalid_argument("pads " + ints_string(a.pads) + " must be >= 0");
   }
   // Window arithmetic stays far from int64 overflow with sizes below 2^24.
   constexpr int64_t kMaxWindow = int64_t{1} << 24;

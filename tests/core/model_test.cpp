@@ -326,6 +326,37 @@ TEST_CASE("model: load errors name the node and the problem", "[model][errors]")
   }
 }
 
+TEST_CASE("model: attribute values in messages print as numbers, not as dimensions",
+          "[model][errors]") {
+  // issue 18: negative attribute values went through the dimension formatting and printed
+  // as symbols: "pads [s1, s1, s1, s1] must be >= 0", "dilations [?, ?]".
+  auto message = [](std::vector<OnnxAttribute> attrs, const char* op = "Conv") {
+    GraphBuilder g;
+    g.input("x", 1, {sym("N"), dim(1), dim(8), dim(8)}).output("y");
+    g.init("w", Tensor::from<float>({2, 1, 3, 3}, std::vector<float>(18, 0.5f)));
+    if (std::string(op) == "Conv") {
+      g.node("Conv", {"x", "w"}, {"y"}, std::move(attrs), "conv");
+    } else {
+      g.node(op, {"x"}, {"y"}, std::move(attrs), "node");
+    }
+    auto m = g.build();
+    REQUIRE_FALSE(m.is_ok());
+    return m.status().message();
+  };
+  CHECK_THAT(message({OnnxAttribute::make_ints("pads", {-3, -3, -3, -3})}),
+             Catch::Contains("pads [-3, -3, -3, -3] must be >= 0"));
+  CHECK_THAT(message({OnnxAttribute::make_ints("dilations", {-1, -1})}),
+             Catch::Contains("dilations [-1, -1] must be >= 1"));
+  CHECK_THAT(message({OnnxAttribute::make_ints("strides", {-2, 1})}),
+             Catch::Contains("strides [-2, 1] must be >= 1"));
+  CHECK_THAT(message({OnnxAttribute::make_ints("kernel_shape", {-1, 3})}),
+             Catch::Contains("[-1, 3]"));
+  CHECK_THAT(message({OnnxAttribute::make_ints("pads", {-1, 0})}),
+             Catch::Contains("pads [-1, 0] must have 4 values"));
+  CHECK_THAT(message({OnnxAttribute::make_ints("perm", {0, -2, 1, 2})}, "Transpose"),
+             Catch::Contains("perm [0, -2, 1, 2]"));
+}
+
 TEST_CASE("model: run errors are named and leave the model usable", "[model][errors]") {
   std::mt19937 rng(3);
   auto model = small_cnn(rng).build();
