@@ -106,7 +106,7 @@ Result<StorageAccount> storage_account(const Network& net, const std::vector<Lay
       r.quantized_bytes = bits ? sparse_storage(*ri, bits, (size_t{1} << bits) * 4).bytes : r.pruned_bytes;
     } else {
       r.pruned_bytes = dense;
-      r.quantized_bytes = bits ? codebook_storage_bytes(p.size(), bits) : dense;
+      r.quantized_bytes = bits ? static_cast<size_t>(codebook_storage_bytes(p.size(), bits)) : dense;
     }
     a.pruned += r.pruned_bytes;
     a.quantized += r.quantized_bytes;

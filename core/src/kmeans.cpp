@@ -682,9 +682,9 @@ Result<double> codebook_mse(std::span<const float> weights, const Codebook& cb) 
   return sum / static_cast<double>(weights.size());
 }
 
-size_t codebook_storage_bytes(size_t n, int bits) {
-  const size_t b = static_cast<size_t>(bits);
-  return (n * b + 7) / 8 + (size_t{1} << b) * sizeof(float);
+uint64_t codebook_storage_bytes(uint64_t n, int bits) {
+  const uint64_t b = static_cast<uint64_t>(bits);
+  return (n * b + 7) / 8 + (uint64_t{1} << b) * uint64_t{sizeof(float)};
 }
 
 Status update_codebook(std::span<const float> weights, Codebook& cb) {

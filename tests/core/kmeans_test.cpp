@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <type_traits>
 
 #include "compressed_test_util.hpp"
 
@@ -157,6 +158,14 @@ const KMeansInit kInits[] = {KMeansInit::kLinear, KMeansInit::kDensity, KMeansIn
                              KMeansInit::kPlusPlus};
 
 }  // namespace
+
+TEST_CASE("codebook storage is computed in 64 bits (2^33 weights at 4 bits)", "[kmeans]") {
+  // issue 18: with size_t sizes the wasm32 build returned 64 (2^33 * 4 wrapped to 0).
+  static_assert(std::is_same_v<decltype(codebook_storage_bytes(uint64_t{1} << 33, 4)), uint64_t>);
+  REQUIRE(codebook_storage_bytes(uint64_t{1} << 33, 4) == (uint64_t{1} << 32) + 64);
+  REQUIRE(codebook_storage_bytes(uint64_t{1} << 40, 8) == (uint64_t{1} << 40) + 1024);
+  REQUIRE(codebook_storage_bytes(0, 8) == 1024);
+}
 
 TEST_CASE("lecture example: 2-bit k-means of the 4x4 matrix, 64 B -> 20 B (3.2x)", "[kmeans]") {
   for (const KMeansOptions& o : {optimal(), lloyd(KMeansInit::kLinear)}) {

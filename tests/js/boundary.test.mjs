@@ -79,6 +79,12 @@ for (const simd of [true, false]) {
       assert.equal(ql.codebookStorageBytes(16, 2), 20);  // the lecture's 4 x 4 example: 4 B + 16 B
     });
 
+    test('codebookStorageBytes(2**33, 4) is 2^32 + 64, computed in 64 bits (before: 64)', async () => {
+      const ql = await load({ simd });
+      assert.equal(ql.codebookStorageBytes(2 ** 33, 4), 2 ** 32 + 64);
+      assert.equal(ql.codebookStorageBytes(2 ** 40, 8), 2 ** 40 + 1024);
+    });
+
     test('runAll({batchSize}) refuses an output that does not follow the batch (it came back [6, 2])', async () => {
       const ql = await load({ simd });
       const model = ql.loadModel(constantOutputModel());

@@ -45,10 +45,13 @@ val kmeans_init_js(const val& weights, int k, const val& options) {
 QL_EXPORT("dcKMeansInit", kmeans_init_js);
 
 val codebook_storage_js(double n, int bits) {
-  if (!(n >= 0) || bits < 1 || bits > kMaxKMeansBits) {
-    return error(invalid_argument("codebookStorageBytes: n >= 0 and bits 1..8"));
+  // n is a JS number: an integer in [0, 2^53] converts to uint64_t exactly (size_t would
+  // wrap at 2^32 in wasm32).
+  if (!(n >= 0 && n <= 9007199254740992.0) || n != static_cast<double>(static_cast<uint64_t>(n)) ||
+      bits < 1 || bits > kMaxKMeansBits) {
+    return error(invalid_argument("codebookStorageBytes: n an integer in 0..2^53 and bits 1..8"));
   }
-  return ok(val(static_cast<double>(codebook_storage_bytes(static_cast<size_t>(n), bits))));
+  return ok(val(static_cast<double>(codebook_storage_bytes(static_cast<uint64_t>(n), bits))));
 }
 QL_EXPORT("dcCodebookStorageBytes", codebook_storage_js);
 

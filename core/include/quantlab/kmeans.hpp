@@ -113,8 +113,9 @@ Result<double> codebook_mse(std::span<const float> weights, const Codebook& code
 
 /// Storage of a dense codebook-quantized layer, as on the lecture's slide: n labels of
 /// `bits` bits (rounded up to whole bytes) plus 2^bits float32 centroids. The lecture's 4x4
-/// example at 2 bits: 4 + 16 = 20 bytes against 64 in fp32 (3.2x).
-size_t codebook_storage_bytes(size_t n, int bits);
+/// example at 2 bits: 4 + 16 = 20 bytes against 64 in fp32 (3.2x). 64-bit on every target
+/// (size_t is 32 bits in wasm32, where 2^33 weights at 4 bits would wrap). bits in 1..8.
+uint64_t codebook_storage_bytes(uint64_t n, int bits);
 
 // --- Fine-tuning the centroids (section 5.6.2) ---------------------------------------------
 
