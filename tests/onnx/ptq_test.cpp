@@ -349,6 +349,34 @@ double sqnr(std::span<const float> ref, std::span<const float> got) {
   return 10.0 * std::log10(s / e);
 }
 
+/// x [batch, 2, 4, 4] -> Conv 1x1 (3 output channels, bias) -> "c"; the caller adds the node
+/// from "c" to the graph output "y" [batch, 3, 4, 4].
+OnnxModel conv1x1_model(OnnxDim batch) {
+  OnnxModel m;
+  m.ir_version = 7;
+  m.opset_imports = {{"", 13}};
+  OnnxValueInfo in;
+  in.name = "x";
+  in.elem_type = 1;
+  in.has_shape = true;
+  in.dims = {batch, {2, ""}, {4, ""}, {4, ""}};
+  m.graph.inputs.push_back(in);
+  OnnxValueInfo out = in;
+  out.name = "y";
+  out.dims[1].value = 3;
+  m.graph.outputs.push_back(out);
+  m.graph.initializers.push_back(
+      {"w", Tensor::from<float>({3, 2, 1, 1}, {1.0f, -0.5f, 0.25f, 2.0f, -1.5f, 0.75f})});
+  m.graph.initializers.push_back({"b", Tensor::from<float>({3}, {0.1f, -0.2f, 0.3f})});
+  OnnxNode conv;
+  conv.name = "conv";
+  conv.op_type = "Conv";
+  conv.inputs = {"x", "w", "b"};
+  conv.outputs = {"c"};
+  m.graph.nodes = {conv};
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("ptq: demo models keep fp32 accuracy in int8 (both requantization modes)",
@@ -677,35 +705,15 @@ TEST_CASE("ptq: only activations whose bounds straddle 0 are absorbed", "[onnx][
   // grid; with lo = 0.5 it cannot be (the grid holds real 0), so it stays an fp32 node.
   for (float lo : {0.0f, 0.5f}) {
     INFO("Clip(" << lo << ", 6)");
-    OnnxModel m;
-    m.ir_version = 7;
-    m.opset_imports = {{"", 13}};
-    OnnxValueInfo in;
-    in.name = "x";
-    in.elem_type = 1;
-    in.has_shape = true;
-    in.dims = {{-1, "N"}, {2, ""}, {4, ""}, {4, ""}};
-    m.graph.inputs.push_back(in);
-    OnnxValueInfo out = in;
-    out.name = "y";
-    out.dims[1].value = 3;
-    m.graph.outputs.push_back(out);
-    m.graph.initializers.push_back(
-        {"w", Tensor::from<float>({3, 2, 1, 1}, {1.0f, -0.5f, 0.25f, 2.0f, -1.5f, 0.75f})});
-    m.graph.initializers.push_back({"b", Tensor::from<float>({3}, {0.1f, -0.2f, 0.3f})});
+    OnnxModel m = conv1x1_model({-1, "N"});
     m.graph.initializers.push_back({"lo", Tensor::from<float>({}, {lo})});
     m.graph.initializers.push_back({"hi", Tensor::from<float>({}, {6.0f})});
-    OnnxNode conv;
-    conv.name = "conv";
-    conv.op_type = "Conv";
-    conv.inputs = {"x", "w", "b"};
-    conv.outputs = {"c"};
     OnnxNode clip;
     clip.name = "clip";
     clip.op_type = "Clip";
     clip.inputs = {"c", "lo", "hi"};
     clip.outputs = {"y"};
-    m.graph.nodes = {conv, clip};
+    m.graph.nodes.push_back(clip);
     const Model fp32 = from_onnx(m);
     std::mt19937 rng(3);
     std::normal_distribution<float> d(0.0f, 2.0f);
@@ -732,33 +740,13 @@ TEST_CASE("ptq: only activations whose bounds straddle 0 are absorbed", "[onnx][
 TEST_CASE("ptq: a model whose input batch is fixed at 40 (more than report_samples)", "[onnx][ptq]") {
   // issue 18: the report re-ran report_samples = 32 samples through a model whose input is
   // fixed at [40, ...], so PTQ refused every model with a fixed batch larger than 32.
-  OnnxModel m;
-  m.ir_version = 7;
-  m.opset_imports = {{"", 13}};
-  OnnxValueInfo in;
-  in.name = "x";
-  in.elem_type = 1;
-  in.has_shape = true;
-  in.dims = {{40, ""}, {2, ""}, {4, ""}, {4, ""}};
-  m.graph.inputs.push_back(in);
-  OnnxValueInfo out = in;
-  out.name = "y";
-  out.dims[1].value = 3;
-  m.graph.outputs.push_back(out);
-  m.graph.initializers.push_back(
-      {"w", Tensor::from<float>({3, 2, 1, 1}, {1.0f, -0.5f, 0.25f, 2.0f, -1.5f, 0.75f})});
-  m.graph.initializers.push_back({"b", Tensor::from<float>({3}, {0.1f, -0.2f, 0.3f})});
-  OnnxNode conv;
-  conv.name = "conv";
-  conv.op_type = "Conv";
-  conv.inputs = {"x", "w", "b"};
-  conv.outputs = {"c"};
+  OnnxModel m = conv1x1_model({40, ""});
   OnnxNode relu;
   relu.name = "relu";
   relu.op_type = "Relu";
   relu.inputs = {"c"};
   relu.outputs = {"y"};
-  m.graph.nodes = {conv, relu};
+  m.graph.nodes.push_back(relu);
   const Model fp32 = from_onnx(m);
   std::mt19937 rng(5);
   std::normal_distribution<float> d(0.0f, 1.0f);
