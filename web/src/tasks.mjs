@@ -506,7 +506,8 @@ export function createTasks(ql, quantlab) {
       const base = ql.networkFromOnnx(await modelBytes(name));
       try {
         const { values, shape } = base.get(param);
-        const out = { model: name, param, shape, weights: values, objectives: {} };
+        const out = { model: name, param, shape, weights: values, calibrationCount: Math.min(calibrationCount, train.count),
+          testCount: test.count, objectives: {} };
         const objectives = ['weight', 'activation'];
         for (const [i, objective] of objectives.entries()) {
           const net = base.clone();
@@ -517,7 +518,7 @@ export function createTasks(ql, quantlab) {
               heldoutCount: test.count, pq: { objective, ...(iterations ? { iterations } : {}) },
             }, (p) => progress((i + (p.total ? p.done / p.total : 0) * 0.9) / objectives.length,
               `${objective}: ${p.stage} ${p.done} / ${p.total}`));
-            out.objectives[objective] = { ...r.layers[0], layer: r.pq[0], fp32Accuracy: r.fp32Accuracy,
+            out.objectives[objective] = { ...r.layers[0], layer: r.pq[0], decoded: ql.pqDecode(r.pq[0]), fp32Accuracy: r.fp32Accuracy,
               accuracy: r.accuracy, ratio: r.ratio, ms: performance.now() - t0 };
           } finally {
             net.dispose();
