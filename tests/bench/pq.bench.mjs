@@ -139,16 +139,21 @@ if (big) {
   for (const simd of [true, false]) {
     const ql = await load({ simd });
     let reports = 0;
+    // CPU time as well as wall time: the call is single-threaded, and on a shared machine
+    // the wall time counts other processes' turns.
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = ql.productQuantize(w, rows1m, cols1m, { d: 9, k: 256 }, () => { reports += 1; });
     const ms = Math.round(performance.now() - t0);
+    const cpu = process.cpuUsage(c0);
+    const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
     const row = { what: 'pq 1M weights wasm', build: simd ? 'wasm-simd' : 'wasm-scalar', objective: 'weight',
-      weights: w.length, d: 9, k: 256, ms, iterations: r.iterations, weight_mse: r.weightMse,
+      weights: w.length, d: 9, k: 256, ms, cpu_ms: cpuMs, iterations: r.iterations, weight_mse: r.weightMse,
       bytes: r.bytes.total, progress_reports: reports };
     timing.push(row);
     console.log(`  ${JSON.stringify(row)}`);
-    target(`PQ of a 1 M-weight layer (k 256, d 9) in wasm (${row.build}), wall time`, ms < 2000,
-      `${ms} ms, ${r.iterations} Lloyd steps, ${reports} progress reports`);
+    target(`PQ of a 1 M-weight layer (k 256, d 9) in wasm (${row.build}), CPU time`, cpuMs < 2000,
+      `${cpuMs} ms CPU, ${ms} ms wall, ${r.iterations} Lloyd steps, ${reports} progress reports`);
   }
 }
 
