@@ -122,6 +122,14 @@ test('pq lesson: weight-only against activation-aware on LeNet-5 conv2 equals th
   assert.equal(await page.locator('ql-pq [data-testid=codebook-tiles] svg text').count(), 64);
   await page.locator('ql-pq [data-testid=view]').selectOption('weight');
   assert.match(await text(page, 'draw-summary'), /weight-only/);
+  // Grouped by codeword: the frames' colours come in runs, one run per used codeword.
+  await page.locator('ql-pq [data-testid=order]').selectOption('codeword');
+  assert.match(await text(page, 'filters-caption'), /grouped by their codeword/);
+  const strokes = await page.locator('ql-pq [data-testid=filters] svg rect[stroke]').evaluateAll((els) => els.map((e) => e.getAttribute('stroke')));
+  assert.equal(strokes.length, 96);
+  const runs = strokes.filter((c, i) => i === 0 || c !== strokes[i - 1]).length;
+  assert.equal(runs, new Set(strokes).size);
+  assert.equal(await page.locator('ql-pq').getAttribute('data-done'), 'true', 'the results stay');
   await page.screenshot({ path: join(artifacts, 'pq-lesson-1366.png'), fullPage: true });
   assert.deepEqual(await axeViolations(page), []);
   await page.setViewportSize({ width: 390, height: 844 });

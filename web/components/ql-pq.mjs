@@ -9,7 +9,8 @@
 // filters as K x K tiles framed by their codeword's colour beside the k codeword tiles.
 // Every number comes from the wasm core; this file only formats and draws.
 // State (attributes in kebab-case, URL with `sync-url`; web/src/lesson.mjs): layer, d, k,
-// view (which objective's codes are drawn), calibration, test.
+// view (which objective's codes are drawn), order (kernels by position or grouped by
+// codeword), calibration, test.
 import { define, Lesson } from '../src/lesson.mjs';
 import { quantlab } from '../src/runtime.mjs';
 import { cards, controls, esc, int, pct, runButtons, STATUS_HTML, tableHtml } from '../src/ui.mjs';
@@ -26,6 +27,7 @@ const SCHEMA = {
   d: { type: 'int', default: 25, label: 'd (values per subvector)', min: 1, max: 1152, step: 1 },
   k: { type: 'int', default: 64, label: 'k (codewords)', options: K_OPTIONS },
   view: { type: 'enum', default: 'activation', label: 'draw the codes of', options: { weight: 'weight-only', activation: 'activation-aware' } },
+  order: { type: 'enum', default: 'filter', label: 'kernels', options: { filter: 'by filter and channel', codeword: 'grouped by codeword' } },
   calibration: { type: 'int', default: 512, label: 'calibration images', options: [256, 512, 1000] },
   test: { type: 'int', default: 1000, label: 'test images', options: [500, 1000, 2000] },
 };
@@ -54,7 +56,7 @@ ${cards([['indices', 'indices'], ['codebook', 'codebook (fp16)'], ['total', 'tot
 <p class="note" data-testid="bytes-note"></p>
 <h3>Weight-only against activation-aware on LeNet-5 conv2</h3>
 <div class="controls">
-  ${controls(SCHEMA, ['calibration', 'test', 'view'])}
+  ${controls(SCHEMA, ['calibration', 'test', 'view', 'order'])}
   ${runButtons('Quantize conv2')}
 </div>
 ${STATUS_HTML}
@@ -62,7 +64,7 @@ ${STATUS_HTML}
 <p class="note" data-testid="compare-note"></p>
 <div class="draw">
   <figure>
-    <figcaption>Filters: 16 rows × 6 input channels of 5×5 kernels (fp32 weights), framed by the colour of their codeword</figcaption>
+    <figcaption data-testid="filters-caption"></figcaption>
     <div class="scroll" data-testid="filters" role="img" aria-label="conv2 filters as 5 by 5 tiles framed by codeword colour; the table above has the numbers"></div>
   </figure>
   <figure>
@@ -124,7 +126,7 @@ export class QlPq extends Lesson {
 
   /** Results of a run belong to its (d, k, calibration, test); the byte panel is live. */
   invalidate(changed, results) {
-    return changed.every((n) => n === 'layer' || n === 'view') ? results : null;
+    return changed.every((n) => n === 'layer' || n === 'view' || n === 'order') ? results : null;
   }
 
   /** Bytes of the current layer shape at (d, k): {indices, codebook, total, fp32} from the core. */
@@ -205,18 +207,26 @@ export class QlPq extends Lesson {
     const tile = kw * cell;
     // Filters: one tile per (filter, channel); the frame shows the codeword of the subvector
     // holding the kernel's first weight (with d = K x K, exactly the kernel's codeword).
-    let svg = '';
+    // Grouped: the same tiles ordered by that codeword (then by position), 8 to a row.
+    const kernels = [];
     for (let f = 0; f < rows; ++f) {
-      for (let c = 0; c < cin; ++c) {
-        const x = c * (tile + gap) + 2;
-        const y = f * (kh * cell + gap) + 2;
-        const code = codes[f * M + Math.floor((c * kh * kw) / d)];
-        svg += `<rect x="${x - 1.5}" y="${y - 1.5}" width="${tile + 3}" height="${kh * cell + 3}" fill="none" stroke="${frame(code)}" stroke-width="2"/>`;
-        svg += tileRects(r.weights, f * cols + c * kh * kw, kh, kw, x, y, cell, m);
-      }
+      for (let c = 0; c < cin; ++c) kernels.push({ f, c, code: codes[f * M + Math.floor((c * kh * kw) / d)] });
     }
-    const fw = cin * (tile + gap) + 2;
-    const fh = rows * (kh * cell + gap) + 2;
+    const grouped = this.state.order === 'codeword';
+    if (grouped) kernels.sort((a, b) => a.code - b.code || a.f - b.f || a.c - b.c);
+    const across = grouped ? 8 : cin;
+    let svg = '';
+    kernels.forEach(({ f, c, code }, i) => {
+      const x = (i % across) * (tile + gap) + 2;
+      const y = Math.floor(i / across) * (kh * cell + gap) + 2;
+      svg += `<rect x="${x - 1.5}" y="${y - 1.5}" width="${tile + 3}" height="${kh * cell + 3}" fill="none" stroke="${frame(code)}" stroke-width="2"/>`;
+      svg += tileRects(r.weights, f * cols + c * kh * kw, kh, kw, x, y, cell, m);
+    });
+    this.$('[data-testid=filters-caption]').textContent = grouped
+      ? `The ${kernels.length} ${kh}×${kw} kernels (fp32 weights) grouped by their codeword (frame colour), 8 to a row`
+      : `Filters: ${rows} rows × ${cin} input channels of ${kh}×${kw} kernels (fp32 weights), framed by the colour of their codeword`;
+    const fw = across * (tile + gap) + 2;
+    const fh = Math.ceil(kernels.length / across) * (kh * cell + gap) + 2;
     this.$('[data-testid=filters]').innerHTML = `<svg width="${fw}" height="${fh}" viewBox="0 0 ${fw} ${fh}" aria-hidden="true">${svg}</svg>`;
     // Codebook: k tiles (a K x K square when d = K x K, else a strip of d cells, wrapped).
     const uses = new Uint32Array(k);
@@ -225,19 +235,19 @@ export class QlPq extends Lesson {
     const perRow = square ? kw : Math.min(d, 25);
     const th = Math.ceil(d / perRow);
     const cw = perRow * cell;
-    const across = Math.max(1, Math.floor(340 / (cw + 10)));
+    const perLine = Math.max(1, Math.floor(340 / (cw + 10)));
     let cb = '';
     for (let c = 0; c < k; ++c) {
-      const x = (c % across) * (cw + 10) + 2;
-      const y = Math.floor(c / across) * (th * cell + 18) + 2;
+      const x = (c % perLine) * (cw + 10) + 2;
+      const y = Math.floor(c / perLine) * (th * cell + 18) + 2;
       cb += `<rect x="${x - 1.5}" y="${y - 1.5}" width="${cw + 3}" height="${th * cell + 3}" fill="none" stroke="${frame(c)}" stroke-width="2"/>`;
       for (let t = 0; t < d; ++t) {
         cb += `<rect x="${x + (t % perRow) * cell}" y="${y + Math.floor(t / perRow) * cell}" width="${cell}" height="${cell}" fill="${cellColour(codebook[c * d + t], m)}"/>`;
       }
       cb += `<text x="${x}" y="${y + th * cell + 13}" font-size="10" fill="#333">${uses[c]}</text>`;
     }
-    const cbw = Math.min(k, across) * (cw + 10) + 2;
-    const cbh = Math.ceil(k / across) * (th * cell + 18) + 2;
+    const cbw = Math.min(k, perLine) * (cw + 10) + 2;
+    const cbh = Math.ceil(k / perLine) * (th * cell + 18) + 2;
     this.$('[data-testid=codebook-tiles]').innerHTML = `<svg width="${cbw}" height="${cbh}" viewBox="0 0 ${cbw} ${cbh}" aria-hidden="true">${cb}</svg>`;
     this.$('[data-testid=codebook-size]').textContent = String(k);
     const used = uses.filter((u) => u > 0).length;
