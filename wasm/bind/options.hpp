@@ -311,4 +311,34 @@ template <> struct Fields<PQCompressionOptions> {
   }
 };
 
+// --- Data sets ----------------------------------------------------------------------------------
+
+/// A training and a test set from JS ({images, labels} each; shape and normalization from
+/// `options`, Fields<ImageDataset>), owning copies of the bytes the two ImageDatasets view.
+struct DatasetsIn {
+  std::vector<uint8_t> train_images, train_labels, test_images, test_labels;
+  ImageDataset train, test;
+};
+
+/// Fills `out` and validates both sets (validate_dataset). `out` must stay where it is: its
+/// ImageDatasets view its own vectors.
+inline Status datasets_in(const val& train, const val& test, const val& options, DatasetsIn& out) {
+  out.train_images = array_in<uint8_t>(train["images"]);
+  out.train_labels = array_in<uint8_t>(train["labels"]);
+  out.test_images = array_in<uint8_t>(test["images"]);
+  out.test_labels = array_in<uint8_t>(test["labels"]);
+  auto shape = options_in<ImageDataset>(options);
+  if (!shape) return shape.status();
+  out.train = *shape;
+  out.test = *shape;
+  out.train.images = out.train_images;
+  out.train.labels = out.train_labels;
+  out.train.count = static_cast<int64_t>(out.train_labels.size());
+  out.test.images = out.test_images;
+  out.test.labels = out.test_labels;
+  out.test.count = static_cast<int64_t>(out.test_labels.size());
+  QL_RETURN_IF_ERROR(validate_dataset(out.train));
+  return validate_dataset(out.test);
+}
+
 }  // namespace quantlab::bind

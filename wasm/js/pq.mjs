@@ -2,17 +2,11 @@
 // d-value subvectors sharing one codebook of k codewords, the activation-aware objective's
 // input statistics, decoding, byte accounting, inference from the codes and the network
 // pipeline (sequential PQ, then codeword fine-tuning).
-import { asArray, asInt, asShape, asSize, optionsOf } from './check.mjs';
+import { asArray, asInt, asShape, asSize, labeledOf, optionsOf } from './check.mjs';
 import { call, fail } from './errors.mjs';
 import { withCallback } from './guard.mjs';
 import { MODULE } from './handle.mjs';
 import { Network } from './train.mjs';
-
-function labeledOf(d, what) {
-  if (!d || typeof d !== 'object') fail(`${what} must be {images, labels}`);
-  return { images: asArray(d.images, Uint8Array, `${what}.images`),
-    labels: asArray(d.labels, Uint8Array, `${what}.labels`) };
-}
 
 /** A PQ layer (productQuantize's result or the same fields) as the core reads it. */
 function layerOf(l) {
