@@ -10,24 +10,11 @@ namespace {
 val deep_compression_js(int id, const val& train, const val& test, const val& options,
                         const val& on_progress) {
   return networks().with(id, [&](Network& net) {
-    const std::vector<uint8_t> ti = array_in<uint8_t>(train["images"]), tl = array_in<uint8_t>(train["labels"]);
-    const std::vector<uint8_t> vi = array_in<uint8_t>(test["images"]), vl = array_in<uint8_t>(test["labels"]);
-    auto shape = options_in<ImageDataset>(options);
-    if (!shape) return error(shape.status());
-    ImageDataset td = *shape, vd = *shape;
-    td.images = ti;
-    td.labels = tl;
-    td.count = static_cast<int64_t>(tl.size());
-    vd.images = vi;
-    vd.labels = vl;
-    vd.count = static_cast<int64_t>(vl.size());
-    for (const ImageDataset* d : {&td, &vd}) {
-      const Status s = validate_dataset(*d);
-      if (!s) return error(s);
-    }
+    DatasetsIn data;
+    if (Status s = datasets_in(train, test, options, data); !s) return error(s);
     auto o = options_in<DeepCompressionOptions>(options);
     if (!o) return error(o.status());
-    return result(deep_compression(net, td, vd, *o, progress_in(on_progress)),
+    return result(deep_compression(net, data.train, data.test, *o, progress_in(on_progress)),
                   [](const DeepCompressionReport& r) {
                     val out = val::object();
                     out.set("stages", list_out(r.stages, [](const StageReport& s) {

@@ -32,6 +32,9 @@ val defaults_js() {
   d.set("layerPlan", defaults_out<LayerPlan>());
   d.set("deepCompression", merged(defaults_out<ImageDataset>(), defaults_out<DeepCompressionOptions>()));
   d.set("encode", defaults_out<NetworkCompression>());
+  d.set("pq", defaults_out<PQParameters>());
+  d.set("pqLayerPlan", defaults_out<PQLayerPlan>());
+  d.set("pqCompress", merged(defaults_out<ImageDataset>(), defaults_out<PQCompressionOptions>()));
   return ok(d);
 }
 QL_EXPORT("defaults", defaults_js);

@@ -12,6 +12,7 @@
 #include "quantlab/kmeans.hpp"
 #include "quantlab/linear.hpp"
 #include "quantlab/model.hpp"
+#include "quantlab/pq.hpp"
 #include "quantlab/prune.hpp"
 #include "quantlab/ptq.hpp"
 #include "quantlab/requantize_array.hpp"
@@ -74,6 +75,18 @@ template <> struct EnumTable<PruneSchedule> {
   static constexpr const char* what = "pruning schedule";
   static constexpr EnumName<PruneSchedule> names[] = {{PruneSchedule::kCubic, "cubic"},
                                                       {PruneSchedule::kLinear, "linear"}};
+};
+
+template <> struct EnumTable<PQObjective> {
+  static constexpr const char* what = "PQ objective";
+  static constexpr EnumName<PQObjective> names[] = {{PQObjective::kWeight, "weight"},
+                                                    {PQObjective::kActivation, "activation"}};
+};
+
+template <> struct EnumTable<CodebookPrecision> {
+  static constexpr const char* what = "codebook precision";
+  static constexpr EnumName<CodebookPrecision> names[] = {{CodebookPrecision::kFloat16, "fp16"},
+                                                          {CodebookPrecision::kFloat32, "fp32"}};
 };
 
 // --- Option structs: JS name -> member, in the order of quantlab.d.ts -------------------------
@@ -259,5 +272,73 @@ template <> struct Fields<TensorCoding> {
     f("huffman", c.huffman);
   }
 };
+
+template <> struct Fields<PQParameters> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(PQParameters& p, F& f) {
+    f("d", p.d);
+    f("k", p.k);
+    f("objective", p.objective);
+    f("precision", p.precision);
+    f("iterations", p.iterations);
+    f("seed", p.seed);
+    f("damping", p.damping);
+    f("center", p.center);
+  }
+};
+
+template <> struct Fields<PQLayerPlan> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(PQLayerPlan& l, F& f) {
+    f("param", l.param);
+    f("d", l.d);
+    f("k", l.k);
+  }
+};
+
+template <> struct Fields<PQCompressionOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(PQCompressionOptions& o, F& f) {
+    f("layers", o.layers);
+    f("fcD", o.fc_d);
+    f("k", o.k);
+    f("pq", o.pq);
+    f("calibrationCount", o.calibration_count);
+    f("heldoutCount", o.heldout_count);
+    f("finetuneEpochs", o.finetune_epochs);
+    f("train", o.train);
+    f("batchSize", o.eval_batch);  // evaluation batches, as evaluate()'s batchSize
+  }
+};
+
+// --- Data sets ----------------------------------------------------------------------------------
+
+/// A training and a test set from JS ({images, labels} each; shape and normalization from
+/// `options`, Fields<ImageDataset>), owning copies of the bytes the two ImageDatasets view.
+struct DatasetsIn {
+  std::vector<uint8_t> train_images, train_labels, test_images, test_labels;
+  ImageDataset train, test;
+};
+
+/// Fills `out` and validates both sets (validate_dataset). `out` must stay where it is: its
+/// ImageDatasets view its own vectors.
+inline Status datasets_in(const val& train, const val& test, const val& options, DatasetsIn& out) {
+  out.train_images = array_in<uint8_t>(train["images"]);
+  out.train_labels = array_in<uint8_t>(train["labels"]);
+  out.test_images = array_in<uint8_t>(test["images"]);
+  out.test_labels = array_in<uint8_t>(test["labels"]);
+  auto shape = options_in<ImageDataset>(options);
+  if (!shape) return shape.status();
+  out.train = *shape;
+  out.test = *shape;
+  out.train.images = out.train_images;
+  out.train.labels = out.train_labels;
+  out.train.count = static_cast<int64_t>(out.train_labels.size());
+  out.test.images = out.test_images;
+  out.test.labels = out.test_labels;
+  out.test.count = static_cast<int64_t>(out.test_labels.size());
+  QL_RETURN_IF_ERROR(validate_dataset(out.train));
+  return validate_dataset(out.test);
+}
 
 }  // namespace quantlab::bind

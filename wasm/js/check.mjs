@@ -100,3 +100,10 @@ export function codebookOf(c) {
     pinnedZero: Boolean(c.pinnedZero),
   };
 }
+
+/** A labelled image set {images, labels}, both Uint8Array; `what` names it in messages. */
+export function labeledOf(d, what) {
+  if (!d || typeof d !== 'object') fail(`${what} must be {images, labels}`);
+  return { images: asArray(d.images, Uint8Array, `${what}.images`),
+    labels: asArray(d.labels, Uint8Array, `${what}.labels`) };
+}

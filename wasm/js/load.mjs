@@ -6,6 +6,7 @@ import { DEFAULTS, MODULE } from './handle.mjs';
 import { kernelMethods } from './kernels.mjs';
 import { linearMethods } from './linear.mjs';
 import { modelMethods } from './models.mjs';
+import { pqMethods } from './pq.mjs';
 import { ptqMethods } from './ptq.mjs';
 
 // The smallest module using v128 (i8x16.splat, i8x16.popcnt): engines without SIMD128
@@ -60,7 +61,8 @@ class Quantlab {
   }
 }
 
-for (const methods of [linearMethods, modelMethods, kernelMethods, compressionMethods, ptqMethods]) {
+for (const methods of [linearMethods, modelMethods, kernelMethods, compressionMethods, ptqMethods,
+  pqMethods]) {
   for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(methods))) {
     Object.defineProperty(Quantlab.prototype, name, { ...d, enumerable: false });
   }

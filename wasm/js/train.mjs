@@ -1,15 +1,9 @@
 // Trainable networks (quantlab/train.hpp) and Deep Compression on them
 // (quantlab/deep_compression.hpp).
-import { asArray, asInt, asNumber, asShape, optionsOf } from './check.mjs';
+import { asArray, asInt, asNumber, asShape, labeledOf, optionsOf } from './check.mjs';
 import { call, fail } from './errors.mjs';
 import { withCallback } from './guard.mjs';
 import { Handle, MODULE } from './handle.mjs';
-
-function labeledOf(d, what) {
-  if (!d || typeof d !== 'object') fail(`${what} must be {images, labels}`);
-  return { images: asArray(d.images, Uint8Array, `${what}.images`),
-    labels: asArray(d.labels, Uint8Array, `${what}.labels`) };
-}
 
 /**
  * A trainable sequential network in WebAssembly memory (the training engine); dispose()

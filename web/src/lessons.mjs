@@ -62,7 +62,11 @@ export const LESSONS = [
   },
   {
     id: 'pq', section: '5.7', title: 'Product quantization', question: 'Can vectors share codewords?',
-    tag: 'ql-pq', module: '../components/ql-pq.mjs', available: false,
+    tag: 'ql-pq', module: '../components/ql-pq.mjs', available: true,
+    preview: (ql) => {
+      const b = ql.pqStorageBytes((128 * 128 * 3 * 3) / 9, 256, 9, 'fp16');
+      return `128×128×3×3 at k = 256, d = 9: ${b.indices.toLocaleString('en-US')} B indices + ${b.codebook.toLocaleString('en-US')} B fp16 codebook`;
+    },
   },
   {
     id: 'linear', section: '5.8', title: 'Linear quantization', question: 'How do real numbers map to integers?',

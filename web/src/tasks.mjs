@@ -495,6 +495,44 @@ export function createTasks(ql, quantlab) {
         transfer: [file.buffer],
       };
     },
+    /**
+     * Product quantization of one layer of a demo model (pqCompress with that layer alone
+     * and no fine-tuning), once per objective ('weight', 'activation') on copies of the
+     * network, calibrated on the first `calibrationCount` training images and measured on
+     * the test subset: per objective the core's layer report (bytes, weight MSE, held-out
+     * output MSE), accuracy before and after, and the PQ layer (codebook, codes); plus the
+     * layer's fp32 weights and shape for drawing.
+     */
+    async pqLayer({ model: name = 'lenet5', param = 'conv2.weight', d = 25, k = 64, trainCount = 1000,
+      testCount = 1000, calibrationCount = 512, iterations }, progress) {
+      const train = await trainSet(trainCount);
+      const test = await testSet(testCount);
+      const base = ql.networkFromOnnx(await modelBytes(name));
+      try {
+        const { values, shape } = base.get(param);
+        const out = { model: name, param, shape, weights: values, calibrationCount: Math.min(calibrationCount, train.count),
+          testCount: test.count, objectives: {} };
+        const objectives = ['weight', 'activation'];
+        for (const [i, objective] of objectives.entries()) {
+          const net = base.clone();
+          try {
+            const t0 = performance.now();
+            const r = ql.pqCompress(net, train, test, {
+              layers: [{ param, d, k }], finetuneEpochs: 0, calibrationCount: Math.min(calibrationCount, train.count),
+              heldoutCount: test.count, pq: { objective, ...(iterations ? { iterations } : {}) },
+            }, (p) => progress((i + (p.total ? p.done / p.total : 0) * 0.9) / objectives.length,
+              `${objective}: ${p.stage} ${p.done} / ${p.total}`));
+            out.objectives[objective] = { ...r.layers[0], layer: r.pq[0], decoded: ql.pqDecode(r.pq[0]), fp32Accuracy: r.fp32Accuracy,
+              accuracy: r.accuracy, ratio: r.ratio, ms: performance.now() - t0 };
+          } finally {
+            net.dispose();
+          }
+        }
+        return { result: out };
+      } finally {
+        base.dispose();
+      }
+    },
   };
   return tasks;
 }
