@@ -24,7 +24,10 @@ export type ErrorCode =
    * every later call throws ABORTED; load() a new instance. */
   | 'ABORTED';
 
-/** Thrown for any invalid input; the instance stays usable afterwards. */
+/**
+ * Thrown for any invalid input; the instance stays usable afterwards. The one exception is
+ * ABORTED: the module itself trapped, so that instance is dead and load() makes a new one.
+ */
 export class QuantlabError extends Error {
   readonly name: 'QuantlabError';
   readonly code: ErrorCode;
