@@ -29,12 +29,7 @@ std::string dims_string(std::span<const int64_t> dims) {
 }
 
 std::string ints_string(std::span<const int64_t> values) {
-  std::string s = "[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(values[i]);
-  }
-  return s + "]";
+  return shape_string(values);  // the same "[a, b, ...]" of plain numbers
 }
 
 Result<int64_t> same_dim(int64_t a, int64_t b, const std::string& what) {
