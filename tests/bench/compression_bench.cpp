@@ -27,8 +27,12 @@
 #include "quantlab/kmeans.hpp"
 #include "quantlab/linear.hpp"
 #include "quantlab/onnx.hpp"
+#include "fashion_data.hpp"
 
 using namespace quantlab;
+using quantlab::bench::dataset;
+using quantlab::bench::fashion;
+using quantlab::bench::Idx;
 
 namespace {
 
@@ -77,45 +81,6 @@ struct BenchLayer {
   const char* model;
   const char* tensor;
 };
-
-/// The decompressed bytes of a .gz file (the IDX files of dataset-fashion-mnist).
-std::vector<uint8_t> gunzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) {
-    std::fprintf(stderr, "cannot open %s (Debian package dataset-fashion-mnist)\n", path.c_str());
-    std::exit(1);
-  }
-  std::vector<uint8_t> out;
-  uint8_t buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.insert(out.end(), buf, buf + n);
-  gzclose(f);
-  return out;
-}
-
-struct Idx {
-  std::vector<uint8_t> images, labels;
-  int64_t count = 0;
-};
-
-Idx fashion(const std::string& split) {
-  const std::string dir = "/usr/share/datasets/fashion-mnist/";
-  Idx d;
-  auto img = gunzip(dir + split + "-images-idx3-ubyte.gz");
-  auto lab = gunzip(dir + split + "-labels-idx1-ubyte.gz");
-  d.images.assign(img.begin() + 16, img.end());
-  d.labels.assign(lab.begin() + 8, lab.end());
-  d.count = static_cast<int64_t>(d.labels.size());
-  return d;
-}
-
-ImageDataset dataset(const Idx& d, int64_t count) {
-  ImageDataset s;
-  s.count = std::min(count, d.count);
-  s.images = std::span<const uint8_t>(d.images.data(), static_cast<size_t>(s.count) * 784);
-  s.labels = std::span<const uint8_t>(d.labels.data(), static_cast<size_t>(s.count));
-  return s;
-}
 
 int run_pipeline(const std::string& model, int argc, char** argv) {
   DeepCompressionOptions o;
