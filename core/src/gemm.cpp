@@ -13,6 +13,7 @@
 #include "qs8-gemm/qs8-gemm.h"
 #include "layer_common.hpp"
 #include "x8-packa/x8-packa.h"
+#include "number_string.hpp"
 
 namespace quantlab {
 
@@ -21,12 +22,6 @@ using namespace layer_common;
 namespace {
 
 bool finite_positive(float v) { return std::isfinite(v) && v > 0.0f; }
-
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
 
 /// Per-thread scratch for the per-call panels.
 AlignedBuffer& scratch() {
@@ -109,7 +104,7 @@ Result<IntRange> output_range(const QOutput& out) {
                                         "to requantize, got ") + dtype_name(out.dtype));
   }
   if (!finite_positive(out.scale)) {
-    return invalid_argument("the output scale must be finite and > 0, got " + num(out.scale));
+    return invalid_argument("the output scale must be finite and > 0, got " + number_string(out.scale));
   }
   if (out.zero_point < r.q_min || out.zero_point > r.q_max) {
     return invalid_argument("the output zero point " + std::to_string(out.zero_point) +
@@ -137,11 +132,11 @@ Result<ChannelMultipliers> channel_multipliers(std::span<const float> w_scales, 
   for (size_t i = 0; i < w_scales.size(); ++i) {
     if (!finite_positive(w_scales[i])) {
       return invalid_argument("weight scale [" + std::to_string(i) +
-                              "] must be finite and > 0, got " + num(w_scales[i]));
+                              "] must be finite and > 0, got " + number_string(w_scales[i]));
     }
   }
   if (!finite_positive(x_scale)) {
-    return invalid_argument("the input scale must be finite and > 0, got " + num(x_scale));
+    return invalid_argument("the input scale must be finite and > 0, got " + number_string(x_scale));
   }
   ChannelMultipliers m;
   if (out.dtype == DType::kInt32) return m;

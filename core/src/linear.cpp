@@ -8,20 +8,15 @@
 #include <string>
 
 #include "quantlab/requantize.hpp"
+#include "number_string.hpp"
 
 namespace quantlab {
 namespace {
 
-std::string fmt(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
 Status check_finite(std::span<const float> data, const char* what) {
   for (size_t i = 0; i < data.size(); ++i) {
     if (!std::isfinite(data[i])) {
-      return not_finite(std::string(what) + "[" + std::to_string(i) + "] is " + fmt(data[i]) +
+      return not_finite(std::string(what) + "[" + std::to_string(i) + "] is " + number_string(data[i]) +
                         "; values must be finite");
     }
   }
@@ -94,10 +89,10 @@ Result<IntRange> integer_range(const QuantSpec& spec) {
 
 Result<QuantParams> params_from_range(float r_min, float r_max, const QuantSpec& spec) {
   if (!std::isfinite(r_min) || !std::isfinite(r_max)) {
-    return not_finite("the range [" + fmt(r_min) + ", " + fmt(r_max) + "] must be finite");
+    return not_finite("the range [" + number_string(r_min) + ", " + number_string(r_max) + "] must be finite");
   }
   if (r_min > r_max) {
-    return invalid_argument("r_min (" + fmt(r_min) + ") is greater than r_max (" + fmt(r_max) +
+    return invalid_argument("r_min (" + number_string(r_min) + ") is greater than r_max (" + number_string(r_max) +
                             ")");
   }
   auto range = integer_range(spec);
@@ -127,7 +122,7 @@ Result<QuantParams> params_from_range(float r_min, float r_max, const QuantSpec&
   }
   if (!(p.scale > 0.0f) || !std::isfinite(p.scale)) {
     // Subnormal widths underflow to 0 after the division.
-    return invalid_argument("the range [" + fmt(r_min) + ", " + fmt(r_max) +
+    return invalid_argument("the range [" + number_string(r_min) + ", " + number_string(r_max) +
                             "] is too narrow for a float32 scale");
   }
   return p;
@@ -140,7 +135,7 @@ Status validate_params(const QuantParams& p) {
   auto range = integer_range(spec);
   if (!range) return range.status();
   if (!(p.scale > 0.0f) || !std::isfinite(p.scale)) {
-    return invalid_argument("scale must be finite and > 0, got " + fmt(p.scale));
+    return invalid_argument("scale must be finite and > 0, got " + number_string(p.scale));
   }
   if (p.q_min > p.q_max || p.q_min < range->q_min || p.q_max > range->q_max) {
     return invalid_argument("[q_min, q_max] = [" + std::to_string(p.q_min) + ", " +
@@ -454,7 +449,7 @@ Status check_options(const QuantSpec& spec, const CalibrationOptions& o) {
   if (!range) return range.status();
   if (o.method == CalibrationMethod::kPercentile &&
       !(o.percentile > 50.0 && o.percentile <= 100.0)) {
-    return invalid_argument("percentile must be in (50, 100], got " + fmt(o.percentile));
+    return invalid_argument("percentile must be in (50, 100], got " + number_string(o.percentile));
   }
   if (o.method == CalibrationMethod::kKl && spec.bits == 32) {
     return invalid_argument("KL calibration applies to 2..8-bit grids");

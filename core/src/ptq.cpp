@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "number_string.hpp"
 #include "ptq_internal.hpp"
 
 namespace quantlab {
@@ -349,6 +350,15 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
         for (float s_w : w->scales) {
           const double M = static_cast<double>(s_w) * static_cast<double>(x->params.scale) /
                            static_cast<double>(py.scale);
+          if (!std::isfinite(fp32_multiplier(s_w, x->params.scale, py.scale))) {
+            // The loader computes the multiplier as onnxruntime does, (S_W * S_X) / S_Y in
+            // float32: a model whose product S_W S_X overflows float32 could not load.
+            return invalid_argument(
+                "layer '" + L.name + "': its weight scale " + number_string(s_w) +
+                " times its input scale " + number_string(x->params.scale) +
+                " overflows float32 (the weights and the calibrated input range are too large "
+                "together to quantize)");
+          }
           auto fixed = quantize_multiplier(M);
           if (!fixed) {
             return Status(fixed.status().code(), "layer '" + L.name + "': " + fixed.status().message());

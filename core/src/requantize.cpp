@@ -5,14 +5,14 @@
 #include <cstdio>
 #include <string>
 
+#include "number_string.hpp"
+
 namespace quantlab {
 
 Result<FixedPointMultiplier> quantize_multiplier(double M) {
   if (!std::isfinite(M)) return not_finite("the requantization multiplier must be finite");
   if (M < 0.0) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.9g", M);
-    return invalid_argument(std::string("the requantization multiplier must be >= 0, got ") + buf);
+    return invalid_argument("the requantization multiplier must be >= 0, got " + number_string(M));
   }
   if (M >= 2147483648.0) {
     return invalid_argument("the requantization multiplier must be < 2^31");

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "quantlab/model.hpp"
@@ -23,7 +25,11 @@ namespace quantlab::fuzz {
 /// Every error must carry one of the documented codes (kInternal would be a bug).
 inline void check_status(const Status& s) {
   if (s.is_ok()) return;
-  if (s.code() == ErrorCode::kInternal || s.message().empty()) std::abort();
+  if (s.code() == ErrorCode::kInternal || s.message().empty()) {
+    std::fprintf(stderr, "quantlab fuzz: status code %d with message \"%s\" (INTERNAL or empty)\n",
+                 static_cast<int>(s.code()), std::string(s.message()).c_str());
+    std::abort();
+  }
 }
 
 /// One tensor per model input with its symbolic dimensions set to 1, or nothing when a shape

@@ -766,3 +766,33 @@ TEST_CASE("ptq: a model whose input batch is fixed at 40 (more than report_sampl
   REQUIRE(got.is_ok());
   CHECK(sqnr((*want)[0].data<float>(), (*got)[0].data<float>()) > 30.0);
 }
+
+TEST_CASE("ptq: scales whose product overflows float32 are refused by name", "[onnx][ptq]") {
+  // Found by ptq_fuzz: weights and inputs of 1e22 that never meet (w = [1e22, 0] against
+  // x = [0, 1e22]) give a finite fp32 model, but S_W * S_X overflows float32, so the int8
+  // model quantize_static wrote did not load (it was reported as INTERNAL).
+  OnnxModel m = conv1x1_model({-1, "N"});
+  m.graph.initializers[0] = {"w", Tensor::from<float>({3, 2, 1, 1}, {1e22f, 0, 1e22f, 0, 1e22f, 0})};
+  m.graph.initializers[1] = {"b", Tensor::from<float>({3}, {1e38f, 1e38f, 1e38f})};
+  OnnxNode id;
+  id.name = "id";
+  id.op_type = "Identity";
+  id.inputs = {"c"};
+  id.outputs = {"y"};
+  m.graph.nodes.push_back(id);
+  const Model fp32 = from_onnx(m);
+  std::vector<float> v(2 * 2 * 4 * 4, 0.0f);
+  for (size_t n = 0; n < 2; ++n) {
+    for (size_t i = 0; i < 16; ++i) v[n * 32 + 16 + i] = 1e22f;  // channel 1
+  }
+  const Tensor x = Tensor::from<float>({2, 2, 4, 4}, v);
+  auto y = fp32.run({&x, 1});
+  REQUIRE(y.is_ok());
+  for (float r : (*y)[0].data<float>()) REQUIRE(std::isfinite(r));
+  auto q = quantize_static(fp32, {&x, 1});
+  REQUIRE_FALSE(q.is_ok());
+  CHECK(q.status().code() == ErrorCode::kInvalidArgument);
+  CHECK_THAT(q.status().message(), Catch::Contains("layer 'conv'"));
+  CHECK_THAT(q.status().message(), Catch::Contains("overflows float32"));
+  CHECK(quantize_static(fp32, {&x, 1}).status().code() == ErrorCode::kInvalidArgument);
+}
