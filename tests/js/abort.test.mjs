@@ -51,6 +51,12 @@ for (const simd of [true, false]) {
         assert.throws(() => ql.loadModel(lenet), isAborted);
         assert.throws(() => model.run(new Float32Array(28 * 28), [1, 1, 28, 28]), isAborted);
         assert.throws(() => ql.memoryUsage(), isAborted);
+        // dispose() of a handle of the dead instance does not throw (a `using` block would
+        // otherwise replace the error that ended the instance), and the handle is disposed.
+        model.dispose();
+        assert.equal(model.disposed, true);
+        assert.throws(() => model.run(new Float32Array(28 * 28), [1, 1, 28, 28]), (e) =>
+          e instanceof QuantlabError && /disposed/.test(e.message));
         // A new instance works.
         const fresh = await load({ simd });
         assert.equal(fresh.paramsFromRange(-1.08, 2.12, { bits: 2 }).zeroPoint, -1);

@@ -34,12 +34,18 @@ export class Handle {
     return this.#id;
   }
 
-  /** Free the object's memory; later calls throw. Safe to call twice. */
+  /** Free the object's memory; later calls throw. Safe to call twice, and on an instance
+   * that trapped (ABORTED): its memory is gone with it, so there is nothing to free and
+   * nothing to report (a `using` block must not replace the error that got it there). */
   dispose() {
     if (this.#id !== 0) {
       const id = this.#id;
       this.#id = 0;
-      call(this.#module[this.#free], id);
+      try {
+        call(this.#module[this.#free], id);
+      } catch (e) {
+        if (!(e instanceof QuantlabError && e.code === 'ABORTED')) throw e;
+      }
     }
   }
 
