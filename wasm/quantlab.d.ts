@@ -170,8 +170,10 @@ export interface Quantlab extends CompressionMethods {
   defaults(): Defaults;
   /** Bytes of WebAssembly memory the instance holds (it grows, never shrinks). */
   memoryBytes(): number;
-  /** Tensor memory in bytes: held by live tensors now, the most held, and the budget. */
-  memoryUsage(): { inUse: number; peak: number; budget: number };
+  /** Tensor memory in bytes: held by live tensors now, the most held, and the budget; and
+   * heapInUse, every byte malloc holds in the instance's memory (tensors, handles, scratch):
+   * it returns to its level once what was created is disposed. */
+  memoryUsage(): { inUse: number; peak: number; budget: number; heapInUse: number };
 
   integerRange(spec?: QuantSpec): { qMin: number; qMax: number };
   /** S and Z from [rMin, rMax] (widened to contain 0), as in the lecture. */

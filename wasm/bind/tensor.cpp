@@ -1,4 +1,6 @@
 // Bindings of quantlab/tensor.hpp's TensorMemory: the instance's tensor budget and usage.
+#include <malloc.h>
+
 #include <cmath>
 
 #include "options.hpp"
@@ -22,6 +24,8 @@ val memory_usage_js() {
   o.set("inUse", static_cast<double>(TensorMemory::in_use()));
   o.set("peak", static_cast<double>(TensorMemory::peak()));
   o.set("budget", static_cast<double>(TensorMemory::budget()));
+  // Everything malloc holds (tensors, handles, strings, scratch), for leak checks.
+  o.set("heapInUse", static_cast<double>(mallinfo().uordblks));
   return ok(o);
 }
 QL_EXPORT("memoryUsage", memory_usage_js);

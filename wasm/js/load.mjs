@@ -55,7 +55,8 @@ class Quantlab {
     return this[MODULE].HEAP8.buffer.byteLength;
   }
 
-  /** Tensor memory: bytes held by live tensors, the most held, and the budget. */
+  /** Tensor memory: bytes held by live tensors, the most held, the budget; heapInUse:
+   * every byte malloc holds. */
   memoryUsage() {
     return call(this[MODULE].memoryUsage);
   }
