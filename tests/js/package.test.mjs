@@ -3,7 +3,7 @@
 // the hand-written quantlab.d.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -83,4 +83,15 @@ test('a TypeScript consumer type-checks against quantlab.d.ts', () => {
   `);
   assert.throws(() => execFileSync('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', work],
     { cwd: work, encoding: 'utf8', stdio: 'pipe' }), (e) => /TS2345/.test(e.stdout));
+});
+
+test('the shipped JavaScript never evaluates strings (it runs under script-src without unsafe-eval)', () => {
+  // Emscripten's Embind glue builds its invokers with new Function unless linked with
+  // -sDYNAMIC_EXECUTION=0; a strict Content-Security-Policy then refuses the module.
+  const files = [...['quantlab-simd.mjs', 'quantlab-scalar.mjs'].map((f) => join(root, 'dist', f)),
+    ...readdirSync(join(root, 'wasm', 'js')).map((f) => join(root, 'wasm', 'js', f)), join(root, 'wasm', 'quantlab.mjs')];
+  for (const file of files) {
+    const src = readFileSync(file, 'utf8');
+    assert.doesNotMatch(src, /new Function\s*\(|\beval\s*\(|setTimeout\s*\(\s*['"`]/, file);
+  }
 });
