@@ -2,7 +2,8 @@
 // wasm at /wasm/ and /dist/ (what `import 'quantlab'` resolves to through the page's import
 // map), and the browser libraries the page uses from node_modules. Node built-ins only.
 // Usage: node web/serve.mjs [--port N]   (PORT also works; 0 picks a free port)
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,18 @@ const MOUNTS = [
   ['/', join(root, 'web')],
 ];
 
+/**
+ * The Content-Security-Policy every response carries (issue 18): nothing but this origin's
+ * own files, WebAssembly compiled from them, and no eval, no inline script or style. The one
+ * inline script is the page's import map (browsers cannot load one from a file yet); it is
+ * allowed by its hash, computed from the file as served. A bundled site needs no hash.
+ */
+export function contentSecurityPolicy(html = readFileSync(join(root, 'web', 'index.html'), 'utf8')) {
+  const hashes = [...html.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)]
+    .map((m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`);
+  return ["default-src 'self'", `script-src 'self' 'wasm-unsafe-eval' ${hashes.join(' ')}`.trim()].join('; ');
+}
+
 function resolvePath(urlPath) {
   for (const [prefix, dir] of MOUNTS) {
     if (!urlPath.startsWith(prefix)) continue;
@@ -49,6 +62,7 @@ function resolvePath(urlPath) {
 }
 
 export function createPlaygroundServer() {
+  const csp = contentSecurityPolicy();
   return createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     const file = resolvePath(url.pathname);
@@ -60,6 +74,7 @@ export function createPlaygroundServer() {
     res.writeHead(200, {
       'content-type': MIME[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
+      'content-security-policy': csp,
     });
     createReadStream(file).pipe(res);
   });

@@ -6,15 +6,11 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 
 import { load } from '../../wasm/quantlab.mjs';
-import { artifacts, openBrowser, root } from './browser.mjs';
-
-const AXE = join(root, 'node_modules', 'axe-core', 'axe.min.js');
+import { artifacts, axeRun, openBrowser } from './browser.mjs';
 
 /** axe-core on the page (shadow DOM included): the violations, as `id: targets` strings. */
 export async function axeViolations(page) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }));
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+  return (await axeRun(page)).map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify([n])).join(' ')}`);
 }
 
 /**

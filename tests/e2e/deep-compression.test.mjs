@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { load } from '../../wasm/quantlab.mjs';
-import { artifacts, openBrowser, root } from './browser.mjs';
+import { artifacts, downloadBytes, openBrowser, root } from './browser.mjs';
 
 const read = (p) => new Uint8Array(readFileSync(join(root, p)));
 const TRAIN = 1000;
@@ -78,7 +78,7 @@ test('deep compression lesson: stage table as the API computes it, the file, the
   assert.equal(report.decodedAccuracy, ref.stages[3].accuracy);
   const link = page.locator('ql-deep-compression [data-testid=download]');
   assert.match(await link.getAttribute('download'), /lenet300\.qlz/);
-  const size = await link.evaluate(async (a) => (await (await fetch(a.href)).arrayBuffer()).byteLength);
+  const size = (await downloadBytes(page, link)).length;
   assert.equal(size, ref.file.length);
   assert.equal(await page.locator('ql-deep-compression [data-testid=layers] tr').count(), 4);
   assert.ok(await page.locator('ql-deep-compression [data-testid=plot] canvas').count() > 0, 'histogram drawn');

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { artifacts, openBrowser, root } from './browser.mjs';
+import { artifacts, axeRun as axeViolations, openBrowser } from './browser.mjs';
 
-const AXE = join(root, 'node_modules', 'axe-core', 'axe.min.js');
 let env;
 
 before(async () => {
@@ -28,15 +27,6 @@ const PAGES = [
   ['linear', '?lesson=linear', 'ql-linear', []],
   ['models', '?lesson=models#count=500&calibration=64', 'ql-models', [['run-fp32', 'data-fp32'], ['quantize', 'data-int8']]],
 ];
-
-/** axe-core's violations on the page: [{id, impact, nodes: [target]}]. */
-export async function axeViolations(page) {
-  await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-}
 
 for (const width of [390, 760, 1366]) {
   test(`${width} px: the start page and every lesson, computed, without horizontal scroll or axe violations`, async () => {

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 
 import { load } from '../../wasm/quantlab.mjs';
 import { argmaxRows, confusionMatrix, normalize } from '../../web/src/tasks.mjs';
-import { artifacts, openBrowser, root } from './browser.mjs';
+import { artifacts, downloadBytes, openBrowser, root } from './browser.mjs';
 
 const read = (p) => new Uint8Array(readFileSync(join(root, p)));
 const MODEL = 'lenet5';
@@ -102,7 +102,7 @@ test('models lesson: int8 post-training quantization as the JS API computes it',
   // The exported int8 ONNX, downloadable, of the API's size.
   const link = page.locator('ql-models [data-testid=download-qoperator]');
   assert.equal(await link.isVisible(), true);
-  const size = await link.evaluate(async (a) => (await (await fetch(a.href)).arrayBuffer()).byteLength);
+  const size = (await downloadBytes(page, link)).length;
   assert.equal(size, ref.onnxBytes);
   await page.screenshot({ path: join(artifacts, 'models-lesson-int8.png'), fullPage: true });
   await page.close();

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { load } from '../../wasm/quantlab.mjs';
-import { artifacts, openBrowser, root } from './browser.mjs';
+import { artifacts, axeRun as axeViolations, openBrowser, root } from './browser.mjs';
 
-const AXE = join(root, 'node_modules', 'axe-core', 'axe.min.js');
 const read = (p) => new Uint8Array(readFileSync(join(root, p)));
 const CAL = 256;
 const TEST = 500;
@@ -27,13 +26,6 @@ after(async () => {
   await env?.close();
 });
 
-async function axeViolations(page) {
-  await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-}
 
 const int = (v) => Math.round(v).toLocaleString('en-US');
 const text = (page, id) => page.locator(`ql-pq [data-testid=${id}]`).textContent();

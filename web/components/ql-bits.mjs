@@ -73,10 +73,12 @@ export class QlBits extends Lesson {
 
   /** Measure the sweep (also the page's API). */
   async run() {
-    if (await super.run()) {
+    const finished = await super.run();
+    if (finished) {
       const { fp32, points } = this.results;
       this.dispatchEvent(new CustomEvent('ql-done', { detail: { fp32, points } }));
     }
+    return finished;
   }
 
   async compute({ model, count, kmeans, linear }, ctx) {

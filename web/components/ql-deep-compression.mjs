@@ -99,7 +99,9 @@ export class QlDeepCompression extends Lesson {
 
   /** Run the pipeline (also the page's API). */
   async run() {
-    if (await super.run()) this.dispatchEvent(new CustomEvent('ql-done', { detail: this.report }));
+    const finished = await super.run();
+    if (finished) this.dispatchEvent(new CustomEvent('ql-done', { detail: this.report }));
+    return finished;
   }
 
   compute(s, ctx) {
@@ -151,7 +153,7 @@ export class QlDeepCompression extends Lesson {
       r.stages.map((st) => `<tr data-stage="${st.stage}"><td class="l">${esc(STAGE_NAMES[st.stage] ?? st.stage)}</td>` +
         `<td data-field="bytes">${int(st.bytes)}</td><td data-field="ratio">${st.ratio.toFixed(2)}×</td><td data-field="paper">${PAPER[st.stage] ?? ''}</td>` +
         `<td data-field="accuracy">${pct(st.accuracy)}</td><td>${delta(st)}</td>` +
-        `<td class="bar-cell"><div class="bar" style="width:${(100 * st.ratio / maxRatio).toFixed(1)}%"></div></td></tr>`));
+        `<td class="bar-cell"><div class="bar" data-css="width:${(100 * st.ratio / maxRatio).toFixed(1)}%"></div></td></tr>`));
     this.$('[data-testid=layers]').innerHTML = tableHtml([['weight', 'l'], 'size', 'kept', 'bits', 'gap bits', 'k-means MSE',
       'fp32 B', 'pruned B', 'quantized B', 'Huffman B', 'ratio'],
     r.layers.map((l) => `<tr><td class="l">${esc(l.param)}</td><td>${int(l.size)}</td>` +

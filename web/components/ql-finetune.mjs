@@ -112,9 +112,9 @@ export class QlFinetune extends Lesson {
       this.$('[data-testid=flow]').innerHTML = tableHtml(['index', ['grouped gradients', 'l'], s.reduce === 'sum' ? 'sum' : 'mean', `× lr ${s.lr}`, 'centroid', 'new centroid'],
         order.map((j) => {
           const c = clusterColor(j, k);
-          const chips = Array.from(toy.grad).map((g, i) => (toy.labels[i] === j ? `<span class="chip" style="background:${c.fill}">${fmt(g)}</span>` : '')).join('');
-          return `<tr data-cluster="${j}"><td style="background:${c.fill}">${j}</td><td class="chips">${chips}</td>` +
-            `<td data-col="reduced">${fmt(toy.reduced[j], 3)}</td><td data-col="step" style="background:${signedFill(toy.step[j], 0.12)}">${fmt(toy.step[j], 3)}</td>` +
+          const chips = Array.from(toy.grad).map((g, i) => (toy.labels[i] === j ? `<span class="chip" data-css="background:${c.fill}">${fmt(g)}</span>` : '')).join('');
+          return `<tr data-cluster="${j}"><td data-css="background:${c.fill}">${j}</td><td class="chips">${chips}</td>` +
+            `<td data-col="reduced">${fmt(toy.reduced[j], 3)}</td><td data-col="step" data-css="background:${signedFill(toy.step[j], 0.12)}">${fmt(toy.step[j], 3)}</td>` +
             `<td>${fmt(toy.centroids[j])}</td><td data-col="updated"><b>${fmt(toy.updated[j])}</b></td></tr>`;
         }));
       set('formula', `c_k ← c_k − lr × ${s.reduce === 'sum' ? 'Σ' : 'mean'}_{i: index(i) = k} ∂L/∂W_i   (lr = ${s.lr})\n` +

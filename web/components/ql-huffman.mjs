@@ -167,7 +167,7 @@ export class QlHuffman extends Lesson {
       `decoded  ${Array.from(sample.decoded, (j) => bin(j, r.bits)).join(' ')}`);
     this.$('[data-testid=bitstring]').innerHTML = Array.from(sample.symbols, (j) => {
       const c = clusterColor(j, k);
-      return `<span style="background:${c.fill};border-color:${c.stroke}" title="index ${bin(j, r.bits)}">${r.codewords[j]}</span>`;
+      return `<span data-css="background:${c.fill};border-color:${c.stroke}" title="index ${bin(j, r.bits)}">${r.codewords[j]}</span>`;
     }).join('');
     const letters = ['a', 'b', 'c'];
     this.$('[data-testid=examples]').innerHTML = r.examples.map((e, i) => `<div class="example" data-testid="example-${i + 1}">` +

@@ -155,7 +155,7 @@ export class QlInteger extends Lesson {
     const fig = this.$('[data-testid=channels-fig]');
     fig.hidden = !conv;
     this.$('[data-testid=channels]').innerHTML = conv
-      ? tableHtml(['channel', 'S_W', 'M', 'M0 (Q31)', 'M0', 'n'], r.channels.map((c, i) => `<tr${i === r.channel ? ' style="font-weight:600"' : ''}><td>${i}</td>` +
+      ? tableHtml(['channel', 'S_W', 'M', 'M0 (Q31)', 'M0', 'n'], r.channels.map((c, i) => `<tr${i === r.channel ? ' data-css="font-weight:600"' : ''}><td>${i}</td>` +
         `<td>${c.sW.toPrecision(4)}</td><td>${c.M.toPrecision(4)}</td><td>${c.M0}</td><td>${(c.M0 / 2 ** 31).toFixed(4)}</td><td>${-c.shift}</td></tr>`))
       : '';
     const from = o;

@@ -148,9 +148,9 @@ export class QlKmeans extends Lesson {
     this.$('[data-testid=layer-codebook]').innerHTML = swatches(layer.centroids, toy.bits, layer.sizes);
     const best = Math.max(...layers.map((l) => l.ratio));
     this.$('[data-testid=layers]').innerHTML = tableHtml([['layer', 'l'], 'weights', 'fp32', 'indices', 'codebook', ['compression', 'l']],
-      layers.map((l) => `<tr${l.param === layer.param ? ' style="font-weight:600"' : ''}><td class="l">${esc(l.param)}</td><td>${int(l.n)}</td>` +
+      layers.map((l) => `<tr${l.param === layer.param ? ' data-css="font-weight:600"' : ''}><td class="l">${esc(l.param)}</td><td>${int(l.n)}</td>` +
         `<td>${bytes(l.fp32)}</td><td>${bytes(l.indices)}</td><td>${bytes(l.codebook)}</td>` +
-        `<td class="l"><span class="bar" style="width:${((4 * l.ratio) / best).toFixed(2)}em"></span>${ratio(l.ratio)}</td></tr>`));
+        `<td class="l"><span class="bar" data-css="width:${((4 * l.ratio) / best).toFixed(2)}em"></span>${ratio(l.ratio)}</td></tr>`));
   }
 }
 

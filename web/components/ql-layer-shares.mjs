@@ -70,7 +70,7 @@ export function drawShares(barsBox, table, nets) {
     }
     y += 6;
   });
-  barsBox.innerHTML = `<svg viewBox="0 0 ${W} ${y}" style="display:block;width:100%;max-width:640px;height:auto" role="img" aria-label="conv, FC and BatchNorm shares of parameters and MACs per network; the table below holds the numbers">${parts.join('')}</svg>`;
+  barsBox.innerHTML = `<svg viewBox="0 0 ${W} ${y}" data-css="display:block;width:100%;max-width:640px;height:auto" role="img" aria-label="conv, FC and BatchNorm shares of parameters and MACs per network; the table below holds the numbers">${parts.join('')}</svg>`;
   table.innerHTML = tableHtml([['network', 'l'], 'parameters', 'conv', 'FC', 'MACs', 'conv', 'FC'],
     nets.map((net) => {
       const p = KINDS.reduce((a, k) => a + net[k.key].params, 0);

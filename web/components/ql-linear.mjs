@@ -185,7 +185,7 @@ export class QlLinear extends Lesson {
       for (let j = 0; j < n; ++j) {
         const k = i * n + j;
         const v = values[k];
-        const style = color ? ` style="background:${color(v)}"` : '';
+        const style = color ? ` data-css="background:${color(v)}"` : '';
         cells.push(editable
           ? `<td><input data-k="${k}" value="${v}" inputmode="decimal" aria-label="w${i}${j}"></td>`
           : `<td${style}><span>${format(v)}</span></td>`);
@@ -241,7 +241,7 @@ export class QlLinear extends Lesson {
     const width = Array.from(sweep.clipMax, (hi, i) => hi - sweep.clipMin[i]);
     const positive = (a) => Array.from(a, (v) => (v > 0 ? v : null));
     this.$('[data-testid=methods]').innerHTML = tableHtml(['method', 'clipping range', 'round MSE', 'clip MSE', 'total MSE'],
-      r.methods.map(({ key, range, error: e }) => `<tr${key === s.method ? ' style="font-weight:600"' : ''}><td>${METHODS[key].label}</td>` +
+      r.methods.map(({ key, range, error: e }) => `<tr${key === s.method ? ' data-css="font-weight:600"' : ''}><td>${METHODS[key].label}</td>` +
         `<td>[${fmt(range.rMin, 3)}, ${fmt(range.rMax, 3)}]</td><td>${sci(e.roundMse)}</td><td>${sci(e.clipMse)}</td>` +
         `<td>${sci(e.totalMse)}</td></tr>`));
     const markers = r.methods.map(({ key, range }) => ({ label: METHODS[key].label, x: range.rMax - range.rMin, stroke: METHODS[key].stroke }));

@@ -150,7 +150,7 @@ export class QlModels extends Lesson {
     return this.runFp32();
   }
 
-  /** Run fp32 inference on the test images (also the page's API). */
+  /** Run fp32 inference on the test images (also the page's API); true when it finished. */
   async runFp32() {
     const ok = await this.task(async (ctx) => {
       const { model, count } = this.state;
@@ -159,9 +159,11 @@ export class QlModels extends Lesson {
     });
     const r = this.results?.fp32;
     if (ok) this.dispatchEvent(new CustomEvent('ql-fp32', { detail: { accuracy: r.accuracy, correct: r.correct, count: r.count } }));
+    return ok;
   }
 
-  /** Post-training int8 quantization with the chosen calibration, then int8 inference. */
+  /** Post-training int8 quantization with the chosen calibration, then int8 inference; true
+   * when it finished. */
   async quantize() {
     const ok = await this.task(async (ctx) => {
       const { model, count, method, calibration, percentile, requant } = this.state;
@@ -179,6 +181,7 @@ export class QlModels extends Lesson {
     });
     const r = this.results?.int8;
     if (ok) this.dispatchEvent(new CustomEvent('ql-int8', { detail: { accuracy: r.accuracy, agreement: r.agreement, bytes: r.qoperator.length } }));
+    return ok;
   }
 
   render(state, results) {
@@ -306,7 +309,7 @@ export class QlModels extends Lesson {
         // text stays above 4.5:1 on every shade.
         const bg = i === j ? '#e8eaed' : v ? `rgba(198,40,40,${(0.55 * v / top).toFixed(3)})` : '#fff';
         const diff = other && other[i * n + j] !== v ? ' class="diff"' : '';
-        return `<td${diff} style="background:${bg}">${v}</td>`;
+        return `<td${diff} data-css="background:${bg}">${v}</td>`;
       }).join('')}</tr>`).join('');
       return `<figure><figcaption>${title}</figcaption><div class="scroll" tabindex="0" role="region" aria-label="${title} confusion matrix"><table class="data confusion" data-testid="confusion-${title}">` +
         `<tr><th class="l">true \\ predicted</th>${classes.map((c) => `<th title="${esc(c)}">${esc(c.split('/')[0])}</th>`).join('')}</tr>${rows}</table></div></figure>`;
@@ -376,7 +379,7 @@ export class QlModels extends Lesson {
     const top = Math.max(...p.fp32.map((l) => l.ms), ...p.int8.map((l) => l.ms), 1e-9);
     const rows = (graph, list) => list.map((l, i) => `<tr data-graph="${graph}"><td class="l">${graph}</td><td>${i}</td>` +
       `<td class="l">${esc(l.name)}</td><td class="l">${esc(l.opType)}</td><td>${l.ms.toFixed(2)}</td>` +
-      `<td class="bar-cell"><div class="bar ${graph}" style="width:${(100 * l.ms / top).toFixed(1)}%"></div></td></tr>`).join('');
+      `<td class="bar-cell"><div class="bar ${graph}" data-css="width:${(100 * l.ms / top).toFixed(1)}%"></div></td></tr>`).join('');
     table.innerHTML = tableHtml([['graph', 'l'], '#', ['node', 'l'], ['op', 'l'], 'ms', ['time', 'l']],
       [rows('fp32', p.fp32), rows('int8', p.int8)]);
   }

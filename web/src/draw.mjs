@@ -26,7 +26,7 @@ export function gridRows(count, cols, cell) {
     const tds = [];
     for (let k = i; k < Math.min(count, i + cols); ++k) {
       const c = cell(k);
-      tds.push(`<td${c.fill ? ` style="background:${c.fill}"` : ''}${c.title ? ` title="${esc(c.title)}"` : ''}>${esc(c.text)}</td>`);
+      tds.push(`<td${c.fill ? ` data-css="background:${c.fill}"` : ''}${c.title ? ` title="${esc(c.title)}"` : ''}>${esc(c.text)}</td>`);
     }
     rows.push(`<tr>${tds.join('')}</tr>`);
   }
@@ -109,7 +109,7 @@ export function swatches(centroids, bits, sizes = null) {
   return Array.from(centroids, (v, j) => {
     const c = clusterColor(j, k);
     const count = sizes ? ` <small>×${sizes[j]}</small>` : '';
-    return `<li style="background:${c.fill};border-color:${c.stroke}"><b>${j.toString(2).padStart(bits, '0')}</b>${num(v, 4)}${count}</li>`;
+    return `<li data-css="background:${c.fill};border-color:${c.stroke}"><b>${j.toString(2).padStart(bits, '0')}</b>${num(v, 4)}${count}</li>`;
   }).join('');
 }
 

@@ -28,6 +28,34 @@ import { LESSON_CSS, progressBar } from './ui.mjs';
 const claimed = new Map();   // URL namespace -> the element using it, on this page
 
 /** A plot width that fits `host`: at most 760 px, the host's width on a phone. */
+/** {promise, resolve}: a promise resolved from outside. */
+function resolvable() {
+  let resolve;
+  const promise = new Promise((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** One constructed style sheet per lesson class: the shared lesson CSS and the class's own. */
+const sheets = new WeakMap();
+function sheetOf(cls) {
+  if (!sheets.has(cls)) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(`${LESSON_CSS}${cls.css}`);
+    sheets.set(cls, sheet);
+  }
+  return sheets.get(cls);
+}
+
+/** Moves every data-css="..." under `root` into the element's style (CSSOM, CSP-safe). */
+export function applyDataCss(root) {
+  for (const el of root.querySelectorAll('[data-css]')) {
+    el.style.cssText = el.dataset.css;
+    el.removeAttribute('data-css');
+  }
+}
+
 const plotWidth = (host) => Math.max(240, Math.min(760, (host.clientWidth || 640) - 4));
 
 const invalidArgument = (message) => new QuantlabError('INVALID_ARGUMENT', message);
@@ -52,6 +80,7 @@ export class Lesson extends HTMLElement {
   #busy = false;
   #cancelled = false;
   #ready = false;
+  #whenReady = resolvable();  // resolved once prepare() is done: run() waits for it
   #tasks = null;
   #namespace = null;       // null: no sync-url
   #progress = null;
@@ -92,7 +121,13 @@ export class Lesson extends HTMLElement {
 
   #build() {
     this.#root = this.attachShadow({ mode: 'open' });
-    this.#root.innerHTML = `<style>${LESSON_CSS}${this.constructor.css}</style>${this.constructor.template}`;
+    // Under a strict Content-Security-Policy (style-src 'self') neither a <style> element
+    // nor a style="" attribute may come from markup: the styles are a constructed sheet, and
+    // markup carries inline styles as data-css="...", applied through the CSSOM (issue 18).
+    this.#root.adoptedStyleSheets = [sheetOf(this.constructor)];
+    new MutationObserver(() => applyDataCss(this.#root)).observe(this.#root, { childList: true, subtree: true });
+    this.#root.innerHTML = this.constructor.template;
+    applyDataCss(this.#root);
     this.#state = defaults(this.#schema);
     this.#progress = progressBar(this.$('[data-testid=progress]'));
     // A box that scrolls sideways (a wide table on a phone) must be reachable by keyboard:
@@ -142,6 +177,7 @@ export class Lesson extends HTMLElement {
       this.#fail(e);
     }
     this.#ready = true;
+    this.#whenReady.resolve();
     if (this.constructor.live) await this.#compute();
     this.dataset.ready = 'true';
     this.dispatchEvent(new CustomEvent('ql-ready'));
@@ -419,8 +455,10 @@ export class Lesson extends HTMLElement {
     return finished;
   }
 
-  /** Compute now (lessons that compute on request); the page's API as well. */
-  run() {
+  /** Compute now (lessons that compute on request); the page's API as well: called before
+   * the lesson is ready (its data and quantlab loaded), it waits. True when it finished. */
+  async run() {
+    await this.#whenReady.promise;
     return this.task((ctx) => this.compute(this.state, ctx));
   }
 

@@ -533,6 +533,11 @@ export function createTasks(ql, quantlab) {
         base.dispose();
       }
     },
+
+    /** The worker's quantlab memory: tensors and malloc in use, and the wasm memory size. */
+    async memoryUsage() {
+      return { result: { ...ql.memoryUsage(), wasmBytes: ql.memoryBytes() } };
+    },
   };
   return tasks;
 }
