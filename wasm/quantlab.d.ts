@@ -74,6 +74,9 @@ export interface QuantParams {
 export interface ClipRange {
   rMin: number;
   rMax: number;
+  /** Set when the range is not the method's own: KL fell back to the MSE-optimal range
+   * (too few values for its histogram, or 20 times the MSE of min-max), and why. */
+  note?: string;
 }
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'mse' | 'kl';
@@ -463,6 +466,8 @@ export interface PtqLayerReport {
   outputZeroPoint: number;
   /** The calibrated clipping range [rMin, rMax] of the output (after an absorbed Relu/Clip). */
   outputRange: [number, number];
+  /** Why the output range is not the calibration method's own (KL's fallback), if it is not. */
+  rangeNote?: string;
   /** One per output channel (or one). */
   weightScales: Float32Array;
   /** M = S_W S_X / S_Y per channel; M ~= m0 * 2^(shift - 31), m0 in [2^30, 2^31). */

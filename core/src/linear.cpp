@@ -439,6 +439,41 @@ ClipRange kl_asymmetric(std::vector<double> hist, float lo_edge, float width, in
   return r;
 }
 
+std::string range_string(float lo, float hi) {
+  return "[" + number_string(lo, 6) + ", " + number_string(hi, 6) + "]";
+}
+
+// KL's guard (linear.hpp): the KL range when its quantization MSE on the data (values with
+// weights) is at most kKlMaxMseRatio times min-max's; else, and for fewer values than
+// histogram bins, the MSE-optimal range with a note saying why.
+constexpr double kKlMaxMseRatio = 20.0;
+
+Result<ClipRange> guarded_kl(const ClipRange& kl, std::span<const float> values,
+                             std::span<const double> weights, DataRange d, const QuantSpec& spec,
+                             const CalibrationOptions& o, double count) {
+  std::string why;
+  if (count < static_cast<double>(o.histogram_bins)) {
+    why = "KL calibration needs a histogram, and " + number_string(count) +
+          " values are fewer than its " + std::to_string(o.histogram_bins) + " bins";
+  } else {
+    auto p_kl = params_from_range(kl.r_min, kl.r_max, spec);
+    auto p_mm = params_from_range(d.lo, d.hi, spec);
+    if (!p_kl || !p_mm) return kl;
+    const double e_kl = error_split_weighted(values, weights, *p_kl).total_mse;
+    const double e_mm = error_split_weighted(values, weights, *p_mm).total_mse;
+    if (e_kl <= kKlMaxMseRatio * e_mm) return kl;
+    const double ratio = e_kl / e_mm;
+    const std::string times = ratio >= 100.0 ? std::to_string(std::llround(ratio)) : number_string(ratio, 3);
+    why = "KL's range " + range_string(kl.r_min, kl.r_max) + " quantizes this data with " +
+          times + " times the MSE of min-max " + range_string(d.lo, d.hi) +
+          " (" + number_string(e_kl, 4) + " against " + number_string(e_mm, 4) + ")";
+  }
+  auto r = mse_search(values, weights, d, spec, o.mse_steps);
+  if (!r) return r;
+  r->note = why + ": the MSE-optimal range " + range_string(r->r_min, r->r_max) + " instead";
+  return r;
+}
+
 int kl_levels(const QuantSpec& spec, bool both_signs) {
   // A one-sided distribution uses the whole grid; a two-sided one half of it per side.
   return both_signs ? (1 << (spec.bits - 1)) : (1 << spec.bits);
@@ -528,6 +563,7 @@ Result<ClipRange> calibrate(std::span<const float> data, const QuantSpec& spec,
       const float abs_max = std::max(-d.lo, d.hi);
       if (abs_max == 0.0f) return ClipRange{0.0f, 0.0f};
       const int bins = options.histogram_bins;
+      ClipRange kl;
       if (!spec.symmetric && d.lo < 0.0f && d.hi > 0.0f) {
         const float width = (d.hi - d.lo) / static_cast<float>(bins);
         std::vector<double> hist(bins, 0.0);
@@ -535,16 +571,18 @@ Result<ClipRange> calibrate(std::span<const float> data, const QuantSpec& spec,
           const int b = std::clamp(static_cast<int>((r - d.lo) / width), 0, bins - 1);
           hist[b] += 1.0;
         }
-        return kl_asymmetric(std::move(hist), d.lo, width, kl_levels(spec, false), d);
+        kl = kl_asymmetric(std::move(hist), d.lo, width, kl_levels(spec, false), d);
+      } else {
+        const float width = abs_max / static_cast<float>(bins);
+        std::vector<double> hist(bins, 0.0);
+        for (float r : data) {
+          const int b = std::min(bins - 1, static_cast<int>(std::fabs(r) / width));
+          hist[b] += 1.0;
+        }
+        const bool both = d.lo < 0.0f && d.hi > 0.0f;
+        kl = clamp_to_data(kl_threshold(hist, width, kl_levels(spec, both)), d);
       }
-      const float width = abs_max / static_cast<float>(bins);
-      std::vector<double> hist(bins, 0.0);
-      for (float r : data) {
-        const int b = std::min(bins - 1, static_cast<int>(std::fabs(r) / width));
-        hist[b] += 1.0;
-      }
-      const bool both = d.lo < 0.0f && d.hi > 0.0f;
-      return clamp_to_data(kl_threshold(hist, width, kl_levels(spec, both)), d);
+      return guarded_kl(kl, data, {}, d, spec, options, static_cast<double>(data.size()));
     }
   }
   return invalid_argument("unknown calibration method");
@@ -659,10 +697,12 @@ Result<ClipRange> RangeObserver::range(const QuantSpec& spec,
         signed_hist.reserve(static_cast<size_t>(neg_used + pos_used));
         for (int b = neg_used - 1; b >= 0; --b) signed_hist.push_back(neg_[b]);
         for (int b = 0; b < pos_used; ++b) signed_hist.push_back(pos_[b]);
-        return kl_asymmetric(std::move(signed_hist), -bin_width_ * static_cast<float>(neg_used),
-                             bin_width_, kl_levels(spec, false), d);
+        const ClipRange kl = kl_asymmetric(std::move(signed_hist), -bin_width_ * static_cast<float>(neg_used),
+                                           bin_width_, kl_levels(spec, false), d);
+        return guarded_kl(kl, values, weights, d, spec, options, static_cast<double>(count_));
       }
-      return clamp_to_data(kl_threshold(hist, bin_width_, kl_levels(spec, both)), d);
+      const ClipRange kl = clamp_to_data(kl_threshold(hist, bin_width_, kl_levels(spec, both)), d);
+      return guarded_kl(kl, values, weights, d, spec, options, static_cast<double>(count_));
     }
   }
   return ClipRange{d.lo, d.hi};

@@ -197,6 +197,53 @@ TEST_CASE("calibration: percentile, MSE and KL against min-max", "[linear]") {
   CHECK(kl->r_max < 10.0f);
   CHECK(kl->r_max > 2.5f);
   CHECK(kl->r_min == -kl->r_max);
+  CHECK(kl->note.empty());  // within the guard: KL's own range
+}
+
+TEST_CASE("KL calibration is guarded: never 20x the MSE of min-max, never on too few values", "[linear]") {
+  CalibrationOptions o;
+  o.method = CalibrationMethod::kKl;
+  auto mse_of = [](const std::vector<float>& data, const ClipRange& r, const QuantSpec& spec) {
+    return quantization_error(data, *params_from_range(r.r_min, r.r_max, spec))->total_mse;
+  };
+  SECTION("a heavy tail of real values (issue 11: conv1 of a BatchNorm LeNet-5 lost 21 dB)") {
+    // Log-normal (sigma 2) values: TensorRT's search cuts at about 1/7 of the range and
+    // clips the whole tail, 35-60 times the MSE of min-max here.
+    auto data = normal_data(100000, 11);
+    for (float& v : data) v = std::exp(2.0f * v);
+    const float max = *std::max_element(data.begin(), data.end());
+    const QuantSpec spec = spec_of(8, false, false);
+    auto kl = calibrate(data, spec, o);
+    REQUIRE(kl.is_ok());
+    INFO(kl->note);
+    CHECK_THAT(kl->note, Catch::Contains("times the MSE of min-max"));
+    CHECK_THAT(kl->note, Catch::Contains("the MSE-optimal range"));
+    CalibrationOptions m;
+    m.method = CalibrationMethod::kMse;
+    auto mse = calibrate(data, spec, m);
+    CHECK(kl->r_min == mse->r_min);
+    CHECK(kl->r_max == mse->r_max);
+    CHECK(mse_of(data, *kl, spec) <= mse_of(data, {0.0f, max}, spec));
+    // The streaming observer (PTQ) applies the same guard.
+    RangeObserver obs;
+    REQUIRE(obs.observe(data).is_ok());
+    auto streamed = obs.range(spec, o);
+    REQUIRE(streamed.is_ok());
+    CHECK_THAT(streamed->note, Catch::Contains("times the MSE of min-max"));
+    CHECK(streamed->r_max > 0.5f * max);
+  }
+  SECTION("too few values for a histogram (issue 11: the linear lesson's outliers matrix)") {
+    // 16 weights at 4 bits: KL on a 2048-bin histogram of 16 values chose [-1.32, 0] and
+    // clipped every positive value (MSE 3.5 against min-max's 0.035).
+    const std::vector<float> w = {-0.41f, 0.62f, 0.05f, -0.77f, 0.33f, 6.12f, -0.18f, 0.48f,
+                                  0.91f, -0.26f, 0.14f, -0.55f, 0.29f, -0.08f, 0.71f, -0.35f};
+    const QuantSpec spec = spec_of(4, true, false);
+    auto kl = calibrate(w, spec, o);
+    REQUIRE(kl.is_ok());
+    CHECK_THAT(kl->note, Catch::Contains("16 values are fewer than its 2048 bins"));
+    CHECK(kl->r_max > 0.0f);
+    CHECK(mse_of(w, *kl, spec) <= mse_of(w, {-0.77f, 6.12f}, spec));
+  }
 }
 
 TEST_CASE("KL calibration after a ReLU: the spike of zeros does not dominate", "[linear]") {

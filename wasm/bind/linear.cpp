@@ -80,6 +80,7 @@ val calibrate_js(const val& data, const val& spec, const val& options) {
     val v = val::object();
     v.set("rMin", r.r_min);
     v.set("rMax", r.r_max);
+    if (!r.note.empty()) v.set("note", r.note);
     return v;
   });
 }

@@ -23,6 +23,7 @@ val layer_out(const PtqLayerReport& L) {
   range.set(0, L.output_range.r_min);
   range.set(1, L.output_range.r_max);
   o.set("outputRange", range);
+  if (!L.output_range.note.empty()) o.set("rangeNote", L.output_range.note);
   o.set("weightScales", array_out(L.weight_scales));
   o.set("multipliers", array_out(L.multipliers));
   o.set("m0", array_out(L.m0));

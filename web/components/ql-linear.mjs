@@ -92,6 +92,7 @@ ${cards([['r-min', 'r<sub>min</sub> (clip)'], ['r-max', 'r<sub>max</sub> (clip)'
   <div class="scroll" data-testid="plot" role="img" aria-label="round, clip and total error against the clipping range; the summary and the table below give the numbers"></div>
   <p class="note" data-testid="plot-summary"></p>
   <div class="scroll" tabindex="0" role="region" aria-label="calibration methods"><table class="methods" data-testid="methods"></table></div>
+  <p class="note" data-testid="methods-note"></p>
 </figure>
 `;
 
@@ -215,7 +216,7 @@ export class QlLinear extends Lesson {
       color: (v) => `rgba(${v > 0 ? '214,39,40' : '31,119,180'},${(0.6 * Math.abs(v) / maxErr).toFixed(3)})`,
     });
     if (!r) {
-      for (const id of ['q-caption', 'r-min', 'r-max', 'q-range', 'scale', 'zero-point', 'mse', 'formula', 'plot-summary']) set(id, '');
+      for (const id of ['q-caption', 'r-min', 'r-max', 'q-range', 'scale', 'zero-point', 'mse', 'formula', 'plot-summary', 'methods-note']) set(id, '');
       this.$('[data-testid=methods]').innerHTML = '';
       this.dropPlot('main');
       return;
@@ -244,6 +245,9 @@ export class QlLinear extends Lesson {
       r.methods.map(({ key, range, error: e }) => `<tr${key === s.method ? ' data-css="font-weight:600"' : ''}><td>${METHODS[key].label}</td>` +
         `<td>[${fmt(range.rMin, 3)}, ${fmt(range.rMax, 3)}]</td><td>${sci(e.roundMse)}</td><td>${sci(e.clipMse)}</td>` +
         `<td>${sci(e.totalMse)}</td></tr>`));
+    // A method that did not keep its own range says so (KL's guard).
+    this.$('[data-testid=methods-note]').textContent = r.methods.filter(({ range }) => range.note)
+      .map(({ key, range }) => `${METHODS[key].label}: ${range.note}.`).join(' ');
     const markers = r.methods.map(({ key, range }) => ({ label: METHODS[key].label, x: range.rMax - range.rMin, stroke: METHODS[key].stroke }));
     const plot = this.plot('main', (w) => linePlot(this.$('[data-testid=plot]'), {
       xLabel: 'clipping range width r_max − r_min',

@@ -73,6 +73,7 @@ node by node.</p>
 (per output channel), the requantization multiplier M and its fixed-point form M<sub>0</sub> (Q31)
 and shift, and the SQNR of the int8 layer output against fp32 (10 log<sub>10</sub> signal / noise power).</p>
 <div class="scroll"><table class="data" data-testid="report"></table></div>
+<p class="note" data-testid="report-note"></p>
 <h3>Weights on the int8 grid</h3>
 <div class="controls">
   <label>layer <select name="grid-layer" data-testid="grid-layer"></select></label>
@@ -256,6 +257,9 @@ export class QlModels extends Lesson {
 
   #renderReport(report) {
     const layers = Array.isArray(report) ? report : report?.layers ?? [];
+    // A layer whose output range is not the calibration method's own says why (KL's guard).
+    this.$('[data-testid=report-note]').textContent = layers.filter((l) => l.rangeNote)
+      .map((l) => `${l.name}: ${l.rangeNote}.`).join(' ');
     if (layers.length === 0) {
       this.$('[data-testid=report]').innerHTML = '';
       return;
