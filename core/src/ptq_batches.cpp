@@ -35,7 +35,33 @@ Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, con
 
 Result<PtqResult> quantize_static(const Model& fp32, std::span<const float> data,
                                   const Shape& shape, const PtqOptions& options) {
-  auto batches = calibration_batches(data, shape, options.batch_size);
+  // A model whose input batch is fixed (exported audio models are often [1, ...]) only runs
+  // batches of exactly that size: the data are split so, whatever batch_size says, and the
+  // samples that would not fill a last batch are left out.
+  int64_t batch_size = options.batch_size;
+  Shape used = shape;
+  const auto& inputs = fp32.inputs();
+  if (inputs.size() == 1 && inputs[0].rank_known && !inputs[0].dims.empty() &&
+      inputs[0].dims[0] > 0 && !shape.empty() && batch_size >= 1) {
+    const int64_t fixed = inputs[0].dims[0];
+    if (shape[0] < fixed) {
+      return shape_mismatch("the model's input '" + inputs[0].name + "' has a fixed batch of " +
+                            std::to_string(fixed) + " samples, and the calibration data " +
+                            shape_string(shape) + " hold only " + std::to_string(shape[0]));
+    }
+    batch_size = fixed;
+    used[0] = shape[0] / fixed * fixed;
+  }
+  auto total = shape_size(used);
+  if (!total) return total.status();
+  auto whole = shape_size(shape);
+  if (!whole) return whole.status();
+  if (data.size() != *whole) {
+    return shape_mismatch("the calibration data has " + std::to_string(data.size()) +
+                          " values but its shape " + shape_string(shape) + " holds " +
+                          std::to_string(*whole));
+  }
+  auto batches = calibration_batches(data.first(*total), used, batch_size);
   if (!batches) return batches.status();
   return quantize_static(fp32, *batches, options);
 }

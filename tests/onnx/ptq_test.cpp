@@ -796,3 +796,52 @@ TEST_CASE("ptq: scales whose product overflows float32 are refused by name", "[o
   CHECK_THAT(q.status().message(), Catch::Contains("overflows float32"));
   CHECK(quantize_static(fp32, {&x, 1}).status().code() == ErrorCode::kInvalidArgument);
 }
+
+TEST_CASE("ptq: a fixed-batch model is calibrated from one array split into its batch", "[onnx][ptq]") {
+  // issue 11: exported audio models fix the batch at 1; calibration failed with a
+  // SHAPE_MISMATCH that did not say why. The array is now split into batches of the fixed size.
+  std::mt19937 rng(8);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(10 * 2 * 4 * 4);
+  for (float& x : v) x = d(rng);
+  for (int64_t fixed : {1, 3}) {
+    INFO("batch fixed at " << fixed);
+    OnnxModel m = conv1x1_model({fixed, ""});
+    OnnxNode relu;
+    relu.name = "relu";
+    relu.op_type = "Relu";
+    relu.inputs = {"c"};
+    relu.outputs = {"y"};
+    m.graph.nodes.push_back(relu);
+    const Model fp32 = from_onnx(m);
+    int calibrated = 0;
+    PtqOptions o;
+    o.batch_size = 64;  // ignored: the model decides
+    o.progress = [&](const Progress& p) {
+      if (std::string(p.stage) == "calibrate") calibrated = static_cast<int>(p.total);
+    };
+    auto q = quantize_static(fp32, v, {10, 2, 4, 4}, o);
+    INFO(q.status().to_string());
+    REQUIRE(q.is_ok());
+    CHECK(calibrated == 10 / fixed);  // 10 batches of 1; 3 of 3 (the tenth sample left out)
+    const Tensor x = Tensor::from<float>({fixed, 2, 4, 4}, std::vector<float>(v.begin(), v.begin() + fixed * 32));
+    auto want = fp32.run({&x, 1});
+    auto got = from_onnx(q->model).run({&x, 1});
+    REQUIRE(want.is_ok());
+    REQUIRE(got.is_ok());
+    CHECK(sqnr((*want)[0].data<float>(), (*got)[0].data<float>()) > 30.0);
+  }
+  // Fewer samples than the fixed batch: the error names the input and the batch.
+  OnnxModel m = conv1x1_model({4, ""});
+  m.graph.nodes.push_back(OnnxNode{});
+  m.graph.nodes.back().name = "relu";
+  m.graph.nodes.back().op_type = "Relu";
+  m.graph.nodes.back().inputs = {"c"};
+  m.graph.nodes.back().outputs = {"y"};
+  const Model fp32 = from_onnx(m);
+  auto q = quantize_static(fp32, std::span<const float>(v).first(3 * 32), {3, 2, 4, 4}, PtqOptions{});
+  REQUIRE_FALSE(q.is_ok());
+  CHECK(q.status().code() == ErrorCode::kShapeMismatch);
+  CHECK_THAT(q.status().message(), Catch::Contains("fixed batch of 4"));
+  CHECK_THAT(q.status().message(), Catch::Contains("'x'"));
+}

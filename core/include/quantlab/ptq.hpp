@@ -113,7 +113,9 @@ Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, con
                                                 int64_t batch_size);
 
 /// quantize_static on one calibration array of `shape`, fed in batches of
-/// options.batch_size samples.
+/// options.batch_size samples; for a model whose input batch is fixed at b, in batches of
+/// b (the samples that do not fill a last batch are left out; fewer than b is
+/// kShapeMismatch, naming the input and b).
 Result<PtqResult> quantize_static(const Model& fp32, std::span<const float> data,
                                   const Shape& shape, const PtqOptions& options);
 
