@@ -1,0 +1,174 @@
+// Shape subgraphs (issue 10): torch's x.reshape(x.shape[0], -1), written as Shape -> Gather ->
+// Unsqueeze -> Concat -> Reshape, folds into a plain Reshape when the input shape is static and
+// runs at run time with the batch symbol kept at load when it is dynamic; the torch.onnx
+// exports of tests/fixtures/torch load; an unsupported model names every missing operator.
+#include <catch2/catch.hpp>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "onnx/onnx_test_util.hpp"
+#include "quantlab/model.hpp"
+#include "quantlab/onnx.hpp"
+
+using namespace quantlab;
+using namespace quantlab::testing;
+
+namespace {
+
+OnnxNode make_node(const std::string& op, std::vector<std::string> in,
+                   std::vector<std::string> out, std::vector<OnnxAttribute> attrs = {}) {
+  OnnxNode n;
+  n.op_type = op;
+  n.name = "/" + op;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  n.attributes = std::move(attrs);
+  return n;
+}
+
+/// x [batch, 16, 5, 5] -> x.reshape(x.shape[0], -1) as torch.onnx.export writes it (opset 13:
+/// Unsqueeze takes its axes as an input).
+OnnxModel torch_reshape(OnnxDim batch) {
+  OnnxModel m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", 13}};
+  OnnxValueInfo x;
+  x.name = "x";
+  x.elem_type = 1;
+  x.has_shape = true;
+  x.dims = {batch, {16, ""}, {5, ""}, {5, ""}};
+  m.graph.inputs.push_back(x);
+  OnnxValueInfo y;
+  y.name = "y";
+  m.graph.outputs.push_back(y);
+  m.graph.initializers.push_back({"zero", Tensor::from<int64_t>({}, {0})});
+  m.graph.initializers.push_back({"axes", Tensor::from<int64_t>({1}, {0})});
+  m.graph.initializers.push_back({"minus_one", Tensor::from<int64_t>({1}, {-1})});
+  auto& g = m.graph.nodes;
+  g.push_back(make_node("Shape", {"x"}, {"s"}));
+  g.push_back(make_node("Gather", {"s", "zero"}, {"n"}, {OnnxAttribute::make_int("axis", 0)}));
+  g.push_back(make_node("Unsqueeze", {"n", "axes"}, {"n1"}));
+  g.push_back(make_node("Concat", {"n1", "minus_one"}, {"spec"},
+                        {OnnxAttribute::make_int("axis", 0)}));
+  g.push_back(make_node("Reshape", {"x", "spec"}, {"y"}));
+  return m;
+}
+
+Tensor iota_input(int64_t batch) {
+  std::vector<float> v(static_cast<size_t>(batch * 400));
+  std::iota(v.begin(), v.end(), 0.0f);
+  return Tensor::from<float>({batch, 16, 5, 5}, std::move(v));
+}
+
+void check_flattened(Model& m, int64_t batch) {
+  INFO("batch " << batch);
+  std::vector<Tensor> in;
+  in.push_back(iota_input(batch));
+  auto out = m.run(in);
+  REQUIRE(out.is_ok());
+  const Tensor& y = (*out)[0];
+  CHECK(y.shape() == Shape{batch, 400});
+  const auto d = y.data<float>();
+  for (size_t i = 0; i < d.size(); ++i) REQUIRE(d[i] == static_cast<float>(i));
+}
+
+const LayerInfo& layer(const Model& m, const std::string& op) {
+  for (const LayerInfo& l : m.layers()) {
+    if (l.op_type == op) return l;
+  }
+  FAIL("no " << op << " layer");
+  return m.layers().front();
+}
+
+}  // namespace
+
+TEST_CASE("shape fold: a static Shape->Gather->Unsqueeze->Concat chain folds into Reshape [2, 400]",
+          "[onnx][shape]") {
+  auto m = Model::from_onnx(torch_reshape({2, ""}));
+  REQUIRE(m.is_ok());
+  for (const char* op : {"Shape", "Gather", "Unsqueeze", "Concat"}) {
+    INFO(op);
+    CHECK(layer(*m, op).folded);
+  }
+  CHECK_FALSE(layer(*m, "Reshape").folded);
+  REQUIRE(m->outputs().size() == 1);
+  CHECK(m->outputs()[0].dims == std::vector<int64_t>{2, 400});
+  check_flattened(*m, 2);
+}
+
+TEST_CASE("shape fold: a dynamic batch stays dynamic (Reshape [N, 400] at load, any batch at run)",
+          "[onnx][shape]") {
+  auto m = Model::from_onnx(torch_reshape({-1, "N"}));
+  REQUIRE(m.is_ok());
+  CHECK_FALSE(layer(*m, "Shape").folded);
+  CHECK_FALSE(layer(*m, "Concat").folded);
+  REQUIRE(m->outputs().size() == 1);
+  CHECK(m->shape_string(m->outputs()[0]) == "[N, 400]");
+  for (int64_t batch : {1, 3, 7}) check_flattened(*m, batch);
+}
+
+TEST_CASE("shape fold: Shape start/end, Slice of a shape and ConstantOfShape keep the symbol",
+          "[onnx][shape]") {
+  OnnxModel m = torch_reshape({-1, "N"});
+  auto& g = m.graph.nodes;
+  g.clear();
+  m.opset_imports = {{"", 17}};
+  m.graph.initializers.push_back({"start", Tensor::from<int64_t>({1}, {0})});
+  m.graph.initializers.push_back({"end", Tensor::from<int64_t>({1}, {INT64_MAX})});
+  // Shape(x, end=2) = [N, 16]; Slice(..., 0, INT64_MAX) keeps it; ConstantOfShape -> [N, 16].
+  g.push_back(make_node("Shape", {"x"}, {"s"}, {OnnxAttribute::make_int("end", 2)}));
+  g.push_back(make_node("Slice", {"s", "start", "end"}, {"s2"}));
+  g.push_back(make_node("ConstantOfShape", {"s2"}, {"y"}));
+  auto model = Model::from_onnx(m);
+  REQUIRE(model.is_ok());
+  CHECK(model->shape_string(model->outputs()[0]) == "[N, 16]");
+  std::vector<Tensor> in;
+  in.push_back(iota_input(3));
+  auto out = model->run(in);
+  REQUIRE(out.is_ok());
+  CHECK((*out)[0].shape() == Shape{3, 16});
+  CHECK((*out)[0].dtype() == DType::kFloat32);
+}
+
+TEST_CASE("shape fold: the torch.onnx exports of tests/fixtures/torch load with a dynamic batch",
+          "[onnx][shape]") {
+  const std::string dir = std::string(QL_SOURCE_DIR) + "/tests/fixtures/torch";
+  for (const char* file : {"lenet5_opset13.onnx", "lenet5_opset17.onnx", "lenet300_opset13.onnx",
+                           "lenet300_opset17.onnx"}) {
+    INFO(file);
+    auto m = Model::load(read_file(dir + "/" + file));
+    REQUIRE(m.is_ok());
+    CHECK(m->shape_string(m->outputs()[0]) == "[N, 10]");
+    CHECK(layer(*m, "Reshape").outputs[0].dims.back() > 0);  // [N, 400] / [N, 784]
+    for (int64_t batch : {1, 3}) {
+      std::vector<Tensor> in;
+      in.push_back(Tensor::from<float>({batch, 1, 28, 28},
+                                       std::vector<float>(static_cast<size_t>(batch * 784), 0.5f)));
+      auto out = m->run(in);
+      REQUIRE(out.is_ok());
+      CHECK((*out)[0].shape() == Shape{batch, 10});
+    }
+  }
+}
+
+TEST_CASE("shape fold: an unsupported model names every missing operator in one message",
+          "[onnx][shape][errors]") {
+  OnnxModel m = torch_reshape({-1, "N"});
+  auto& g = m.graph.nodes;
+  g.push_back(make_node("LSTM", {"y"}, {"h1"}));
+  g.back().name = "rnn1";
+  g.push_back(make_node("LSTM", {"h1"}, {"h2"}));
+  g.back().name = "rnn2";
+  g.push_back(make_node("Resize", {"h2"}, {"r"}));
+  g.push_back(make_node("Shape", {"r"}, {"bad"}, {OnnxAttribute::make_int("no_such", 1)}));
+  m.graph.outputs[0].name = "bad";
+  auto model = Model::from_onnx(m);
+  REQUIRE_FALSE(model.is_ok());
+  const std::string msg = model.status().message();
+  INFO(msg);
+  CHECK(model.status().code() == ErrorCode::kUnsupported);
+  CHECK_THAT(msg, Catch::Contains("2 operators"));
+  CHECK_THAT(msg, Catch::Contains("unsupported operator LSTM (2 nodes, the first node 'rnn1'"));
+  CHECK_THAT(msg, Catch::Contains("unsupported operator Resize (1 node: node '/Resize'"));
+}
