@@ -180,13 +180,15 @@ Result<std::unique_ptr<Op>> make_reshape(const NodeContext& ctx, std::vector<Val
       if (!d) return d.status();
       out[0].dims = std::move(*d);
     } else {
+      // Known sizes and symbols stay; -1, unknown elements and 0s of an unknown rank do not.
+      const ValueInfo& x = ctx.input(0);
       for (size_t i = 0; i < sv->size(); ++i) {
         const int64_t v = (*sv)[i];
-        const bool copy = v == 0 && !allow_zero && ctx.input(0).rank_known &&
-                          i < ctx.input(0).dims.size();
-        out[0].dims.push_back(copy ? ctx.input(0).dims[i] : v >= 0 || v <= kFirstSymbolDim ? v : kUnknownDim);
+        const bool copy = v == 0 && !allow_zero && x.rank_known && i < x.dims.size();
+        const bool keep = (v > 0 || (v == 0 && allow_zero)) ||
+                          (v <= kFirstSymbolDim && v != kUnknownValue);
+        out[0].dims.push_back(copy ? x.dims[i] : keep ? v : kUnknownDim);
       }
-      for (int64_t& d : out[0].dims) if (d == kUnknownValue) d = kUnknownDim;
     }
   } else if (shape.rank_known && known(shape.dims[0])) {
     out[0].rank_known = true;

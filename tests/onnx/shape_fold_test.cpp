@@ -10,6 +10,7 @@
 #include "onnx/onnx_test_util.hpp"
 #include "quantlab/model.hpp"
 #include "quantlab/onnx.hpp"
+#include "quantlab/ptq.hpp"
 
 using namespace quantlab;
 using namespace quantlab::testing;
@@ -149,6 +150,35 @@ TEST_CASE("shape fold: the torch.onnx exports of tests/fixtures/torch load with 
       REQUIRE(out.is_ok());
       CHECK((*out)[0].shape() == Shape{batch, 10});
     }
+  }
+}
+
+TEST_CASE("shape fold: PTQ of a torch export keeps the computed Reshape on int8 values",
+          "[onnx][shape][ptq]") {
+  const std::string dir = std::string(QL_SOURCE_DIR) + "/tests/fixtures/torch";
+  auto m = Model::load(read_file(dir + "/lenet5_opset17.onnx"));
+  REQUIRE(m.is_ok());
+  std::vector<float> calib(8 * 784);
+  for (size_t i = 0; i < calib.size(); ++i) calib[i] = static_cast<float>((i * 7919) % 256) / 255.0f;
+  PtqOptions o;
+  auto q = quantize_static(*m, calib, {8, 1, 28, 28}, o);
+  REQUIRE(q.is_ok());
+  std::string ops;
+  for (const OnnxNode& n : q->model.graph.nodes) ops += n.op_type + " ";
+  INFO(ops);
+  // Shape reads a dequantized copy; the Reshape moves int8 values (no Dequantize/Quantize
+  // around it), and the three Gemms are integer.
+  CHECK(q->layers.size() == 5);
+  auto qm = Model::from_onnx(q->model);
+  REQUIRE(qm.is_ok());
+  CHECK(layer(*qm, "Reshape").inputs[0].dtype == DType::kInt8);
+  for (int64_t batch : {1, 3}) {
+    std::vector<Tensor> in;
+    in.push_back(Tensor::from<float>({batch, 1, 28, 28},
+                                     std::vector<float>(calib.begin(), calib.begin() + batch * 784)));
+    auto out = qm->run(in);
+    REQUIRE(out.is_ok());
+    CHECK((*out)[0].shape() == Shape{batch, 10});
   }
 }
 
