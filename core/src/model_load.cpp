@@ -34,16 +34,12 @@ std::string list_operators() {
   return s;
 }
 
-Result<DType> dtype_from_onnx(int32_t elem_type) {
-  switch (elem_type) {
-    case 1: return DType::kFloat32;
-    case 2: return DType::kUInt8;
-    case 3: return DType::kInt8;
-    case 6: return DType::kInt32;
-    case 7: return DType::kInt64;
-    case 9: return DType::kBool;
-    default: return unsupported("element type " + onnx_type_name(elem_type));
+Result<DType> graph_dtype(int32_t elem_type) {
+  DType d;
+  if (!dtype_from_onnx(elem_type, d)) {
+    return unsupported("element type " + onnx_type_name(elem_type));
   }
+  return d;
 }
 
 class Builder {
@@ -226,7 +222,7 @@ class Builder {
         return unsupported("graph input '" + in.name +
                            "' is not a tensor (a sequence, map or optional)");
       }
-      auto dtype = dtype_from_onnx(in.elem_type);
+      auto dtype = graph_dtype(in.elem_type);
       if (!dtype) {
         return unsupported("graph input '" + in.name + "' has " + dtype.status().message() +
                            "; quantlab supports FLOAT, UINT8, INT8, INT32, INT64 and BOOL");
@@ -578,7 +574,7 @@ class Builder {
       }
       ValueInfo& v = I.values[static_cast<size_t>(it->second)];
       if (o.is_tensor && o.elem_type != 0) {
-        auto declared = dtype_from_onnx(o.elem_type);
+        auto declared = graph_dtype(o.elem_type);
         if (!declared || *declared != v.dtype) {
           return malformed("graph output '" + o.name + "' is declared " +
                            onnx_type_name(o.elem_type) + " but its producer computes " +

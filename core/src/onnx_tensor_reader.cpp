@@ -163,17 +163,10 @@ Result<OnnxTensor> materialize(const TensorSource& s, const std::string& context
                        "self-contained .onnx files (re-save the model without external data)");
   }
   if (s.has_segment) return unsupported(label + " is a segment of a larger tensor");
-  DType dtype;
-  switch (s.data_type) {
-    case 1: dtype = DType::kFloat32; break;
-    case 2: dtype = DType::kUInt8; break;
-    case 3: dtype = DType::kInt8; break;
-    case 6: dtype = DType::kInt32; break;
-    case 7: dtype = DType::kInt64; break;
-    case 9: dtype = DType::kBool; break;
-    default:
-      return unsupported(label + " has element type " + onnx_type_name(s.data_type) +
-                         "; quantlab supports FLOAT, UINT8, INT8, INT32, INT64 and BOOL");
+  DType dtype = DType::kFloat32;
+  if (!dtype_from_onnx(s.data_type, dtype)) {
+    return unsupported(label + " has element type " + onnx_type_name(s.data_type) +
+                       "; quantlab supports FLOAT, UINT8, INT8, INT32, INT64 and BOOL");
   }
   for (int64_t d : s.dims) {
     if (d < 0) {

@@ -275,16 +275,9 @@ Result<std::unique_ptr<Op>> make_cast(const NodeContext& ctx, std::vector<ValueI
   auto to_attr = ctx.attr_int("to", 0);
   if (!to_attr) return to_attr.status();
   DType to = DType::kFloat32;
-  switch (*to_attr) {
-    case 1: to = DType::kFloat32; break;
-    case 2: to = DType::kUInt8; break;
-    case 3: to = DType::kInt8; break;
-    case 6: to = DType::kInt32; break;
-    case 7: to = DType::kInt64; break;
-    case 9: to = DType::kBool; break;
-    default:
-      return unsupported("Cast to " + onnx_type_name(static_cast<int32_t>(*to_attr)) +
-                         ": quantlab casts between FLOAT, UINT8, INT8, INT32, INT64 and BOOL");
+  if (!dtype_from_onnx(*to_attr, to)) {
+    return unsupported("Cast to " + onnx_type_name(static_cast<int32_t>(*to_attr)) +
+                       ": quantlab casts between FLOAT, UINT8, INT8, INT32, INT64 and BOOL");
   }
   out[0] = ctx.input(0);
   out[0].dtype = to;

@@ -3,6 +3,7 @@
 // runs at run time with the batch symbol kept at load when it is dynamic; the torch.onnx
 // exports of tests/fixtures/torch load; an unsupported model names every missing operator.
 #include <catch2/catch.hpp>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -180,6 +181,93 @@ TEST_CASE("shape fold: PTQ of a torch export keeps the computed Reshape on int8 
     REQUIRE(out.is_ok());
     CHECK((*out)[0].shape() == Shape{batch, 10});
   }
+}
+
+namespace {
+
+/// One node `op` on graph inputs x0, x1, ... (their values given) at `opset`; its output y.
+Result<std::vector<Tensor>> run_node(const std::string& op, std::vector<Tensor> inputs,
+                                     std::vector<OnnxAttribute> attrs, int64_t opset = 13,
+                                     std::vector<std::pair<std::string, Tensor>> inits = {}) {
+  OnnxModel m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", opset}};
+  std::vector<std::string> names;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    OnnxValueInfo v;
+    v.name = "x" + std::to_string(i);
+    v.elem_type = static_cast<int32_t>(inputs[i].dtype());
+    v.has_shape = true;
+    for (int64_t d : inputs[i].shape()) v.dims.push_back({d, ""});
+    m.graph.inputs.push_back(v);
+    names.push_back(v.name);
+  }
+  for (auto& [name, t] : inits) {
+    m.graph.initializers.push_back({name, t});
+    names.push_back(name);
+  }
+  OnnxValueInfo y;
+  y.name = "y";
+  m.graph.outputs.push_back(y);
+  m.graph.nodes.push_back(make_node(op, names, {"y"}, std::move(attrs)));
+  auto model = Model::from_onnx(m);
+  if (!model) return model.status();
+  return model->run(inputs);
+}
+
+}  // namespace
+
+TEST_CASE("shape ops: Cast between float32, int64, int32, int8, uint8 and bool (opset <= 17)",
+          "[onnx][shape]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto x = Tensor::from<float>({6}, {1.9f, -1.9f, 0.0f, 300.0f, nan, -0.4f});
+  auto to = [&](DType d) {
+    auto r = run_node("Cast", {x}, {OnnxAttribute::make_int("to", static_cast<int64_t>(d))});
+    REQUIRE(r.is_ok());
+    return (*r)[0];
+  };
+  // Toward zero; NaN gives 0; out of the target's range wraps after int64 (300 -> 44 in int8).
+  const Tensor i64 = to(DType::kInt64);
+  CHECK(std::vector<int64_t>(i64.data<int64_t>().begin(), i64.data<int64_t>().end()) ==
+        std::vector<int64_t>{1, -1, 0, 300, 0, 0});
+  const Tensor i8 = to(DType::kInt8);
+  CHECK(std::vector<int8_t>(i8.data<int8_t>().begin(), i8.data<int8_t>().end()) ==
+        std::vector<int8_t>{1, -1, 0, 44, 0, 0});
+  const Tensor b = to(DType::kBool);
+  CHECK(std::vector<bool>(b.data<bool>().begin(), b.data<bool>().end()) ==
+        std::vector<bool>{true, true, false, true, true, true});
+  auto back = run_node("Cast", {b}, {OnnxAttribute::make_int("to", 1)});
+  REQUIRE(back.is_ok());
+  CHECK(std::vector<float>((*back)[0].data<float>().begin(), (*back)[0].data<float>().end()) ==
+        std::vector<float>{1, 1, 0, 1, 1, 1});
+  auto bad = run_node("Cast", {x}, {OnnxAttribute::make_int("to", 11)});
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("DOUBLE"));
+}
+
+TEST_CASE("shape ops: attribute axes before opset 13, integer division by zero, Gather on int64",
+          "[onnx][shape]") {
+  auto x = Tensor::from<float>({3}, {1, 2, 3});
+  auto u = run_node("Unsqueeze", {x}, {OnnxAttribute::make_ints("axes", {0, -1})}, 11);
+  REQUIRE(u.is_ok());
+  CHECK((*u)[0].shape() == Shape{1, 3, 1});
+  auto s = run_node("Squeeze", {(*u)[0]}, {}, 11);
+  REQUIRE(s.is_ok());
+  CHECK((*s)[0].shape() == Shape{3});
+  auto d = run_node("Div", {Tensor::from<int64_t>({2}, {7, -7}), Tensor::from<int64_t>({2}, {2, 0})},
+                    {});
+  REQUIRE_FALSE(d.is_ok());
+  CHECK_THAT(d.status().message(), Catch::Contains("division by zero"));
+  auto q = run_node("Div", {Tensor::from<int64_t>({2}, {7, -7}), Tensor::from<int64_t>({1}, {2})},
+                    {});
+  REQUIRE(q.is_ok());
+  CHECK((*q)[0].data<int64_t>()[1] == -3);  // truncation, as onnxruntime
+  auto g = run_node("Gather", {Tensor::from<int64_t>({2, 2}, {1, 2, 3, 4}),
+                               Tensor::from<int32_t>({1}, {-1})},
+                    {OnnxAttribute::make_int("axis", 1)});
+  REQUIRE(g.is_ok());
+  CHECK((*g)[0].shape() == Shape{2, 1});
+  CHECK((*g)[0].data<int64_t>()[1] == 4);
 }
 
 TEST_CASE("shape fold: an unsupported model names every missing operator in one message",

@@ -48,6 +48,18 @@ constexpr const char* dtype_name(DType t) {
   return "unknown";
 }
 
+/// The DType of an ONNX TensorProto.DataType number; false when quantlab does not store it.
+constexpr bool dtype_from_onnx(int64_t onnx_type, DType& dtype) {
+  for (DType d : {DType::kFloat32, DType::kUInt8, DType::kInt8, DType::kInt32, DType::kInt64,
+                  DType::kBool}) {
+    if (static_cast<int64_t>(d) == onnx_type) {
+      dtype = d;
+      return true;
+    }
+  }
+  return false;
+}
+
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::kFloat32; }
 template <> constexpr DType dtype_of<uint8_t>() { return DType::kUInt8; }
