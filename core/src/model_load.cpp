@@ -34,15 +34,12 @@ std::string list_operators() {
   return s;
 }
 
-Result<DType> dtype_from_onnx(int32_t elem_type) {
-  switch (elem_type) {
-    case 1: return DType::kFloat32;
-    case 2: return DType::kUInt8;
-    case 3: return DType::kInt8;
-    case 6: return DType::kInt32;
-    case 7: return DType::kInt64;
-    default: return unsupported("element type " + onnx_type_name(elem_type));
+Result<DType> graph_dtype(int32_t elem_type) {
+  DType d;
+  if (!dtype_from_onnx(elem_type, d)) {
+    return unsupported("element type " + onnx_type_name(elem_type));
   }
+  return d;
 }
 
 class Builder {
@@ -57,6 +54,7 @@ class Builder {
     count_readers();
     std::vector<size_t> order;
     QL_RETURN_IF_ERROR(topological_order(order));
+    QL_RETURN_IF_ERROR(check_operators(order));
     for (size_t i : order) QL_RETURN_IF_ERROR(prepare_node(i));
     QL_RETURN_IF_ERROR(add_graph_outputs());
     plan_releases();
@@ -143,6 +141,32 @@ class Builder {
     return FusedActivation::kNone;
   }
 
+  std::map<int, ops::Dims> shape_values_;  // int64 values known up to symbolic dims
+
+  /// Value id's elements as dims when known at load time (see NodeContext::shape_value).
+  const ops::Dims* shape_value(int id) {
+    if (auto it = shape_values_.find(id); it != shape_values_.end()) return &it->second;
+    const Tensor* c = I.constant[static_cast<size_t>(id)];
+    if (!c || c->rank() > 1 || c->size() > 64) return nullptr;
+    ops::Dims d;
+    if (c->dtype() == DType::kInt64) {
+      d.assign(c->data<int64_t>().begin(), c->data<int64_t>().end());
+    } else if (c->dtype() == DType::kInt32) {
+      d.assign(c->data<int32_t>().begin(), c->data<int32_t>().end());
+    } else {
+      return nullptr;
+    }
+    // Literal values only: a constant -2 would read as a symbol.
+    if (std::any_of(d.begin(), d.end(), [](int64_t x) { return x < -1; })) return nullptr;
+    return &(shape_values_[id] = std::move(d));
+  }
+
+  static std::vector<int32_t> to_int32(const ops::Dims& d) {
+    std::vector<int32_t> v;
+    for (int64_t x : d) v.push_back(static_cast<int32_t>(x));
+    return v;
+  }
+
   int add_value(ValueInfo v, const Tensor* constant) {
     const int id = static_cast<int>(I.values.size());
     ids_[v.name] = id;
@@ -198,10 +222,10 @@ class Builder {
         return unsupported("graph input '" + in.name +
                            "' is not a tensor (a sequence, map or optional)");
       }
-      auto dtype = dtype_from_onnx(in.elem_type);
+      auto dtype = graph_dtype(in.elem_type);
       if (!dtype) {
         return unsupported("graph input '" + in.name + "' has " + dtype.status().message() +
-                           "; quantlab supports FLOAT, UINT8, INT8, INT32 and INT64");
+                           "; quantlab supports FLOAT, UINT8, INT8, INT32, INT64 and BOOL");
       }
       ValueInfo v;
       v.name = in.name;
@@ -295,6 +319,51 @@ class Builder {
     return Status::ok();
   }
 
+  /// One UNSUPPORTED error naming every operator the runtime lacks (op type, number of
+  /// nodes, the first node), so a user sees the whole list at once (issue 10).
+  Status check_operators(const std::vector<size_t>& order) const {
+    struct Missing {
+      std::string op;
+      size_t count = 0;
+      std::string first;
+    };
+    std::vector<Missing> missing;
+    const auto& nodes = I.onnx.graph.nodes;
+    for (size_t i : order) {
+      const OnnxNode& n = nodes[i];
+      const bool onnx = is_onnx_domain(n.domain);
+      if (!onnx && n.domain != "com.microsoft") continue;  // resolve() reports the domain
+      const std::string domain = onnx ? "" : n.domain;
+      const bool found = std::any_of(
+          ops::op_registry().begin(), ops::op_registry().end(),
+          [&](const ops::OpRegistration& r) { return r.domain == domain && r.op_type == n.op_type; });
+      if (found) continue;
+      const std::string op = onnx ? n.op_type : n.domain + "." + n.op_type;
+      auto it = std::find_if(missing.begin(), missing.end(),
+                             [&](const Missing& m) { return m.op == op; });
+      if (it == missing.end()) {
+        missing.push_back({op, 0, node_label(n, i)});
+        it = missing.end() - 1;
+      }
+      ++it->count;
+    }
+    if (missing.empty()) return Status::ok();
+    if (missing.size() == 1 && missing[0].count == 1) {
+      return unsupported(missing[0].first + ": unsupported operator " + missing[0].op +
+                         " (quantlab runs " + list_operators() + ")");
+    }
+    std::string list;
+    for (const Missing& m : missing) {
+      list += (list.empty() ? "" : "; ") + std::string("unsupported operator ") + m.op + " (" +
+              std::to_string(m.count) + (m.count == 1 ? " node: " : " nodes, the first ") +
+              m.first + ")";
+    }
+    return unsupported("the model uses " + std::to_string(missing.size()) +
+                       (missing.size() == 1 ? " operator" : " operators") +
+                       " quantlab does not run: " + list + " (quantlab runs " + list_operators() +
+                       ")");
+  }
+
   Result<const ops::OpRegistration*> resolve(const OnnxNode& node, int64_t& version) {
     const bool onnx = is_onnx_domain(node.domain);
     if (!onnx && node.domain != "com.microsoft") {
@@ -363,6 +432,9 @@ class Builder {
     std::vector<ValueInfo> outs(node.outputs.size());
     for (size_t j = 0; j < outs.size(); ++j) outs[j].name = node.outputs[j];
     ops::NodeContext ctx(node, version, in_infos, in_constants, I.options);
+    std::vector<const ops::Dims*> in_shape_values;
+    for (int id : in_ids) in_shape_values.push_back(id < 0 ? nullptr : shape_value(id));
+    ctx.set_input_shape_values(std::move(in_shape_values));
     size_t consumer = 0;
     ctx.offer_activation(fusable_activation(index, consumer));
     auto op = (*reg)->factory(ctx, outs);
@@ -397,7 +469,38 @@ class Builder {
       }
     }
 
-    if (all_constant) {
+    // Outputs the factory computed from shapes alone (Shape, Gather on a shape, ...): fold
+    // those fully known into constants; keep the symbolic ones for the readers' inference.
+    bool all_from_shapes = !all_constant;
+    for (size_t j = 0; j < out_ids.size(); ++j) {
+      if (out_ids[j] < 0) continue;
+      const ops::Dims* sv = ctx.output_shape_value(j);
+      if (!sv) {
+        all_from_shapes = false;
+        continue;
+      }
+      const auto id = static_cast<size_t>(out_ids[j]);
+      const ValueInfo& v = I.values[id];
+      const bool vector_like = v.rank_known && v.dims.size() <= 1 &&
+                               (v.dtype == DType::kInt64 || v.dtype == DType::kInt32);
+      if (vector_like && ops::all_known(*sv)) {
+        Shape shape(v.dims.begin(), v.dims.end());
+        if (!shape.empty()) shape[0] = static_cast<int64_t>(sv->size());
+        Tensor t = v.dtype == DType::kInt64 ? Tensor::from<int64_t>(shape, *sv)
+                                            : Tensor::from<int32_t>(shape, to_int32(*sv));
+        I.folded.push_back(std::make_unique<Tensor>(std::move(t)));
+        I.constant[id] = I.folded.back().get();
+        I.values[id].dims = I.constant[id]->shape();
+        I.values[id].constant = true;
+      } else {
+        all_from_shapes = false;
+        if (vector_like) shape_values_[out_ids[j]] = *sv;
+      }
+    }
+
+    if (all_from_shapes) {
+      layer.folded = true;
+    } else if (all_constant) {
       // Every input is known: compute the outputs now, once.
       std::vector<Tensor> results(node.outputs.size());
       QL_RETURN_IF_ERROR(with_status(label, (*op)->run(in_constants, results)));
@@ -471,7 +574,7 @@ class Builder {
       }
       ValueInfo& v = I.values[static_cast<size_t>(it->second)];
       if (o.is_tensor && o.elem_type != 0) {
-        auto declared = dtype_from_onnx(o.elem_type);
+        auto declared = graph_dtype(o.elem_type);
         if (!declared || *declared != v.dtype) {
           return malformed("graph output '" + o.name + "' is declared " +
                            onnx_type_name(o.elem_type) + " but its producer computes " +

@@ -163,16 +163,10 @@ Result<OnnxTensor> materialize(const TensorSource& s, const std::string& context
                        "self-contained .onnx files (re-save the model without external data)");
   }
   if (s.has_segment) return unsupported(label + " is a segment of a larger tensor");
-  DType dtype;
-  switch (s.data_type) {
-    case 1: dtype = DType::kFloat32; break;
-    case 2: dtype = DType::kUInt8; break;
-    case 3: dtype = DType::kInt8; break;
-    case 6: dtype = DType::kInt32; break;
-    case 7: dtype = DType::kInt64; break;
-    default:
-      return unsupported(label + " has element type " + onnx_type_name(s.data_type) +
-                         "; quantlab supports FLOAT, UINT8, INT8, INT32 and INT64");
+  DType dtype = DType::kFloat32;
+  if (!dtype_from_onnx(s.data_type, dtype)) {
+    return unsupported(label + " has element type " + onnx_type_name(s.data_type) +
+                       "; quantlab supports FLOAT, UINT8, INT8, INT32, INT64 and BOOL");
   }
   for (int64_t d : s.dims) {
     if (d < 0) {
@@ -267,9 +261,11 @@ Result<OnnxTensor> materialize(const TensorSource& s, const std::string& context
       break;
     }
     case DType::kUInt8:
-    case DType::kInt8: {
+    case DType::kInt8:
+    case DType::kBool: {
       const bool is_signed = dtype == DType::kInt8;
-      const int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+      const int32_t lo = is_signed ? -128 : 0;
+      const int32_t hi = is_signed ? 127 : dtype == DType::kBool ? 1 : 255;
       auto* dst = static_cast<uint8_t*>(out.tensor.raw());
       for_each_element(typed, false, [&](uint64_t v) {
         const auto x = static_cast<int32_t>(static_cast<int64_t>(v));

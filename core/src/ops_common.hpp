@@ -86,6 +86,10 @@ Result<int> normalize_axis(int64_t axis, int rank, const char* what, bool allow_
 
 // --- Load time -------------------------------------------------------------------------------
 
+/// An element of a shape value (NodeContext::shape_value) the loader cannot know: distinct
+/// from a literal -1 (Reshape's "infer this dimension").
+inline constexpr int64_t kUnknownValue = INT64_MIN;
+
 /// Everything a factory may look at when it turns a node into an Op.
 class NodeContext {
  public:
@@ -107,6 +111,27 @@ class NodeContext {
   const ValueInfo& input(size_t i) const { return *inputs_[i]; }
   /// The input's value when known at load time, else null.
   const Tensor* constant(size_t i) const { return i < constants_.size() ? constants_[i] : nullptr; }
+  /// Input i's elements when the loader knows them, possibly symbolic: an int64 tensor of
+  /// rank <= 1 that is constant (literal values >= -1) or computed from shapes (Shape of an
+  /// input whose batch is the symbol N gives {N, 1, 28, 28}; an unknown size is
+  /// kUnknownValue). Null otherwise.
+  const Dims* shape_value(size_t i) const {
+    return i < shape_values_.size() ? shape_values_[i] : nullptr;
+  }
+  void set_input_shape_values(std::vector<const Dims*> v) { shape_values_ = std::move(v); }
+  /// Output i's elements as dims (int64, rank <= 1, see shape_value), for a factory that can
+  /// compute them from shapes alone: when all are known the loader folds the output into a
+  /// constant; otherwise readers see them through shape_value.
+  void set_shape_value(size_t i, Dims v) const {
+    if (out_shape_values_.size() <= i) out_shape_values_.resize(i + 1);
+    out_shape_values_[i] = std::move(v);
+    out_shape_value_set_.resize(out_shape_values_.size(), false);
+    out_shape_value_set_[i] = true;
+  }
+  const Dims* output_shape_value(size_t i) const {
+    return i < out_shape_values_.size() && out_shape_value_set_[i] ? &out_shape_values_[i]
+                                                                   : nullptr;
+  }
   size_t num_outputs() const { return node_.outputs.size(); }
   bool has_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
 
@@ -139,6 +164,9 @@ class NodeContext {
   std::vector<const ValueInfo*> inputs_;
   std::vector<const Tensor*> constants_;
   const ModelOptions& options_;
+  std::vector<const Dims*> shape_values_;
+  mutable std::vector<Dims> out_shape_values_;
+  mutable std::vector<bool> out_shape_value_set_;
   FusedActivation offered_ = FusedActivation::kNone;
   mutable bool accepted_ = false;
 };
@@ -246,6 +274,7 @@ auto visit_dtype(DType dtype, F&& f) {
     case DType::kInt8: return f(int8_t{});
     case DType::kInt32: return f(int32_t{});
     case DType::kInt64: return f(int64_t{});
+    case DType::kBool: return f(bool{});
   }
   return f(float{});
 }

@@ -1,4 +1,5 @@
-// Shape operators: Flatten, Reshape, Transpose, Concat, and Constant.
+// Shape operators: Flatten, Reshape, Transpose, Concat, and Constant (the shape-computing
+// ones, Shape to ConstantOfShape, are in ops_shape_int.cpp).
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -81,7 +82,10 @@ Factored factor(std::span<const int64_t> dims) {
 }
 
 /// The output dims of Reshape(x, spec); works with symbolic input dims at load time.
-Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool allow_zero) {
+/// At load time `symbolic` lets spec hold symbols (<= kFirstSymbolDim) taken from a shape
+/// value, e.g. {N, -1} from Concat(Unsqueeze(Gather(Shape(x), 0)), [-1]).
+Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool allow_zero,
+                          bool symbolic = false) {
   Dims out(spec.begin(), spec.end());
   int infer = -1;
   bool has_zero = false;
@@ -91,6 +95,7 @@ Result<Dims> reshape_dims(const Dims& x, std::span<const int64_t> spec, bool all
         return invalid_argument("the shape " + ints_string(spec) + " has more than one -1");
       infer = static_cast<int>(i);
     } else if (out[i] < -1) {
+      if (symbolic && out[i] <= kFirstSymbolDim && out[i] != kUnknownValue) continue;
       return invalid_argument("the shape " + ints_string(spec) + " has a negative size");
     } else if (out[i] == 0) {
       has_zero = true;
@@ -166,6 +171,24 @@ Result<std::unique_ptr<Op>> make_reshape(const NodeContext& ctx, std::vector<Val
       out[0].dims = std::move(*d);
     } else {
       out[0].dims.assign(spec->size(), kUnknownDim);
+    }
+  } else if (const Dims* sv = ctx.shape_value(1)) {
+    out[0].rank_known = true;
+    const bool unknown = std::find(sv->begin(), sv->end(), kUnknownValue) != sv->end();
+    if (ctx.input(0).rank_known && !unknown) {
+      auto d = reshape_dims(ctx.input(0).dims, *sv, allow_zero, true);
+      if (!d) return d.status();
+      out[0].dims = std::move(*d);
+    } else {
+      // Known sizes and symbols stay; -1, unknown elements and 0s of an unknown rank do not.
+      const ValueInfo& x = ctx.input(0);
+      for (size_t i = 0; i < sv->size(); ++i) {
+        const int64_t v = (*sv)[i];
+        const bool copy = v == 0 && !allow_zero && x.rank_known && i < x.dims.size();
+        const bool keep = (v > 0 || (v == 0 && allow_zero)) ||
+                          (v <= kFirstSymbolDim && v != kUnknownValue);
+        out[0].dims.push_back(copy ? x.dims[i] : keep ? v : kUnknownDim);
+      }
     }
   } else if (shape.rank_known && known(shape.dims[0])) {
     out[0].rank_known = true;
@@ -321,6 +344,18 @@ Result<std::unique_ptr<Op>> make_concat(const NodeContext& ctx, std::vector<Valu
     if (!d) return d.status();
     out[0].dims = std::move(*d);
   }
+  // Shapes being assembled (torch's x.reshape(x.shape[0], -1)): the elements, when every
+  // input's are known to the loader.
+  if (out[0].dtype == DType::kInt64 && ranks_known && out[0].dims.size() == 1) {
+    Dims values;
+    bool all = true;
+    for (size_t i = 0; all && i < ctx.num_inputs(); ++i) {
+      const Dims* sv = ctx.shape_value(i);
+      all = sv != nullptr;
+      if (all) values.insert(values.end(), sv->begin(), sv->end());
+    }
+    if (all) ctx.set_shape_value(0, std::move(values));
+  }
   const int64_t a = *axis;
   return make_op([a](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     std::vector<Dims> s;
@@ -390,7 +425,10 @@ Result<std::unique_ptr<Op>> make_constant(const NodeContext& ctx, std::vector<Va
 
 }  // namespace
 
+void register_shape_int_ops(std::vector<OpRegistration>& r);  // ops_shape_int.cpp
+
 void register_shape_ops(std::vector<OpRegistration>& r) {
+  register_shape_int_ops(r);
   r.push_back({"", "Flatten", {1, 9, 11, 13}, {1, 9, 11, 13}, &make_flatten});
   r.push_back({"", "Reshape", {1, 5, 13, 14}, {5, 13, 14}, &make_reshape});
   r.push_back({"", "Transpose", {1, 13}, {1, 13}, &make_transpose});

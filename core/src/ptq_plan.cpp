@@ -268,7 +268,8 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
     const bool pass =
         !n.inputs.empty() && produced_q.count(n.inputs[0]) && single_out &&
         ((n.op_type == "MaxPool" && opset >= 12) || n.op_type == "Flatten" ||
-         (n.op_type == "Reshape" && n.inputs.size() == 2 && consts.has(n.inputs[1])));
+         // (the shape may be computed, e.g. torch's x.reshape(x.shape[0], -1): issue 10)
+         (n.op_type == "Reshape" && n.inputs.size() == 2));
     if (pass) {
       np.role = Role::kPass;
       produced_q.insert(n.outputs[0]);

@@ -319,10 +319,10 @@ TEST_CASE("model: load errors name the node and the problem", "[model][errors]")
     g.node("Relu", {"x"}, {"y"});
     expect(g, ErrorCode::kShapeMismatch, {"'y'", "[N, 7]"});
   }
-  SECTION("a bool graph input") {
+  SECTION("a double graph input") {
     GraphBuilder g;
-    g.input("t", 9, {dim(1)}).output("t");
-    expect(g, ErrorCode::kUnsupported, {"'t'", "BOOL"});
+    g.input("t", 11, {dim(1)}).output("t");
+    expect(g, ErrorCode::kUnsupported, {"'t'", "DOUBLE"});
   }
 }
 

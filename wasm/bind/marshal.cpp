@@ -51,6 +51,7 @@ const char* array_name(DType d) {
     case DType::kInt8: return "Int8Array";
     case DType::kInt32: return "Int32Array";
     case DType::kInt64: return "BigInt64Array";
+    case DType::kBool: return "Uint8Array";  // (0 or 1 per element)
   }
   return "Float32Array";
 }

@@ -21,6 +21,7 @@ enum class DType : int32_t {
   kInt8 = 3,
   kInt32 = 6,
   kInt64 = 7,
+  kBool = 9,  ///< one byte per element, 0 or 1 (comparisons, Where, Not)
 };
 
 constexpr size_t dtype_size(DType t) {
@@ -30,6 +31,7 @@ constexpr size_t dtype_size(DType t) {
     case DType::kInt8: return 1;
     case DType::kInt32: return 4;
     case DType::kInt64: return 8;
+    case DType::kBool: return 1;
   }
   return 0;
 }
@@ -41,8 +43,21 @@ constexpr const char* dtype_name(DType t) {
     case DType::kInt8: return "int8";
     case DType::kInt32: return "int32";
     case DType::kInt64: return "int64";
+    case DType::kBool: return "bool";
   }
   return "unknown";
+}
+
+/// The DType of an ONNX TensorProto.DataType number; false when quantlab does not store it.
+constexpr bool dtype_from_onnx(int64_t onnx_type, DType& dtype) {
+  for (DType d : {DType::kFloat32, DType::kUInt8, DType::kInt8, DType::kInt32, DType::kInt64,
+                  DType::kBool}) {
+    if (static_cast<int64_t>(d) == onnx_type) {
+      dtype = d;
+      return true;
+    }
+  }
+  return false;
 }
 
 template <class T> constexpr DType dtype_of();
@@ -51,6 +66,7 @@ template <> constexpr DType dtype_of<uint8_t>() { return DType::kUInt8; }
 template <> constexpr DType dtype_of<int8_t>() { return DType::kInt8; }
 template <> constexpr DType dtype_of<int32_t>() { return DType::kInt32; }
 template <> constexpr DType dtype_of<int64_t>() { return DType::kInt64; }
+template <> constexpr DType dtype_of<bool>() { return DType::kBool; }
 
 /// Largest tensor quantlab allocates (bytes): guards against sizes read from untrusted files.
 inline constexpr size_t kMaxTensorBytes = size_t{1} << 31;
