@@ -209,7 +209,8 @@ export interface Quantlab extends CompressionMethods {
 
 // ===== Models: ONNX import and runtime =======================================================
 
-export type DType = 'float32' | 'uint8' | 'int8' | 'int32' | 'int64';
+/** 'bool' tensors (comparisons, Where) travel as Uint8Array of 0 and 1. */
+export type DType = 'float32' | 'uint8' | 'int8' | 'int32' | 'int64' | 'bool';
 
 /** Typed arrays a model takes and returns, by element type. */
 export type TensorData = Float32Array | Uint8Array | Int8Array | Int32Array | BigInt64Array;
