@@ -450,8 +450,14 @@ export interface QuantizeOptions extends CalibrationOptions {
   reduceRange?: boolean;
   /** Requantization of .model and of the report run. @default 'fp32' */
   requantMode?: RequantMode;
-  /** Calibration chunk along dimension 0; the report uses its first 32 samples. @default 64 */
+  /** Calibration chunk along dimension 0; the report uses its first 32 samples. A model whose
+   * input batch is fixed is calibrated in batches of that size instead. @default 64 */
   batchSize?: number;
+  /** Nodes left in fp32, by name (as in the report and model.layers()); a name the model does
+   * not have throws INVALID_ARGUMENT listing its nodes. @default [] */
+  excludeNodes?: string[];
+  /** Operator types left in fp32 ('Conv', 'Gemm', 'MatMul', 'Add', ...). @default [] */
+  excludeOpTypes?: string[];
   /** Called synchronously: 'calibrate' (chunks), 'quantize' (layers), 'report'. */
   onProgress?: (progress: Progress<'calibrate' | 'quantize' | 'report'>) => void;
 }

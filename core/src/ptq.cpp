@@ -209,7 +209,7 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
   if (!fm) return fm.status();
 
   // 2. Which nodes become integer, and which fp32 values need a range.
-  auto plan = make_plan(folded, *fm, consts);
+  auto plan = make_plan(folded, *fm, consts, options);
   if (!plan) return plan.status();
   std::set<std::string> observed = plan->need_range;
   const std::string input_name = fm->inputs()[0].name;

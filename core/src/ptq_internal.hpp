@@ -137,6 +137,8 @@ struct Plan {
 int fold_batch_norms(OnnxModel& m, Constants& consts);
 
 /// Which nodes of m become integer layers, pass-through int8 nodes or QLinearAdd.
-Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& consts);
+/// The plan; the nodes named in options.exclude_nodes / exclude_op_types stay fp32.
+Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& consts,
+                       const PtqOptions& options);
 
 }  // namespace quantlab::ptq_internal

@@ -201,7 +201,8 @@ bool plan_matmul(const OnnxModel& m, const Uses& uses, const Constants& consts,
 
 }  // namespace
 
-Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& consts) {
+Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& consts,
+                       const PtqOptions& options) {
   const OnnxGraph& g = m.graph;
   const Uses uses(g);
   Plan plan;
@@ -224,6 +225,28 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
   if (plan.order.size() != g.nodes.size()) {
     return Status(ErrorCode::kInternal, "the loaded model and its graph differ in node count");
   }
+  // Layer control: every excluded name and type must exist (a typo would silently quantize).
+  auto node_name = [&](size_t idx) { return g.nodes[idx].name.empty() ? info[idx]->name : g.nodes[idx].name; };
+  const std::set<std::string> excluded_names(options.exclude_nodes.begin(), options.exclude_nodes.end());
+  const std::set<std::string> excluded_types(options.exclude_op_types.begin(), options.exclude_op_types.end());
+  {
+    std::set<std::string> names, types;
+    for (size_t idx : plan.order) {
+      names.insert(node_name(idx));
+      types.insert(g.nodes[idx].op_type);
+    }
+    auto list = [](const std::set<std::string>& s) {
+      std::string out;
+      for (const std::string& x : s) out += (out.empty() ? "" : ", ") + x;
+      return out;
+    };
+    for (const std::string& n : excluded_names) {
+      if (!names.count(n)) return invalid_argument("excludeNodes: the model has no node '" + n + "' (its nodes: " + list(names) + ")");
+    }
+    for (const std::string& t : excluded_types) {
+      if (!types.count(t)) return invalid_argument("excludeOpTypes: the model has no " + t + " node (its operators: " + list(types) + ")");
+    }
+  }
   const int64_t opset = m.opset("");
   std::set<std::string> produced_q;  // values that exist as int8 made by a quantized node
   auto need_q = [&](const std::string& v) {
@@ -233,6 +256,7 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
     const OnnxNode& n = g.nodes[idx];
     NodePlan& np = plan.nodes[idx];
     if (np.role == Role::kAbsorbed || !is_onnx_domain(n.domain)) continue;
+    if (excluded_names.count(node_name(idx)) || excluded_types.count(n.op_type)) continue;  // fp32
     LayerPlan L;
     L.node = idx;
     L.name = n.name.empty() ? info[idx]->name : n.name;

@@ -209,3 +209,26 @@ describe('post-training quantization, SIMD128 build', async () => {
     }
   });
 });
+
+describe('layer control from JavaScript (issue 11)', async () => {
+  const ql = await load({ simd: true });
+  test('excludeNodes and excludeOpTypes keep layers fp32; an unknown name is INVALID_ARGUMENT', () => {
+    const fp32 = ql.loadModel(modelBytes('lenet5'));
+    const small = calibration.subarray(0, 64 * PIXELS);
+    const all = ql.quantizeModel(fp32, small, [64, 1, 28, 28]);
+    const last = all.report.at(-1).name;
+    all.dispose();
+    const q = ql.quantizeModel(fp32, small, [64, 1, 28, 28], { excludeNodes: [last] });
+    assert.deepEqual(q.report.map((l) => l.name).includes(last), false);
+    assert.equal(q.report.length, 4);
+    q.dispose();
+    const noConv = ql.quantizeModel(fp32, small, [64, 1, 28, 28], { excludeOpTypes: ['Conv'] });
+    assert.deepEqual([...new Set(noConv.report.map((l) => l.opType))], ['Gemm']);
+    noConv.dispose();
+    expectError(() => ql.quantizeModel(fp32, small, [64, 1, 28, 28], { excludeNodes: ['/nope/Gemm'] }),
+      'INVALID_ARGUMENT', /no node '\/nope\/Gemm'.*\/fc3\/Gemm/);
+    expectError(() => ql.quantizeModel(fp32, small, [64, 1, 28, 28], { excludeNodes: 'fc3' }),
+      'INVALID_ARGUMENT', /excludeNodes must be an array/);
+    fp32.dispose();
+  });
+});

@@ -845,3 +845,57 @@ TEST_CASE("ptq: a fixed-batch model is calibrated from one array split into its 
   CHECK_THAT(q.status().message(), Catch::Contains("fixed batch of 4"));
   CHECK_THAT(q.status().message(), Catch::Contains("'x'"));
 }
+
+TEST_CASE("ptq: layers left in fp32 by name or operator type", "[onnx][ptq]") {
+  // issue 11: a keyword spotter's last layer, calibrated without positives, clipped every
+  // detection; onnxruntime's nodes_to_exclude keeps such a layer in fp32.
+  const Model fp32 = load_model("lenet5");
+  const Tensor x = batch(train_subset(), 0, 64);
+  auto all = quantize_static(fp32, {&x, 1});
+  REQUIRE(all.is_ok());
+  REQUIRE(all->layers.size() == 5);
+  const std::string last = all->layers.back().name;
+  auto want = fp32.run({&x, 1});
+  REQUIRE(want.is_ok());
+  SECTION("by name: the last layer stays fp32, the others are int8") {
+    PtqOptions o;
+    o.exclude_nodes = {last};
+    auto q = quantize_static(fp32, {&x, 1}, o);
+    INFO(q.status().to_string());
+    REQUIRE(q.is_ok());
+    CHECK(q->layers.size() == 4);
+    for (const auto& l : q->layers) CHECK(l.name != last);
+    auto ops = op_counts(q->model);
+    CHECK(ops["Gemm"] == 1);         // the excluded one, in fp32
+    CHECK(ops["QLinearConv"] == 4);  // 2 convolutions and 2 Gemms (written as 1x1 QLinearConv)
+    CHECK(ops["DequantizeLinear"] == 1);
+    auto got = from_onnx(q->model).run({&x, 1});
+    REQUIRE(got.is_ok());
+    CHECK(sqnr((*want)[0].data<float>(), (*got)[0].data<float>()) > 30.0);
+  }
+  SECTION("by operator type: no convolution is quantized") {
+    PtqOptions o;
+    o.exclude_op_types = {"Conv"};
+    auto q = quantize_static(fp32, {&x, 1}, o);
+    REQUIRE(q.is_ok());
+    CHECK(q->layers.size() == 3);
+    for (const auto& l : q->layers) CHECK(l.op_type == "Gemm");
+    auto ops = op_counts(q->model);
+    CHECK(ops["Conv"] == 2);
+    CHECK(ops["QLinearConv"] == 3);  // the three Gemms
+  }
+  SECTION("a name or type the model does not have is refused, listing what it has") {
+    PtqOptions o;
+    o.exclude_nodes = {"/fc9/Gemm"};
+    auto q = quantize_static(fp32, {&x, 1}, o);
+    REQUIRE_FALSE(q.is_ok());
+    CHECK(q.status().code() == ErrorCode::kInvalidArgument);
+    CHECK_THAT(q.status().message(), Catch::Contains("no node '/fc9/Gemm'"));
+    CHECK_THAT(q.status().message(), Catch::Contains(last));
+    PtqOptions t;
+    t.exclude_op_types = {"LSTM"};
+    auto r = quantize_static(fp32, {&x, 1}, t);
+    REQUIRE_FALSE(r.is_ok());
+    CHECK_THAT(r.status().message(), Catch::Contains("no LSTM node"));
+  }
+}

@@ -156,6 +156,8 @@ template <> struct Fields<PtqOptions> {
     f("reduceRange", p.reduce_range);
     f("requantMode", p.requant_mode);
     f("batchSize", p.batch_size);
+    f("excludeNodes", p.exclude_nodes);
+    f("excludeOpTypes", p.exclude_op_types);
   }
 };
 

@@ -64,6 +64,12 @@ struct PtqOptions {
   RequantMode requant_mode = RequantMode::kFp32;
   /// Calibration samples per batch when the data arrive as one array (calibration_batches).
   int64_t batch_size = 64;
+  /// Layers left in fp32 (onnxruntime's nodes_to_exclude): by node name (as in the report
+  /// and Model::layers()), or every node of an operator type ("Conv", "Gemm", "MatMul",
+  /// "Add", "MaxPool", ...). An excluded node runs in fp32 between DequantizeLinear and
+  /// QuantizeLinear. A name or type the model does not have is kInvalidArgument.
+  std::vector<std::string> exclude_nodes;
+  std::vector<std::string> exclude_op_types;
   /// Called with stage "calibrate" (done/total = batches), "quantize" (layers), "report".
   ProgressFn progress;
 };
