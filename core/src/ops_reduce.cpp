@@ -1,10 +1,12 @@
-// fp32 reductions and normalizations: ReduceSum / Mean / Max / Min / Prod / L1 / L2 /
+// Reductions and normalizations: ReduceSum / Mean / Max / Min / Prod / L1 / L2 /
 // SumSquare / LogSum / LogSumExp (keepdims, negative axes, ReduceSum-13's axes input and
 // noop_with_empty_axes), ArgMax / ArgMin, GlobalMaxPool, LRN, InstanceNormalization and
-// LayerNormalization-17.
+// LayerNormalization-17. Reductions take float32 and (except L2, LogSum, LogSumExp) int32 /
+// int64, ReduceMax / Min also int8 / uint8; the rest is float32.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "ops_broadcast.hpp"
 #include "ops_common.hpp"
@@ -40,39 +42,59 @@ Dims reduced_dims(std::span<const int64_t> x, const std::vector<bool>& mask, boo
 
 enum class Reduce { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kSumSquare, kLogSum, kLogSumExp };
 
-/// Accumulation of one reduction, in double (float32 data; the sum of many terms loses
-/// nothing to rounding before the final one).
-template <Reduce R>
+/// Accumulation of one reduction over elements of type T: in double for float32 (the sum
+/// of many terms loses nothing to rounding before the final one), in int64 for integers
+/// (Mean divides as integers, as onnxruntime does).
+template <Reduce R, class T>
 struct Reducer {
-  static double init() {
-    if constexpr (R == Reduce::kMax) return -std::numeric_limits<double>::infinity();
-    else if constexpr (R == Reduce::kMin) return std::numeric_limits<double>::infinity();
-    else if constexpr (R == Reduce::kProd) return 1.0;
-    else return 0.0;
+  using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+  static Acc init() {
+    if constexpr (R == Reduce::kMax) {
+      if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<double>::infinity();
+      else return std::numeric_limits<T>::lowest();
+    } else if constexpr (R == Reduce::kMin) {
+      if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<double>::infinity();
+      else return std::numeric_limits<T>::max();
+    } else if constexpr (R == Reduce::kProd) {
+      return 1;
+    } else {
+      return 0;
+    }
   }
   /// `shift` is LogSumExp's per-output maximum (0 for the others).
-  static double map(double x, double shift) {
-    if constexpr (R == Reduce::kL1) return std::fabs(x);
+  static Acc map(Acc x, Acc shift) {
+    if constexpr (R == Reduce::kL1) return x < 0 ? -x : x;
     else if constexpr (R == Reduce::kL2 || R == Reduce::kSumSquare) return x * x;
     else if constexpr (R == Reduce::kLogSumExp) return std::exp(x - shift);
     else return x;
   }
-  static double combine(double acc, double v) {
+  static Acc combine(Acc acc, Acc v) {
     if constexpr (R == Reduce::kMax) return std::max(acc, v);
     else if constexpr (R == Reduce::kMin) return std::min(acc, v);
     else if constexpr (R == Reduce::kProd) return acc * v;
     else return acc + v;
   }
-  static float finish(double acc, size_t count, double shift) {
-    if constexpr (R == Reduce::kMean) return static_cast<float>(acc / static_cast<double>(count));
-    else if constexpr (R == Reduce::kL2) return static_cast<float>(std::sqrt(acc));
-    else if constexpr (R == Reduce::kLogSum) return static_cast<float>(std::log(acc));
-    else if constexpr (R == Reduce::kLogSumExp) {
-      if (!std::isfinite(shift)) return static_cast<float>(shift);  // all -inf, or an inf
-      return static_cast<float>(shift + std::log(acc));
-    } else return static_cast<float>(acc);
+  static T finish(Acc acc, size_t count, Acc shift) {
+    if constexpr (R == Reduce::kMean) {
+      if constexpr (std::is_floating_point_v<T>) return static_cast<T>(acc / static_cast<double>(count));
+      else return count ? static_cast<T>(acc / static_cast<Acc>(count)) : T(0);
+    } else if constexpr (R == Reduce::kL2) {
+      return static_cast<T>(std::sqrt(acc));
+    } else if constexpr (R == Reduce::kLogSum) {
+      return static_cast<T>(std::log(acc));
+    } else if constexpr (R == Reduce::kLogSumExp) {
+      if (!std::isfinite(shift)) return static_cast<T>(shift);  // all -inf, or an inf
+      return static_cast<T>(shift + std::log(acc));
+    } else {
+      return static_cast<T>(acc);
+    }
   }
 };
+
+/// L2, LogSum and LogSumExp are defined on float32 only here; the rest on integers too.
+constexpr bool float_only(Reduce r) {
+  return r == Reduce::kL2 || r == Reduce::kLogSum || r == Reduce::kLogSumExp;
+}
 
 /// Dims of x merged into runs that are all reduced or all kept (size-1 dims dropped), the
 /// layout the kernel walks: input in memory order, one output offset per run.
@@ -111,10 +133,10 @@ ReduceRuns reduce_runs(const Dims& x, const std::vector<bool>& mask) {
 }
 
 /// acc[o] = combine over the inputs x that reduce to o of map(x, shift[o]).
-template <Reduce R>
-void accumulate(const ReduceRuns& r, const float* x, const std::vector<double>& shift,
-                std::vector<double>& acc) {
-  using Red = Reducer<R>;
+template <Reduce R, class T, class Acc>
+void accumulate(const ReduceRuns& r, const T* x, const std::vector<Acc>& shift,
+                std::vector<Acc>& acc) {
+  using Red = Reducer<R, T>;
   const size_t last = r.size.size() - 1;
   const auto inner = static_cast<size_t>(r.size[last]);
   int64_t outer = 1;
@@ -124,16 +146,16 @@ void accumulate(const ReduceRuns& r, const float* x, const std::vector<double>& 
   for (int64_t o = 0; o < outer; ++o) {
     size_t oo = 0;
     for (size_t i = 0; i < last; ++i) oo += static_cast<size_t>(idx[i] * r.out_stride[i]);
-    const float* p = x + static_cast<size_t>(o) * inner;
+    const T* p = x + static_cast<size_t>(o) * inner;
     if (r.reduced[last]) {
-      const double sh = with_shift ? shift[oo] : 0.0;
-      double a = acc[oo];
-      for (size_t j = 0; j < inner; ++j) a = Red::combine(a, Red::map(p[j], sh));
+      const Acc sh = with_shift ? shift[oo] : Acc(0);
+      Acc a = acc[oo];
+      for (size_t j = 0; j < inner; ++j) a = Red::combine(a, Red::map(Acc(p[j]), sh));
       acc[oo] = a;
     } else {
-      double* ap = acc.data() + oo;
+      Acc* ap = acc.data() + oo;
       for (size_t j = 0; j < inner; ++j) {
-        ap[j] = Red::combine(ap[j], Red::map(p[j], with_shift ? shift[oo + j] : 0.0));
+        ap[j] = Red::combine(ap[j], Red::map(Acc(p[j]), with_shift ? shift[oo + j] : Acc(0)));
       }
     }
     for (size_t i = last; i-- > 0;) {
@@ -144,28 +166,35 @@ void accumulate(const ReduceRuns& r, const float* x, const std::vector<double>& 
 }
 
 /// y (out_count elements) = the reduction R of x over the masked axes.
-template <Reduce R>
-void reduce_f32(const float* x, const Dims& shape, const std::vector<bool>& mask, float* y) {
+template <Reduce R, class T>
+void reduce_kernel(const T* x, const Dims& shape, const std::vector<bool>& mask, T* y) {
+  using Red = Reducer<R, T>;
+  using Acc = typename Red::Acc;
   const ReduceRuns r = reduce_runs(shape, mask);
   if (r.out_count == 0) return;
-  std::vector<double> shift;
+  std::vector<Acc> shift;
   if constexpr (R == Reduce::kLogSumExp) {
-    shift.assign(r.out_count, Reducer<Reduce::kMax>::init());
-    if (r.count > 0) accumulate<Reduce::kMax>(r, x, {}, shift);
+    shift.assign(r.out_count, Reducer<Reduce::kMax, T>::init());
+    if (r.count > 0) accumulate<Reduce::kMax, T, Acc>(r, x, {}, shift);
   }
-  std::vector<double> acc(r.out_count, Reducer<R>::init());
-  if (r.count > 0) accumulate<R>(r, x, shift, acc);
+  std::vector<Acc> acc(r.out_count, Red::init());
+  if (r.count > 0) accumulate<R, T, Acc>(r, x, shift, acc);
   for (size_t o = 0; o < r.out_count; ++o) {
-    y[o] = Reducer<R>::finish(acc[o], r.count, shift.empty() ? 0.0 : shift[o]);
+    y[o] = Red::finish(acc[o], r.count, shift.empty() ? Acc(0) : shift[o]);
   }
 }
 
-/// The reduction of a tensor to a new one (shape checked).
+/// The reduction of a tensor to a new one of the same element type.
 template <Reduce R>
 Result<Tensor> reduce_tensor(const Tensor& x, const std::vector<bool>& mask, bool keepdims) {
-  auto y = new_tensor(DType::kFloat32, reduced_dims(x.shape(), mask, keepdims));
+  auto y = new_tensor(x.dtype(), reduced_dims(x.shape(), mask, keepdims));
   if (!y) return y.status();
-  reduce_f32<R>(x.data<float>().data(), x.shape(), mask, y->data<float>().data());
+  visit_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T> || !float_only(R)) {
+      reduce_kernel<R, T>(x.data<T>().data(), x.shape(), mask, y->template data<T>().data());
+    }
+  });
   return y;
 }
 
@@ -184,7 +213,14 @@ Result<std::unique_ptr<Op>> make_reduce(const NodeContext& ctx, std::vector<Valu
     QL_RETURN_IF_ERROR(ctx.check_attributes({"axes", "keepdims"}));
     QL_RETURN_IF_ERROR(ctx.check_arity(1, 1, 1, 1));
   }
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
+  if (float_only(R)) {
+    QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
+  } else if (R == Reduce::kMax || R == Reduce::kMin) {
+    QL_RETURN_IF_ERROR(ctx.check_dtype(
+        0, {DType::kFloat32, DType::kUInt8, DType::kInt8, DType::kInt32, DType::kInt64}));
+  } else {
+    QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32, DType::kInt32, DType::kInt64}));
+  }
   auto keepdims_attr = ctx.attr_int("keepdims", 1);
   auto noop_attr = ctx.attr_int("noop_with_empty_axes", 0);
   auto axes_attr = ctx.attr_ints("axes", {});
@@ -195,7 +231,7 @@ Result<std::unique_ptr<Op>> make_reduce(const NodeContext& ctx, std::vector<Valu
   const std::vector<int64_t> attr_axes = *axes_attr;
 
   const ValueInfo& xin = ctx.input(0);
-  out[0].dtype = DType::kFloat32;
+  out[0].dtype = xin.dtype;
   const bool axes_known = !axes_input || !ctx.has_input(1) || ctx.constant(1);
   if (xin.rank_known && axes_known) {
     std::vector<int64_t> axes = attr_axes;
