@@ -63,16 +63,29 @@ struct Reducer {
   }
   /// `shift` is LogSumExp's per-output maximum (0 for the others).
   static Acc map(Acc x, Acc shift) {
-    if constexpr (R == Reduce::kL1) return x < 0 ? -x : x;
-    else if constexpr (R == Reduce::kL2 || R == Reduce::kSumSquare) return x * x;
+    if constexpr (R == Reduce::kL1) return x < 0 ? sub(0, x) : x;
+    else if constexpr (R == Reduce::kL2 || R == Reduce::kSumSquare) return mul(x, x);
     else if constexpr (R == Reduce::kLogSumExp) return std::exp(x - shift);
     else return x;
   }
   static Acc combine(Acc acc, Acc v) {
     if constexpr (R == Reduce::kMax) return std::max(acc, v);
     else if constexpr (R == Reduce::kMin) return std::min(acc, v);
-    else if constexpr (R == Reduce::kProd) return acc * v;
-    else return acc + v;
+    else if constexpr (R == Reduce::kProd) return mul(acc, v);
+    else return add(acc, v);
+  }
+  // Integer sums and products wrap around (two's complement) rather than overflow.
+  static Acc add(Acc a, Acc b) {
+    if constexpr (std::is_floating_point_v<Acc>) return a + b;
+    else return static_cast<Acc>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  }
+  static Acc sub(Acc a, Acc b) {
+    if constexpr (std::is_floating_point_v<Acc>) return a - b;
+    else return static_cast<Acc>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+  }
+  static Acc mul(Acc a, Acc b) {
+    if constexpr (std::is_floating_point_v<Acc>) return a * b;
+    else return static_cast<Acc>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
   }
   static T finish(Acc acc, size_t count, Acc shift) {
     if constexpr (R == Reduce::kMean) {
