@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "f32-vunary/f32-vunary.h"
 #include "ops_broadcast.hpp"
 #include "ops_common.hpp"
 
@@ -114,15 +115,24 @@ Result<std::unique_ptr<Op>> make_activation(const NodeContext& ctx, std::vector<
   if (A == Act::kCelu && p.alpha == 0.0f) return invalid_argument("Celu's alpha must not be 0");
   out[0] = ctx.input(0);
   out[0].constant = false;
-  return make_op([p](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+  // Sigmoid and Tanh run on the f32-vunary kernels (polynomial exp / tanh in SIMD); the
+  // others are loops the compiler vectorizes, or that call std::exp per element.
+  F32VUnaryFn kernel = nullptr;
+  if constexpr (A == Act::kSigmoid) kernel = f32_vunary_best(VUnaryFunction::kSigmoid);
+  if constexpr (A == Act::kTanh) kernel = f32_vunary_best(VUnaryFunction::kTanh);
+  return make_op([p, kernel](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];
     auto r = new_tensor(DType::kFloat32, x.shape());
     if (!r) return r.status();
     const float* src = x.data<float>().data();
     float* dst = r->data<float>().data();
     const size_t n = x.size();
-    const ActParams q = p;  // a local copy: the loop has no aliasing to reason about
-    for (size_t i = 0; i < n; ++i) dst[i] = activate<A>(src[i], q);
+    if (kernel) {
+      kernel(n, src, dst);
+    } else {
+      const ActParams q = p;  // a local copy: the loop has no aliasing to reason about
+      for (size_t i = 0; i < n; ++i) dst[i] = activate<A>(src[i], q);
+    }
     y[0] = std::move(*r);
     return Status::ok();
   });
@@ -173,9 +183,10 @@ Result<std::unique_ptr<Op>> make_prelu(const NodeContext& ctx, std::vector<Value
 
 enum class SoftmaxKind { kSoftmax, kLogSoftmax, kHardmax };
 
-/// One softmax row of `len` elements `inner` apart.
+/// One softmax row of `len` elements `inner` apart; a contiguous row (inner = 1) takes its
+/// exponentials from the f32-vunary exp kernel.
 template <SoftmaxKind K>
-void softmax_row(const float* src, float* dst, size_t len, size_t inner) {
+void softmax_row(const float* src, float* dst, size_t len, size_t inner, F32VUnaryFn vexp) {
   float mx = -std::numeric_limits<float>::infinity();
   size_t arg = 0;
   for (size_t i = 0; i < len; ++i) {
@@ -187,6 +198,17 @@ void softmax_row(const float* src, float* dst, size_t len, size_t inner) {
   if constexpr (K == SoftmaxKind::kHardmax) {
     // 1 at the first maximum, 0 elsewhere.
     for (size_t i = 0; i < len; ++i) dst[i * inner] = i == arg ? 1.0f : 0.0f;
+  } else if (inner == 1) {
+    for (size_t i = 0; i < len; ++i) dst[i] = src[i] - mx;
+    vexp(len, dst, dst);
+    float sum = 0.0f;
+    for (size_t i = 0; i < len; ++i) sum += dst[i];
+    if constexpr (K == SoftmaxKind::kSoftmax) {
+      for (size_t i = 0; i < len; ++i) dst[i] /= sum;
+    } else {
+      const float log_sum = std::log(sum);
+      for (size_t i = 0; i < len; ++i) dst[i] = src[i] - mx - log_sum;
+    }
   } else {
     float sum = 0.0f;
     for (size_t i = 0; i < len; ++i) {
@@ -222,8 +244,10 @@ Result<std::unique_ptr<Op>> make_softmax(const NodeContext& ctx, std::vector<Val
   out[0] = xin;
   out[0].constant = false;
   const int64_t axis_attr = *axis;
+  const F32VUnaryFn vexp = f32_vunary_best(VUnaryFunction::kExp);
   return make_op(
-      [per_axis, axis_attr](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+      [per_axis, axis_attr, vexp](std::span<const Tensor* const> in,
+                                  std::span<Tensor> y) -> Status {
         const Tensor& x = *in[0];
         auto a = normalize_axis(axis_attr, x.rank(), "axis");
         if (!a) return a.status();
@@ -245,7 +269,7 @@ Result<std::unique_ptr<Op>> make_softmax(const NodeContext& ctx, std::vector<Val
         for (size_t o = 0; o < outer; ++o) {
           for (size_t j = 0; j < inner; ++j) {
             const size_t base = o * len * inner + j;
-            softmax_row<K>(src + base, dst + base, len, inner);
+            softmax_row<K>(src + base, dst + base, len, inner, vexp);
           }
         }
         y[0] = std::move(*r);
