@@ -5,7 +5,7 @@
 // variant is the C library (std::exp, std::tanh) and the test oracle; every other variant is
 // within 4e-7 relative (about 4 ulp) of it, plus 1e-37 absolute where results are subnormal,
 // gives the same infinities and zeros at the ends of the range, and NaN for NaN. One
-// exception: exp may overflow to inf from x > 88.3763 (Cephes' maxlog, xsimd's bound) where
+// exception: xsimd's exp overflows to inf from x > 88.3763 (Cephes' maxlog) where
 // the library stays finite up to 88.72; Softmax only takes exp of x - max <= 0, and Sigmoid's
 // 1 / (1 + inf) = 0 is within the subnormal tolerance.
 #pragma once
