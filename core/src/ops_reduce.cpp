@@ -89,8 +89,11 @@ struct Reducer {
   }
   static T finish(Acc acc, size_t count, Acc shift) {
     if constexpr (R == Reduce::kMean) {
-      if constexpr (std::is_floating_point_v<T>) return static_cast<T>(acc / static_cast<double>(count));
-      else return count ? static_cast<T>(acc / static_cast<Acc>(count)) : T(0);
+      if constexpr (std::is_floating_point_v<T>) {
+        return static_cast<T>(acc / static_cast<double>(count));
+      } else {
+        return count ? static_cast<T>(acc / static_cast<Acc>(count)) : T(0);
+      }
     } else if constexpr (R == Reduce::kL2) {
       return static_cast<T>(std::sqrt(acc));
     } else if constexpr (R == Reduce::kLogSum) {
@@ -363,7 +366,9 @@ Result<std::unique_ptr<Op>> make_global_max_pool(const NodeContext& ctx,
   for (size_t i = 2; i < out[0].dims.size(); ++i) out[0].dims[i] = 1;
   return make_op([](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];
-    if (x.rank() < 3) return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 3");
+    if (x.rank() < 3) {
+      return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 3");
+    }
     std::vector<bool> spatial(x.shape().size(), true);
     spatial[0] = spatial[1] = false;
     return set_output(reduce_tensor<Reduce::kMax>(x, spatial, true), y[0]);
@@ -397,7 +402,9 @@ Result<std::unique_ptr<Op>> make_lrn(const NodeContext& ctx, std::vector<ValueIn
   const double b = *bias, be = *beta;
   return make_op([=](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];
-    if (x.rank() < 2) return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 2");
+    if (x.rank() < 2) {
+      return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 2");
+    }
     auto r = new_tensor(DType::kFloat32, x.shape());
     if (!r) return r.status();
     const int64_t n = x.shape()[0], c = x.shape()[1];
@@ -461,7 +468,9 @@ Result<std::unique_ptr<Op>> make_instance_norm(const NodeContext& ctx,
   const double epsilon = *eps;
   return make_op([epsilon](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];
-    if (x.rank() < 3) return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 3");
+    if (x.rank() < 3) {
+      return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 3");
+    }
     const int64_t n = x.shape()[0], c = x.shape()[1];
     for (size_t i = 1; i < 3; ++i) {
       if (in[i]->size() != static_cast<size_t>(c)) {
