@@ -287,6 +287,8 @@ const std::vector<OpRegistration>& op_registry() {
     register_pool_ops(r);
     register_nn_ops(r);
     register_quant_ops(r);
+    register_activation_ops(r);
+    register_reduce_ops(r);
     return r;
   }();
   return registry;

@@ -231,6 +231,8 @@ void register_shape_ops(std::vector<OpRegistration>& r);
 void register_pool_ops(std::vector<OpRegistration>& r);
 void register_nn_ops(std::vector<OpRegistration>& r);
 void register_quant_ops(std::vector<OpRegistration>& r);
+void register_activation_ops(std::vector<OpRegistration>& r);
+void register_reduce_ops(std::vector<OpRegistration>& r);
 
 const std::vector<OpRegistration>& op_registry();
 

@@ -1,8 +1,7 @@
-// fp32 layers: Conv (on PackedConv2dF32), Gemm and MatMul (on PackedGemmF32),
-// BatchNormalization (inference) and Softmax.
+// fp32 layers: Conv (on PackedConv2dF32), Gemm and MatMul (on PackedGemmF32) and
+// BatchNormalization (inference). Softmax is with its family in ops_activation.cpp.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <optional>
 
 #include "ops_common.hpp"
@@ -454,62 +453,6 @@ Result<std::unique_ptr<Op>> make_batchnorm(const NodeContext& ctx, std::vector<V
   });
 }
 
-// --- Softmax ---------------------------------------------------------------------------------
-
-Result<std::unique_ptr<Op>> make_softmax(const NodeContext& ctx, std::vector<ValueInfo>& out) {
-  QL_RETURN_IF_ERROR(ctx.check_attributes({"axis"}));
-  QL_RETURN_IF_ERROR(ctx.check_arity(1, 1, 1, 1));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
-  const bool per_axis = ctx.version() >= 13;  // before: the input is coerced to 2-D at axis
-  auto axis = ctx.attr_int("axis", per_axis ? -1 : 1);
-  if (!axis) return axis.status();
-  const ValueInfo& xin = ctx.input(0);
-  if (xin.rank_known) {
-    auto a = normalize_axis(*axis, static_cast<int>(xin.dims.size()), "axis");
-    if (!a) return a.status();
-  }
-  out[0] = xin;
-  out[0].constant = false;
-  const int64_t axis_attr = *axis;
-  return make_op(
-      [per_axis, axis_attr](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-        const Tensor& x = *in[0];
-        auto a = normalize_axis(axis_attr, x.rank(), "axis");
-        if (!a) return a.status();
-        const Dims& s = x.shape();
-        size_t outer = 1, len = 1, inner = 1;
-        for (int i = 0; i < *a; ++i) outer *= static_cast<size_t>(s[static_cast<size_t>(i)]);
-        if (per_axis) {
-          len = static_cast<size_t>(s[static_cast<size_t>(*a)]);
-          for (size_t i = static_cast<size_t>(*a) + 1; i < s.size(); ++i)
-            inner *= static_cast<size_t>(s[i]);
-        } else {
-          for (size_t i = static_cast<size_t>(*a); i < s.size(); ++i)
-            len *= static_cast<size_t>(s[i]);
-        }
-        auto r = new_tensor(DType::kFloat32, s);
-        if (!r) return r.status();
-        const float* src = x.data<float>().data();
-        float* dst = r->data<float>().data();
-        for (size_t o = 0; o < outer; ++o) {
-          for (size_t j = 0; j < inner; ++j) {
-            const size_t base = o * len * inner + j;
-            float mx = -std::numeric_limits<float>::infinity();
-            for (size_t i = 0; i < len; ++i) mx = std::max(mx, src[base + i * inner]);
-            float sum = 0.0f;
-            for (size_t i = 0; i < len; ++i) {
-              const float e = std::exp(src[base + i * inner] - mx);
-              dst[base + i * inner] = e;
-              sum += e;
-            }
-            for (size_t i = 0; i < len; ++i) dst[base + i * inner] /= sum;
-          }
-        }
-        y[0] = std::move(*r);
-        return Status::ok();
-      });
-}
-
 }  // namespace
 
 void register_nn_ops(std::vector<OpRegistration>& r) {
@@ -517,7 +460,6 @@ void register_nn_ops(std::vector<OpRegistration>& r) {
   r.push_back({"", "Gemm", {1, 6, 7, 9, 11, 13}, {7, 9, 11, 13}, &make_gemm});
   r.push_back({"", "MatMul", {1, 9, 13}, {1, 9, 13}, &make_matmul});
   r.push_back({"", "BatchNormalization", {1, 6, 7, 9, 14, 15}, {7, 9, 14, 15}, &make_batchnorm});
-  r.push_back({"", "Softmax", {1, 11, 13}, {1, 11, 13}, &make_softmax});
 }
 
 }  // namespace quantlab::ops

@@ -131,9 +131,9 @@ for (const simd of [true, false]) {
       expectError(() => ql.loadModel(bytes.subarray(0, bytes.length >> 1)), 'MALFORMED');
       expectError(() => ql.loadModel('lenet5.onnx'), 'INVALID_ARGUMENT');
       expectError(() => ql.loadModel(bytes, { requantMode: 'float64' }), 'INVALID_ARGUMENT');
-      if (existsSync(`${ONNX_TESTS}/test_leakyrelu/model.onnx`)) {
+      if (existsSync(`${ONNX_TESTS}/test_det_2d/model.onnx`)) {
         expectError(() => ql.loadModel(new Uint8Array(
-          readFileSync(`${ONNX_TESTS}/test_leakyrelu/model.onnx`))), 'UNSUPPORTED', 'LeakyRelu');
+          readFileSync(`${ONNX_TESTS}/test_det_2d/model.onnx`))), 'UNSUPPORTED', 'Det');
       }
 
       const model = ql.loadModel(bytes);
