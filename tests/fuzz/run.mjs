@@ -13,8 +13,8 @@ const build = join(root, 'build', 'sanitize');
 
 /** Extra read-only seed folders per target (real files the project already has). */
 const SEEDS = {
-  onnx_model_fuzz: ['web/models'],
-  ptq_fuzz: ['web/models'],
+  onnx_model_fuzz: ['web/models', 'tests/fixtures/torch'],
+  ptq_fuzz: ['web/models', 'tests/fixtures/torch'],
   compressed_fuzz: [],
   huffman_decode_fuzz: [],
   idx_fuzz: [],
