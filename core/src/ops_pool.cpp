@@ -165,8 +165,9 @@ Result<std::unique_ptr<Op>> make_pool(const NodeContext& ctx, std::vector<ValueI
       });
 }
 
-Result<std::unique_ptr<Op>> make_global_average_pool(const NodeContext& ctx,
-                                                     std::vector<ValueInfo>& out) {
+}  // namespace
+
+Status global_pool_shape(const NodeContext& ctx, std::vector<ValueInfo>& out) {
   QL_RETURN_IF_ERROR(ctx.check_attributes({}));
   QL_RETURN_IF_ERROR(ctx.check_arity(1, 1, 1, 1));
   QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
@@ -177,6 +178,14 @@ Result<std::unique_ptr<Op>> make_global_average_pool(const NodeContext& ctx,
   out[0] = xin;
   out[0].constant = false;
   for (size_t i = 2; i < out[0].dims.size(); ++i) out[0].dims[i] = 1;
+  return Status::ok();
+}
+
+namespace {
+
+Result<std::unique_ptr<Op>> make_global_average_pool(const NodeContext& ctx,
+                                                     std::vector<ValueInfo>& out) {
+  QL_RETURN_IF_ERROR(global_pool_shape(ctx, out));
   return make_op([](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];
     if (x.rank() < 3) {

@@ -10,6 +10,7 @@
 
 #include "ops_broadcast.hpp"
 #include "ops_common.hpp"
+#include "ops_spatial.hpp"
 
 namespace quantlab::ops {
 namespace {
@@ -354,16 +355,7 @@ Result<std::unique_ptr<Op>> make_arg(const NodeContext& ctx, std::vector<ValueIn
 
 Result<std::unique_ptr<Op>> make_global_max_pool(const NodeContext& ctx,
                                                  std::vector<ValueInfo>& out) {
-  QL_RETURN_IF_ERROR(ctx.check_attributes({}));
-  QL_RETURN_IF_ERROR(ctx.check_arity(1, 1, 1, 1));
-  QL_RETURN_IF_ERROR(ctx.check_dtype(0, {DType::kFloat32}));
-  const ValueInfo& xin = ctx.input(0);
-  if (xin.rank_known && xin.dims.size() < 3) {
-    return shape_mismatch("input " + dims_string(xin.dims) + " needs rank >= 3 (N, C, spatial)");
-  }
-  out[0] = xin;
-  out[0].constant = false;
-  for (size_t i = 2; i < out[0].dims.size(); ++i) out[0].dims[i] = 1;
+  QL_RETURN_IF_ERROR(global_pool_shape(ctx, out));
   return make_op([](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];
     if (x.rank() < 3) {

@@ -59,4 +59,8 @@ std::optional<Conv2dGeometry> fixed_geometry(const ConvSetup& s);
 Result<Conv2dGeometry> run_geometry(const ConvSetup& s, const Tensor& x, const Tensor& w,
                                     int64_t& h, int64_t& wd, Dims& y_shape);
 
+/// GlobalAveragePool / GlobalMaxPool at load: one float32 input of rank >= 3 (N, C,
+/// spatial...); the output keeps N and C and has every spatial dimension 1.
+Status global_pool_shape(const NodeContext& ctx, std::vector<ValueInfo>& out);
+
 }  // namespace quantlab::ops

@@ -8,20 +8,10 @@ import { describe, test } from 'node:test';
 
 import { load } from '../../wasm/quantlab.mjs';
 
-import { argmaxRows, CALIB, calibration, modelBytes, models, percentEqual, TEST, testImages,
+import { argmaxRows, CALIB, calibration, modelBytes, models, percentEqual, sqnrDb, TEST, testImages,
   testLabels } from './demo-data.mjs';
 
 const METHODS = [{ method: 'minmax' }, { method: 'percentile', percentile: 99.99 }, { method: 'mse' }, { method: 'kl' }];
-
-function sqnrDb(ref, got) {
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < ref.length; ++i) {
-    s += ref[i] * ref[i];
-    e += (ref[i] - got[i]) ** 2;
-  }
-  return 10 * Math.log10(s / e);
-}
 
 describe('calibration methods on the demo models (SIMD128 build)', async () => {
   const ql = await load({ simd: true });

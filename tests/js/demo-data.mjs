@@ -41,3 +41,14 @@ export function percentEqual(a, b) {
   for (let i = 0; i < a.length; ++i) same += a[i] === b[i] ? 1 : 0;
   return (100 * same) / a.length;
 }
+
+/** SQNR in dB of `got` against `ref` (Infinity when equal). */
+export function sqnrDb(ref, got) {
+  let s = 0;
+  let e = 0;
+  for (let i = 0; i < ref.length; ++i) {
+    s += ref[i] * ref[i];
+    e += (ref[i] - got[i]) ** 2;
+  }
+  return e === 0 ? Infinity : 10 * Math.log10(s / e);
+}

@@ -14,6 +14,8 @@ import ort from 'onnxruntime-node';
 
 import { load } from '../../wasm/quantlab.mjs';
 
+import { sqnrDb } from './demo-data.mjs';
+
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'torch');
 const record = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8'));
 
@@ -27,16 +29,6 @@ function relativeError(a, b) {
     scale = Math.max(scale, Math.abs(b[i]));
   }
   return err / scale;
-}
-
-function sqnrDb(ref, got) {
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < ref.length; ++i) {
-    s += ref[i] * ref[i];
-    e += (ref[i] - got[i]) ** 2;
-  }
-  return e === 0 ? Infinity : 10 * Math.log10(s / e);
 }
 
 /** n calibration images, uniform in [0, 1) as the fixtures' inputs (torch.rand), from a

@@ -377,6 +377,16 @@ OnnxModel conv1x1_model(OnnxDim batch) {
   return m;
 }
 
+/// Appends Relu(c) -> y, the output conv1x1_model declares.
+void append_relu(OnnxModel& m) {
+  OnnxNode relu;
+  relu.name = "relu";
+  relu.op_type = "Relu";
+  relu.inputs = {"c"};
+  relu.outputs = {"y"};
+  m.graph.nodes.push_back(relu);
+}
+
 }  // namespace
 
 TEST_CASE("ptq: demo models keep fp32 accuracy in int8 (both requantization modes)",
@@ -741,12 +751,7 @@ TEST_CASE("ptq: a model whose input batch is fixed at 40 (more than report_sampl
   // issue 18: the report re-ran report_samples = 32 samples through a model whose input is
   // fixed at [40, ...], so PTQ refused every model with a fixed batch larger than 32.
   OnnxModel m = conv1x1_model({40, ""});
-  OnnxNode relu;
-  relu.name = "relu";
-  relu.op_type = "Relu";
-  relu.inputs = {"c"};
-  relu.outputs = {"y"};
-  m.graph.nodes.push_back(relu);
+  append_relu(m);
   const Model fp32 = from_onnx(m);
   std::mt19937 rng(5);
   std::normal_distribution<float> d(0.0f, 1.0f);
@@ -807,12 +812,7 @@ TEST_CASE("ptq: a fixed-batch model is calibrated from one array split into its 
   for (int64_t fixed : {1, 3}) {
     INFO("batch fixed at " << fixed);
     OnnxModel m = conv1x1_model({fixed, ""});
-    OnnxNode relu;
-    relu.name = "relu";
-    relu.op_type = "Relu";
-    relu.inputs = {"c"};
-    relu.outputs = {"y"};
-    m.graph.nodes.push_back(relu);
+    append_relu(m);
     const Model fp32 = from_onnx(m);
     int calibrated = 0;
     PtqOptions o;
@@ -833,11 +833,7 @@ TEST_CASE("ptq: a fixed-batch model is calibrated from one array split into its 
   }
   // Fewer samples than the fixed batch: the error names the input and the batch.
   OnnxModel m = conv1x1_model({4, ""});
-  m.graph.nodes.push_back(OnnxNode{});
-  m.graph.nodes.back().name = "relu";
-  m.graph.nodes.back().op_type = "Relu";
-  m.graph.nodes.back().inputs = {"c"};
-  m.graph.nodes.back().outputs = {"y"};
+  append_relu(m);
   const Model fp32 = from_onnx(m);
   auto q = quantize_static(fp32, std::span<const float>(v).first(3 * 32), {3, 2, 4, 4}, PtqOptions{});
   REQUIRE_FALSE(q.is_ok());
