@@ -147,7 +147,8 @@ Result<ChannelMultipliers> channel_multipliers(std::span<const float> w_scales, 
   m.fixed.resize(count);
   for (size_t i = 0; i < count; ++i) {
     const float s_w = w_scales[w_scales.size() == 1 ? 0 : i];
-    m.fp32[i] = fp32_multiplier(s_w, x_scale, out.scale);
+    m.fp32[i] = out.mode == RequantMode::kQnnpack ? qnnpack_multiplier(s_w, x_scale, out.scale)
+                                                  : fp32_multiplier(s_w, x_scale, out.scale);
     if (!std::isfinite(m.fp32[i])) {
       return invalid_argument("the requantization multiplier of channel " + std::to_string(i) +
                               " overflows float32");

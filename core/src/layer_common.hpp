@@ -44,7 +44,7 @@ inline F32GemmParams f32_params(FusedActivation act) {
 /// The kernels' requantization for an output: raw int32, fp32 or gemmlowp fixed point.
 inline QS8Requant requant_of(const QOutput& out) {
   if (out.dtype == DType::kInt32) return QS8Requant::kS32;
-  return out.mode == RequantMode::kFp32 ? QS8Requant::kFp32 : QS8Requant::kGemmlowp;
+  return out.mode == RequantMode::kFixedPoint ? QS8Requant::kGemmlowp : QS8Requant::kFp32;
 }
 
 /// Every zero point in zp lies on the dtype's grid (uint8 [0, 255], int8 [-128, 127]).

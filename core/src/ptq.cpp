@@ -108,28 +108,48 @@ QuantSpec activation_spec(const PtqOptions& o) {
   QuantSpec s;
   s.bits = 8;
   s.is_signed = o.activations_signed;
-  s.symmetric = false;
+  s.symmetric = o.activations_symmetric;
   return s;
 }
 
-/// Weights quantized per output channel (or per tensor), symmetric narrow range.
+/// A layer's weight grid: bits and granularity after its override.
+struct WeightChoice {
+  int bits = 8;
+  bool per_channel = true;
+};
+
+WeightChoice weight_choice(const PtqOptions& o, const std::string& layer) {
+  WeightChoice c{o.weight_bits, o.per_channel};
+  for (const PtqLayerOptions& l : o.layers) {
+    if (l.node != layer) continue;
+    if (l.weight_bits != 0) c.bits = l.weight_bits;
+    if (l.weights != WeightGranularity::kDefault) c.per_channel = l.weights == WeightGranularity::kPerChannel;
+  }
+  if (o.reduce_range) c.bits = std::min(c.bits, 7);
+  return c;
+}
+
+/// Weights quantized per output channel (or per tensor), symmetric.
 struct QuantizedWeights {
   std::vector<int8_t> q;
   std::vector<float> scales;
 };
 
-Result<QuantizedWeights> quantize_weights(const Tensor& w, const PtqOptions& o, const std::string& layer) {
+Result<QuantizedWeights> quantize_weights(const Tensor& w, WeightChoice choice, bool qnnpack,
+                                          const std::string& layer) {
   QuantSpec spec;
-  spec.bits = o.reduce_range ? 7 : 8;
+  spec.bits = choice.bits;
   spec.is_signed = true;
   spec.symmetric = true;
-  spec.narrow_range = true;
+  spec.narrow_range = !qnnpack;
   const auto n = static_cast<size_t>(w.dim(0));
-  const size_t groups = o.per_channel ? n : 1;
+  const size_t groups = choice.per_channel ? n : 1;
   const size_t inner = w.size() / groups;
   const auto data = w.data<float>();
   QuantizedWeights r;
   r.q.resize(w.size());
+  const auto q_max = static_cast<float>((1 << (choice.bits - 1)) - 1);
+  const float q_min = qnnpack ? -q_max - 1.0f : -q_max;
   for (size_t c = 0; c < groups; ++c) {
     const auto block = data.subspan(c * inner, inner);
     float amax = 0.0f;
@@ -139,6 +159,19 @@ Result<QuantizedWeights> quantize_weights(const Tensor& w, const PtqOptions& o, 
       }
       amax = std::max(amax, std::fabs(v));
     }
+    if (qnnpack) {
+      // torch's MinMaxObserver (per_tensor_symmetric): S = max(amax / ((q_max - q_min) / 2),
+      // eps) in float32; fbgemm::Quantize: round_half_even(w * float32(1 / S)).
+      const float half_span = (q_max - q_min) / 2.0f;
+      const float scale = std::max(amax / half_span, std::numeric_limits<float>::epsilon());
+      const float inv = 1.0f / scale;
+      for (size_t i = 0; i < inner; ++i) {
+        const float v = std::nearbyint(block[i] * inv);
+        r.q[c * inner + i] = static_cast<int8_t>(std::clamp(v, q_min, q_max));
+      }
+      r.scales.push_back(scale);
+      continue;
+    }
     auto p = params_from_range(-amax, amax, spec);
     if (!p) return p.status();
     auto q = quantize(block, *p);
@@ -147,6 +180,57 @@ Result<QuantizedWeights> quantize_weights(const Tensor& w, const PtqOptions& o, 
     r.scales.push_back(p->scale);
   }
   return r;
+}
+
+/// The options quantize_static checks itself (the plan checks the node lists).
+Status check_options(const PtqOptions& o) {
+  auto bits_ok = [](int b) { return b >= 2 && b <= 8; };
+  if (!bits_ok(o.weight_bits)) {
+    return invalid_argument("weightBits must be 2..8, got " + std::to_string(o.weight_bits));
+  }
+  for (const PtqLayerOptions& l : o.layers) {
+    if (l.weight_bits != 0 && !bits_ok(l.weight_bits)) {
+      return invalid_argument("layers: node '" + l.node + "': weightBits must be 2..8, got " +
+                              std::to_string(l.weight_bits));
+    }
+  }
+  const QuantSpec act = activation_spec(o);
+  auto grid = integer_range(act);
+  if (!grid) return grid.status();
+  for (const GivenRange& r : o.ranges) {
+    const std::string where = "ranges: value '" + r.value + "': ";
+    const bool has_range = !std::isnan(r.min) || !std::isnan(r.max);
+    const bool has_scale = !std::isnan(r.scale);
+    if (has_range == has_scale) {
+      return invalid_argument(where + "give either [min, max] or scale and zeroPoint");
+    }
+    if (has_scale) {
+      if (!std::isfinite(r.scale) || r.scale <= 0.0f) {
+        return invalid_argument(where + "the scale must be finite and > 0, got " + number_string(r.scale));
+      }
+      if (r.zero_point < grid->q_min || r.zero_point > grid->q_max) {
+        return invalid_argument(where + "the zero point " + std::to_string(r.zero_point) +
+                                " is outside the " + (act.is_signed ? "int8" : "uint8") +
+                                " activation grid");
+      }
+    } else if (!std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max) {
+      return invalid_argument(where + "the range [" + number_string(r.min) + ", " +
+                              number_string(r.max) + "] must be finite with min <= max");
+    }
+  }
+  return Status::ok();
+}
+
+/// Every value name of a graph (inputs, node inputs and outputs).
+std::set<std::string> value_names(const OnnxGraph& g) {
+  std::set<std::string> v;
+  for (const OnnxValueInfo& i : g.inputs) v.insert(i.name);
+  for (const OnnxNode& n : g.nodes) {
+    v.insert(n.inputs.begin(), n.inputs.end());
+    v.insert(n.outputs.begin(), n.outputs.end());
+  }
+  v.erase("");
+  return v;
 }
 
 double sqnr_db(double signal, double noise) {
@@ -192,6 +276,7 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
                          dtype_name(t.tensor.dtype()));
     }
   }
+  QL_RETURN_IF_ERROR(check_options(options));
   if (fp32.onnx().opset("") < 10) {
     return unsupported("the model imports ai.onnx opset " +
                        std::to_string(fp32.onnx().opset("")) +
@@ -211,8 +296,34 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
   // 2. Which nodes become integer, and which fp32 values need a range.
   auto plan = make_plan(folded, *fm, consts, options);
   if (!plan) return plan.status();
-  std::set<std::string> observed = plan->need_range;
   const std::string input_name = fm->inputs()[0].name;
+  // Given ranges: every name must be a value of the model (before or after BN folding).
+  std::map<std::string, const GivenRange*> given;
+  if (!options.ranges.empty()) {
+    std::set<std::string> names = value_names(fp32.onnx().graph);
+    names.merge(value_names(folded.graph));
+    for (const GivenRange& r : options.ranges) {
+      if (!names.count(r.value)) {
+        return invalid_argument("ranges: the model has no value '" + r.value + "'");
+      }
+      if (plan->need_range.count(r.value)) given[r.value] = &r;
+    }
+  }
+  // Per-layer options: every node must be one of the quantized layers.
+  for (const PtqLayerOptions& l : options.layers) {
+    const bool found = std::any_of(plan->layers.begin(), plan->layers.end(),
+                                   [&](const LayerPlan& L) { return L.name == l.node; });
+    if (!found) {
+      std::string names;
+      for (const LayerPlan& L : plan->layers) names += (names.empty() ? "" : ", ") + L.name;
+      return invalid_argument("layers: '" + l.node + "' is not a quantized layer of the model (its layers: " +
+                              names + ")");
+    }
+  }
+  std::set<std::string> observed;
+  for (const std::string& v : plan->need_range) {
+    if (!given.count(v)) observed.insert(v);
+  }
 
   // 3. Calibrate: observe every needed value over all batches; keep the first batch's layer
   //    outputs for the report.
@@ -237,6 +348,7 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
       return invalid_argument(where + "must be float32, got " + dtype_name(calibration[b].dtype()));
     }
     if (calibration[b].empty()) return empty_input(where + "has no elements");
+    if (observed.empty() && b > 0) continue;  // every range given: one batch checks the shapes
     auto out = fm->run({&calibration[b], 1}, ro);
     if (!out) return Status(out.status().code(), where + out.status().message());
     if (!failed.is_ok()) return Status(failed.code(), where + failed.message());
@@ -251,7 +363,38 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
     const NodePlan& np = plan->nodes[i];
     if (np.role == Role::kAdd) act_bounds[np.output] = {np.act_lo, np.act_hi};
   }
-  for (auto& [name, obs] : observers) {
+  for (const std::string& name : plan->need_range) {
+    if (auto g = given.find(name); g != given.end()) {
+      const GivenRange& r = *g->second;
+      QuantParams p;
+      if (!std::isnan(r.scale)) {
+        auto grid = integer_range(act_spec);
+        if (!grid) return grid.status();
+        p.scale = r.scale;
+        p.zero_point = r.zero_point;
+        p.q_min = static_cast<int32_t>(grid->q_min);
+        p.q_max = static_cast<int32_t>(grid->q_max);
+        p.bits = 8;
+        p.is_signed = act_spec.is_signed;
+      } else {
+        auto made = params_from_range(r.min, r.max, act_spec);
+        if (!made) return Status(made.status().code(), "ranges: value '" + name + "': " + made.status().message());
+        p = *made;
+      }
+      ClipRange c;
+      c.r_min = p.scale * static_cast<float>(p.q_min - p.zero_point);
+      c.r_max = p.scale * static_cast<float>(p.q_max - p.zero_point);
+      if (std::isnan(r.scale)) {
+        c.r_min = r.min;
+        c.r_max = r.max;
+      }
+      c.note = "given";
+      ranges[name] = c;
+      params[name] = p;
+      result.ranges.push_back({name, c, p, true});
+      continue;
+    }
+    RangeObserver& obs = observers.at(name);
     if (obs.count() == 0) {
       return Status(ErrorCode::kInternal, "value '" + name + "' was never computed");
     }
@@ -269,6 +412,7 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
     if (!p) return Status(p.status().code(), "value '" + name + "': " + p.status().message());
     ranges[name] = c;
     params[name] = *p;
+    result.ranges.push_back({name, c, *p, false});
   }
 
   // 4. Rewrite in QOperator form.
@@ -324,13 +468,15 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
         const LayerPlan& L = plan->layers[static_cast<size_t>(np.layer)];
         auto x = e.get_q(L.input, params);
         if (!x) return x.status();
-        auto w = quantize_weights(L.weight, options, L.name);
+        const bool qnnpack = options.requant_mode == RequantMode::kQnnpack;
+        const WeightChoice choice = weight_choice(options, L.name);
+        auto w = quantize_weights(L.weight, choice, qnnpack, L.name);
         if (!w) return w.status();
         const int64_t N = L.weight.dim(0);
         const QuantParams& py = params.at(L.output);
         const QValue y = e.define_q(L.output, py);
         const std::string base = L.output + "_" + L.name;
-        const Shape ws_shape = options.per_channel ? Shape{N} : Shape{};
+        const Shape ws_shape = choice.per_channel ? Shape{N} : Shape{};
         e.add_init(base + "_weight_quantized", Tensor::from<int8_t>(L.weight.shape(), w->q));
         e.add_init(base + "_weight_scale", Tensor::from<float>(ws_shape, w->scales));
         e.add_init(base + "_weight_zero_point",
@@ -347,10 +493,14 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
         R.output_zero_point = py.zero_point;
         R.output_range = ranges.at(L.output);
         R.weight_scales = w->scales;
+        R.weight_bits = choice.bits;
+        R.per_channel = choice.per_channel;
         for (float s_w : w->scales) {
           const double M = static_cast<double>(s_w) * static_cast<double>(x->params.scale) /
                            static_cast<double>(py.scale);
-          if (!std::isfinite(fp32_multiplier(s_w, x->params.scale, py.scale))) {
+          const float m32 = qnnpack ? qnnpack_multiplier(s_w, x->params.scale, py.scale)
+                                    : fp32_multiplier(s_w, x->params.scale, py.scale);
+          if (!std::isfinite(m32)) {
             // The loader computes the multiplier as onnxruntime does, (S_W * S_X) / S_Y in
             // float32: a model whose product S_W S_X overflows float32 could not load.
             return invalid_argument(
@@ -372,7 +522,9 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
           std::vector<int32_t> qb(static_cast<size_t>(N));
           for (size_t o = 0; o < qb.size(); ++o) {
             const float s_b = w->scales[w->scales.size() == 1 ? 0 : o] * x->params.scale;
-            const double v = std::nearbyint(static_cast<double>(L.bias[o]) / static_cast<double>(s_b));
+            // qnnpack (torch's QuantizeBias through fbgemm::Quantize): b * float32(1 / S_b).
+            const double v = qnnpack ? std::nearbyint(static_cast<double>(L.bias[o] * (1.0f / s_b)))
+                                     : std::nearbyint(static_cast<double>(L.bias[o]) / static_cast<double>(s_b));
             qb[o] = static_cast<int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
           }
           e.add_init(base + "_bias_quantized", Tensor::from<int32_t>({N}, std::move(qb)));

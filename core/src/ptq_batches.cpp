@@ -33,12 +33,11 @@ Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, con
   return batches;
 }
 
-Result<PtqResult> quantize_static(const Model& fp32, std::span<const float> data,
-                                  const Shape& shape, const PtqOptions& options) {
+Result<std::vector<Tensor>> model_batches(const Model& fp32, std::span<const float> data,
+                                          const Shape& shape, int64_t batch_size) {
   // A model whose input batch is fixed (exported audio models are often [1, ...]) only runs
   // batches of exactly that size: the data are split so, whatever batch_size says, and the
   // samples that would not fill a last batch are left out.
-  int64_t batch_size = options.batch_size;
   Shape used = shape;
   const auto& inputs = fp32.inputs();
   if (inputs.size() == 1 && inputs[0].rank_known && !inputs[0].dims.empty() &&
@@ -61,7 +60,12 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const float> data
                           " values but its shape " + shape_string(shape) + " holds " +
                           std::to_string(*whole));
   }
-  auto batches = calibration_batches(data.first(*total), used, batch_size);
+  return calibration_batches(data.first(*total), used, batch_size);
+}
+
+Result<PtqResult> quantize_static(const Model& fp32, std::span<const float> data,
+                                  const Shape& shape, const PtqOptions& options) {
+  auto batches = model_batches(fp32, data, shape, options.batch_size);
   if (!batches) return batches.status();
   return quantize_static(fp32, *batches, options);
 }

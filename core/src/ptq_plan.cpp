@@ -273,7 +273,10 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
         plan.nodes[*absorbed_add].role = Role::kAbsorbed;
         L.output = g.nodes[*absorbed_add].outputs[0];
       }
-      if (auto act = activation_after(m, uses, consts, L.output)) {
+      // A symmetric grid reaches below 0, so its clamp cannot apply a Relu: the activation
+      // then runs in fp32 between DequantizeLinear and QuantizeLinear.
+      auto act = options.activations_symmetric ? std::nullopt : activation_after(m, uses, consts, L.output);
+      if (act) {
         plan.nodes[act->node].role = Role::kAbsorbed;
         L.act_lo = act->lo;
         L.act_hi = act->hi;
@@ -304,7 +307,8 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
         produced_q.count(n.inputs[0]) && produced_q.count(n.inputs[1])) {
       np.role = Role::kAdd;
       np.output = n.outputs[0];
-      if (auto act = activation_after(m, uses, consts, np.output)) {
+      auto act = options.activations_symmetric ? std::nullopt : activation_after(m, uses, consts, np.output);
+      if (act) {
         plan.nodes[act->node].role = Role::kAbsorbed;
         np.act_lo = act->lo;
         np.act_hi = act->hi;

@@ -29,11 +29,13 @@ template <> struct EnumTable<CalibrationMethod> {
       {CalibrationMethod::kMse, "mse"}, {CalibrationMethod::kKl, "kl"}};
 };
 
-/// 'fixed-point' (gemmlowp's M0 and shift) is canonical; 'fixed' is the older spelling.
+/// 'fixed-point' (gemmlowp's M0 and shift) is canonical; 'fixed' is the older spelling;
+/// 'qnnpack' is fp32 with PyTorch qnnpack's multiplier.
 template <> struct EnumTable<RequantMode> {
   static constexpr const char* what = "requantization mode";
   static constexpr EnumName<RequantMode> names[] = {{RequantMode::kFp32, "fp32"},
                                                     {RequantMode::kFixedPoint, "fixed-point"},
+                                                    {RequantMode::kQnnpack, "qnnpack"},
                                                     {RequantMode::kFixedPoint, "fixed"}};
 };
 

@@ -25,7 +25,9 @@ namespace quantlab {
 /// How an int32 accumulator reaches the output grid; the exact contract is the banner of
 /// requantize.hpp. kFixedPoint: M = S_W S_X / S_Y (computed in double) decomposed by
 /// quantize_multiplier into (M0, shift). kFp32: m = fp32_multiplier(S_W, S_X, S_Y).
-enum class RequantMode { kFixedPoint, kFp32 };
+/// kQnnpack: the fp32 requantization of PyTorch's qnnpack backend, whose multiplier rounds
+/// differently: m = qnnpack_multiplier(S_W, S_X, S_Y) (reproduces torch qnnpack models).
+enum class RequantMode { kFixedPoint, kFp32, kQnnpack };
 
 /// An activation folded into the output clamp: kRelu raises q_min to Z_Y; kRelu6 also
 /// lowers q_max to Z_Y + round_half_even(6 / S_Y) (6.0 quantized as ONNX QuantizeLinear

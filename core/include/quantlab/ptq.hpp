@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,14 +45,51 @@
 
 namespace quantlab {
 
+/// A layer's own weight quantization (torch's per-module qconfig), by node name.
+enum class WeightGranularity { kDefault, kPerChannel, kPerTensor };
+struct PtqLayerOptions {
+  std::string node;  ///< the Conv / Gemm / MatMul node's name, as in the report
+  /// 2..8 bits (lecture 5.5, "how many bits?"); 0: PtqOptions::weight_bits. The weights stay
+  /// int8 tensors in the file holding values of the narrower grid.
+  int weight_bits = 0;
+  WeightGranularity weights = WeightGranularity::kDefault;
+};
+
+/// A range or quantization parameters given for an fp32 value (a calibration table entry,
+/// e.g. from onnxruntime's calibrator or a PyTorch model's observers): either the clipping
+/// range [min, max] (S and Z then follow from the activation grid), or scale and zero_point
+/// as they are. The value is then not calibrated.
+struct GivenRange {
+  std::string value;  ///< the fp32 tensor's name in the graph
+  float min = std::numeric_limits<float>::quiet_NaN();
+  float max = std::numeric_limits<float>::quiet_NaN();
+  /// > 0 gives scale and zero_point (min / max must then be NaN).
+  float scale = std::numeric_limits<float>::quiet_NaN();
+  int32_t zero_point = 0;
+};
+
 struct PtqOptions {
   /// How each activation's clipping range is chosen from the calibration data.
   CalibrationOptions calibration;
   /// Activations int8 (true) or uint8 with a zero point (false). Weights are always int8,
   /// symmetric (Z = 0), narrow range [-127, 127].
   bool activations_signed = true;
+  /// Symmetric activations (Z = 0 for int8, 128 for uint8; S = max|r| / 127) instead of
+  /// asymmetric (S and Z from [r_min, r_max]). A symmetric grid reaches below 0, so its
+  /// clamp cannot apply a Relu: activations after layers then run in fp32 between
+  /// DequantizeLinear and QuantizeLinear instead of being absorbed (slower, and more error).
+  bool activations_symmetric = false;
   /// Weights per output channel (true) or per tensor.
   bool per_channel = true;
+  /// Weight bits, 2..8: symmetric narrow grid [-(2^(b-1) - 1), 2^(b-1) - 1] (kQnnpack: the
+  /// full grid [-2^(b-1), 2^(b-1) - 1], as torch's observers).
+  int weight_bits = 8;
+  /// Per-layer overrides of weight_bits and per_channel; a node the model lacks (or one that
+  /// is not a quantized layer) is kInvalidArgument.
+  std::vector<PtqLayerOptions> layers;
+  /// Given ranges or scales, by value name; the rest are calibrated. A name the model lacks
+  /// is kInvalidArgument; a value the plan does not quantize is ignored.
+  std::vector<GivenRange> ranges;
   /// Weights in 7 bits ([-63, 63]): some peers' x86 kernels (AVX2 without VNNI) saturate
   /// int16 pair sums of full-range int8 weights; with reduce_range they are exact.
   bool reduce_range = false;
@@ -60,7 +98,10 @@ struct PtqOptions {
   /// runs the report on the whole first batch.
   int64_t report_samples = 32;
   /// Requantization of the model run for the report (the returned OnnxModel itself runs
-  /// in either mode: choose when loading it).
+  /// in any mode: choose when loading it). kQnnpack also quantizes as PyTorch's qnnpack
+  /// backend does, so a torch model with the same scales is reproduced bit for bit:
+  /// weight scale max|w| / ((2^b - 1) / 2) over the full grid, q = round_half_even(w *
+  /// float32(1 / S)), biases q_b = round_half_even(b * float32(1 / float32(S_W S_X))).
   RequantMode requant_mode = RequantMode::kFp32;
   /// Calibration samples per batch when the data arrive as one array (calibration_batches).
   int64_t batch_size = 64;
@@ -94,11 +135,22 @@ struct PtqLayerReport {
   /// activation), so they include the error accumulated by earlier layers.
   double mse = 0;
   double sqnr_db = 0;
+  int weight_bits = 8;
+  bool per_channel = true;
+};
+
+/// One quantized activation: the calibration table the model was made with.
+struct PtqValueRange {
+  std::string value;
+  ClipRange range;     ///< the range used (given, or calibrated)
+  QuantParams params;  ///< its scale and zero point
+  bool given = false;  ///< from PtqOptions::ranges
 };
 
 struct PtqResult {
   OnnxModel model;                      ///< QOperator form
   std::vector<PtqLayerReport> layers;   ///< in execution order
+  std::vector<PtqValueRange> ranges;    ///< every quantized activation, by name
   int folded_batch_norms = 0;
 };
 
@@ -124,6 +176,87 @@ Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, con
 /// kShapeMismatch, naming the input and b).
 Result<PtqResult> quantize_static(const Model& fp32, std::span<const float> data,
                                   const Shape& shape, const PtqOptions& options);
+
+/// The array of `shape` in the batches fp32 runs: options' batch_size samples each, or the
+/// model's fixed batch (the samples that do not fill a last batch are left out).
+Result<std::vector<Tensor>> model_batches(const Model& fp32, std::span<const float> data,
+                                          const Shape& shape, int64_t batch_size);
+
+// --- Which layer hurts: sensitivity and mixed precision ---------------------------------------
+//
+// Every activation range comes from one calibration (quantize_static with `options`); each
+// variant is then made with those ranges given, so variants differ only in what is asked.
+// The model is evaluated on the first eval_samples samples of the data (the calibration
+// data, as onnxruntime's quantization debugger does): the SQNR of its first output against
+// fp32, and top-1 accuracy of that output when labels (one class per sample) are given.
+
+struct SensitivityOptions {
+  /// Weight bits tried for each layer alone (each 2..8).
+  std::vector<int> bits = {8, 6, 4, 2};
+  /// Samples evaluated (the first ones of the data), >= 1.
+  int64_t eval_samples = 256;
+};
+
+struct LayerSensitivity {
+  std::string name, op_type;
+  int64_t weights = 0;              ///< weight count
+  std::vector<int> bits;            ///< as SensitivityOptions::bits
+  /// Model output SQNR (dB) against fp32 with only this layer quantized, at each bits
+  /// (weights at that width, its input and output activations at 8 bits).
+  std::vector<double> sqnr_db;
+  /// Top-1 accuracy in [0, 1] with only this layer quantized (NaN without labels).
+  std::vector<double> accuracy;
+  /// This layer's own output SQNR with every layer quantized (options' bits): the error
+  /// accumulated through the network up to here.
+  double accumulated_sqnr_db = 0;
+};
+
+struct SensitivityReport {
+  std::vector<LayerSensitivity> layers;  ///< in execution order
+  double all_sqnr_db = 0;                ///< every layer quantized as options say
+  double fp32_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double all_accuracy = std::numeric_limits<double>::quiet_NaN();
+  int64_t samples = 0;                   ///< evaluated
+};
+
+/// Errors: as quantize_static; labels neither empty nor one per evaluated-or-more sample
+/// (kShapeMismatch), labels outside the output's classes, bits outside 2..8, no bits.
+Result<SensitivityReport> ptq_sensitivity(const Model& fp32, std::span<const float> data,
+                                          const Shape& shape, const PtqOptions& options,
+                                          const SensitivityOptions& sensitivity = {},
+                                          std::span<const int32_t> labels = {});
+
+/// The smallest weights (bits per layer) within a budget: the output's SQNR at least
+/// min_sqnr_db, or with labels (when max_accuracy_drop is set) top-1 accuracy at most that
+/// many points below fp32's. Greedy on measurements: starting from every layer at the
+/// widest candidate, it lowers the layer whose next narrower width saves the most weight
+/// bits per unit of added output noise (predicted from the sensitivity report, noises
+/// taken as additive), measures the model with that change, keeps it when the budget holds
+/// and otherwise stops lowering that layer.
+struct MixedPrecisionOptions {
+  std::vector<int> bits = {8, 6, 5, 4, 3, 2};  ///< candidate widths (2..8)
+  double min_sqnr_db = 30.0;
+  /// Points (0..100) of top-1 accuracy that may be lost; NaN: the SQNR budget applies.
+  double max_accuracy_drop = std::numeric_limits<double>::quiet_NaN();
+  int64_t eval_samples = 256;
+};
+
+struct MixedPrecisionResult {
+  std::vector<PtqLayerOptions> layers;  ///< the chosen width of every layer (for PtqOptions)
+  SensitivityReport sensitivity;        ///< at the candidate widths
+  double sqnr_db = 0;                   ///< the chosen model, measured
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
+  int64_t weight_bits = 0;              ///< sum over layers of weights x width
+  int64_t int8_weight_bits = 0;         ///< the same at 8 bits
+  int measured = 0;                     ///< models evaluated by the search
+};
+
+/// Errors: as ptq_sensitivity; a budget that even 8-bit weights miss is not an error (the
+/// result is every layer at the widest candidate, with its measured SQNR / accuracy).
+Result<MixedPrecisionResult> ptq_mixed_precision(const Model& fp32, std::span<const float> data,
+                                                 const Shape& shape, const PtqOptions& options,
+                                                 const MixedPrecisionOptions& mixed = {},
+                                                 std::span<const int32_t> labels = {});
 
 /// The same quantized model in QDQ form: fp32 Conv / Gemm / MatMul between
 /// DequantizeLinear (of int8 weights, int32 biases and activations) and QuantizeLinear,

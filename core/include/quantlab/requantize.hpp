@@ -14,6 +14,7 @@
 //
 //  fp32 (ONNX QLinearMatMul / onnxruntime MLAS semantics):
 //    m    = float32(S_W * S_X) / S_Y, computed in float32 as onnxruntime does
+//    (PyTorch qnnpack: m = float32(S_W * S_X) * float32(1 / S_Y), the same rounding after)
 //    q_Y  = clamp(round_half_even(float32(acc) * m) + Z_Y, q_min, q_max)
 #pragma once
 
@@ -84,6 +85,12 @@ inline int32_t requantize_fixed_point(int32_t acc, FixedPointMultiplier m, int32
 /// The float32 multiplier S_W S_X / S_Y exactly as onnxruntime computes it.
 inline float fp32_multiplier(float scale_w, float scale_x, float scale_y) {
   return (scale_w * scale_x) / scale_y;
+}
+
+/// The float32 multiplier as PyTorch's qnnpack backend computes it
+/// (generate_requantization_scales): (S_W * S_X) * (1 / S_Y), each step in float32.
+inline float qnnpack_multiplier(float scale_w, float scale_x, float scale_y) {
+  return (scale_w * scale_x) * (1.0f / scale_y);
 }
 
 /// fp32 requantization of one accumulator to [q_min, q_max] (ONNX semantics). Clamping in
