@@ -121,7 +121,10 @@ export interface FixedPointMultiplier {
 
 /** Requantization: 'fixed-point' is gemmlowp's (M0, shift) arithmetic, 'fp32' ONNX's
  * float32 multiplier. 'fixed' is accepted as the older spelling of 'fixed-point'. */
-export type RequantMode = 'fp32' | 'fixed-point' | 'fixed';
+/** 'fp32': ONNX's (onnxruntime's) float multiplier; 'fixed-point': gemmlowp's M0 and shift
+ * ('fixed' is the older spelling); 'qnnpack': fp32 with PyTorch qnnpack's multiplier
+ * (S_W S_X) * (1 / S_Y), and in quantizeModel torch's weight grid and rounding too. */
+export type RequantMode = 'fp32' | 'fixed-point' | 'qnnpack' | 'fixed';
 
 export interface RequantizeOptions {
   /** @default 'fixed-point' */
@@ -150,6 +153,9 @@ export interface Defaults {
   requantize: Required<RequantizeOptions>;
   loadModel: Required<LoadModelOptions>;
   quantizeModel: Required<QuantizeOptions>;
+  ptqLayer: Required<PtqLayerOptions>;
+  sensitivity: Required<SensitivityOptions>;
+  mixedPrecision: Required<MixedPrecisionOptions>;
   qOutput: Required<QOutputOptions>;
   conv2d: Required<Conv2dGeometryOptions>;
   kMeans: Required<KMeansOptions>;
@@ -441,11 +447,41 @@ export * from './types/compression.js';
 
 // ===== Post-training quantization ============================================================
 
+/** One layer's own weight quantization (torch's per-module qconfig). */
+export interface PtqLayerOptions {
+  /** The Conv / Gemm / MatMul node's name, as in the report. @default '' */
+  node: string;
+  /** 2..8 bits (lecture 5.5); 0: the model-wide weightBits. @default 0 */
+  weightBits?: number;
+  /** @default 'default' */
+  weights?: 'default' | 'per-channel' | 'per-tensor';
+}
+
+/** A calibration-table entry: a value's clipping range, or its scale and zero point. */
+export interface GivenRange {
+  value: string;
+  min?: number;
+  max?: number;
+  scale?: number;
+  zeroPoint?: number;
+}
+
 export interface QuantizeOptions extends CalibrationOptions {
   /** Activation grid, asymmetric with a zero point. @default 'int8' */
   activations?: 'int8' | 'uint8';
+  /** Symmetric activations (Z = 0 for int8, 128 for uint8); activations after layers then
+   * run in fp32 (a symmetric grid cannot apply a Relu). @default false */
+  symmetricActivations?: boolean;
   /** Weight scales per output channel (true) or per tensor. @default true */
   perChannel?: boolean;
+  /** Weight bits 2..8, symmetric narrow grid [-(2^(b-1) - 1), 2^(b-1) - 1]. @default 8 */
+  weightBits?: number;
+  /** Per-layer overrides of weightBits and perChannel. @default [] */
+  layers?: PtqLayerOptions[];
+  /** Given ranges or scales instead of calibration: an array of GivenRange, or an object
+   * value name -> [min, max] | {scale, zeroPoint} (e.g. QuantizedModel.ranges, a torch
+   * model's observers). A name the model lacks throws INVALID_ARGUMENT. @default [] */
+  ranges?: GivenRange[] | Record<string, [number, number] | { scale: number; zeroPoint: number }>;
   /** 7-bit weights [-63, 63]: exact on x86 peers without VNNI. @default false */
   reduceRange?: boolean;
   /** Requantization of .model and of the report run. @default 'fp32' */
@@ -484,6 +520,78 @@ export interface PtqLayerReport {
   /** fp32 against dequantized int8 output on the first 32 calibration samples. */
   mse: number;
   sqnrDb: number;
+  weightBits: number;
+  perChannel: boolean;
+}
+
+/** One quantized activation of the calibration table. */
+export interface PtqValueRange {
+  value: string;
+  min: number;
+  max: number;
+  scale: number;
+  zeroPoint: number;
+  /** From options.ranges rather than calibrated. */
+  given: boolean;
+}
+
+export interface SensitivityOptions extends QuantizeOptions {
+  /** Weight widths tried for each layer alone. @default [8, 6, 4, 2] */
+  bits?: number[];
+  /** Samples evaluated: the first ones of the data. @default 256 */
+  evalSamples?: number;
+  /** One class per sample: adds top-1 accuracy. */
+  labels?: Int32Array | Uint8Array | number[];
+}
+
+export interface LayerSensitivity {
+  name: string;
+  opType: string;
+  /** Weight count. */
+  weights: number;
+  bits: Int32Array;
+  /** Model output SQNR (dB) with only this layer quantized, per width. */
+  sqnrDb: Float64Array;
+  /** Top-1 accuracy in [0, 1] with only this layer quantized (NaN without labels). */
+  accuracy: Float64Array;
+  /** This layer's output SQNR with every layer quantized: the error accumulated to here. */
+  accumulatedSqnrDb: number;
+}
+
+export interface SensitivityReport {
+  layers: LayerSensitivity[];
+  /** Every layer quantized as the options say. */
+  allSqnrDb: number;
+  fp32Accuracy: number;
+  allAccuracy: number;
+  samples: number;
+}
+
+export interface MixedPrecisionOptions extends QuantizeOptions {
+  /** Candidate weight widths. @default [8, 6, 5, 4, 3, 2] */
+  bits?: number[];
+  /** Output SQNR budget. @default 30 */
+  minSqnrDb?: number;
+  /** Points of top-1 accuracy that may be lost (needs labels); NaN: the SQNR budget.
+   * @default NaN */
+  maxAccuracyDrop?: number;
+  /** @default 256 */
+  evalSamples?: number;
+  labels?: Int32Array | Uint8Array | number[];
+}
+
+export interface MixedPrecisionResult {
+  /** The chosen width of every layer: pass as quantizeModel's options.layers. */
+  layers: Required<PtqLayerOptions>[];
+  sensitivity: SensitivityReport;
+  /** The chosen model, measured. */
+  sqnrDb: number;
+  accuracy: number;
+  /** Sum over layers of weights x width, and the same at 8 bits. */
+  weightBits: number;
+  int8WeightBits: number;
+  /** Models the search measured. */
+  measured: number;
 }
 
 /** The result of quantizeModel; dispose() frees it and .model. */
@@ -492,6 +600,8 @@ export class QuantizedModel extends Handle {
   /** The int8 QOperator graph as an ordinary Model. */
   readonly model: Model;
   readonly report: PtqLayerReport[];
+  /** The calibration table; hand it back as options.ranges to reproduce the model. */
+  readonly ranges: PtqValueRange[];
   readonly foldedBatchNorms: number;
   /** The .onnx bytes: 'qoperator' (default) or 'qdq'. */
   toOnnx(form?: 'qoperator' | 'qdq'): Uint8Array;
@@ -505,6 +615,12 @@ export interface Quantlab {
    */
   quantizeModel(model: Model, calibration: Float32Array, shape: number[],
     options?: QuantizeOptions): QuantizedModel;
+  /** Per-layer sensitivity: each layer alone at each width, against fp32. */
+  quantizationSensitivity(model: Model, data: Float32Array, shape: number[],
+    options?: SensitivityOptions & { onProgress?: (progress: Progress<'calibrate' | 'quantize' | 'report' | 'sensitivity'>) => void }): SensitivityReport;
+  /** The smallest weights (bits per layer) within an SQNR or accuracy budget. */
+  mixedPrecision(model: Model, data: Float32Array, shape: number[],
+    options?: MixedPrecisionOptions & { onProgress?: (progress: Progress<'calibrate' | 'quantize' | 'report' | 'sensitivity'>) => void }): MixedPrecisionResult;
 }
 
 // ===== End of post-training quantization =====================================================

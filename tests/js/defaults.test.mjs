@@ -47,6 +47,7 @@ function membersOf(all, name) {
 /** The value of an `@default` tag: 'text', a number, true / false, or an array of those. */
 function documented(doc) {
   const m = doc.match(/@default (.+?)(?:\s*\*\/|$)/);
+  if (m && m[1].trim() === 'NaN') return NaN;  // "no budget" sentinels
   return m ? JSON.parse(m[1].trim().replace(/'/g, '"')) : undefined;
 }
 

@@ -19,6 +19,9 @@ val defaults_js() {
   d.set("requantize", defaults_out<RequantizeOptions>());
   d.set("loadModel", defaults_out<ModelOptions>());
   d.set("quantizeModel", defaults_out<PtqOptions>());
+  d.set("ptqLayer", defaults_out<PtqLayerOptions>());
+  d.set("sensitivity", merged(defaults_out<PtqOptions>(), defaults_out<SensitivityOptions>()));
+  d.set("mixedPrecision", merged(defaults_out<PtqOptions>(), defaults_out<MixedPrecisionOptions>()));
   d.set("qOutput", defaults_out<QOutput>());
   d.set("conv2d", defaults_out<Conv2dGeometry>());
   d.set("kMeans", defaults_out<KMeansOptions>());

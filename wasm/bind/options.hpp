@@ -91,6 +91,13 @@ template <> struct EnumTable<CodebookPrecision> {
                                                           {CodebookPrecision::kFloat32, "fp32"}};
 };
 
+template <> struct EnumTable<WeightGranularity> {
+  static constexpr const char* what = "weight granularity";
+  static constexpr EnumName<WeightGranularity> names[] = {{WeightGranularity::kDefault, "default"},
+                                                          {WeightGranularity::kPerChannel, "per-channel"},
+                                                          {WeightGranularity::kPerTensor, "per-tensor"}};
+};
+
 // --- Option structs: JS name -> member, in the order of quantlab.d.ts -------------------------
 
 template <> struct Fields<QuantSpec> {
@@ -148,18 +155,60 @@ template <> struct Fields<ModelOptions> {
   }
 };
 
+template <> struct Fields<PtqLayerOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(PtqLayerOptions& l, F& f) {
+    f("node", l.node);
+    f("weightBits", l.weight_bits);
+    f("weights", l.weights);
+  }
+};
+
+template <> struct Fields<GivenRange> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(GivenRange& r, F& f) {
+    f("value", r.value);
+    f("min", r.min);
+    f("max", r.max);
+    f("scale", r.scale);
+    f("zeroPoint", r.zero_point);
+  }
+};
+
 /// quantizeModel(): the calibration options flattened into the PTQ options.
 template <> struct Fields<PtqOptions> {
   static constexpr bool defined = true;
   template <class F> static void visit(PtqOptions& p, F& f) {
     Fields<CalibrationOptions>::visit(p.calibration, f);
     f("activations", Choice{p.activations_signed, "int8", "uint8"});
+    f("symmetricActivations", p.activations_symmetric);
     f("perChannel", p.per_channel);
+    f("weightBits", p.weight_bits);
     f("reduceRange", p.reduce_range);
     f("requantMode", p.requant_mode);
     f("batchSize", p.batch_size);
     f("excludeNodes", p.exclude_nodes);
     f("excludeOpTypes", p.exclude_op_types);
+    f("layers", p.layers);
+    f("ranges", p.ranges);
+  }
+};
+
+template <> struct Fields<SensitivityOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(SensitivityOptions& s, F& f) {
+    f("bits", s.bits);
+    f("evalSamples", s.eval_samples);
+  }
+};
+
+template <> struct Fields<MixedPrecisionOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(MixedPrecisionOptions& m, F& f) {
+    f("bits", m.bits);
+    f("minSqnrDb", m.min_sqnr_db);
+    f("maxAccuracyDrop", m.max_accuracy_drop);
+    f("evalSamples", m.eval_samples);
   }
 };
 

@@ -30,6 +30,39 @@ val layer_out(const PtqLayerReport& L) {
   o.set("shift", array_out(L.shift));
   o.set("mse", L.mse);
   o.set("sqnrDb", L.sqnr_db);
+  o.set("weightBits", L.weight_bits);
+  o.set("perChannel", L.per_channel);
+  return o;
+}
+
+val range_out(const PtqValueRange& r) {
+  val o = val::object();
+  o.set("value", r.value);
+  o.set("min", r.range.r_min);
+  o.set("max", r.range.r_max);
+  o.set("scale", r.params.scale);
+  o.set("zeroPoint", r.params.zero_point);
+  o.set("given", r.given);
+  return o;
+}
+
+val sensitivity_out(const SensitivityReport& r) {
+  val o = val::object();
+  o.set("layers", list_out(r.layers, [](const LayerSensitivity& l) {
+    val x = val::object();
+    x.set("name", l.name);
+    x.set("opType", l.op_type);
+    x.set("weights", static_cast<double>(l.weights));
+    x.set("bits", array_out(l.bits));
+    x.set("sqnrDb", array_out(l.sqnr_db));
+    x.set("accuracy", array_out(l.accuracy));
+    x.set("accumulatedSqnrDb", l.accumulated_sqnr_db);
+    return x;
+  }));
+  o.set("allSqnrDb", r.all_sqnr_db);
+  o.set("fp32Accuracy", r.fp32_accuracy);
+  o.set("allAccuracy", r.all_accuracy);
+  o.set("samples", static_cast<double>(r.samples));
   return o;
 }
 
@@ -51,6 +84,7 @@ val ptq_quantize_js(int model_id, const val& data, const val& shape, const val& 
   out.set("modelId", models().add(std::move(*loaded)));
   out.set("foldedBatchNorms", q->folded_batch_norms);
   out.set("report", list_out(q->layers, layer_out));
+  out.set("ranges", list_out(q->ranges, range_out));
   out.set("id", ptq_results().add(std::move(*q)));
   return ok(out);
 }
@@ -69,6 +103,47 @@ val ptq_to_onnx_js(int id, const std::string& form) {
   });
 }
 QL_EXPORT("ptqToOnnx", ptq_to_onnx_js);
+
+/// ptqSensitivity(modelId, data, shape, labels (Int32Array, maybe empty), options).
+val ptq_sensitivity_js(int model_id, const val& data, const val& shape, const val& labels,
+                       const val& options, const val& on_progress) {
+  auto found = models().find(model_id);
+  if (!found) return error(found.status());
+  auto o = options_in<PtqOptions>(options);
+  if (!o) return error(o.status());
+  auto so = options_in<SensitivityOptions>(options);
+  if (!so) return error(so.status());
+  o->progress = progress_in(on_progress);
+  auto r = ptq_sensitivity(**found, array_in<float>(data), shape_in(shape), *o, *so,
+                           array_in<int32_t>(labels));
+  if (!r) return error(r.status());
+  return ok(sensitivity_out(*r));
+}
+QL_EXPORT("ptqSensitivity", ptq_sensitivity_js);
+
+val ptq_mixed_precision_js(int model_id, const val& data, const val& shape, const val& labels,
+                           const val& options, const val& on_progress) {
+  auto found = models().find(model_id);
+  if (!found) return error(found.status());
+  auto o = options_in<PtqOptions>(options);
+  if (!o) return error(o.status());
+  auto mo = options_in<MixedPrecisionOptions>(options);
+  if (!mo) return error(mo.status());
+  o->progress = progress_in(on_progress);
+  auto r = ptq_mixed_precision(**found, array_in<float>(data), shape_in(shape), *o, *mo,
+                               array_in<int32_t>(labels));
+  if (!r) return error(r.status());
+  val out = val::object();
+  out.set("layers", list_out(r->layers, [](const PtqLayerOptions& l) { return options_out(l); }));
+  out.set("sensitivity", sensitivity_out(r->sensitivity));
+  out.set("sqnrDb", r->sqnr_db);
+  out.set("accuracy", r->accuracy);
+  out.set("weightBits", static_cast<double>(r->weight_bits));
+  out.set("int8WeightBits", static_cast<double>(r->int8_weight_bits));
+  out.set("measured", r->measured);
+  return ok(out);
+}
+QL_EXPORT("ptqMixedPrecision", ptq_mixed_precision_js);
 
 val ptq_dispose_js(int id) { return ptq_results().dispose(id); }
 QL_EXPORT("ptqDispose", ptq_dispose_js);

@@ -1,5 +1,5 @@
 // Post-training static quantization of a loaded model (quantlab/ptq.hpp).
-import { asBoolean, asDims, optionsOf } from './check.mjs';
+import { asArray, asBoolean, asDims, optionsOf } from './check.mjs';
 import { call, fail } from './errors.mjs';
 import { withCallback } from './guard.mjs';
 import { Handle, MODULE } from './handle.mjs';
@@ -24,10 +24,12 @@ export class QuantizedModel extends Handle {
   #model;
   #report;
   #folded;
+  #ranges;
 
   constructor(module, out) {
     super(module, out.id, 'quantized model', 'ptqDispose');
     this.#report = out.report;
+    this.#ranges = out.ranges;
     this.#folded = out.foldedBatchNorms;
     try {
       this.#model = new Model(module, out.modelId);
@@ -54,6 +56,14 @@ export class QuantizedModel extends Handle {
     return this.#report.map(copyReportLayer);
   }
 
+  /**
+   * The calibration table: every quantized activation {value, min, max, scale, zeroPoint,
+   * given}. Handing it back as options.ranges reproduces the model without calibrating.
+   */
+  get ranges() {
+    return this.#ranges.map((r) => ({ ...r }));
+  }
+
   /** BatchNormalization nodes folded into the conv before them. */
   get foldedBatchNorms() {
     return this.#folded;
@@ -71,6 +81,35 @@ export class QuantizedModel extends Handle {
   }
 }
 
+/**
+ * options.ranges as the core takes it: an array of {value, min, max} / {value, scale,
+ * zeroPoint}, or an object {name: [min, max] | {scale, zeroPoint}} (a calibration table).
+ */
+function ptqOptions(options) {
+  const o = optionsOf(options) ?? {};
+  asBoolean(o.perChannel, 'perChannel');
+  asBoolean(o.reduceRange, 'reduceRange');
+  asBoolean(o.symmetricActivations, 'symmetricActivations');
+  if (o.layers !== undefined && !Array.isArray(o.layers)) fail('layers must be an array of {node, weightBits, weights}');
+  const r = o.ranges;
+  if (r === undefined || r === null || Array.isArray(r)) return o;
+  if (typeof r !== 'object') fail('ranges must be an array or an object of value name -> range');
+  const ranges = Object.entries(r).map(([value, v]) => {
+    if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+      if (v.length !== 2) fail(`ranges['${value}'] must be [min, max]`);
+      return { value, min: Number(v[0]), max: Number(v[1]) };
+    }
+    if (v === null || typeof v !== 'object') fail(`ranges['${value}'] must be [min, max] or {scale, zeroPoint}`);
+    return { value, ...v };
+  });
+  return { ...o, ranges };
+}
+
+/** labels: one class per sample (Int32Array, Uint8Array or an array), or none. */
+function labelsOf(labels) {
+  return labels === undefined || labels === null ? new Int32Array(0) : asArray(labels, Int32Array, 'labels');
+}
+
 export const ptqMethods = {
   /**
    * Post-training static quantization of a loaded fp32 Model. calibration: Float32Array of
@@ -85,14 +124,46 @@ export const ptqMethods = {
     const id = model._id();
     if (!(calibration instanceof Float32Array)) fail('calibration must be a Float32Array');
     const dims = asDims(shape, 'shape');
-    const o = optionsOf(options) ?? {};
-    asBoolean(o.perChannel, 'perChannel');
-    asBoolean(o.reduceRange, 'reduceRange');
+    const o = ptqOptions(options);
     const out = withCallback(o.onProgress, (report) => call(m.ptqQuantize, id, calibration, dims, o, report),
       (r) => {
         call(m.ptqDispose, r.id);
         call(m.modelDispose, r.modelId);
       });
     return new QuantizedModel(m, out);
+  },
+
+  /**
+   * Which layer hurts: for each quantized layer and each of options.bits, the model output's
+   * SQNR against fp32 with only that layer quantized (and top-1 accuracy with
+   * options.labels), plus each layer's accumulated SQNR with every layer quantized. Takes the
+   * quantizeModel options; evaluates the first options.evalSamples samples of `data`.
+   */
+  quantizationSensitivity(model, data, shape, options = {}) {
+    const m = this[MODULE];
+    if (!(model instanceof Model)) fail('model must be a Model (from loadModel)');
+    const id = model._id();
+    if (!(data instanceof Float32Array)) fail('data must be a Float32Array');
+    const dims = asDims(shape, 'shape');
+    const o = ptqOptions(options);
+    const labels = labelsOf(o.labels);
+    return withCallback(o.onProgress, (report) => call(m.ptqSensitivity, id, data, dims, labels, o, report));
+  },
+
+  /**
+   * The smallest weights within a budget (options.minSqnrDb, or options.maxAccuracyDrop
+   * points with options.labels): a width from options.bits per layer, found greedily from
+   * the sensitivity report and measured. Returns {layers (for quantizeModel's options.layers),
+   * sensitivity, sqnrDb, accuracy, weightBits, int8WeightBits, measured}.
+   */
+  mixedPrecision(model, data, shape, options = {}) {
+    const m = this[MODULE];
+    if (!(model instanceof Model)) fail('model must be a Model (from loadModel)');
+    const id = model._id();
+    if (!(data instanceof Float32Array)) fail('data must be a Float32Array');
+    const dims = asDims(shape, 'shape');
+    const o = ptqOptions(options);
+    const labels = labelsOf(o.labels);
+    return withCallback(o.onProgress, (report) => call(m.ptqMixedPrecision, id, data, dims, labels, o, report));
   },
 };
