@@ -603,8 +603,10 @@ export class QuantizedModel extends Handle {
   /** The calibration table; hand it back as options.ranges to reproduce the model. */
   readonly ranges: PtqValueRange[];
   readonly foldedBatchNorms: number;
-  /** The .onnx bytes: 'qoperator' (default) or 'qdq'. */
-  toOnnx(form?: 'qoperator' | 'qdq'): Uint8Array;
+  /** The .onnx bytes: 'qoperator' (default) or 'qdq'. activations 'uint8' (default) writes
+   * int8 activations as uint8 (q + 128, Z + 128: identical outputs), which onnxruntime runs
+   * exactly and fast; 'as-quantized' keeps them. */
+  toOnnx(form?: 'qoperator' | 'qdq', options?: { activations?: 'uint8' | 'as-quantized' }): Uint8Array;
 }
 
 export interface Quantlab {

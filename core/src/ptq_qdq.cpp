@@ -14,6 +14,40 @@ namespace quantlab {
 
 using namespace ptq_internal;
 
+Result<OnnxModel> with_uint8_activations(const OnnxModel& qoperator) {
+  if (qoperator.producer_name != "quantlab" || qoperator.producer_version != "ptq") {
+    return unsupported("with_uint8_activations converts models made by quantize_static; this one was produced by '" +
+                       qoperator.producer_name + "'");
+  }
+  // The activation zero points: the inputs of the integer operators that hold an
+  // activation's Z (never a weight's, which stays int8).
+  static const std::map<std::string, std::vector<size_t>> kActivationZeroPoints = {
+      {"QuantizeLinear", {2}}, {"DequantizeLinear", {2}}, {"QLinearConv", {2, 7}},
+      {"QLinearMatMul", {2, 7}}, {"QLinearAdd", {2, 5, 7}}};
+  std::set<std::string> zero_points;
+  for (const OnnxNode& n : qoperator.graph.nodes) {
+    auto it = kActivationZeroPoints.find(n.op_type);
+    if (it == kActivationZeroPoints.end()) continue;
+    for (size_t i : it->second) {
+      if (i < n.inputs.size() && !n.inputs[i].empty()) zero_points.insert(n.inputs[i]);
+    }
+  }
+  OnnxModel m = qoperator;
+  for (OnnxTensor& t : m.graph.initializers) {
+    if (!zero_points.count(t.name) || t.tensor.dtype() != DType::kInt8) continue;
+    // q_u8 = q_i8 + 128 with Z_u8 = Z_i8 + 128: every integer operator sees the same
+    // q - Z, and the clamp [-128, 127] becomes [0, 255], so outputs are identical.
+    const auto v = t.tensor.data<int8_t>();
+    std::vector<uint8_t> u(v.size());
+    for (size_t i = 0; i < v.size(); ++i) u[i] = static_cast<uint8_t>(int32_t{v[i]} + 128);
+    t.tensor = Tensor::from<uint8_t>(t.tensor.shape(), std::move(u));
+  }
+  for (OnnxValueInfo& vi : m.graph.value_info) {
+    if (vi.elem_type == 3) vi.elem_type = 2;  // TensorProto INT8 -> UINT8
+  }
+  return m;
+}
+
 Result<OnnxModel> to_qdq(const OnnxModel& qoperator) {
   if (qoperator.producer_name != "quantlab" || qoperator.producer_version != "ptq") {
     return unsupported("to_qdq converts models made by quantize_static; this one was produced by '" +

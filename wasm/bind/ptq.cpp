@@ -90,14 +90,24 @@ val ptq_quantize_js(int model_id, const val& data, const val& shape, const val& 
 }
 QL_EXPORT("ptqQuantize", ptq_quantize_js);
 
-/// form: "qoperator" or "qdq" -> the .onnx bytes as a new Uint8Array.
-val ptq_to_onnx_js(int id, const std::string& form) {
+/// form: "qoperator" or "qdq"; activations: "uint8" (re-expressed exactly), or "as-quantized"
+/// -> the .onnx bytes as a new Uint8Array.
+val ptq_to_onnx_js(int id, const std::string& form, const std::string& activations) {
   return ptq_results().with(id, [&](const PtqResult& r) {
-    if (form == "qoperator") return ok(array_out(serialize_onnx_model(r.model)));
-    if (form != "qdq") {
+    if (form != "qoperator" && form != "qdq") {
       return error(invalid_argument("form must be 'qoperator' or 'qdq', got '" + form + "'"));
     }
-    auto qdq = to_qdq(r.model);
+    if (activations != "uint8" && activations != "as-quantized") {
+      return error(invalid_argument("activations must be 'uint8' or 'as-quantized', got '" + activations + "'"));
+    }
+    OnnxModel m = r.model;
+    if (activations == "uint8") {
+      auto u = with_uint8_activations(m);
+      if (!u) return error(u.status());
+      m = std::move(*u);
+    }
+    if (form == "qoperator") return ok(array_out(serialize_onnx_model(m)));
+    auto qdq = to_qdq(m);
     if (!qdq) return error(qdq.status());
     return ok(array_out(serialize_onnx_model(*qdq)));
   });

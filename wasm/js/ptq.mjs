@@ -69,9 +69,14 @@ export class QuantizedModel extends Handle {
     return this.#folded;
   }
 
-  /** The int8 model as .onnx bytes: 'qoperator' (default) or 'qdq'. */
-  toOnnx(form = 'qoperator') {
-    return call(this[MODULE].ptqToOnnx, this._id(), String(form));
+  /**
+   * The int8 model as .onnx bytes: form 'qoperator' (default) or 'qdq'; options.activations
+   * 'uint8' (default: int8 activations re-expressed exactly as uint8, q + 128 with Z + 128,
+   * which onnxruntime runs exactly and on its fast kernels) or 'as-quantized'.
+   */
+  toOnnx(form = 'qoperator', options = {}) {
+    const o = optionsOf(options) ?? {};
+    return call(this[MODULE].ptqToOnnx, this._id(), String(form), String(o.activations ?? 'uint8'));
   }
 
   /** Free the quantized model and its .model; safe to call twice. */

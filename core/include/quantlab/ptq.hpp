@@ -264,6 +264,14 @@ Result<MixedPrecisionResult> ptq_mixed_precision(const Model& fp32, std::span<co
 /// quantize_static.
 Result<OnnxModel> to_qdq(const OnnxModel& qoperator);
 
+/// The same quantized model with uint8 activations: each int8 activation q with zero point
+/// Z becomes q + 128 with zero point Z + 128 (weights stay int8), which every integer
+/// operator computes identically, so the outputs are bit for bit the same. onnxruntime runs
+/// uint8-activation models through its fast u8s8 kernels and fuses every uint8 QDQ group;
+/// int8 activations take slower paths there (s8s8 QLinearConv, unfused QDQ groups run in
+/// float). Errors: a model not made by quantize_static.
+Result<OnnxModel> with_uint8_activations(const OnnxModel& qoperator);
+
 /// Rewrites QDQ groups back into integer operators, as onnxruntime's QDQ optimizer does:
 ///   DequantizeLinear(x), DequantizeLinear(int8 W), [DequantizeLinear(int32 b) on the grid
 ///   S_W S_X with zero point 0] -> Conv -> QuantizeLinear   becomes QLinearConv;
