@@ -42,8 +42,14 @@ export function setReader(reader) {
 // files as assets and rewrite the URLs; one expression per file, since bundlers do not
 // follow template strings.
 function defaultWasmUrl(simd) {
-  return simd ? new URL('../../dist/quantlab-simd.wasm', import.meta.url).href
-    : new URL('../../dist/quantlab-scalar.wasm', import.meta.url).href;
+  try {
+    return simd ? new URL('../../dist/quantlab-simd.wasm', import.meta.url).href
+      : new URL('../../dist/quantlab-scalar.wasm', import.meta.url).href;
+  } catch {
+    // A bundle without import.meta.url (esbuild's default iife format, say).
+    throw new QuantlabError('NOT_FOUND', 'cannot tell where the quantlab wasm is: this build has no import.meta.url; ' +
+      "copy node_modules/quantlab/dist/*.wasm next to the page and set env.wasmPaths (see the README's Bundlers section)");
+  }
 }
 
 /** Where the wasm file `file` is: load({locateFile}), then env.wasmPaths, then next to the glue. */
@@ -130,6 +136,8 @@ export async function load(options = {}) {
   const moduleOptions = {};
   if (options.wasmBinary) {
     moduleOptions.wasmBinary = options.wasmBinary;
+    // The glue would otherwise compute a URL from import.meta.url, which some bundles lack.
+    moduleOptions.locateFile = (path) => path;
   } else {
     const url = wasmUrlFor(`${name}.wasm`, simd, options);
     moduleOptions.wasmBinary = checkWasm(await readBytes(url), url);

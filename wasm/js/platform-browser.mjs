@@ -5,7 +5,13 @@
 import { QuantlabError } from './errors.mjs';
 
 function notFound(url, why) {
-  return new QuantlabError('NOT_FOUND', `cannot load the quantlab wasm from ${url}: ${why} ` +
+  let shown = url;
+  try {
+    shown = new URL(url, globalThis.location?.href).href;  // the URL the engine asked for
+  } catch {
+    // no base (Node): the path as given
+  }
+  return new QuantlabError('NOT_FOUND', `cannot load the quantlab wasm from ${shown}: ${why} ` +
     "(set env.wasmPaths, load({locateFile}) or load({wasmBinary}); see the README's Bundlers section)");
 }
 

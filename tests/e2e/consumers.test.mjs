@@ -1,0 +1,200 @@
+// The npm package as bundler users get it: `npm pack` once, the tarball installed offline
+// into empty temporary projects, each built with its tool at default settings and run in
+// Chromium, checking the lecture's S and Z (r in [-1.08, 2.12], 2 bits: S = 1.0667, Z = -1)
+// on the main thread and, where the set-up has one, in a worker. Vite, esbuild and webpack
+// come from the repository's node_modules (linked, not installed: the test stays offline).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { openBrowser, root } from './browser.mjs';
+import { staticServer } from './static-server.mjs';
+
+const EXPECTED = ['1.0667', -1];
+const SZ = `const p = ql.paramsFromRange(-1.08, 2.12, { bits: 2 });
+  const sz = [p.scale.toFixed(4), p.zeroPoint];`;
+const PAGE = (script, type = 'module') => `<!doctype html><html><head><meta charset="utf-8">
+  <link rel="icon" href="/favicon.svg"><title>consumer</title></head><body><pre id="out">loading</pre>
+  <script${type ? ` type="${type}"` : ''} src="${script}"></script></body></html>`;
+// The main-thread script: S and Z here, then the same in `worker` (when given), shown in #out.
+const MAIN = (importLine, { worker = null, before = '' } = {}) => `${importLine}
+${before}
+const out = document.getElementById('out');
+load().then((ql) => {
+  ${SZ}
+  ${worker ? `const w = new Worker(${worker});
+  w.onmessage = (e) => { out.textContent = JSON.stringify({ main: sz, worker: e.data }); };
+  w.onerror = (e) => { out.textContent = 'worker error ' + e.message; };` : 'out.textContent = JSON.stringify({ main: sz });'}
+}, (e) => { out.textContent = 'error ' + e.code + ': ' + e.message; });
+`;
+const WORKER = (importLine) => `${importLine}
+load().then((ql) => { ${SZ} postMessage(sz); }, (e) => postMessage('error ' + e.code + ': ' + e.message));
+`;
+
+let work;
+let tarball;
+let browser;
+let session;
+const servers = [];
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'quantlab-bundlers-'));
+  // The runner built dist/ (the wasm, the single-file build, the widgets): prepack would only repeat it.
+  const [info] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work],
+    { cwd: root, encoding: 'utf8' }));
+  tarball = join(work, info.filename);
+  session = await openBrowser();
+  browser = session.browser;
+});
+
+after(async () => {
+  for (const s of servers) await s.close();
+  await session?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** An empty project with the tarball installed and `tools` linked from the repository's node_modules. */
+function project(name, files, tools = []) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], { cwd: dir, stdio: 'pipe' });
+  for (const t of tools) symlinkSync(realpathSync(join(root, 'node_modules', t)), join(dir, 'node_modules', t));
+  const icon = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1"/></svg>';
+  for (const [path, text] of Object.entries({ 'favicon.svg': icon, ...files })) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+async function serve(dir, prefix = '/', headers = {}) {
+  const s = await staticServer(dir, { prefix, headers });
+  servers.push(s);
+  return s.url;
+}
+
+/** Opens `url`, waits for #out to leave "loading" and returns it parsed (or its text), with
+ * the page's errors (a missing favicon aside) and the wasm URLs it fetched. */
+async function result(url) {
+  const page = await browser.newPage();
+  const errors = [];
+  const wasm = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('response', (r) => { if (/\.wasm(\?|$)/.test(r.url())) wasm.push(`${r.status()} ${r.url()}`); });
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading', null, { timeout: 60_000 });
+    const text = await page.locator('#out').textContent();
+    let value = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // an error message
+    }
+    return { value, errors, wasm };
+  } finally {
+    await page.close();
+  }
+}
+
+test('Vite: build + preview and dev, main thread and a module worker, no configuration', async () => {
+  const { build, createServer, preview } = await import('vite');
+  const dir = project('vite', {
+    'index.html': PAGE('./main.js'),
+    'main.js': MAIN("import { load } from 'quantlab';", { worker: "new URL('./worker.js', import.meta.url), { type: 'module' }" }),
+    'worker.js': WORKER("import { load } from 'quantlab';"),
+  }, ['vite']);
+  const config = { root: dir, configFile: false, logLevel: 'error' };
+  await build(config);
+  const previewServer = await preview({ ...config, preview: { port: 0, host: '127.0.0.1' } });
+  try {
+    const r = await result(previewServer.resolvedUrls.local[0]);
+    assert.deepEqual(r.value, { main: EXPECTED, worker: EXPECTED }, JSON.stringify(r));
+    assert.ok(r.wasm.every((w) => /^200 .*\/assets\/quantlab-simd-[\w-]+\.wasm$/.test(w)), r.wasm.join('\n'));
+  } finally {
+    await previewServer.close();
+  }
+  // Dev: the dependency optimizer pre-bundles quantlab into node_modules/.vite/deps/ and
+  // rewrites its new URL('…wasm', import.meta.url); no optimizeDeps.exclude needed.
+  const devServer = await createServer({ ...config, server: { port: 0, host: '127.0.0.1' } });
+  await devServer.listen();
+  try {
+    const r = await result(devServer.resolvedUrls.local[0]);
+    assert.deepEqual(r.value, { main: EXPECTED, worker: EXPECTED }, JSON.stringify(r));
+    assert.deepEqual(r.errors, []);
+  } finally {
+    await devServer.close();
+  }
+});
+
+test('esbuild at default settings (iife): env.wasmPaths names the copied wasm; without it, NOT_FOUND says what to do', async () => {
+  const dir = project('esbuild', {
+    'index.html': PAGE('out/main.js', ''),
+    'main.js': MAIN("import { env, load } from 'quantlab';", { before: "env.wasmPaths = new URL('./wasm/', location.href).href;" }),
+    'bare/index.html': PAGE('out/main.js', ''),
+    'bare/main.js': MAIN("import { load } from 'quantlab';"),
+  }, ['esbuild']);
+  const esbuild = join(dir, 'node_modules', 'esbuild', 'bin', 'esbuild');
+  execFileSync(esbuild, ['main.js', '--bundle', '--outdir=out', '--log-level=error'], { cwd: dir });
+  execFileSync(esbuild, ['bare/main.js', '--bundle', '--outdir=bare/out', '--log-level=error'], { cwd: dir });
+  mkdirSync(join(dir, 'wasm'));
+  for (const f of ['quantlab-simd.wasm', 'quantlab-scalar.wasm']) cpSync(join(dir, 'node_modules', 'quantlab', 'dist', f), join(dir, 'wasm', f));
+  const url = await serve(dir);
+  const r = await result(url);
+  assert.deepEqual(r.value, { main: EXPECTED }, JSON.stringify(r));
+  assert.deepEqual(r.wasm, [`200 ${url}wasm/quantlab-simd.wasm`]);
+  const bare = await result(`${url}bare/`);
+  assert.match(bare.value, /^error NOT_FOUND: .*env\.wasmPaths/, JSON.stringify(bare));
+});
+
+test('esbuild with quantlab/single: one file, nothing to copy or configure', async () => {
+  const dir = project('esbuild-single', {
+    'index.html': PAGE('out/main.js'),
+    'main.js': MAIN("import { load } from 'quantlab/single';"),
+  }, ['esbuild']);
+  execFileSync(join(dir, 'node_modules', 'esbuild', 'bin', 'esbuild'),
+    ['main.js', '--bundle', '--format=esm', '--outdir=out', '--log-level=error'], { cwd: dir });
+  const r = await result(await serve(dir));
+  assert.deepEqual(r.value, { main: EXPECTED }, JSON.stringify(r));
+  assert.deepEqual(r.wasm, []);
+});
+
+test('webpack 5 without a configuration file: main thread and a worker', async () => {
+  const dir = project('webpack', {
+    'index.html': PAGE('dist/main.js', ''),
+    'src/index.js': MAIN("import { load } from 'quantlab';", { worker: "new URL('./worker.js', import.meta.url)" }),
+    'src/worker.js': WORKER("import { load } from 'quantlab';"),
+  }, ['webpack', 'webpack-cli']);
+  execFileSync('node', [join(dir, 'node_modules', 'webpack-cli', 'bin', 'cli.js'), '--mode', 'production'],
+    { cwd: dir, stdio: 'pipe' });
+  const r = await result(await serve(dir));
+  assert.deepEqual(r.value, { main: EXPECTED, worker: EXPECTED }, JSON.stringify(r));
+  assert.deepEqual(r.errors, []);
+});
+
+test('a plain HTML page, no build step: the single-file build from node_modules', async () => {
+  const dir = project('plain', {
+    'index.html': PAGE('main.js'),
+    'main.js': MAIN("import { load } from './node_modules/quantlab/dist/quantlab-single.mjs';"),
+  });
+  // Under the playground's strict policy: nothing but this origin, wasm compiled from its bytes.
+  const r = await result(await serve(dir, '/', { 'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'" }));
+  assert.deepEqual(r.value, { main: EXPECTED }, JSON.stringify(r));
+  assert.deepEqual(r.errors, []);
+});
+
+test('a wasm that is not there: QuantlabError NOT_FOUND naming the URL, in the browser', async () => {
+  const dir = project('missing', {
+    'index.html': PAGE('main.js'),
+    'main.js': MAIN("import { env, load } from './node_modules/quantlab/wasm/quantlab.mjs';", { before: "env.wasmPaths = { 'quantlab-simd.wasm': '/nowhere/q.wasm' };" }),
+  });
+  const url = await serve(dir);
+  const r = await result(url);
+  assert.equal(r.value, `error NOT_FOUND: cannot load the quantlab wasm from ${url}nowhere/q.wasm: HTTP 404 ` +
+    "(set env.wasmPaths, load({locateFile}) or load({wasmBinary}); see the README's Bundlers section)");
+});
