@@ -4,8 +4,7 @@
 //   buildWidgets  dist/widgets/: every ql-* element, uplot and d3-hierarchy in widgets.js,
 //                 its worker, the wasm, the demo models and data (Vite)
 //   buildSite     dist-site/: the playground as a static site (Vite)
-import { join } from 'node:path';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,5 +59,10 @@ export async function buildSingle() {
   });
 }
 
-export async function buildWidgets() {}
-export async function buildSite() {}
+async function viteBuild(mode) {
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'vite.config.mjs'), mode });
+}
+
+export const buildWidgets = () => viteBuild('widgets');
+export const buildSite = () => viteBuild('site');

@@ -198,3 +198,51 @@ test('a wasm that is not there: QuantlabError NOT_FOUND naming the URL, in the b
   assert.equal(r.value, `error NOT_FOUND: cannot load the quantlab wasm from ${url}nowhere/q.wasm: HTTP 404 ` +
     "(set env.wasmPaths, load({locateFile}) or load({wasmBinary}); see the README's Bundlers section)");
 });
+
+test('a course page with only the widgets script tag, under a subpath and a strict CSP: the linear lesson and LeNet-5 in the worker', async () => {
+  // The widgets folder of the installed package, copied as a teacher would (vendor/quantlab/);
+  // a second copy whose models and data live elsewhere, named by data-base.
+  const dir = project('course', {
+    'lesson.html': `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="favicon.svg"><title>course</title>
+      <script type="module" src="vendor/quantlab/widgets.js"></script></head>
+      <body><ql-linear></ql-linear><ql-models model="lenet5"></ql-models></body></html>`,
+    'moved.html': `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="favicon.svg"><title>course</title>
+      <script type="module" src="lean/widgets.js" data-base="demo-files/"></script></head>
+      <body><ql-models model="lenet5"></ql-models></body></html>`,
+  });
+  const widgets = join(dir, 'node_modules', 'quantlab', 'dist', 'widgets');
+  cpSync(widgets, join(dir, 'vendor', 'quantlab'), { recursive: true });
+  cpSync(widgets, join(dir, 'lean'), { recursive: true });
+  for (const d of ['models', 'data']) {
+    cpSync(join(widgets, d), join(dir, 'demo-files', d), { recursive: true });
+    rmSync(join(dir, 'lean', d), { recursive: true });
+  }
+  const url = await serve(dir, '/course/', { 'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'" });
+  const { load } = await import('../../wasm/quantlab.mjs');
+  const { argmaxRows, normalize } = await import('../../web/src/tasks.mjs');
+  const { readFileSync } = await import('node:fs');
+  const ql = await load();
+  const images = readFileSync(join(root, 'web', 'data', 'fashion-test-2000.images.u8'));
+  const labels = readFileSync(join(root, 'web', 'data', 'fashion-test-2000.labels.u8'));
+  const model = ql.loadModel(readFileSync(join(root, 'web', 'models', 'lenet5.onnx')));
+  const pred = argmaxRows(model.run(normalize(images), [2000, 1, 28, 28]).data, 2000, 10);
+  model.dispose();
+  const fp32 = (100 * pred.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0)) / 2000;
+
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+  await page.goto(`${url}lesson.html`);
+  await page.waitForFunction(() => document.querySelector('ql-linear')?.shadowRoot?.querySelector('[data-testid=scale]')?.textContent.trim() === '1.0667', null, { timeout: 30_000 });
+  await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30_000 });
+  await page.locator('ql-models [data-testid=run-fp32]').click();
+  await page.waitForSelector('ql-models[data-fp32]', { timeout: 60_000 });
+  assert.equal(await page.locator('ql-models').getAttribute('data-fp32'), fp32.toFixed(2));
+  assert.ok(await page.locator('ql-linear [data-testid=plot] canvas').count() > 0, 'uPlot drew (bundled, its stylesheet found)');
+  await page.goto(`${url}moved.html`);
+  await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30_000 });
+  await page.close();
+  assert.deepEqual(problems, []);
+});
