@@ -43,8 +43,10 @@ function compressAll(outDir) {
     if (!COMPRESSIBLE.has(extname(f))) continue;
     const bytes = readFileSync(f);
     writeFileSync(`${f}.gz`, gzipSync(bytes, { level: 9 }));
+    // Brotli's best (11) costs seconds per megabyte: kept for the code, 9 for the big files.
+    const quality = bytes.length < 512 * 1024 ? 11 : 9;
     writeFileSync(`${f}.br`, brotliCompressSync(bytes, { params: {
-      [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
+      [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
   }
 }
 
@@ -86,7 +88,7 @@ function sitePlugin() {
     name: 'quantlab-site-html',
     transformIndexHtml: {
       order: 'pre',
-      handler: (html) => html.replace(/\s*<!--[^>]*import map[^>]*-->/i, '')
+      handler: (html) => html.replace(/\s*<!--[^>]*(import map|resolves 'quantlab')[^>]*-->/gi, '')
         .replace(/\s*<script type="importmap">[\s\S]*?<\/script>/, ''),
     },
   }, {
@@ -130,6 +132,12 @@ export default defineConfig(({ mode }) => {
     { find: /^quantlab$/, replacement: join(root, 'wasm', 'quantlab.mjs') },
     { find: /^\.\/resolve\.mjs$/, replacement: join(web, 'src', 'resolve.bundled.mjs') },
   ];
+  // resolve.bundled.mjs imports 'quantlab' and the lessons dynamically (the worker's and the
+  // router's way in); where the page also imports them statically they stay where they are,
+  // which is what we want: no warning.
+  const onwarn = (warning, warn) => {
+    if (warning.code !== 'INEFFECTIVE_DYNAMIC_IMPORT') warn(warning);
+  };
   return {
     root: web,
     base: './',
@@ -137,25 +145,25 @@ export default defineConfig(({ mode }) => {
     logLevel: 'warn',
     resolve: { alias },
     define: { __QUANTLAB_ASSET_BASE__: JSON.stringify(widgets ? './' : '../') },
-    worker: { format: 'es', rollupOptions: {} },
+    worker: { format: 'es', rollupOptions: { onwarn } },
     plugins: [widgets ? widgetsPlugin() : sitePlugin()],
     build: widgets ? {
+      // Every asset a file: a data: URL would be refused by the CSP (default-src 'self').
+      assetsInlineLimit: 0,
       outDir: join(root, 'dist', 'widgets'),
       emptyOutDir: true,
       assetsDir: '',
       rollupOptions: {
         input: join(web, 'widgets.mjs'),
-        // resolve.bundled.mjs's lesson glob is for the site's router; here every lesson is
-        // imported up front, so its dynamic imports stay in widgets.js (as wanted).
-        onwarn(warning, warn) {
-          if (warning.code !== 'INEFFECTIVE_DYNAMIC_IMPORT') warn(warning);
-        },
+        onwarn,
         preserveEntrySignatures: 'exports-only',
         output: { entryFileNames: 'widgets.js', chunkFileNames: '[name]-[hash].js', assetFileNames: '[name]-[hash][extname]' },
       },
     } : {
       outDir: join(root, 'dist-site'),
       emptyOutDir: true,
+      assetsInlineLimit: 0,
+      rollupOptions: { onwarn },
     },
   };
 });

@@ -1,7 +1,8 @@
 // A tiny static file server for the consumer and site tests, as a plain static host would
 // be: one folder under a URL prefix (a project site at /<name>/), no SPA fallback (a missing
 // file is a 404), precompressed files (x.br, x.gz next to x) sent when the browser accepts
-// them, extra headers (a Content-Security-Policy) on every response.
+// them, extra headers (a Content-Security-Policy) on every response. Names with a content
+// hash (name-XXXXXXXX.ext, as Vite writes them) are cached for good, the rest revalidated.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
@@ -32,7 +33,9 @@ export function staticServer(dir, { prefix = '/', headers = {} } = {}) {
       return;
     }
     const accepts = String(req.headers['accept-encoding'] ?? '');
-    const head = { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache', ...headers };
+    const hashed = /-[\w-]{8}\.\w+$/.test(file);
+    const head = { 'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+      'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache', ...headers };
     for (const [encoding, ext] of [['br', '.br'], ['gzip', '.gz']]) {
       if (accepts.includes(encoding) && existsSync(file + ext)) {
         res.writeHead(200, { ...head, 'content-encoding': encoding, vary: 'accept-encoding' });
