@@ -246,3 +246,69 @@ test('a course page with only the widgets script tag, under a subpath and a stri
   await page.close();
   assert.deepEqual(problems, []);
 });
+
+test('quantlab/worker through Vite: the same API off the main thread, handles, progress, cancel', async () => {
+  const { build, preview } = await import('vite');
+  const dir = project('worker-mode', {
+    'index.html': PAGE('./main.js'),
+    'main.js': `import { load, QuantlabError } from 'quantlab/worker';
+import modelUrl from './lenet5.onnx?url';
+import imagesUrl from './images.u8?url';
+const out = document.getElementById('out');
+const bytes = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+try {
+  const ql = await load();
+  const p = await ql.paramsFromRange(-1.08, 2.12, { bits: 2 });
+  const model = await ql.loadModel(await bytes(modelUrl));
+  const pixels = (await bytes(imagesUrl)).subarray(0, 200 * 784);
+  const x = new Float32Array(pixels.length);
+  for (let i = 0; i < x.length; ++i) x[i] = (pixels[i] / 255 - 0.286) / 0.353;
+  let ticks = 0;
+  const timer = setInterval(() => { ticks += 1; }, 1);
+  const progress = [];
+  const y = await model.run(x, [200, 1, 28, 28], { batchSize: 50, onProgress: (r) => progress.push(r.stage) });
+  clearInterval(timer);
+  const pred = [];
+  for (let r = 0; r < 8; ++r) {
+    const row = y.data.subarray(r * 10, r * 10 + 10);
+    pred.push(row.indexOf(Math.max(...row)));
+  }
+  const q = await ql.quantizeModel(model, x.subarray(0, 64 * 784), [64, 1, 28, 28], { onProgress: (r) => progress.push(r.stage) });
+  const yq = await q.model.run(x.subarray(0, 784), [1, 1, 28, 28]);
+  const pending = model.run(x, [200, 1, 28, 28]);
+  ql.cancel();
+  const cancelled = await pending.then(() => 'ran', (e) => e instanceof QuantlabError && e.code);
+  const after = await ql.paramsFromRange(0, 1).then(() => 'ran', (e) => e.code);
+  out.textContent = JSON.stringify({ sz: [p.scale.toFixed(4), p.zeroPoint], inputs: model.inputs.length, pred,
+    int8: yq.data.length, stages: [...new Set(progress)].sort(), ticked: ticks > 0, cancelled, after });
+} catch (e) {
+  out.textContent = 'error ' + e.code + ': ' + e.message;
+}
+`,
+  }, ['vite']);
+  cpSync(join(root, 'web', 'models', 'lenet5.onnx'), join(dir, 'lenet5.onnx'));
+  cpSync(join(root, 'web', 'data', 'fashion-test-2000.images.u8'), join(dir, 'images.u8'));
+  // The expected predictions, from the API on this thread.
+  const { load } = await import('../../wasm/quantlab.mjs');
+  const { normalize, argmaxRows } = await import('../../web/src/tasks.mjs');
+  const { readFileSync } = await import('node:fs');
+  const ql = await load();
+  const model = ql.loadModel(readFileSync(join(root, 'web', 'models', 'lenet5.onnx')));
+  const images = readFileSync(join(root, 'web', 'data', 'fashion-test-2000.images.u8')).subarray(0, 8 * 784);
+  const want = [...argmaxRows(model.run(normalize(images), [8, 1, 28, 28]).data, 8, 10)];
+  model.dispose();
+
+  await build({ root: dir, configFile: false, logLevel: 'error' });
+  const server = await preview({ root: dir, configFile: false, logLevel: 'error', preview: { port: 0, host: '127.0.0.1' } });
+  try {
+    const r = await result(server.resolvedUrls.local[0]);
+    // Progress from run (per batch) and quantizeModel (its stages) reached the page's callbacks;
+    // the page's timer ticked while the worker ran.
+    assert.deepEqual(r.value, { sz: EXPECTED, inputs: 1, pred: want, int8: 10, stages: r.value.stages,
+      ticked: true, cancelled: 'CANCELLED', after: 'CANCELLED' }, JSON.stringify(r));
+    for (const s of ['batch', 'calibrate']) assert.ok(r.value.stages.includes(s), JSON.stringify(r.value.stages));
+    assert.deepEqual(r.errors, []);
+  } finally {
+    await server.close();
+  }
+});

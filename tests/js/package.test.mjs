@@ -32,6 +32,7 @@ after(() => {
 test('the tarball holds the entry points, types, both wasm builds, the single-file build and the widgets only', () => {
   const files = readdirSync(join(work, 'node_modules', 'quantlab'), { recursive: true }).sort();
   for (const f of ['package.json', 'LICENSE', 'CHANGELOG.md', 'wasm/quantlab.mjs', 'wasm/quantlab-node.mjs',
+    'wasm/quantlab-worker.mjs', 'wasm/js/worker-main.mjs', 'wasm/types/worker.d.ts',
     'wasm/quantlab.d.ts', 'wasm/types/env.d.ts', 'dist/quantlab-simd.mjs', 'dist/quantlab-simd.wasm',
     'dist/quantlab-scalar.mjs', 'dist/quantlab-scalar.wasm', 'dist/quantlab-single.mjs', 'dist/widgets/widgets.js']) {
     assert.ok(files.includes(f), `missing ${f}`);
@@ -113,6 +114,17 @@ test('a TypeScript consumer type-checks against quantlab.d.ts', () => {
       return q[0] + r.rMax + m.M0;
     }
     main();
+    // quantlab/worker: the same methods, each a Promise; handles come back as stand-ins.
+    import loadWorker from 'quantlab/worker';
+    async function inWorker(): Promise<number> {
+      const w = await loadWorker({ simd: 'auto' });
+      const p: QuantParams = await w.paramsFromRange(-1, 1, { bits: 4 });
+      const model = await w.loadModel(new Uint8Array(0));
+      const y = await model.run(new Float32Array(4), [1, 4]);
+      w.cancel();
+      return p.scale + y.data.length;
+    }
+    inWorker();
   `);
   writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext',
