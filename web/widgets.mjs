@@ -3,8 +3,9 @@
 // element. One `<script type="module" src=".../widgets.js"></script>` and a tag is a working
 // lesson: no import map, no build step, no cross-origin isolation. The wasm, the worker, the
 // demo models (models/) and data (data/) sit next to widgets.js; `data-base` on the script
-// tag or window.QUANTLAB_ASSETS (set before it loads) moves models/ and data/ elsewhere, and
-// the exported `env.wasmPaths` the wasm.
+// tag or window.QUANTLAB_ASSETS (set before it loads) moves models/ and data/ elsewhere,
+// data-wasm-base or window.QUANTLAB_WASM the wasm (the exported `env` is the same setting).
+import './src/widgets-setup.mjs';
 import './components/ql-bits.mjs';
 import './components/ql-deep-compression.mjs';
 import './components/ql-finetune.mjs';

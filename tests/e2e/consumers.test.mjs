@@ -5,7 +5,7 @@
 // come from the repository's node_modules (linked, not installed: the test stays offline).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -207,8 +207,8 @@ test('a course page with only the widgets script tag, under a subpath and a stri
       <script type="module" src="vendor/quantlab/widgets.js"></script></head>
       <body><ql-linear></ql-linear><ql-models model="lenet5"></ql-models></body></html>`,
     'moved.html': `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="favicon.svg"><title>course</title>
-      <script type="module" src="lean/widgets.js" data-base="demo-files/"></script></head>
-      <body><ql-models model="lenet5"></ql-models></body></html>`,
+      <script type="module" src="lean/widgets.js" data-base="demo-files/" data-wasm-base="wasm-files/"></script></head>
+      <body><ql-linear></ql-linear><ql-models model="lenet5"></ql-models></body></html>`,
   });
   const widgets = join(dir, 'node_modules', 'quantlab', 'dist', 'widgets');
   cpSync(widgets, join(dir, 'vendor', 'quantlab'), { recursive: true });
@@ -216,6 +216,12 @@ test('a course page with only the widgets script tag, under a subpath and a stri
   for (const d of ['models', 'data']) {
     cpSync(join(widgets, d), join(dir, 'demo-files', d), { recursive: true });
     rmSync(join(dir, 'lean', d), { recursive: true });
+  }
+  // ... and whose wasm files, under their plain names, live in wasm-files/ (data-wasm-base).
+  mkdirSync(join(dir, 'wasm-files'));
+  for (const f of readdirSync(join(dir, 'lean')).filter((n) => n.endsWith('.wasm'))) {
+    cpSync(join(dir, 'lean', f), join(dir, 'wasm-files', f.replace(/-[\w-]{8}\.wasm$/, '.wasm')));
+    rmSync(join(dir, 'lean', f));
   }
   const url = await serve(dir, '/course/', { 'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'" });
   const { load } = await import('../../wasm/quantlab.mjs');
@@ -234,6 +240,9 @@ test('a course page with only the widgets script tag, under a subpath and a stri
   page.on('pageerror', (e) => problems.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+  const wasm = [];
+  page.on('response', (r) => { if (r.url().endsWith('.wasm')) wasm.push(`${r.status()} ${r.url()}`); });
+  const wasmName = readdirSync(widgets).find((n) => /^quantlab-simd-.*\.wasm$/.test(n));
   await page.goto(`${url}lesson.html`);
   await page.waitForFunction(() => document.querySelector('ql-linear')?.shadowRoot?.querySelector('[data-testid=scale]')?.textContent.trim() === '1.0667', null, { timeout: 30_000 });
   await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30_000 });
@@ -243,6 +252,13 @@ test('a course page with only the widgets script tag, under a subpath and a stri
   assert.ok(await page.locator('ql-linear [data-testid=plot] canvas').count() > 0, 'uPlot drew (bundled, its stylesheet found)');
   await page.goto(`${url}moved.html`);
   await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('ql-linear')?.shadowRoot?.querySelector('[data-testid=scale]')?.textContent.trim() === '1.0667', null, { timeout: 30_000 });
+  await page.locator('ql-models [data-testid=run-fp32]').click();
+  await page.waitForSelector('ql-models[data-fp32]', { timeout: 60_000 });
+  // lesson.html: next to widgets.js (page and worker); moved.html: from wasm-files/ only.
+  const [vendor, moved] = [wasm.filter((w) => !w.includes('/wasm-files/')), wasm.filter((w) => w.includes('/wasm-files/'))];
+  assert.ok(vendor.length > 0 && vendor.every((w) => w === `200 ${url}vendor/quantlab/${wasmName}`), wasm.join('\n'));
+  assert.ok(moved.length > 0 && moved.every((w) => w === `200 ${url}wasm-files/quantlab-simd.wasm`), wasm.join('\n'));
   await page.close();
   assert.deepEqual(problems, []);
 });

@@ -2,23 +2,30 @@
 // URL. Default: web/ in the playground, next to widgets.js for the widgets, the site's root
 // for the site (resolve.mjs). A course page may say otherwise, before the widgets load:
 // `<script type="module" src=".../widgets.js" data-base="/course-assets/">` or
-// `window.QUANTLAB_ASSETS = '/course-assets/'`, both relative to the page. The page passes
-// its base (and env.wasmPaths) to the worker with every call (workerSetup).
+// `window.QUANTLAB_ASSETS = '/course-assets/'`, both relative to the page; the wasm likewise
+// with data-wasm-base or window.QUANTLAB_WASM (widgets-setup.mjs sets env.wasmPaths). The
+// page passes its base and env.wasmPaths to the worker with every call (workerSetup).
 import { defaultAssetBase } from './resolve.mjs';
 
 let base = null;
 
-/** The base set on the page: a data-base attribute on the script that loaded this file, or
- * window.QUANTLAB_ASSETS; null when neither says. */
-function pageBase() {
+/** A folder the page names: the attribute `data-<attr>` of the script tag that loaded this
+ * file (widgets.js), else window[global]; absolute, ending with '/'; null when neither says. */
+function pageFolder(attr, global) {
   const doc = globalThis.document;
-  const tag = doc ? [...doc.querySelectorAll('script[data-base]')].find((s) => s.src === import.meta.url) ??
-    doc.querySelector('script[data-quantlab-base]') : null;
-  const said = tag?.dataset.base ?? tag?.dataset.quantlabBase ?? globalThis.QUANTLAB_ASSETS;
+  const key = attr.replace(/-(\w)/g, (_, c) => c.toUpperCase());
+  const tag = doc ? [...doc.querySelectorAll(`script[data-${attr}]`)].find((s) => s.src === import.meta.url) : null;
+  const said = tag?.dataset[key] ?? globalThis[global];
   if (said === undefined || said === null || said === '') return null;
   const href = new URL(String(said), doc?.baseURI ?? import.meta.url).href;
   return href.endsWith('/') ? href : `${href}/`;
 }
+
+const pageBase = () => pageFolder('base', 'QUANTLAB_ASSETS');
+
+/** Where the page says the wasm files are (data-wasm-base, window.QUANTLAB_WASM): a prefix
+ * for env.wasmPaths, or null. */
+export const pageWasmBase = () => pageFolder('wasm-base', 'QUANTLAB_WASM');
 
 /** The base URL of models/ and data/ (absolute, ends with '/'). */
 export function assetBase() {
