@@ -3,6 +3,7 @@
 // the core's option structs produce (tests/js/defaults.test.mjs holds the two together).
 
 import { Handle } from './types/handle.js';
+export { env, type Env, type WasmFileName } from './types/env.js';
 import type { CompressionMethods, CompressedTensorInput, DatasetOptions, DeepCompressionOptions,
   EncodeOptions, EvaluateOptions, HuffmanOptions, KMeansOptions, LayerPlan, Network,
   ProgressCallback, TrainOptions } from './types/compression.js';
@@ -20,6 +21,8 @@ export type ErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'CANCELLED'
   | 'INTERNAL'
+  /** load() could not fetch or read the wasm file (the message names the URL). */
+  | 'NOT_FOUND'
   /** The instance trapped or aborted (e.g. out of memory) and cannot be used any more:
    * every later call throws ABORTED; load() a new instance. */
   | 'ABORTED';
@@ -809,8 +812,8 @@ export interface LoadOptions {
   simd?: 'auto' | boolean;
   /** Bytes of the matching .wasm file, to skip fetching it. */
   wasmBinary?: ArrayBuffer | Uint8Array;
-  /** Where the module's files are: path -> URL. */
-  locateFile?: (path: string) => string;
+  /** Where the wasm file is: file name -> URL (or Node path); wins over env.wasmPaths. */
+  locateFile?: (path: string, prefix: string) => string;
   /**
    * Bytes all live tensors of the instance may hold (checked before each allocation, in 64
    * bits); a call that would pass it, or that the allocator cannot satisfy, throws

@@ -12,6 +12,10 @@
 //   compression.mjs  k-means, Huffman, pruning, the compressed file
 //   train.mjs        trainable networks and Deep Compression
 //   load.mjs         loading the module; the Quantlab object
+//   env.mjs          package-wide settings: env.wasmPaths (where the wasm files live)
+//   platform-*.mjs   reading the wasm bytes: fetch (browser, the default) or node:fs
+//                    (Node, selected by the package's `node` condition: ../quantlab-node.mjs)
+export { env } from './js/env.mjs';
 export { QuantlabError } from './js/errors.mjs';
 export { Conv2dF32, GemmF32, QConv2d, QGemm } from './js/kernels.mjs';
 export { HuffmanCode } from './js/compression.mjs';

@@ -1,6 +1,7 @@
 // The npm package as a consumer sees it: `npm pack`, install the tarball into an empty
-// project, import 'quantlab' by name in Node, and type-check a TypeScript consumer against
-// the hand-written quantlab.d.ts.
+// project, import 'quantlab' by name in Node (ESM and require), place the wasm with
+// env.wasmPaths, and type-check a TypeScript consumer against the hand-written quantlab.d.ts.
+// The bundlers and the browser: tests/e2e/consumers.test.mjs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,13 +29,57 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball holds the entry point, types and both wasm builds only', () => {
+test('the tarball holds the entry points, types, both wasm builds, the single-file build and the widgets only', () => {
   const files = readdirSync(join(work, 'node_modules', 'quantlab'), { recursive: true }).sort();
-  for (const f of ['package.json', 'wasm/quantlab.mjs', 'wasm/quantlab.d.ts', 'dist/quantlab-simd.mjs',
-    'dist/quantlab-simd.wasm', 'dist/quantlab-scalar.mjs', 'dist/quantlab-scalar.wasm']) {
+  for (const f of ['package.json', 'LICENSE', 'CHANGELOG.md', 'wasm/quantlab.mjs', 'wasm/quantlab-node.mjs',
+    'wasm/quantlab-worker.mjs', 'wasm/js/worker-main.mjs', 'wasm/types/worker.d.ts',
+    'wasm/quantlab.d.ts', 'wasm/types/env.d.ts', 'dist/quantlab-simd.mjs', 'dist/quantlab-simd.wasm',
+    'dist/quantlab-scalar.mjs', 'dist/quantlab-scalar.wasm', 'dist/quantlab-single.mjs', 'dist/widgets/widgets.js']) {
     assert.ok(files.includes(f), `missing ${f}`);
   }
-  assert.ok(!files.some((f) => f.startsWith('core') || f.startsWith('tests')), files.join(' '));
+  assert.ok(!files.some((f) => /^(core|tests|build|web|\.ci)\b/.test(f) || f.endsWith('.symbols')), files.join(' '));
+  const pkg = JSON.parse(readFileSync(join(work, 'node_modules', 'quantlab', 'package.json'), 'utf8'));
+  for (const k of ['repository', 'homepage', 'bugs', 'license']) assert.ok(pkg[k], `package.json has no ${k}`);
+  // The browser never sees the Node entry: every bundler condition but `node` gives the fetch one.
+  assert.equal(pkg.exports['.'].browser, './wasm/quantlab.mjs');
+  assert.equal(pkg.exports['.'].default, './wasm/quantlab.mjs');
+  for (const f of ['load.mjs', 'platform-browser.mjs', 'env.mjs']) {
+    assert.doesNotMatch(readFileSync(join(root, 'wasm', 'js', f), 'utf8'), /(from |import\()\s*['"]node:/, f);
+  }
+});
+
+test('env.wasmPaths in Node: a folder path, a file: URL, a file map; a missing file is NOT_FOUND naming it', () => {
+  writeFileSync(join(work, 'paths.mjs'), `
+    import { cpSync, mkdirSync } from 'node:fs';
+    import { pathToFileURL } from 'node:url';
+    import { env, load } from 'quantlab';
+    mkdirSync('wasm-copy', { recursive: true });
+    cpSync('node_modules/quantlab/dist/quantlab-simd.wasm', 'wasm-copy/quantlab-simd.wasm');
+    cpSync('node_modules/quantlab/dist/quantlab-scalar.wasm', 'wasm-copy/quantlab-scalar.wasm');
+    const out = [];
+    for (const paths of ['wasm-copy', pathToFileURL('wasm-copy/').href,
+      { 'quantlab-scalar.wasm': 'wasm-copy/quantlab-scalar.wasm' }]) {
+      env.wasmPaths = paths;
+      const ql = await load({ simd: typeof paths !== 'object' });
+      out.push(ql.paramsFromRange(-1.08, 2.12, { bits: 2 }).scale.toFixed(4));
+    }
+    env.wasmPaths = 'nowhere/';
+    try { await load(); } catch (e) { out.push(e.code, e.message.includes('nowhere/quantlab-simd.wasm')); }
+    env.wasmPaths = undefined;
+    try { await load({ locateFile: (f) => 'wasm-copy/' + f + '.missing' }); } catch (e) { out.push(e.code); }
+    console.log(JSON.stringify(out));
+  `);
+  const printed = execFileSync('node', ['paths.mjs'], { cwd: work, encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(printed), ['1.0667', '1.0667', '1.0667', 'NOT_FOUND', true, 'NOT_FOUND']);
+});
+
+test('require("quantlab") from CommonJS (Node >= 20.19 loads the ES module through require(esm))', () => {
+  writeFileSync(join(work, 'main.cjs'), `
+    const { load } = require('quantlab');
+    load().then((ql) => console.log(ql.paramsFromRange(-1.08, 2.12, { bits: 2 }).zeroPoint));
+  `);
+  const printed = execFileSync('node', ['main.cjs'], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.equal(printed.trim(), '-1');
 });
 
 test('import "quantlab" from an installed package works in Node, SIMD and scalar', () => {
@@ -55,7 +100,9 @@ test('import "quantlab" from an installed package works in Node, SIMD and scalar
 
 test('a TypeScript consumer type-checks against quantlab.d.ts', () => {
   writeFileSync(join(work, 'consumer.ts'), `
-    import load, { QuantlabError, type QuantParams } from 'quantlab';
+    import load, { env, QuantlabError, type QuantParams } from 'quantlab';
+    env.wasmPaths = '/assets/';
+    env.wasmPaths = { 'quantlab-simd.wasm': new URL('https://cdn.example/q.wasm') };
     async function main(): Promise<number> {
       const ql = await load({ simd: 'auto' });
       const p: QuantParams = ql.paramsFromRange(-1, 1, { bits: 4, symmetric: true });
@@ -67,6 +114,17 @@ test('a TypeScript consumer type-checks against quantlab.d.ts', () => {
       return q[0] + r.rMax + m.M0;
     }
     main();
+    // quantlab/worker: the same methods, each a Promise; handles come back as stand-ins.
+    import loadWorker from 'quantlab/worker';
+    async function inWorker(): Promise<number> {
+      const w = await loadWorker({ simd: 'auto' });
+      const p: QuantParams = await w.paramsFromRange(-1, 1, { bits: 4 });
+      const model = await w.loadModel(new Uint8Array(0));
+      const y = await model.run(new Float32Array(4), [1, 4]);
+      w.cancel();
+      return p.scale + y.data.length;
+    }
+    inWorker();
   `);
   writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext',
@@ -77,18 +135,19 @@ test('a TypeScript consumer type-checks against quantlab.d.ts', () => {
     { cwd: work, encoding: 'utf8' });
   // And a wrong call must fail to type-check (the declarations are not `any`).
   writeFileSync(join(work, 'consumer.ts'), `
-    import load from 'quantlab';
+    import load, { env } from 'quantlab';
     const ql = await load();
     ql.paramsFromRange('a', 1);
+    env.wasmPaths = 42;
   `);
   assert.throws(() => execFileSync('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', work],
-    { cwd: work, encoding: 'utf8', stdio: 'pipe' }), (e) => /TS2345/.test(e.stdout));
+    { cwd: work, encoding: 'utf8', stdio: 'pipe' }), (e) => /TS2345/.test(e.stdout) && /TS2322/.test(e.stdout));
 });
 
 test('the shipped JavaScript never evaluates strings (it runs under script-src without unsafe-eval)', () => {
   // Emscripten's Embind glue builds its invokers with new Function unless linked with
   // -sDYNAMIC_EXECUTION=0; a strict Content-Security-Policy then refuses the module.
-  const files = [...['quantlab-simd.mjs', 'quantlab-scalar.mjs'].map((f) => join(root, 'dist', f)),
+  const files = [...['quantlab-simd.mjs', 'quantlab-scalar.mjs', 'quantlab-single.mjs'].map((f) => join(root, 'dist', f)),
     ...readdirSync(join(root, 'wasm', 'js')).map((f) => join(root, 'wasm', 'js', f)), join(root, 'wasm', 'quantlab.mjs')];
   for (const file of files) {
     const src = readFileSync(file, 'utf8');

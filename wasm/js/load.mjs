@@ -1,11 +1,17 @@
 // Loading quantlab: the SIMD128 build when the engine has it, else scalar; the Quantlab
-// object assembled from the per-concept method sets. Works in browsers, workers and Node.
+// object assembled from the per-concept method sets. Works in browsers, workers and Node:
+// the wasm bytes are read here (platform-browser.mjs, or platform-node.mjs through the
+// package's `node` entry), from load({locateFile}), env.wasmPaths or next to the glue, and
+// handed to the Emscripten module as wasmBinary, so a missing file is a QuantlabError
+// NOT_FOUND naming the URL, never Emscripten's RuntimeError.
 import { compressionMethods } from './compression.mjs';
+import { env, wasmPathFromEnv } from './env.mjs';
 import { call, QuantlabError, watchModule } from './errors.mjs';
 import { DEFAULTS, MODULE } from './handle.mjs';
 import { kernelMethods } from './kernels.mjs';
 import { linearMethods } from './linear.mjs';
 import { modelMethods } from './models.mjs';
+import { readBytes as browserReadBytes } from './platform-browser.mjs';
 import { pqMethods } from './pq.mjs';
 import { ptqMethods } from './ptq.mjs';
 
@@ -25,11 +31,49 @@ export function simdSupported() {
   }
 }
 
-const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
+let readBytes = browserReadBytes;
 
-async function readNodeFile(url) {
-  const { readFile } = await import(/* @vite-ignore */ 'node:fs/promises');
-  return readFile(url);
+/** The entry for Node (wasm/quantlab-node.mjs) reads files with node:fs instead of fetch. */
+export function setReader(reader) {
+  readBytes = reader;
+}
+
+// Literal `new URL('…', import.meta.url)` so that Vite, webpack 5, Rollup and Parcel emit the
+// files as assets and rewrite the URLs; one expression per file, since bundlers do not
+// follow template strings.
+function defaultWasmUrl(simd) {
+  try {
+    return simd ? new URL('../../dist/quantlab-simd.wasm', import.meta.url).href
+      : new URL('../../dist/quantlab-scalar.wasm', import.meta.url).href;
+  } catch {
+    // A bundle without import.meta.url (esbuild's default iife format, say).
+    throw new QuantlabError('NOT_FOUND', 'cannot tell where the quantlab wasm is: this build has no import.meta.url; ' +
+      "copy node_modules/quantlab/dist/*.wasm next to the page and set env.wasmPaths (see the README's Bundlers section)");
+  }
+}
+
+/** Where the wasm file `file` is: load({locateFile}), then env.wasmPaths, then next to the glue. */
+function wasmUrlFor(file, simd, options) {
+  if (options.locateFile !== undefined) {
+    if (typeof options.locateFile !== 'function') {
+      throw new QuantlabError('INVALID_ARGUMENT', 'locateFile must be a function (file name -> URL)');
+    }
+    return String(options.locateFile(file, ''));
+  }
+  return wasmPathFromEnv(file, env.wasmPaths) ?? defaultWasmUrl(simd);
+}
+
+const WASM_MAGIC = [0, 0x61, 0x73, 0x6d];
+
+/** `bytes` if they start as a wasm file does; a NOT_FOUND naming `url` otherwise (a server's
+ * HTML fallback page served with 200 for a missing file, say). */
+function checkWasm(bytes, url) {
+  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+    const head = new TextDecoder().decode(bytes.subarray(0, 40)).replace(/\s+/g, ' ');
+    throw new QuantlabError('NOT_FOUND', `cannot load the quantlab wasm from ${url}: not a WebAssembly file ` +
+      `(it starts with "${head}"); set env.wasmPaths or load({locateFile})`);
+  }
+  return bytes;
 }
 
 /** The quantlab API over one loaded WebAssembly instance. */
@@ -71,9 +115,9 @@ for (const methods of [linearMethods, modelMethods, kernelMethods, compressionMe
 
 /**
  * Load quantlab. Options: simd ('auto' | true | false), wasmBinary (bytes of the matching
- * .wasm, to skip fetching), locateFile (path -> URL of the module's files), maxMemory (bytes
- * all live tensors may hold; past it a call fails with RESOURCE_EXHAUSTED; default: the
- * core's, 2 GiB).
+ * .wasm, to skip fetching), locateFile (file name -> URL or Node path of the module's wasm;
+ * wins over env.wasmPaths), maxMemory (bytes all live tensors may hold; past it a call fails
+ * with RESOURCE_EXHAUSTED; default: the core's, 2 GiB).
  */
 export async function load(options = {}) {
   const wantSimd = options.simd ?? 'auto';
@@ -81,22 +125,23 @@ export async function load(options = {}) {
   if (simd && !simdSupported()) {
     throw new QuantlabError('UNSUPPORTED', 'this engine does not support WebAssembly SIMD128');
   }
+  if (options.maxMemory !== undefined && (typeof options.maxMemory !== 'number' ||
+      !Number.isSafeInteger(options.maxMemory) || options.maxMemory <= 0)) {
+    throw new QuantlabError('INVALID_ARGUMENT', `maxMemory must be a positive whole number of bytes, got ${options.maxMemory}`);
+  }
   const name = simd ? 'quantlab-simd' : 'quantlab-scalar';
   const factory = simd
     ? (await import('../../dist/quantlab-simd.mjs')).default
     : (await import('../../dist/quantlab-scalar.mjs')).default;
-  const wasmUrl = new URL(`../../dist/${name}.wasm`, import.meta.url);
   const moduleOptions = {};
   if (options.wasmBinary) {
     moduleOptions.wasmBinary = options.wasmBinary;
-  } else if (isNode) {
-    moduleOptions.wasmBinary = await readNodeFile(wasmUrl);
-  }
-  moduleOptions.locateFile = options.locateFile ?? ((path) => new URL(`../../dist/${path}`,
-    import.meta.url).href);
-  if (options.maxMemory !== undefined && (typeof options.maxMemory !== 'number' ||
-      !Number.isSafeInteger(options.maxMemory) || options.maxMemory <= 0)) {
-    throw new QuantlabError('INVALID_ARGUMENT', `maxMemory must be a positive whole number of bytes, got ${options.maxMemory}`);
+    // The glue would otherwise compute a URL from import.meta.url, which some bundles lack.
+    moduleOptions.locateFile = (path) => path;
+  } else {
+    const url = wasmUrlFor(`${name}.wasm`, simd, options);
+    moduleOptions.wasmBinary = checkWasm(await readBytes(url), url);
+    moduleOptions.locateFile = () => url;
   }
   const module = await factory(moduleOptions);
   watchModule(module);  // a trap marks this instance dead (ABORTED)

@@ -7,11 +7,12 @@
 // method (minmax | percentile | mse | kl), calibration (training images), percentile,
 // requant (fp32 | fixed-point); autorun runs fp32 at once. The layer list follows the
 // model (one compute call per state change); fp32 and int8 runs are on request.
+import { assetUrl } from '../src/assets.mjs';
 import { define, Lesson } from '../src/lesson.mjs';
 import { binned, histogramPlot, uplotCss } from '../src/plot.mjs';
 import { bytes, cards, controls, drawDigit, esc, int, pct, setDownload, shape, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
-const MODELS_JSON = new URL('../models/models.json', import.meta.url);
+const MODELS_JSON = assetUrl('models/models.json');
 
 const METHODS = { minmax: 'min-max', percentile: 'percentile', mse: 'MSE-optimal', kl: 'KL (entropy)' };
 const SAMPLE_COUNT = 12;

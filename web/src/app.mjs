@@ -6,6 +6,7 @@
 // cards bring a lesson back as it was left; in an iframe (or with ?embed) the lesson comes
 // without the site's header.
 import { lessonById, LESSONS, SECTIONS } from './lessons.mjs';
+import { importLesson, packageJsonUrl } from './resolve.mjs';
 import { quantlab } from './runtime.mjs';
 import { esc } from './ui.mjs';
 
@@ -145,7 +146,7 @@ async function about(el) {
   const simd = el && el.localName !== 'ql-linear'
     ? customElements.whenDefined(el.localName).then(() => el.tasks.call('about')).then((a) => a.simd)
     : quantlab().then((ql) => ql.simd);
-  const version = fetch(new URL('../package.json', import.meta.resolve('quantlab')))
+  const version = fetch(packageJsonUrl())
     .then((r) => (r.ok ? r.json() : null)).then((p) => p?.version ?? null, () => null);
   try {
     const [yes, v] = await Promise.all([simd, version]);
@@ -171,6 +172,6 @@ if (asked === null) {
   el.dataset.testid = `lesson-${current.id}`;
   main.replaceChildren(el);
   el.addEventListener('change', saveHash);
-  await import(new URL(current.module, import.meta.url));
+  await importLesson(current.module);
 }
 about(el);

@@ -4,7 +4,10 @@
 // quantized model, say) belongs to one lesson. Calls on one client run in order.
 // Errors come back as QuantlabError with the worker's code; a cancelled call rejects with
 // a QuantlabError whose `cancelled` is true.
-import { QuantlabError } from 'quantlab';
+import { env, QuantlabError } from 'quantlab';
+
+import { workerSetup } from './assets.mjs';
+import { quantlabEntry } from './resolve.mjs';
 
 export class TaskClient {
   #worker = null;
@@ -50,7 +53,7 @@ export class TaskClient {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
-      this.#worker.postMessage({ id, method, args, entry: import.meta.resolve('quantlab') }, transfer);
+      this.#worker.postMessage({ id, method, args, entry: quantlabEntry(), setup: workerSetup(env) }, transfer);
     });
   }
 

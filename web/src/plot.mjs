@@ -2,7 +2,9 @@
 // Chart.js and Plotly for size, ~50 kB, and because it redraws instantly as controls move).
 import uPlot from 'uplot';
 
-export const uplotCss = import.meta.resolve('uplot/dist/uPlot.min.css');
+import { uplotCssUrl } from './resolve.mjs';
+
+export const uplotCss = uplotCssUrl();
 
 /** resize(width) and destroy() of the uPlot held in `box.plot` (sized by box.width, box.height). */
 function lifecycle(box) {

@@ -2,10 +2,9 @@
 // (5.6.1), Huffman coding of cluster indices (5.6.4) and the integer-only layer (5.9).
 // Registered next to tasks.mjs by worker.mjs. Every number comes from the quantlab core; this
 // file only moves bytes, looks centroids up by index, counts and takes differences. No DOM.
+import { assetUrl } from './assets.mjs';
 import { bytesFetcher, normalize } from './tasks.mjs';
 
-const MODELS_URL = new URL('../models/', import.meta.url);
-const DATA_URL = new URL('../data/', import.meta.url);
 const PIXELS = 28 * 28;
 
 // The lecture's 4x4 weight matrix (the same as ql-linear's).
@@ -66,7 +65,7 @@ export function createLessonTasks(ql) {
   function network(name) {
     if (!LESSON_MODELS.includes(name)) throw fail('INVALID_ARGUMENT', `unknown demo model '${name}'`);
     if (!networks.has(name)) {
-      const p = fetchBytes(new URL(`${name}.onnx`, MODELS_URL)).then((bytes) => ql.networkFromOnnx(bytes));
+      const p = fetchBytes(assetUrl(`models/${name}.onnx`)).then((bytes) => ql.networkFromOnnx(bytes));
       networks.set(name, p);
       p.catch(() => networks.delete(name));
     }
@@ -108,8 +107,8 @@ export function createLessonTasks(ql) {
   }
 
   async function testImage(index) {
-    const images = await fetchBytes(new URL('fashion-test-2000.images.u8', DATA_URL));
-    const labels = await fetchBytes(new URL('fashion-test-2000.labels.u8', DATA_URL));
+    const images = await fetchBytes(assetUrl('data/fashion-test-2000.images.u8'));
+    const labels = await fetchBytes(assetUrl('data/fashion-test-2000.labels.u8'));
     if (!(Number.isInteger(index) && index >= 0 && index < labels.length)) throw fail('INVALID_ARGUMENT', `image must be in [0, ${labels.length})`);
     return { pixels: images.slice(index * PIXELS, (index + 1) * PIXELS), label: labels[index] };
   }
@@ -134,7 +133,7 @@ export function createLessonTasks(ql) {
   }
 
   async function subset(name, count) {
-    const [images, labels] = await Promise.all(['images', 'labels'].map((part) => fetchBytes(new URL(`fashion-${name}.${part}.u8`, DATA_URL))));
+    const [images, labels] = await Promise.all(['images', 'labels'].map((part) => fetchBytes(assetUrl(`data/fashion-${name}.${part}.u8`))));
     const n = Math.min(count, labels.length);
     return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n) };
   }

@@ -5,9 +5,8 @@
 //
 // A task is `async (args, progress) => ({result, transfer?})`; `progress(fraction, message,
 // data)` reaches the page while the (synchronous) wasm call is still running.
+import { assetUrl } from './assets.mjs';
 
-const MODELS_URL = new URL('../models/', import.meta.url);
-const DATA_URL = new URL('../data/', import.meta.url);
 const PIXELS = 28 * 28;
 
 /** Fashion-MNIST normalization of the demo models: x = (p / 255 - mean) / std in float32,
@@ -138,12 +137,12 @@ export function bytesFetcher() {
 export function createTasks(ql, quantlab) {
   const fetchBytes = bytesFetcher();
 
-  const modelBytes = (name) => fetchBytes(new URL(`${checkModelName(name)}.onnx`, MODELS_URL));
+  const modelBytes = (name) => fetchBytes(assetUrl(`models/${checkModelName(name)}.onnx`));
 
   /** The first `count` images and labels of a bundled subset ('test-2000', 'train-6000'). */
   async function subset(name, count, what) {
     const [images, labels] = await Promise.all(['images', 'labels']
-      .map((part) => fetchBytes(new URL(`fashion-${name}.${part}.u8`, DATA_URL))));
+      .map((part) => fetchBytes(assetUrl(`data/fashion-${name}.${part}.u8`))));
     const n = clampCount(count, labels.length, what);
     return { images: images.subarray(0, n * PIXELS), labels: labels.subarray(0, n), count: n };
   }

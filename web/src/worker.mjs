@@ -3,12 +3,19 @@
 // {id, method, args, entry} -> {id, result} | {id, error: {code, message}}, plus any number
 // of {id, progress: {fraction, message, data}} before the answer. Methods live in
 // web/src/tasks.mjs; the page talks to this file through client.mjs.
+import { setAssetBase } from './assets.mjs';
+import { importQuantlab } from './resolve.mjs';
+
 let tasksPromise = null;
 
-function tasks(entry) {
-  // Import maps do not reach workers: the page passes the resolved URL of 'quantlab'.
+function tasks(entry, setup) {
+  // Import maps do not reach workers: the page passes the resolved URL of 'quantlab' (in a
+  // bundle, resolve.mjs imports the bundled one), where the models and data are and
+  // env.wasmPaths (assets.mjs).
   tasksPromise ??= (async () => {
-    const quantlab = await import(entry);
+    const quantlab = await importQuantlab(entry);
+    if (setup?.base) setAssetBase(setup.base);
+    if (setup?.wasmPaths !== undefined) quantlab.env.wasmPaths = setup.wasmPaths;
     const ql = await quantlab.load();
     const { createTasks } = await import('./tasks.mjs');
     const { createLessonTasks } = await import('./tasks-lessons.mjs');
@@ -22,13 +29,13 @@ function tasks(entry) {
 }
 
 self.onmessage = async (event) => {
-  const { id, method, args, entry } = event.data;
+  const { id, method, args, entry, setup } = event.data;
   const progress = (fraction, message = '', data = undefined) => {
     self.postMessage({ id, progress: { fraction, message, data } });
   };
   try {
     if (typeof entry !== 'string') throw Object.assign(new Error('no quantlab entry URL'), { code: 'INVALID_ARGUMENT' });
-    const registry = await tasks(entry);
+    const registry = await tasks(entry, setup);
     const fn = Object.hasOwn(registry, method) ? registry[method] : undefined;
     if (typeof fn !== 'function') {
       throw Object.assign(new Error(`unknown worker method '${method}'`), { code: 'INVALID_ARGUMENT' });
