@@ -200,3 +200,52 @@ test('embedded alone with a bad attribute: the error from the worker is shown, a
 test('no console errors on any page', () => {
   assert.deepEqual(env.consoleErrors, []);
 });
+
+test('models lesson: weight bits, layers kept in fp32 and the sensitivity bars, as the API computes them', async (t) => {
+  if (typeof ql.quantizationSensitivity !== 'function') {
+    t.skip('ql.quantizationSensitivity is not in this build');
+    return;
+  }
+  const CAL = 64;
+  const model = ql.loadModel(read(`web/models/${MODEL}.onnx`));
+  const train = read('web/data/fashion-train-6000.images.u8').subarray(0, CAL * 784);
+  const trainLabels = read('web/data/fashion-train-6000.labels.u8').subarray(0, CAL);
+  const x = normalize(train);
+  const layers = model.layers().filter((l) => ['Conv', 'Gemm', 'MatMul'].includes(l.opType)).map((l) => l.name);
+  const q = ql.quantizeModel(model, x, [CAL, 1, 28, 28], { weightBits: 4, excludeNodes: [layers.at(-1)] });
+  const images = read('web/data/fashion-test-2000.images.u8').subarray(0, 500 * 784);
+  const labels = read('web/data/fashion-test-2000.labels.u8').subarray(0, 500);
+  const pred = argmaxRows(q.model.run(normalize(images), [500, 1, 28, 28]).data, 500, 10);
+  const int8 = (100 * pred.reduce((n, v, i) => n + (v === labels[i] ? 1 : 0), 0)) / 500;
+  const s = ql.quantizationSensitivity(model, x, [CAL, 1, 28, 28], { bits: [8, 4, 2], labels: trainLabels, evalSamples: CAL });
+  const report = q.report;
+  q.dispose();
+  model.dispose();
+
+  for (const viewport of [{ width: 1366, height: 1000 }, { width: 390, height: 900 }]) {
+    const page = await env.newPage(`?lesson=models#model=${MODEL}&count=500&calibration=${CAL}&bits=4&keep=last`, viewport);
+    await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30000 });
+    await page.locator('ql-models [data-testid=quantize]').click();
+    await page.waitForSelector('ql-models[data-int8]', { timeout: 90000 });
+    assert.equal(Number(await page.locator('ql-models').getAttribute('data-int8')).toFixed(2), int8.toFixed(2));
+    // The last layer is not in the report (kept fp32); the others carry 4-bit weights.
+    const rows = page.locator('ql-models [data-testid=report] tr[data-layer]');
+    assert.equal(await rows.count(), report.length);
+    assert.equal(report.length, layers.length - 1);
+    assert.match(await text(page, 'timing'), /4-bit weights/);
+    await page.locator('ql-models [data-testid=sensitivity-run]').click();
+    await page.waitForSelector('ql-models [data-testid=sensitivity] tr[data-layer]', { timeout: 90000 });
+    const srows = page.locator('ql-models [data-testid=sensitivity] tr[data-layer]');
+    assert.equal(await srows.count(), s.layers.length);
+    for (let i = 0; i < s.layers.length; ++i) {
+      const cells = await srows.nth(i).locator('td').allTextContents();
+      assert.equal(cells[0], s.layers[i].name);
+      assert.deepEqual(cells.slice(3, 6), [...s.layers[i].sqnrDb].map((v) => v.toFixed(1)));
+      assert.equal(cells.at(-1), s.layers[i].accumulatedSqnrDb.toFixed(1));
+    }
+    assert.equal(await srows.nth(0).locator('.bar').count(), 3);
+    await page.locator('ql-models [data-testid=sensitivity]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(artifacts, `models-sensitivity-${viewport.width}.png`) });
+    await page.close();
+  }
+});

@@ -31,7 +31,14 @@ const SCHEMA = {
   },
   calibration: { type: 'int', default: 256, label: 'calibration images', options: [64, 256, 1000] },
   requant: { type: 'enum', default: 'fp32', label: 'requantization', options: { fp32: 'fp32 multiplier (ONNX)', 'fixed-point': 'M0, shift (gemmlowp)' } },
+  bits: { type: 'int', default: 8, label: 'weight bits', options: [8, 6, 5, 4, 3, 2] },
+  keep: {
+    type: 'enum', default: 'none', label: 'keep in fp32',
+    options: { none: 'no layer', first: 'the first layer', last: 'the last layer', both: 'first and last' },
+  },
 };
+
+const QUANTIZED_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
 
 const TEMPLATE = `
 <link rel="stylesheet" href="${uplotCss}">
@@ -46,7 +53,7 @@ M = S<sub>W</sub> S<sub>X</sub> / S<sub>Y</sub> = M<sub>0</sub> 2<sup>shift − 
   <button class="primary" data-testid="run-fp32">Run fp32</button>
 </div>
 <div class="controls">
-  ${controls(SCHEMA, ['method', 'percentile', 'calibration', 'requant'])}
+  ${controls(SCHEMA, ['method', 'percentile', 'calibration', 'requant', 'bits', 'keep'])}
   <button class="primary" data-testid="quantize">Quantize to int8</button>
   <button data-testid="stop" hidden>Stop</button>
 </div>
@@ -69,6 +76,14 @@ DequantizeLinear at its output and runs its Gemm layers as 1×1 QLinearConv; whe
 node by node.</p>
 <p class="note" data-testid="latency-summary"></p>
 <div class="scroll"><table class="data" data-testid="latency"></table></div>
+<h3>Which layer hurts: sensitivity</h3>
+<p class="note">Each layer quantized alone (the others in fp32) with its weights at 8, 4 and 2 bits and its
+activations at 8: the network output's SQNR against fp32 and the top-1 accuracy, on the calibration images with
+their labels. The last column is the layer's own output SQNR with every layer quantized: the error accumulated
+up to there. Lecture 5.5 asks how many bits each layer needs; a short bar is a layer that needs more.</p>
+<div class="controls"><button data-testid="sensitivity-run">Measure sensitivity</button></div>
+<p class="note" data-testid="sensitivity-summary"></p>
+<div class="scroll"><table class="data" data-testid="sensitivity"></table></div>
 <h3>Post-training quantization report</h3>
 <p class="note">Per quantized layer: input and output scale S and zero point Z, the weight scales
 (per output channel), the requantization multiplier M and its fixed-point form M<sub>0</sub> (Q31)
@@ -109,7 +124,10 @@ export class QlModels extends Lesson {
   .bar { height: .8em; border-radius: 2px; min-width: 1px; }
   .bar.fp32 { background: #4d4d4d; }
   .bar.int8 { background: #1f5fa8; }
-  td.bar-cell { width: 12rem; text-align: left; }
+  .bar.b8 { background: #1f5fa8; }
+  .bar.b4 { background: #e6a100; }
+  .bar.b2 { background: #b00; }
+  td.bar-cell { width: 12rem; min-width: 7rem; text-align: left; }
   tr.channels summary { position: sticky; left: .5rem; display: inline-block; cursor: pointer; color: #1f5fa8; }`;
 
   #meta = null;       // models.json
@@ -133,6 +151,7 @@ export class QlModels extends Lesson {
     this.$('[name=grid-channel]').addEventListener('change', load);
     this.$('[data-testid=run-fp32]').addEventListener('click', () => this.runFp32());
     this.$('[data-testid=quantize]').addEventListener('click', () => this.quantize());
+    this.$('[data-testid=sensitivity-run]').addEventListener('click', () => this.sensitivity());
   }
 
   /** The layer list follows the model: the one compute call per state change. */
@@ -145,7 +164,29 @@ export class QlModels extends Lesson {
   invalidate(changed, results) {
     if (!results || changed.includes('model')) return null;
     if (changed.includes('count')) return { info: results.info };
-    return { info: results.info, fp32: results.fp32, samples: results.int8 ? null : results.samples };
+    const keep = { info: results.info, fp32: results.fp32, samples: results.int8 ? null : results.samples };
+    // The sensitivity report depends on the calibration settings, not on bits / keep.
+    if (!changed.some((k) => ['count', 'method', 'percentile', 'calibration', 'requant'].includes(k))) keep.sensitivity = results.sensitivity;
+    return keep;
+  }
+
+  /** PTQ options of the state: calibration, requantization, weight bits, layers kept fp32. */
+  #ptqOptions() {
+    const { method, percentile, requant, bits, keep } = this.state;
+    const layers = (this.results?.info?.layers ?? []).filter((l) => QUANTIZED_OPS.has(l.opType)).map((l) => l.name);
+    const excludeNodes = [];
+    if (layers.length && (keep === 'first' || keep === 'both')) excludeNodes.push(layers[0]);
+    if (layers.length > 1 && (keep === 'last' || keep === 'both')) excludeNodes.push(layers[layers.length - 1]);
+    return { method, percentile, requantMode: requant, weightBits: bits, excludeNodes };
+  }
+
+  /** The sensitivity report (ql.quantizationSensitivity); true when it finished. */
+  async sensitivity() {
+    return this.task(async (ctx) => {
+      const { model, calibration, method, percentile, requant } = this.state;
+      const sensitivity = await ctx.call('sensitivity', { model, calibration, options: { method, percentile, requantMode: requant } });
+      return { ...this.results, sensitivity };
+    });
   }
 
   run() {
@@ -168,8 +209,8 @@ export class QlModels extends Lesson {
    * when it finished. */
   async quantize() {
     const ok = await this.task(async (ctx) => {
-      const { model, count, method, calibration, percentile, requant } = this.state;
-      const r = await ctx.call('quantize', { model, count, calibration, options: { method, percentile, requantMode: requant } });
+      const { model, count, method, calibration, bits } = this.state;
+      const r = await ctx.call('quantize', { model, count, calibration, options: this.#ptqOptions() });
       const samples = await this.#samples(ctx, r.fp32Predictions, r.predictions);
       const profile = await ctx.call('layerProfile', { model });
       const grid = await ctx.call('weightGrid', { model, layer: r.report[0].name, channel: 0 });
@@ -177,8 +218,9 @@ export class QlModels extends Lesson {
       const qdq = await ctx.call('exportInt8', { form: 'qdq' });
       return {
         fp32: { ...r.fp32, count: r.count, predictions: r.fp32Predictions, confusion: r.fp32Confusion },
-        int8: { ...r, model, method, calibration, profile, grid, qoperator: qop.bytes, qdq: qdq.bytes },
+        int8: { ...r, model, method, calibration, bits, profile, grid, qoperator: qop.bytes, qdq: qdq.bytes },
         samples,
+        sensitivity: this.results?.sensitivity ?? null,
       };
     });
     const r = this.results?.int8;
@@ -187,7 +229,7 @@ export class QlModels extends Lesson {
   }
 
   render(state, results) {
-    const { info = null, fp32 = null, int8 = null, samples = null } = results ?? {};
+    const { info = null, fp32 = null, int8 = null, samples = null, sensitivity = null } = results ?? {};
     const set = (id, text) => { this.$(`[data-testid=${id}]`).textContent = text; };
     this.$('[data-testid=quantize]').disabled = this.busy || !this.#ptq;
     const meta = this.#meta?.models.find((m) => m.name === state.model);
@@ -200,11 +242,13 @@ export class QlModels extends Lesson {
     set('fp32-count', fp32 ? `(${fp32.correct} / ${fp32.count})` : '');
     set('int8-accuracy', pct(int8?.accuracy));
     set('agreement', pct(int8?.agreement));
-    set('timing', int8 ? `quantization (${int8.calibration} calibration images, ${METHODS[int8.method]}): ${int8.quantizeMs.toFixed(0)} ms; ` +
+    set('timing', int8 ? `quantization (${int8.calibration} calibration images, ${METHODS[int8.method]}, ${int8.bits}-bit weights): ${int8.quantizeMs.toFixed(0)} ms; ` +
       `int8: ${int8.count} images in ${int8.ms.toFixed(0)} ms` +
       (int8.foldedBatchNorms ? `; ${int8.foldedBatchNorms} BatchNorm layers folded into their convolutions.` : '.')
       : fp32?.ms != null ? `fp32: ${fp32.count} images in ${fp32.ms.toFixed(0)} ms (in the worker).` : '');
     this.#renderReport(int8?.report ?? []);
+    this.#renderSensitivity(sensitivity);
+    this.$('[data-testid=sensitivity-run]').disabled = this.busy || !this.#ptq;
     this.#renderLayers(int8?.layers ?? null, this.$('[data-testid=int8-layers]'));
     this.#renderSamples(samples);
     this.#renderConfusion(fp32?.confusion ?? null, int8?.confusion ?? null);
@@ -365,6 +409,30 @@ export class QlModels extends Lesson {
       `S${g.perChannel ? '_c' : ''} = ${p(g.scale)}. ` + (g.folded
       ? 'A BatchNorm follows this convolution and is folded into its weights before quantization, so the grid is for the folded weights and is not drawn over these.'
       : `${g.used} of the ${g.levels} int8 levels in use; rounding error MSE ${g.split.totalMse.toExponential(2)}.`);
+  }
+
+  /** The sensitivity table: SQNR bars at 8, 4 and 2 bits on one scale, accuracies, accumulated SQNR. */
+  #renderSensitivity(s) {
+    const table = this.$('[data-testid=sensitivity]');
+    const summary = this.$('[data-testid=sensitivity-summary]');
+    if (!s) {
+      table.innerHTML = '';
+      summary.textContent = '';
+      return;
+    }
+    summary.textContent = `${s.samples} calibration images: fp32 accuracy ${pct(100 * s.fp32Accuracy)}, every layer int8 ` +
+      `${pct(100 * s.allAccuracy)}, output SQNR ${s.allSqnrDb.toFixed(1)} dB.`;
+    const top = Math.max(...s.layers.flatMap((l) => [...l.sqnrDb]).filter(Number.isFinite), 1);
+    const bar = (v, b) => `<div class="bar b${b}" data-css="width:${Math.max(0, 100 * v / top).toFixed(1)}%" title="${v.toFixed(1)} dB"></div>`;
+    // The bars next to the name, so they stay in view on a narrow screen.
+    const rows = s.layers.map((l) => `<tr data-layer="${esc(l.name)}"><td class="l">${esc(l.name)}</td>` +
+      `<td class="bar-cell">${[...l.bits].map((b, k) => bar(l.sqnrDb[k], b)).join('')}</td><td class="l">${esc(l.opType)}</td>` +
+      [...l.bits].map((b, k) => `<td>${l.sqnrDb[k].toFixed(1)}</td>`).join('') +
+      `<td>${int(l.weights)}</td>` +
+      [...l.accuracy].map((a) => `<td>${pct(100 * a)}</td>`).join('') +
+      `<td>${l.accumulatedSqnrDb.toFixed(1)}</td></tr>`);
+    table.innerHTML = tableHtml([['layer', 'l'], ['SQNR (bars: 8, 4, 2 bits)', 'l'], ['op', 'l'], 'SQNR 8 bit', 'SQNR 4 bit',
+      'SQNR 2 bit', 'weights', 'top-1 8 bit', 'top-1 4 bit', 'top-1 2 bit', 'accumulated SQNR'], [rows.join('')]);
   }
 
   /** Per-node times of both graphs, with bars on one scale. */

@@ -276,6 +276,23 @@ export function createTasks(ql, quantlab) {
     },
 
     /**
+     * Which layer hurts (ql.quantizationSensitivity): each quantized layer alone at 8, 4 and 2
+     * weight bits against fp32, on the first `calibration` training images with their labels.
+     */
+    async sensitivity({ model: name, calibration = 256, options = {} }, progress) {
+      const entry = await fp32Model(name);
+      const train = await trainSet(calibration);
+      const result = ql.quantizationSensitivity(entry.model, normalize(train.images), [train.count, 1, 28, 28], {
+        ...options,
+        bits: [8, 4, 2],
+        labels: train.labels,
+        evalSamples: train.count,
+        onProgress: (p) => progress(p.total ? p.done / p.total : 0, `${p.stage} ${p.done} / ${p.total}`),
+      });
+      return { result };
+    },
+
+    /**
      * Per-layer latency of the fp32 model and of the last quantized one on the same batch of
      * `batch` test images (minimum of `reps` runs each): which nodes int8 makes faster, and
      * what the QuantizeLinear / DequantizeLinear at its edges cost.
