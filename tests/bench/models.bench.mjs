@@ -348,6 +348,53 @@ if (nativeJobs.length && process.env.QL_BENCH_NATIVE !== '0') {
   }
 }
 
+// --- Export (issue 11): each export form in onnxruntime-web against the fp32 original -------
+// quantlab's default PTQ (int8 activations), written as the file a user downloads: the
+// default export (activations as uint8, identical outputs) and as quantized (int8), each in
+// QOperator and QDQ form. Each is run by onnxruntime-web beside the fp32 original in the same
+// pass (peer_ms), and checked for exactness against quantlab's int8 outputs.
+const exportRows = [];
+for (const name of DEMO_MODELS.filter(wanted)) {
+  if (typeof ql.quantizeModel !== 'function') break;
+  const bytes = demoModelBytes(name);
+  const fp32 = ql.loadModel(bytes);
+  const q = ql.quantizeModel(fp32, fashionImages(256, 1000), [256, 1, 28, 28], { method: 'minmax' });
+  const fp32Peer = await ort.InferenceSession.create(bytes, sessionOptions);
+  const inName = fp32Peer.inputNames[0], outName = fp32Peer.outputNames[0];
+  console.log(`\n${name}: export forms in onnxruntime-web against the fp32 original`);
+  for (const activations of ['uint8', 'as-quantized']) {
+    for (const form of ['qoperator', 'qdq']) {
+      const session = await ort.InferenceSession.create(q.toOnnx(form, { activations }), sessionOptions);
+      for (const batch of DEMO_BATCHES) {
+        const shape = [batch, 1, 28, 28];
+        const x = fashionImages(batch);
+        const feeds = { [inName]: new ort.Tensor('float32', x, shape) };
+        const ours = q.model.run(x, shape).data;
+        const theirs = (await session.run(feeds))[outName].data;
+        let differ = 0;
+        for (let i = 0; i < ours.length; ++i) differ += ours[i] !== theirs[i] ? 1 : 0;
+        const t = await timeAll({ quantlab: () => session.run(feeds), peer: () => fp32Peer.run(feeds) });
+        const r = {
+          workload: `${name}_export_${form}_${activations === 'uint8' ? 'u8' : 'i8'}_b${batch}`, model: name, form,
+          activations: activations === 'uint8' ? 'uint8 (default export)' : 'int8 (as quantized)', batch,
+          peer: 'onnxruntime-web fp32 original', quantlab_ms: t.quantlab.ms, peer_ms: t.peer.ms,
+          exact_logits: differ === 0, differing_logits: differ, logits: ours.length,
+          note: 'quantlab_ms: onnxruntime-web running quantlab\'s int8 export; peer_ms: onnxruntime-web running the fp32 original; speedup > 1: the export is faster than fp32',
+        };
+        r.speedup = r.peer_ms / r.quantlab_ms;
+        rows.push(r);
+        exportRows.push(r);
+        console.log(`  ${r.workload.padEnd(34)} export ${fmt(r.quantlab_ms).padStart(8)} ms, fp32 ${fmt(r.peer_ms).padStart(8)} ms, ` +
+          `x${fmt(r.speedup, 2)}, ${differ} of ${ours.length} logits differ from quantlab`);
+      }
+      await session.release();
+    }
+  }
+  await fp32Peer.release();
+  q.dispose();
+  fp32.dispose();
+}
+
 // --- Report ----------------------------------------------------------------------------------
 console.log(`\nquantlab ${ql.simd ? 'SIMD128' : 'scalar'} vs onnxruntime-web ${ort.env.versions?.web ?? ''} ` +
   `(wasm, 1 thread), Node ${process.versions.node}, ${os.cpus()[0].model}, load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
@@ -371,6 +418,15 @@ if (mt) {
 } else if (wanted('mobilenetv2')) {
   targets.push({ target: 'MobileNetV2 224x224: quantlab int8 <= 0.5 x onnxruntime-web fp32 (same run)',
     met: false, detail: 'not measured: quantlab int8 (ql.quantizeModel) unavailable' });
+}
+if (exportRows.length) {
+  const defaults = exportRows.filter((r) => r.activations.startsWith('uint8'));
+  targets.push({ target: 'the default export runs in onnxruntime-web with quantlab\'s int8 outputs exactly',
+    met: defaults.every((r) => r.exact_logits),
+    detail: defaults.filter((r) => !r.exact_logits).map((r) => `${r.workload}: ${r.differing_logits}`).join('; ') || `${defaults.length} runs` });
+  targets.push({ target: 'the default export no slower than the fp32 original in onnxruntime-web (reported)',
+    met: defaults.every((r) => r.speedup >= 1),
+    detail: defaults.map((r) => `${r.workload} x${fmt(r.speedup, 2)}`).join(', ') });
 }
 const badChecks = checks.filter((c) => c.ok === false);
 targets.push({ target: 'fp32 outputs equal onnxruntime-web\'s within tolerance', met: badChecks.length === 0,
