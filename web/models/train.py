@@ -124,6 +124,34 @@ class CnnBn(nn.Module):
         return self.fc(self.flatten(self.gap(x)))
 
 
+class DwSep(nn.Module):
+    """MobileNet-style depthwise-separable CNN: a 3x3 stem, three blocks of depthwise 3x3
+    (stride 2, 2, 1) + pointwise 1x1, each conv with BatchNorm and ReLU, global average pool,
+    Linear to 10 classes. Per-tensor int8 is known to suffer on depthwise layers (issue 11)."""
+    fuse = [["stem", "bn0", "relu0"]] + [[f"{k}{i}", f"bn_{k}{i}", f"relu_{k}{i}"] for i in (1, 2, 3) for k in ("dw", "pw")]
+
+    def __init__(self, widths=(16, 32, 64, 96)):
+        super().__init__()
+        self.stem, self.bn0, self.relu0 = nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
+        for i, (cin, cout, stride) in enumerate(zip(widths[:-1], widths[1:], (2, 2, 1)), start=1):
+            setattr(self, f"dw{i}", nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False))
+            setattr(self, f"bn_dw{i}", nn.BatchNorm2d(cin))
+            setattr(self, f"relu_dw{i}", nn.ReLU())
+            setattr(self, f"pw{i}", nn.Conv2d(cin, cout, 1, bias=False))
+            setattr(self, f"bn_pw{i}", nn.BatchNorm2d(cout))
+            setattr(self, f"relu_pw{i}", nn.ReLU())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(widths[-1], 10)
+
+    def forward(self, x):
+        x = self.relu0(self.bn0(self.stem(x)))
+        for i in (1, 2, 3):
+            for k in ("dw", "pw"):
+                x = getattr(self, f"relu_{k}{i}")(getattr(self, f"bn_{k}{i}")(getattr(self, f"{k}{i}")(x)))
+        return self.fc(self.flatten(self.gap(x)))
+
+
 # name -> (constructor, description, training config)
 SCHEDULE = "OneCycleLR(max_lr=lr, cos anneal, pct_start=0.25, cycle_momentum=False), stepped per batch"
 MODELS = {
@@ -137,6 +165,11 @@ MODELS = {
                       "global average pool, Linear 64-10",
                dict(optimizer="Adam", lr=4e-3, weight_decay=0.0, batch_size=128, epochs=12,
                     schedule=SCHEDULE, hflip=True)),
+    # Not a page demo model: tests/fixtures/dwsep (train.py --models dwsep --out tests/fixtures/dwsep).
+    "dwsep": (DwSep, "MobileNet-style: conv3x3 16 + BN + ReLU, 3 x (depthwise 3x3 s2/s2/s1 + pointwise 1x1, "
+                     "each + BN + ReLU) to 32/64/96 ch, global average pool, Linear 96-10",
+              dict(optimizer="Adam", lr=4e-3, weight_decay=0.0, batch_size=128, epochs=12,
+                   schedule=SCHEDULE, hflip=True)),
 }
 
 
@@ -275,7 +308,7 @@ def sha256(path):
 
 def main():
     ap = argparse.ArgumentParser(description="Train and export quantlab's Fashion-MNIST demo models.")
-    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--models", nargs="+", default=[m for m in MODELS if m != "dwsep"], choices=list(MODELS))
     ap.add_argument("--epochs", type=int, help="override the epoch count (smoke tests)")
     ap.add_argument("--data", default=make_subsets.DEFAULT_SRC, help="Fashion-MNIST IDX directory")
     ap.add_argument("--out", default=HERE, help="output directory for models (default: web/models)")
@@ -328,7 +361,7 @@ def main():
 
         onnx_path = os.path.join(args.out, f"{name}.onnx")
         export_onnx(model, onnx_path)
-        onnx_info = check_onnx(onnx_path, xte[:100], logits[:100], expect_bn=(name == "cnn_bn"))
+        onnx_info = check_onnx(onnx_path, xte[:100], logits[:100], expect_bn=(name in ("cnn_bn", "dwsep")))
         log(f"  fp32 test acc {acc:.2f}%  onnx ops {onnx_info['op_types']}  "
             f"numpy re-run max |diff| {onnx_info['numpy_rerun_max_abs_diff']}")
 
