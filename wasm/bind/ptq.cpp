@@ -114,44 +114,48 @@ val ptq_to_onnx_js(int id, const std::string& form, const std::string& activatio
 }
 QL_EXPORT("ptqToOnnx", ptq_to_onnx_js);
 
-/// ptqSensitivity(modelId, data, shape, labels (Int32Array, maybe empty), options).
-val ptq_sensitivity_js(int model_id, const val& data, const val& shape, const val& labels,
-                       const val& options, const val& on_progress) {
+/// f(model, data, shape, ptq options, Extra options, labels) over the JS arguments of
+/// ptqSensitivity / ptqMixedPrecision (modelId, data, shape, labels: Int32Array, maybe empty,
+/// options, onProgress).
+template <class Extra, class F>
+val measured_call(int model_id, const val& data, const val& shape, const val& labels, const val& options,
+                  const val& on_progress, F&& f) {
   auto found = models().find(model_id);
   if (!found) return error(found.status());
   auto o = options_in<PtqOptions>(options);
   if (!o) return error(o.status());
-  auto so = options_in<SensitivityOptions>(options);
-  if (!so) return error(so.status());
+  auto extra = options_in<Extra>(options);
+  if (!extra) return error(extra.status());
   o->progress = progress_in(on_progress);
-  auto r = ptq_sensitivity(**found, array_in<float>(data), shape_in(shape), *o, *so,
-                           array_in<int32_t>(labels));
-  if (!r) return error(r.status());
-  return ok(sensitivity_out(*r));
+  return f(**found, array_in<float>(data), shape_in(shape), *o, *extra, array_in<int32_t>(labels));
+}
+
+val ptq_sensitivity_js(int model_id, const val& data, const val& shape, const val& labels,
+                       const val& options, const val& on_progress) {
+  return measured_call<SensitivityOptions>(model_id, data, shape, labels, options, on_progress,
+                                           [](const Model& m, auto x, auto s, auto& o, auto& so, auto l) {
+    auto r = ptq_sensitivity(m, x, s, o, so, l);
+    return r ? ok(sensitivity_out(*r)) : error(r.status());
+  });
 }
 QL_EXPORT("ptqSensitivity", ptq_sensitivity_js);
 
 val ptq_mixed_precision_js(int model_id, const val& data, const val& shape, const val& labels,
                            const val& options, const val& on_progress) {
-  auto found = models().find(model_id);
-  if (!found) return error(found.status());
-  auto o = options_in<PtqOptions>(options);
-  if (!o) return error(o.status());
-  auto mo = options_in<MixedPrecisionOptions>(options);
-  if (!mo) return error(mo.status());
-  o->progress = progress_in(on_progress);
-  auto r = ptq_mixed_precision(**found, array_in<float>(data), shape_in(shape), *o, *mo,
-                               array_in<int32_t>(labels));
-  if (!r) return error(r.status());
-  val out = val::object();
-  out.set("layers", list_out(r->layers, [](const PtqLayerOptions& l) { return options_out(l); }));
-  out.set("sensitivity", sensitivity_out(r->sensitivity));
-  out.set("sqnrDb", r->sqnr_db);
-  out.set("accuracy", r->accuracy);
-  out.set("weightBits", static_cast<double>(r->weight_bits));
-  out.set("int8WeightBits", static_cast<double>(r->int8_weight_bits));
-  out.set("measured", r->measured);
-  return ok(out);
+  return measured_call<MixedPrecisionOptions>(model_id, data, shape, labels, options, on_progress,
+                                              [](const Model& m, auto x, auto s, auto& o, auto& mo, auto l) {
+    auto r = ptq_mixed_precision(m, x, s, o, mo, l);
+    if (!r) return error(r.status());
+    val out = val::object();
+    out.set("layers", list_out(r->layers, [](const PtqLayerOptions& p) { return options_out(p); }));
+    out.set("sensitivity", sensitivity_out(r->sensitivity));
+    out.set("sqnrDb", r->sqnr_db);
+    out.set("accuracy", r->accuracy);
+    out.set("weightBits", static_cast<double>(r->weight_bits));
+    out.set("int8WeightBits", static_cast<double>(r->int8_weight_bits));
+    out.set("measured", r->measured);
+    return ok(out);
+  });
 }
 QL_EXPORT("ptqMixedPrecision", ptq_mixed_precision_js);
 

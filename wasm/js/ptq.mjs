@@ -115,6 +115,17 @@ function labelsOf(labels) {
   return labels === undefined || labels === null ? new Int32Array(0) : asArray(labels, Int32Array, 'labels');
 }
 
+/** A call that quantizes variants of `model` and measures them on `data` (with labels). */
+function measured(m, fn, model, data, shape, options) {
+  if (!(model instanceof Model)) fail('model must be a Model (from loadModel)');
+  const id = model._id();
+  if (!(data instanceof Float32Array)) fail('data must be a Float32Array');
+  const dims = asDims(shape, 'shape');
+  const o = ptqOptions(options);
+  const labels = labelsOf(o.labels);
+  return withCallback(o.onProgress, (report) => call(m[fn], id, data, dims, labels, o, report));
+}
+
 export const ptqMethods = {
   /**
    * Post-training static quantization of a loaded fp32 Model. calibration: Float32Array of
@@ -145,14 +156,7 @@ export const ptqMethods = {
    * quantizeModel options; evaluates the first options.evalSamples samples of `data`.
    */
   quantizationSensitivity(model, data, shape, options = {}) {
-    const m = this[MODULE];
-    if (!(model instanceof Model)) fail('model must be a Model (from loadModel)');
-    const id = model._id();
-    if (!(data instanceof Float32Array)) fail('data must be a Float32Array');
-    const dims = asDims(shape, 'shape');
-    const o = ptqOptions(options);
-    const labels = labelsOf(o.labels);
-    return withCallback(o.onProgress, (report) => call(m.ptqSensitivity, id, data, dims, labels, o, report));
+    return measured(this[MODULE], 'ptqSensitivity', model, data, shape, options);
   },
 
   /**
@@ -162,13 +166,6 @@ export const ptqMethods = {
    * sensitivity, sqnrDb, accuracy, weightBits, int8WeightBits, measured}.
    */
   mixedPrecision(model, data, shape, options = {}) {
-    const m = this[MODULE];
-    if (!(model instanceof Model)) fail('model must be a Model (from loadModel)');
-    const id = model._id();
-    if (!(data instanceof Float32Array)) fail('data must be a Float32Array');
-    const dims = asDims(shape, 'shape');
-    const o = ptqOptions(options);
-    const labels = labelsOf(o.labels);
-    return withCallback(o.onProgress, (report) => call(m.ptqMixedPrecision, id, data, dims, labels, o, report));
+    return measured(this[MODULE], 'ptqMixedPrecision', model, data, shape, options);
   },
 };
