@@ -227,3 +227,29 @@ TEST_CASE("Resize with constant scales infers its output and keeps N; constant i
   const auto t = (*out)[1].data<float>();
   CHECK(std::vector<float>(t.begin(), t.end()) == std::vector<float>{1, 2, 1, 2, 1, 2});
 }
+
+TEST_CASE("Upsample-7 (scales attribute) and Resize-10 interpolate on asymmetric coordinates",
+          "[onnx][resize]") {
+  OnnxAttribute scales;
+  scales.name = "scales";
+  scales.type = OnnxAttributeType::kFloats;
+  scales.floats = {1, 1, 1, 2};
+  const Tensor x = Tensor::from<float>({1, 1, 1, 2}, {1, 2});
+  for (const int64_t opset : {7, 10}) {
+    INFO("opset " << opset);
+    OnnxModel m =
+        opset == 7
+            ? graph_of(7, {value("x", fixed({1, 1, 1, 2}))}, {"y"},
+                       {node("Upsample", {"x"}, {"y"}, {string_attr("mode", "linear"), scales})})
+            : graph_of(10, {value("x", fixed({1, 1, 1, 2}))}, {"y"},
+                       {node("Resize", {"x", "s"}, {"y"}, {string_attr("mode", "linear")})},
+                       {{"s", Tensor::from<float>({4}, {1, 1, 1, 2})}});
+    auto model = Model::from_onnx(m);
+    REQUIRE(model.is_ok());
+    CHECK(model->outputs()[0].dims == std::vector<int64_t>{1, 1, 1, 4});
+    auto out = model->run({&x, 1});
+    REQUIRE(out.is_ok());
+    const auto y = (*out)[0].data<float>();
+    CHECK(std::vector<float>(y.begin(), y.end()) == std::vector<float>{1, 1.5f, 2, 2});
+  }
+}
