@@ -93,9 +93,23 @@ class SqueezeNet11(nn.Module):
         return torch.flatten(self.classifier(self.features(x)), 1)
 
 
+class ShuffleUnit(torchvision.models.shufflenetv2.InvertedResidual):
+    """torchvision's ShuffleNetV2 unit; the stride-1 unit splits its input with x.split([c, c])
+    (torch exports that as Split; torchvision's x.chunk(2) becomes Shape/Slice arithmetic)."""
+
+    def forward(self, x):
+        if self.stride == 1:
+            c = self.branch2[0].in_channels
+            x1, x2 = x.split([c, c], dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        return torchvision.models.shufflenetv2.channel_shuffle(out, 2)
+
+
 def shufflenet():
     """ShuffleNetV2 x0.5 (stages 48, 96, 192) with a 256-channel head instead of 1024."""
-    return ShuffleNetV2([4, 8, 4], [24, 48, 96, 192, 256], num_classes=10)
+    return ShuffleNetV2([4, 8, 4], [24, 48, 96, 192, 256], num_classes=10, inverted_residual=ShuffleUnit)
 
 
 def mobilenet_v2():
