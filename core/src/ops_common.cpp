@@ -289,6 +289,9 @@ const std::vector<OpRegistration>& op_registry() {
     register_quant_ops(r);
     register_activation_ops(r);
     register_reduce_ops(r);
+    register_layout_ops(r);
+    register_resize_ops(r);
+    register_convtranspose_ops(r);
     return r;
   }();
   return registry;

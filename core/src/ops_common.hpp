@@ -233,6 +233,9 @@ void register_nn_ops(std::vector<OpRegistration>& r);
 void register_quant_ops(std::vector<OpRegistration>& r);
 void register_activation_ops(std::vector<OpRegistration>& r);
 void register_reduce_ops(std::vector<OpRegistration>& r);
+void register_layout_ops(std::vector<OpRegistration>& r);         // ops_layout.cpp
+void register_resize_ops(std::vector<OpRegistration>& r);         // ops_resize.cpp
+void register_convtranspose_ops(std::vector<OpRegistration>& r);  // ops_convtranspose.cpp
 
 const std::vector<OpRegistration>& op_registry();
 

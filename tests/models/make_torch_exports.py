@@ -6,8 +6,14 @@ Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and a dynamic batch dimension
 Writes tests/fixtures/torch/<model>_opset<13|17>.onnx for LeNet-5 and LeNet-300-100 at reduced
 width (so the files stay small; the graph is the same), random weights from a fixed seed, and
 tests/fixtures/torch/inputs.json: fixed inputs at batch 1 and 3 with the outputs torch computes.
+Then the standard architectures, from torchvision's own modules at reduced width so each file
+stays near 1 MB: SqueezeNet 1.1 (Fire: Concat), ShuffleNetV2 (Split, channel shuffle),
+MobileNetV2 (width 0.35, 96x96), ResNet-18 (BasicBlock at 1/8 width) and a 3-level U-Net
+(ConvTranspose, Upsample as Resize). Their inputs are drawn by tests/models/torch-inputs.mjs
+(seeded), so inputs.json records only each model's input shape for them.
 tests/models/ref-outputs.mjs then adds the outputs onnxruntime-node computes (the reference the
-tests compare with). Needs PyTorch (Debian: apt-get install python3-torch); the tests do not.
+tests compare with). Needs PyTorch and torchvision (Debian: apt-get install python3-torch
+python3-torchvision); the tests do not.
 
 Usage: /usr/bin/python3 tests/models/make_torch_exports.py
 """
@@ -17,6 +23,12 @@ import os
 
 import torch
 import torch.nn as nn
+import torchvision
+from torchvision.models.mobilenetv2 import MobileNetV2
+from torchvision.models.resnet import BasicBlock, ResNet
+from torchvision.models.shufflenetv2 import ShuffleNetV2
+from torchvision.models.squeezenet import Fire
+from torchvision.ops.misc import Conv2dNormActivation
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "torch")
 SEED = 10
@@ -59,6 +71,131 @@ class LeNet300(nn.Module):
         return self.fc3(x)
 
 
+class SqueezeNet11(nn.Module):
+    """torchvision's SqueezeNet 1.1 layout (Fire modules: squeeze 1x1, expand 1x1 and 3x3, Concat)
+    at half width, 10 classes."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 32, kernel_size=3, stride=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            Fire(32, 8, 32, 32), Fire(64, 8, 32, 32),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            Fire(64, 16, 64, 64), Fire(128, 16, 64, 64),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            Fire(128, 24, 96, 96), Fire(192, 24, 96, 96), Fire(192, 32, 128, 128),
+            Fire(256, 32, 128, 128))
+        self.classifier = nn.Sequential(nn.Dropout(p=0.5), nn.Conv2d(256, num_classes, kernel_size=1),
+                                        nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1)))
+
+    def forward(self, x):
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+class ShuffleUnit(torchvision.models.shufflenetv2.InvertedResidual):
+    """torchvision's ShuffleNetV2 unit; the stride-1 unit splits its input with x.split([c, c])
+    (torch exports that as Split; torchvision's x.chunk(2) becomes Shape/Slice arithmetic)."""
+
+    def forward(self, x):
+        if self.stride == 1:
+            c = self.branch2[0].in_channels
+            x1, x2 = x.split([c, c], dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        return torchvision.models.shufflenetv2.channel_shuffle(out, 2)
+
+
+def shufflenet():
+    """ShuffleNetV2 x0.5 (stages 48, 96, 192) with a 256-channel head instead of 1024."""
+    return ShuffleNetV2([4, 8, 4], [24, 48, 96, 192, 256], num_classes=10, inverted_residual=ShuffleUnit)
+
+
+def mobilenet_v2():
+    """MobileNetV2 at width 0.35 with a 256-channel last conv instead of 1280."""
+    m = MobileNetV2(num_classes=10, width_mult=0.35)
+    m.features[-1] = Conv2dNormActivation(m.features[-1][0].in_channels, 256, kernel_size=1,
+                                          norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU6)
+    m.classifier[-1] = nn.Linear(256, 10)
+    return m
+
+
+class ResNet18(ResNet):
+    """torchvision's ResNet-18 (BasicBlock x [2, 2, 2, 2], residual Add) at 1/8 width (8 to 64
+    channels); the classifier reshapes with x.reshape(x.size(0), -1)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
+        w = [8, 16, 32, 64]
+        self.inplanes = 8
+        self.conv1 = nn.Conv2d(3, 8, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.layer1 = self._make_layer(BasicBlock, w[0], 2)
+        self.layer2 = self._make_layer(BasicBlock, w[1], 2, stride=2)
+        self.layer3 = self._make_layer(BasicBlock, w[2], 2, stride=2)
+        self.layer4 = self._make_layer(BasicBlock, w[3], 2, stride=2)
+        self.fc = nn.Linear(w[3], num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = self.avgpool(x)
+        return self.fc(x.reshape(x.size(0), -1))
+
+
+def double_conv(c_in, c_out):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+                         nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class UNet(nn.Module):
+    """A 3-level U-Net (8, 16, 32 channels) for 2-class segmentation of 1x32x32 images: one
+    decoder step upsamples with ConvTranspose (stride 2), the other with bilinear Upsample
+    (exported as Resize); skip connections by Concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = double_conv(1, 8)
+        self.enc2 = double_conv(8, 16)
+        self.bottom = double_conv(16, 32)
+        self.pool = nn.MaxPool2d(2)
+        self.up2 = nn.ConvTranspose2d(32, 16, 2, stride=2)
+        self.dec2 = double_conv(32, 16)
+        self.up1 = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.dec1 = double_conv(16 + 8, 8)
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(self.pool(e1))
+        b = self.bottom(self.pool(e2))
+        d2 = self.dec2(torch.cat([self.up2(b), e2], 1))
+        d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
+        return self.head(d1)
+
+
+# name, constructor, input shape (batch N)
+ARCHITECTURES = [
+    ("squeezenet11", SqueezeNet11, [3, 64, 64]),
+    ("shufflenetv2", shufflenet, [3, 64, 64]),
+    ("mobilenetv2", mobilenet_v2, [3, 96, 96]),
+    ("resnet18", ResNet18, [3, 64, 64]),
+    ("unet", UNet, [1, 32, 32]),
+]
+
+
+def randomize_batch_norms(model):
+    """Non-trivial BatchNorm statistics (as after training), so folding them is exercised."""
+    g = torch.Generator().manual_seed(SEED + 2)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+
+
 def rounded(t):
     return [round(float(v), 5) for v in t.flatten().tolist()]
 
@@ -87,6 +224,21 @@ def main():
             with open(os.path.join(OUT, file), "wb") as f:
                 f.write(buf.getvalue())
             record["models"][file] = {"torch": torch_out,
+                                      "parameters": sum(p.numel() for p in model.parameters())}
+            print(f"wrote {file} ({len(buf.getvalue())} bytes)")
+    for name, make, shape in ARCHITECTURES:
+        torch.manual_seed(SEED)
+        model = make().eval()
+        randomize_batch_norms(model)
+        x = torch.rand(1, *shape)
+        for opset in (13, 17):
+            buf = io.BytesIO()
+            torch.onnx.export(model, x, buf, opset_version=opset, input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+            file = f"{name}_opset{opset}.onnx"
+            with open(os.path.join(OUT, file), "wb") as f:
+                f.write(buf.getvalue())
+            record["models"][file] = {"input_shape": [None, *shape],
                                       "parameters": sum(p.numel() for p in model.parameters())}
             print(f"wrote {file} ({len(buf.getvalue())} bytes)")
     with open(os.path.join(OUT, "inputs.json"), "w") as f:
