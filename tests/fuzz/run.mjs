@@ -4,14 +4,17 @@
 // Used by tests/run.mjs (layer "fuzz"); alone: node tests/fuzz/run.mjs [seconds] [target ...]
 // A long run: QL_FUZZ_SECONDS=3600 node tests/fuzz/run.mjs, or -runs=N through QL_FUZZ_ARGS.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const build = join(root, 'build', 'sanitize');
 
-/** Extra read-only seed folders per target (real files the project already has). */
+/** Extra read-only seed folders per target (real files the project already has); only their
+ * files up to SEED_MAX_BYTES are used (the larger torch fixtures would make each execution
+ * slow under the sanitizers and raise libFuzzer's input length for the whole run). */
+const SEED_MAX_BYTES = 256 * 1024;
 const SEEDS = {
   onnx_model_fuzz: ['web/models', 'tests/fixtures/torch'],
   ptq_fuzz: ['web/models', 'tests/fixtures/torch'],
@@ -32,8 +35,20 @@ export function runTarget(target, seconds) {
   const artifacts = join(root, 'test-results', 'fuzz', target) + '/';
   mkdirSync(corpus, { recursive: true });
   mkdirSync(artifacts, { recursive: true });
-  const seeds = [join(root, 'tests', 'fuzz', 'corpus', target), ...SEEDS[target].map((d) => join(root, d))]
-    .filter((d) => existsSync(d));
+  const seeds = [join(root, 'tests', 'fuzz', 'corpus', target)].filter((d) => existsSync(d));
+  if (SEEDS[target].length) {
+    // libFuzzer takes corpus folders: the small files of the real folders, copied into one.
+    const small = join(root, 'build', 'fuzz-seeds', target);
+    rmSync(small, { recursive: true, force: true });
+    mkdirSync(small, { recursive: true });
+    for (const d of SEEDS[target].map((f) => join(root, f)).filter((f) => existsSync(f))) {
+      for (const f of readdirSync(d)) {
+        const path = join(d, f);
+        if (statSync(path).isFile() && statSync(path).size <= SEED_MAX_BYTES) copyFileSync(path, join(small, f));
+      }
+    }
+    seeds.push(small);
+  }
   const started = Date.now();
   const r = spawnSync(exe, [`-max_total_time=${seconds}`, '-rss_limit_mb=2560', '-malloc_limit_mb=2048',
     '-timeout=20', '-print_final_stats=1', `-artifact_prefix=${artifacts}`,
