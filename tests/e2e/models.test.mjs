@@ -93,7 +93,8 @@ test('models lesson: int8 post-training quantization as the JS API computes it',
   assert.equal(await report.count(), ref.report.length);
   const firstRow = await report.nth(0).locator('td').allTextContents();
   assert.equal(firstRow[0], ref.report[0].name);
-  assert.equal(firstRow[10], ref.report[0].sqnrDb.toFixed(1));
+  assert.equal(firstRow[10], String(ref.report[0].weightBits));
+  assert.equal(firstRow[11], ref.report[0].sqnrDb.toFixed(1));
   // Every shift and M0 of the API's report is on the page (per channel, in the details).
   const m0 = ref.report.flatMap((l) => Array.from(l.m0));
   const shown = await page.locator('ql-models [data-testid=report]').textContent();
@@ -248,4 +249,31 @@ test('models lesson: weight bits, layers kept in fp32 and the sensitivity bars, 
     await page.screenshot({ path: join(artifacts, `models-sensitivity-${viewport.width}.png`) });
     await page.close();
   }
+});
+
+test('models lesson: bits per layer from the mixed-precision search, as the API chooses them', async (t) => {
+  if (typeof ql.mixedPrecision !== 'function') {
+    t.skip('ql.mixedPrecision is not in this build');
+    return;
+  }
+  const CAL = 64;
+  const model = ql.loadModel(read(`web/models/${MODEL}.onnx`));
+  const x = normalize(read('web/data/fashion-train-6000.images.u8').subarray(0, CAL * 784));
+  const labels = read('web/data/fashion-train-6000.labels.u8').subarray(0, CAL);
+  const r = ql.mixedPrecision(model, x, [CAL, 1, 28, 28], { method: 'minmax', labels, evalSamples: CAL, maxAccuracyDrop: 1, bits: [8, 6, 5, 4, 3, 2] });
+  model.dispose();
+  const page = await env.newPage(`?lesson=models#model=${MODEL}&count=500&calibration=${CAL}&mixed=1`);
+  await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30000 });
+  await page.locator('ql-models [data-testid=quantize]').click();
+  await page.waitForSelector('ql-models[data-int8]', { timeout: 120000 });
+  const rows = page.locator('ql-models [data-testid=report] tr[data-layer]');
+  assert.equal(await rows.count(), r.layers.length);
+  for (let i = 0; i < r.layers.length; ++i) {
+    const cells = await rows.nth(i).locator('td').allTextContents();
+    assert.equal(cells[0], r.layers[i].node);
+    assert.equal(cells[10], String(r.layers[i].weightBits));
+  }
+  assert.ok(r.weightBits < r.int8WeightBits, 'smaller than int8');
+  assert.match(await text(page, 'timing'), new RegExp(`mixed-precision weights \\(${r.layers.map((l) => l.weightBits).join('/')} bits`));
+  await page.close();
 });

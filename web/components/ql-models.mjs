@@ -31,7 +31,11 @@ const SCHEMA = {
   },
   calibration: { type: 'int', default: 256, label: 'calibration images', options: [64, 256, 1000] },
   requant: { type: 'enum', default: 'fp32', label: 'requantization', options: { fp32: 'fp32 multiplier (ONNX)', 'fixed-point': 'M0, shift (gemmlowp)' } },
-  bits: { type: 'int', default: 8, label: 'weight bits', options: [8, 6, 5, 4, 3, 2] },
+  bits: { type: 'int', default: 8, label: 'weight bits', options: [8, 6, 5, 4, 3, 2], enabled: (s) => s.mixed === 'off' },
+  mixed: {
+    type: 'enum', default: 'off', label: 'bits per layer',
+    options: { off: 'the same for every layer', '1': 'smallest within 1 point', '0.5': 'smallest within 0.5 point' },
+  },
   keep: {
     type: 'enum', default: 'none', label: 'keep in fp32',
     options: { none: 'no layer', first: 'the first layer', last: 'the last layer', both: 'first and last' },
@@ -53,7 +57,7 @@ M = S<sub>W</sub> S<sub>X</sub> / S<sub>Y</sub> = M<sub>0</sub> 2<sup>shift − 
   <button class="primary" data-testid="run-fp32">Run fp32</button>
 </div>
 <div class="controls">
-  ${controls(SCHEMA, ['method', 'percentile', 'calibration', 'requant', 'bits', 'keep'])}
+  ${controls(SCHEMA, ['method', 'percentile', 'calibration', 'requant', 'bits', 'mixed', 'keep'])}
   <button class="primary" data-testid="quantize">Quantize to int8</button>
   <button data-testid="stop" hidden>Stop</button>
 </div>
@@ -209,8 +213,9 @@ export class QlModels extends Lesson {
    * when it finished. */
   async quantize() {
     const ok = await this.task(async (ctx) => {
-      const { model, count, method, calibration, bits } = this.state;
-      const r = await ctx.call('quantize', { model, count, calibration, options: this.#ptqOptions() });
+      const { model, count, method, calibration, bits, mixed } = this.state;
+      const mixedBudget = mixed === 'off' ? null : Number(mixed);
+      const r = await ctx.call('quantize', { model, count, calibration, options: this.#ptqOptions(), mixedBudget });
       const samples = await this.#samples(ctx, r.fp32Predictions, r.predictions);
       const profile = await ctx.call('layerProfile', { model });
       const grid = await ctx.call('weightGrid', { model, layer: r.report[0].name, channel: 0 });
@@ -242,7 +247,11 @@ export class QlModels extends Lesson {
     set('fp32-count', fp32 ? `(${fp32.correct} / ${fp32.count})` : '');
     set('int8-accuracy', pct(int8?.accuracy));
     set('agreement', pct(int8?.agreement));
-    set('timing', int8 ? `quantization (${int8.calibration} calibration images, ${METHODS[int8.method]}, ${int8.bits}-bit weights): ${int8.quantizeMs.toFixed(0)} ms; ` +
+    const widths = int8?.mixed
+      ? `mixed-precision weights (${int8.mixed.layers.map((l) => l.weightBits).join('/')} bits: ${bytes(int8.mixed.weightBits / 8)} against ` +
+        `${bytes(int8.mixed.int8WeightBits / 8)} at 8 bits, within ${int8.mixed.budget} point of fp32 on the calibration images, ${int8.mixed.measured} models measured)`
+      : `${int8?.bits}-bit weights`;
+    set('timing', int8 ? `quantization (${int8.calibration} calibration images, ${METHODS[int8.method]}, ${widths}): ${int8.quantizeMs.toFixed(0)} ms; ` +
       `int8: ${int8.count} images in ${int8.ms.toFixed(0)} ms` +
       (int8.foldedBatchNorms ? `; ${int8.foldedBatchNorms} BatchNorm layers folded into their convolutions.` : '.')
       : fp32?.ms != null ? `fp32: ${fp32.count} images in ${fp32.ms.toFixed(0)} ms (in the worker).` : '');
@@ -325,17 +334,17 @@ export class QlModels extends Lesson {
       if (n <= 1) return '';
       const cells = Array.from({ length: n }, (_, c) => `<tr><td>${c}</td><td>${g(l.weightScales[c], 4)}</td>` +
         `<td>${g(l.multipliers?.[c], 6)}</td><td>${g(l.m0?.[c])}</td><td>${g(l.shift?.[c])}</td></tr>`).join('');
-      return `<tr class="channels"><td colspan="11"><details><summary>${n} output channels</summary>` +
+      return `<tr class="channels"><td colspan="12"><details><summary>${n} output channels</summary>` +
         '<table class="data"><tr><th>channel</th><th>S<sub>W</sub></th><th>M</th><th>M<sub>0</sub></th><th>shift</th></tr>' +
         `${cells}</table></details></td></tr>`;
     };
     const rows = layers.map((l) => `<tr data-layer="${esc(l.name)}"><td class="l">${esc(l.name)}</td><td class="l">${esc(l.opType ?? '')}</td>` +
       `<td>${g(l.inputScale)}</td><td>${g(l.inputZeroPoint)}</td><td>${g(l.outputScale)}</td><td>${g(l.outputZeroPoint)}</td>` +
       `<td>${span(l.weightScales, 3)}</td><td>${span(l.multipliers, 4)}</td><td>${span(l.m0, 10)}</td>` +
-      `<td>${span(l.shift, 3)}</td><td>${l.sqnrDb == null ? '–' : l.sqnrDb.toFixed(1)}</td></tr>${channels(l)}`);
+      `<td>${span(l.shift, 3)}</td><td>${l.weightBits ?? 8}</td><td>${l.sqnrDb == null ? '–' : l.sqnrDb.toFixed(1)}</td></tr>${channels(l)}`);
     this.$('[data-testid=report]').innerHTML = '<tr><th class="l">layer</th><th class="l">op</th><th>S<sub>X</sub></th>' +
       '<th>Z<sub>X</sub></th><th>S<sub>Y</sub></th><th>Z<sub>Y</sub></th><th>S<sub>W</sub></th><th>M</th>' +
-      '<th>M<sub>0</sub></th><th>shift</th><th>SQNR dB</th></tr>' + rows.join('');
+      '<th>M<sub>0</sub></th><th>shift</th><th>weight bits</th><th>SQNR dB</th></tr>' + rows.join('');
   }
 
   /** fp32 and int8 confusion matrices side by side; a cell where int8 differs is outlined. */

@@ -228,7 +228,7 @@ export function createTasks(ql, quantlab) {
      * Post-training static quantization to int8 (ql.quantizeModel), calibrated on the first
      * `calibration` training images; then int8 inference on the same test images as fp32.
      */
-    async quantize({ model: name, count = 2000, calibration = 256, options = {} }, progress) {
+    async quantize({ model: name, count = 2000, calibration = 256, options = {}, mixedBudget = null }, progress) {
       if (typeof ql.quantizeModel !== 'function') {
         throw fail('UNSUPPORTED', 'this build of quantlab has no post-training quantization (ql.quantizeModel) yet');
       }
@@ -243,6 +243,18 @@ export function createTasks(ql, quantlab) {
       quantized?.result.dispose();
       quantized = null;
       const t0 = performance.now();
+      // Mixed precision: the smallest weights (bits per layer) within mixedBudget points of
+      // top-1 on the calibration images (ql.mixedPrecision), then quantized with those widths.
+      let mixed = null;
+      if (mixedBudget != null) {
+        progress(0.3, 'mixed precision: measuring layers');
+        const m = ql.mixedPrecision(entry.model, calib, [train.count, 1, 28, 28], {
+          ...options, labels: train.labels, evalSamples: train.count, maxAccuracyDrop: mixedBudget, bits: [8, 6, 5, 4, 3, 2],
+        });
+        mixed = { budget: mixedBudget, layers: m.layers, weightBits: m.weightBits, int8WeightBits: m.int8WeightBits,
+          accuracy: m.accuracy, fp32Accuracy: m.sensitivity.fp32Accuracy, measured: m.measured };
+        options = { ...options, layers: m.layers };
+      }
       const result = ql.quantizeModel(entry.model, calib, [train.count, 1, 28, 28], {
         ...options,
         onProgress: (p) => progress(0.3 + 0.3 * (p.total ? p.done / p.total : 0), `${p.stage} ${p.done} / ${p.total}`),
@@ -269,6 +281,7 @@ export function createTasks(ql, quantlab) {
           report: result.report,
           layers: result.model.layers(),
           foldedBatchNorms: result.foldedBatchNorms ?? 0,
+          mixed,
           quantizeMs,
           ms,
         },
