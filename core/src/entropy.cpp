@@ -24,6 +24,14 @@ void put_u32(std::vector<uint8_t>& b, uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
+void put_varint(std::vector<uint8_t>& b, uint32_t v) {  // LEB128
+  while (v >= 0x80) {
+    b.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  b.push_back(static_cast<uint8_t>(v));
+}
+
 void put_gamma(BitWriter& w, uint32_t v) {  // v >= 1
   int n = 0;
   while ((v >> (n + 1)) != 0) ++n;
@@ -138,6 +146,20 @@ class Reader {
     for (size_t i = 0; i < n; ++i) v |= uint32_t{b_[pos_ + i]} << (8 * i);
     pos_ += n;
     return v;
+  }
+  /// LEB128, at most 5 bytes and 32 bits.
+  Result<uint32_t> varint(const char* what) {
+    uint64_t v = 0;
+    for (int i = 0; i < 5; ++i) {
+      if (pos_ >= b_.size()) return malformed(std::string("rANS stream: truncated ") + what);
+      const uint8_t byte = b_[pos_++];
+      v |= static_cast<uint64_t>(byte & 0x7Fu) << (7 * i);
+      if (!(byte & 0x80u)) {
+        if (v > 0xFFFFFFFFu) break;
+        return static_cast<uint32_t>(v);
+      }
+    }
+    return malformed(std::string("rANS stream: bad ") + what);
   }
   size_t pos() const { return pos_; }
   void skip(size_t n) { pos_ += n; }
@@ -298,8 +320,8 @@ Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabe
   out.lanes = lanes;
   out.model_bits = best.payload_bits;
   out.bytes.push_back(static_cast<uint8_t>((order1 ? 1 : 0) | ((lanes - 1) << 1) | (sb << 3)));
-  put_u16(out.bytes, static_cast<uint32_t>(used_alphabet - 1));
-  out.header_bytes = 3;
+  put_varint(out.bytes, static_cast<uint32_t>(used_alphabet - 1));
+  out.header_bytes = out.bytes.size();
   BitWriter tw;
   for (const auto& f : best.freq) {
     if (order1) tw.write(f.empty() ? 0 : 1, 1);
@@ -340,7 +362,7 @@ Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabe
   }
   std::reverse(words.begin(), words.end());
   const size_t payload_start = out.bytes.size();
-  put_u32(out.bytes, static_cast<uint32_t>(words.size()));
+  put_varint(out.bytes, static_cast<uint32_t>(words.size()));
   for (int l = 0; l < lanes; ++l) put_u32(out.bytes, state[l]);
   for (uint16_t w : words) put_u16(out.bytes, w);
   out.payload_bytes = out.bytes.size() - payload_start;
@@ -357,9 +379,11 @@ Result<size_t> rans_decode(std::span<const uint8_t> bytes, std::span<uint16_t> o
   if (sb < 1 || sb > (order1 ? kMaxRansScaleBitsOrder1 : kMaxRansScaleBits)) {
     return malformed("rANS stream: precision of " + std::to_string(sb) + " bits");
   }
-  auto a = r.get(2, "alphabet");
+  auto a = r.varint("alphabet");
   if (!a) return a.status();
-  const size_t alphabet = *a + 1;
+  if (*a > 65535) return malformed("rANS stream: an alphabet above 65536 symbols");
+  const size_t alphabet = size_t{*a} + 1;
+  const size_t header_end = r.pos();
   if (alphabet > limit) {
     return malformed("rANS stream: an alphabet of " + std::to_string(alphabet) + " symbols (at most " +
                      std::to_string(limit) + ")");
@@ -430,7 +454,7 @@ Result<size_t> rans_decode(std::span<const uint8_t> bytes, std::span<uint16_t> o
     Slot* row = table.data() + spare;
     for (uint32_t k = 0; k < total; ++k) row[k] = Slot{static_cast<uint16_t>(total), static_cast<uint16_t>(k), 0, 0};
   }
-  auto wc = r.get(4, "word count");
+  auto wc = r.varint("word count");
   if (!wc) return wc.status();
   const size_t word_count = *wc;
   if (word_count > out.size()) return malformed("rANS stream: more words than symbols");
@@ -454,8 +478,8 @@ Result<size_t> rans_decode(std::span<const uint8_t> bytes, std::span<uint16_t> o
   }
   if (info) {
     info->bytes.clear();
-    info->header_bytes = 3;
-    info->table_bytes = table_end - 3;
+    info->header_bytes = header_end;
+    info->table_bytes = table_end - header_end;
     info->payload_bytes = r.pos() - table_end;
     info->context = order1 ? EntropyContext::kOrder1 : EntropyContext::kOrder0;
     info->scale_bits = sb;

@@ -167,12 +167,13 @@ TEST_CASE("hostile rANS streams give a status, never a crash", "[entropy]") {
     g[0] |= 1u;  // order-1 at a precision it may not have, or tables that do not parse
     REQUIRE(!rans_decode(g, out, 32).is_ok());
     g = b;
-    g[3] ^= 0x40;  // the first frequencies no longer sum to 2^scale
+    g[2] ^= 0x40;  // the first frequencies no longer sum to 2^scale
     REQUIRE(rans_decode(g, out, 32).status().code() == ErrorCode::kMalformed);
     g = b;
-    g[1] = 0xFF;
-    g[2] = 0xFF;  // alphabet 65536
+    g[1] = 0xFF;  // a varint alphabet running into the table
     REQUIRE(rans_decode(g, out, 65536).status().code() == ErrorCode::kMalformed);
+    std::vector<uint8_t> huge = {b[0], 0xFF, 0xFF, 0xFF, 0xFF, 0x0F};  // alphabet 2^32
+    REQUIRE(rans_decode(huge, out, 65536).status().code() == ErrorCode::kMalformed);
   }
   SECTION("seeded byte flips") {
     std::mt19937 rng(11);

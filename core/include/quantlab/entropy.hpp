@@ -5,15 +5,15 @@
 // skewed 2-symbol stream); rANS codes within a fraction of a percent of the model's ideal
 // code length, and decodes table-driven at hundreds of millions of symbols per second.
 //
-// Stream layout (integers little-endian):
+// Stream layout (integers little-endian; varint: LEB128, at most 5 bytes):
 //   u8 model: bit 0 context (0 order-0: one table; 1 order-1: a table per previous symbol,
 //             the first symbol's context is 0) | bits 1-2 lanes - 1 | bits 3-6 scale_bits
-//   u16 alphabet - 1
+//   varint alphabet - 1 (alphabet 1..65536)
 //   frequency tables, bit-packed MSB first, padded to a byte: per context (order-1: a 1-bit
 //     "used" flag first; an unused context has no table) the alphabet's frequencies as
 //     Elias-gamma codes of f + 1, each zero followed by gamma(run + 1) for the zeros after
 //     it; a used context's frequencies sum to 2^scale_bits exactly
-//   u32 word count W | lanes x u32 final states | W x u16 renormalization words
+//   varint word count W (<= symbols) | lanes x u32 final states | W x u16 renormalization words
 // Symbol i is coded by lane i % lanes; states live in [2^16, 2^32) and end (after decoding)
 // at 2^16, which the decoder checks together with W, so a corrupt stream is an error.
 #pragma once
