@@ -185,23 +185,26 @@ Result<uint32_t> get_gamma(BitReader& r, int max_zeros) {
 }
 
 /// The decoder's hot loops: `safe` symbols may read words without checks (at most one word
-/// per symbol, and the stream holds at least that many).
+/// per symbol, and the stream holds at least that many). Order-1: each lane's context is its
+/// own previous symbol, so the lanes' dependency chains run side by side.
 template <bool kOrder1>
 Status decode_symbols(const std::vector<Slot>& table, const std::vector<uint32_t>& offset, int scale_bits, int lanes,
                       uint32_t* state, const uint16_t* words, size_t word_count, std::span<uint16_t> out,
                       size_t& words_used) {
   const uint32_t mask = (1u << scale_bits) - 1;
   const Slot* tab = table.data();
+  const uint32_t* off = offset.data();
   const size_t n = out.size();
   const size_t safe = std::min(n, word_count);
   const uint16_t* p = words;
   uint16_t* o = out.data();
-  uint32_t ctx_base = 0;
+  uint32_t base[kMaxRansLanes];
+  for (auto& c : base) c = kOrder1 ? off[0] : 0;
   size_t i = 0;
-  auto step = [&](uint32_t& x) {
-    const Slot e = tab[ctx_base + (x & mask)];
+  auto step = [&](uint32_t& x, uint32_t& ctx) {
+    const Slot e = tab[ctx + (x & mask)];
     *o++ = e.symbol;
-    if constexpr (kOrder1) ctx_base = offset[e.symbol];
+    if constexpr (kOrder1) ctx = off[e.symbol];
     x = static_cast<uint32_t>(e.freq) * (x >> scale_bits) + e.bias;
     const bool need = x < kRansL;
     uint16_t w;
@@ -209,28 +212,35 @@ Status decode_symbols(const std::vector<Slot>& table, const std::vector<uint32_t
     x = need ? (x << 16) | w : x;
     p += need;
   };
-  if (!kOrder1 && lanes == 4) {
+  if (lanes == 4) {
     uint32_t x0 = state[0], x1 = state[1], x2 = state[2], x3 = state[3];
+    uint32_t c0 = base[0], c1 = base[1], c2 = base[2], c3 = base[3];
     for (; i + 4 <= safe; i += 4) {
-      step(x0);
-      step(x1);
-      step(x2);
-      step(x3);
+      step(x0, c0);
+      step(x1, c1);
+      step(x2, c2);
+      step(x3, c3);
     }
     state[0] = x0, state[1] = x1, state[2] = x2, state[3] = x3;
+    base[0] = c0, base[1] = c1, base[2] = c2, base[3] = c3;
   } else if (lanes == 1) {
-    uint32_t x = state[0];
-    for (; i < safe; ++i) step(x);
+    uint32_t x = state[0], c = base[0];
+    for (; i < safe; ++i) step(x, c);
     state[0] = x;
+    base[0] = c;
   }
-  for (; i < safe; ++i) step(state[i % static_cast<size_t>(lanes)]);
+  for (; i < safe; ++i) {
+    const size_t l = i % static_cast<size_t>(lanes);
+    step(state[l], base[l]);
+  }
   // The rest: check every word read.
   const uint16_t* end = words + word_count;
   for (; i < n; ++i) {
-    uint32_t& x = state[i % static_cast<size_t>(lanes)];
-    const Slot e = tab[ctx_base + (x & mask)];
+    const size_t l = i % static_cast<size_t>(lanes);
+    uint32_t& x = state[l];
+    const Slot e = tab[base[l] + (x & mask)];
     *o++ = e.symbol;
-    if constexpr (kOrder1) ctx_base = offset[e.symbol];
+    if constexpr (kOrder1) base[l] = off[e.symbol];
     x = static_cast<uint32_t>(e.freq) * (x >> scale_bits) + e.bias;
     if (x < kRansL) {
       if (p >= end) return malformed("rANS stream: the symbols run past the end of the stream");
@@ -249,6 +259,9 @@ Status decode_symbols(const std::vector<Slot>& table, const std::vector<uint32_t
 Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabet, const RansOptions& options) {
   if (alphabet < 1 || alphabet > 65536) return invalid_argument("rANS: the alphabet must have 1..65536 symbols");
   if (options.lanes < 1 || options.lanes > kMaxRansLanes) return invalid_argument("rANS: lanes must be 1..4");
+  if (options.max_scale_bits < 1 || options.max_scale_bits > kMaxRansScaleBits) {
+    return invalid_argument("rANS: max_scale_bits must be 1..15");
+  }
   std::vector<std::vector<uint64_t>> c0(1, std::vector<uint64_t>(alphabet, 0));
   for (uint16_t s : symbols) {
     if (s >= alphabet) {
@@ -272,6 +285,7 @@ Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabe
   int min_scale = 1;
   while ((size_t{1} << min_scale) < std::max<size_t>(used, 1)) ++min_scale;
 
+  const size_t lanes = symbols.size() >= options.lane_threshold ? static_cast<size_t>(options.lanes) : 1;
   Model best;
   double best_bits = INFINITY;
   auto consider = [&](const std::vector<std::vector<uint64_t>>& counts, EntropyContext ctx, int lo, int hi) {
@@ -285,24 +299,22 @@ Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabe
     }
   };
   if (!symbols.empty()) {
-    consider(c0, EntropyContext::kOrder0, std::max(min_scale, 6), kMaxRansScaleBits);
+    const int hi0 = std::max(min_scale, options.max_scale_bits);
+    consider(c0, EntropyContext::kOrder0, std::min(std::max(min_scale, 6), hi0), hi0);
     if (options.allow_order1 && used_alphabet <= kMaxOrder1Alphabet && used > 1) {
       std::vector<std::vector<uint64_t>> c1(used_alphabet, std::vector<uint64_t>(used_alphabet, 0));
-      uint16_t prev = 0;
       size_t max_used = 0;
-      for (uint16_t s : symbols) {
-        ++c1[prev][s];
-        prev = s;
-      }
+      for (size_t i = 0; i < symbols.size(); ++i) ++c1[i >= lanes ? symbols[i - lanes] : 0][symbols[i]];
       for (const auto& row : c1) max_used = std::max<size_t>(max_used, static_cast<size_t>(std::count_if(row.begin(), row.end(), [](uint64_t x) { return x > 0; })));
       int lo = 1;
       while ((size_t{1} << lo) < max_used) ++lo;
       const double order0_best = best_bits;
-      consider(c1, EntropyContext::kOrder1, std::max(lo, 4), kMaxRansScaleBitsOrder1);
-      // Order-1 decodes serially: keep it only when it saves more than 1%.
+      const int hi1 = std::min(kMaxRansScaleBitsOrder1, std::max(lo, options.max_scale_bits));
+      consider(c1, EntropyContext::kOrder1, std::min(std::max(lo, 4), hi1), hi1);
+      // Order-1 tables cost cache: keep it only when it saves more than 1%.
       if (best.context == EntropyContext::kOrder1 && best_bits > 0.99 * order0_best) {
         best_bits = INFINITY;
-        consider(c0, EntropyContext::kOrder0, std::max(min_scale, 6), kMaxRansScaleBits);
+        consider(c0, EntropyContext::kOrder0, std::min(std::max(min_scale, 6), hi0), hi0);
       }
     }
   } else {
@@ -311,15 +323,14 @@ Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabe
     best.freq[0][0] = 2;
   }
   const bool order1 = best.context == EntropyContext::kOrder1;
-  const int lanes = !order1 && symbols.size() >= options.lane_threshold ? options.lanes : 1;
   const int sb = best.scale_bits;
 
   RansStream out;
   out.context = best.context;
   out.scale_bits = sb;
-  out.lanes = lanes;
+  out.lanes = static_cast<int>(lanes);
   out.model_bits = best.payload_bits;
-  out.bytes.push_back(static_cast<uint8_t>((order1 ? 1 : 0) | ((lanes - 1) << 1) | (sb << 3)));
+  out.bytes.push_back(static_cast<uint8_t>((order1 ? 1 : 0) | ((lanes - 1) << 1) | (static_cast<size_t>(sb) << 3)));
   put_varint(out.bytes, static_cast<uint32_t>(used_alphabet - 1));
   out.header_bytes = out.bytes.size();
   BitWriter tw;
@@ -347,12 +358,12 @@ Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabe
   std::vector<uint16_t> words;
   words.reserve(symbols.size() / 2 + 4);
   for (size_t i = symbols.size(); i-- > 0;) {
-    const size_t ctx = order1 && i > 0 ? symbols[i - 1] : 0;
+    const size_t ctx = order1 && i >= lanes ? symbols[i - lanes] : 0;
     const uint16_t s = symbols[i];
     const uint32_t f = best.freq[ctx][s];
     const uint32_t st = start[ctx][s];
     QL_CHECK(f > 0);
-    uint32_t& x = state[i % static_cast<size_t>(lanes)];
+    uint32_t& x = state[i % lanes];
     const uint64_t x_max = static_cast<uint64_t>(f) << (32 - sb);
     if (x >= x_max) {
       words.push_back(static_cast<uint16_t>(x & 0xFFFFu));
@@ -363,7 +374,7 @@ Result<RansStream> rans_encode(std::span<const uint16_t> symbols, size_t alphabe
   std::reverse(words.begin(), words.end());
   const size_t payload_start = out.bytes.size();
   put_varint(out.bytes, static_cast<uint32_t>(words.size()));
-  for (int l = 0; l < lanes; ++l) put_u32(out.bytes, state[l]);
+  for (size_t l = 0; l < lanes; ++l) put_u32(out.bytes, state[l]);
   for (uint16_t w : words) put_u16(out.bytes, w);
   out.payload_bytes = out.bytes.size() - payload_start;
   return out;
@@ -486,7 +497,7 @@ Result<size_t> rans_decode(std::span<const uint8_t> bytes, std::span<uint16_t> o
     info->lanes = lanes;
     info->model_bits = 0.0;
     for (size_t i = 0; i < out.size(); ++i) {
-      const size_t c = order1 && i ? out[i - 1] : 0;
+      const size_t c = order1 && i >= static_cast<size_t>(lanes) ? out[i - static_cast<size_t>(lanes)] : 0;
       const size_t t = offset[c] >> sb;
       info->model_bits += sb - std::log2(static_cast<double>(freqs[t][out[i]]));
     }

@@ -48,11 +48,13 @@ TEST_CASE("rANS round-trips exactly over awkward sizes and alphabets", "[entropy
       INFO("alphabet " << alphabet << ", n " << n);
       REQUIRE(round_trip(s, alphabet) == s);
       RansOptions o;
-      o.allow_order1 = false;
       o.lane_threshold = 1;
-      for (int lanes = 1; lanes <= 4; ++lanes) {
-        o.lanes = lanes;
-        REQUIRE(round_trip(s, alphabet, o) == s);
+      for (bool order1 : {false, true}) {
+        o.allow_order1 = order1;
+        for (int lanes = 1; lanes <= 4; ++lanes) {
+          o.lanes = lanes;
+          REQUIRE(round_trip(s, alphabet, o) == s);
+        }
       }
     }
   }
@@ -98,9 +100,16 @@ TEST_CASE("the order-1 model is chosen where the previous symbol predicts", "[en
   std::mt19937 rng(3);
   std::vector<uint16_t> s(20000);
   for (size_t i = 1; i < s.size(); ++i) s[i] = static_cast<uint16_t>(rng() % 10 ? (s[i - 1] + 1) % 8 : rng() % 8);
-  auto enc = rans_encode(s, 8);
+  RansOptions one_lane;
+  one_lane.lanes = 1;
+  auto enc = rans_encode(s, 8, one_lane);
   REQUIRE(enc.is_ok());
   CHECK(enc->context == EntropyContext::kOrder1);
+  // Four lanes: the context is symbol i - 4, still predictive (i + 4 with probability 0.9^4).
+  auto enc4 = rans_encode(s, 8);
+  REQUIRE(enc4.is_ok());
+  CHECK(enc4->lanes == 4);
+  CHECK(enc4->context == EntropyContext::kOrder1);
   auto st = entropy_statistics(s, 8);
   REQUIRE(st.is_ok());
   CHECK(st->order1_bits < 0.5 * st->order0_bits);
@@ -108,6 +117,7 @@ TEST_CASE("the order-1 model is chosen where the previous symbol predicts", "[en
   REQUIRE(round_trip(s, 8) == s);
   RansOptions o;
   o.allow_order1 = false;
+  o.lanes = 1;
   auto o0 = rans_encode(s, 8, o);
   REQUIRE(o0.is_ok());
   CHECK(o0->context == EntropyContext::kOrder0);

@@ -294,6 +294,7 @@ template <> struct Fields<RansOptions> {
     f("allowOrder1", r.allow_order1);
     f("lanes", r.lanes);
     f("laneThreshold", r.lane_threshold);
+    f("maxScaleBits", r.max_scale_bits);
   }
 };
 

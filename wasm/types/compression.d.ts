@@ -134,6 +134,8 @@ export interface RansOptions {
   lanes?: number;
   /** Streams shorter than this use one state. @default 4096 */
   laneThreshold?: number;
+  /** Largest precision tried, 1..15 (12: the decode table stays in L1). @default 12 */
+  maxScaleBits?: number;
 }
 
 /** A rANS stream (layout in core/include/quantlab/entropy.hpp). */
