@@ -8,6 +8,7 @@
 #include <set>
 
 #include "compressed_internal.hpp"
+#include "quantlab/entropy.hpp"
 #include "quantlab/huffman.hpp"
 #include "quantlab/prune.hpp"
 
@@ -47,47 +48,84 @@ struct Writer {
   void bytes(const std::vector<uint8_t>& v) { b.insert(b.end(), v.begin(), v.end()); }
 };
 
+struct ScaledIntegers {
+  float scale = 0.0f;
+  std::vector<int64_t> q;
+};
+
+/// v ~ q x scale with |q| <= 2^(bits-1) - 1 and scale = max|v| / (2^(bits-1) - 1) (symmetric,
+/// as a bias's int32 with the layer's S_w x S_x would be, but with its own scale).
+ScaledIntegers scale_integers(std::span<const float> v, int bits) {
+  ScaledIntegers s;
+  double m = 0.0;
+  for (float x : v) m = std::max(m, std::fabs(static_cast<double>(x)));
+  const double qmax = std::ldexp(1.0, bits - 1) - 1.0;
+  s.scale = static_cast<float>(m / qmax);
+  s.q.resize(v.size(), 0);
+  if (s.scale > 0.0f) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double q = std::nearbyint(static_cast<double>(v[i]) / static_cast<double>(s.scale));
+      s.q[i] = static_cast<int64_t>(std::clamp(q, -qmax, qmax));
+    }
+  }
+  return s;
+}
+
 std::vector<uint8_t> pack_fixed(std::span<const uint16_t> symbols, int width) {
   BitWriter w;
   for (uint16_t s : symbols) w.write(s, width);
   return w.finish();
 }
 
-/// Writes a stream of symbols < 2^width: Huffman when allowed and smaller. Returns
-/// (payload bytes, table/header bytes).
-Result<std::pair<size_t, size_t>> write_stream(Writer& out, std::span<const uint16_t> symbols,
-                                               int width, bool allow_huffman) {
+/// Writes a stream of symbols < 2^width: fixed width, or the smallest allowed entropy
+/// coding when smaller. Returns (payload bytes, table/header bytes).
+Result<std::pair<size_t, size_t>> write_stream(Writer& out, std::span<const uint16_t> symbols, int width,
+                                               const TensorCoding& coding) {
   const size_t start = out.b.size();
   std::vector<uint8_t> fixed = pack_fixed(symbols, width);
-  if (allow_huffman && !symbols.empty()) {
-    const size_t alphabet_full = size_t{1} << width;
+  // Candidates: (kind, stream bytes after the kind byte, payload bytes).
+  std::vector<uint8_t> best;
+  uint8_t best_kind = 0;
+  size_t best_payload = fixed.size();
+  best = std::move(fixed);
+  if (coding.huffman && !symbols.empty()) {
+    const bool try_huffman = coding.entropy != EntropyCoder::kRans;
+    const bool try_rans = coding.entropy != EntropyCoder::kHuffman;
     size_t alphabet = 0;
     for (uint16_t s : symbols) alphabet = std::max(alphabet, static_cast<size_t>(s) + 1);
-    QL_CHECK(alphabet <= alphabet_full);
-    auto h = huffman_compress(symbols, alphabet, 15);
-    // More than 2^15 distinct gap values cannot have 15-bit codewords: stay fixed width.
-    if (!h) {
-      out.u8(0);
-      out.bytes(fixed);
-      return std::make_pair(fixed.size(), size_t{1});
-    }
-    const size_t table = 1 + 2 + (alphabet + 1) / 2 + 4;
-    if (table + h->encoded.bytes.size() < 1 + fixed.size()) {
-      out.u8(1);
-      out.u16(static_cast<uint32_t>(alphabet));
-      for (size_t s = 0; s < alphabet; s += 2) {
-        const uint32_t hi = h->code.lengths[s];
-        const uint32_t lo = s + 1 < alphabet ? h->code.lengths[s + 1] : 0;
-        out.u8((hi << 4) | lo);
+    QL_CHECK(alphabet <= (size_t{1} << width));
+    if (try_huffman) {
+      // More than 2^15 distinct gap values cannot have 15-bit codewords: no Huffman stream.
+      auto h = huffman_compress(symbols, alphabet, 15);
+      if (h) {
+        Writer hw;
+        hw.u16(static_cast<uint32_t>(alphabet));
+        for (size_t s = 0; s < alphabet; s += 2) {
+          const uint32_t hi = h->code.lengths[s];
+          const uint32_t lo = s + 1 < alphabet ? h->code.lengths[s + 1] : 0;
+          hw.u8((hi << 4) | lo);
+        }
+        hw.u32(static_cast<uint32_t>(h->encoded.bytes.size()));
+        hw.bytes(h->encoded.bytes);
+        if (hw.b.size() < best.size()) {
+          best = std::move(hw.b);
+          best_kind = 1;
+          best_payload = h->encoded.bytes.size();
+        }
       }
-      out.u32(static_cast<uint32_t>(h->encoded.bytes.size()));
-      out.bytes(h->encoded.bytes);
-      return std::make_pair(h->encoded.bytes.size(), out.b.size() - start - h->encoded.bytes.size());
+    }
+    if (try_rans) {
+      auto r = rans_encode(symbols, alphabet);
+      if (r && r->bytes.size() < best.size()) {
+        best_payload = r->payload_bytes;
+        best = std::move(r->bytes);
+        best_kind = 2;
+      }
     }
   }
-  out.u8(0);
-  out.bytes(fixed);
-  return std::make_pair(fixed.size(), size_t{1});
+  out.u8(best_kind);
+  out.bytes(best);
+  return std::make_pair(best_payload, out.b.size() - start - best_payload);
 }
 
 Status check_shape(const TensorToCompress& t, size_t& n) {
@@ -159,6 +197,7 @@ class Reader {
     pos_ += *n;
     return s;
   }
+  std::span<const uint8_t> rest() const { return b_.subspan(pos_); }
   Result<std::span<const uint8_t>> take(size_t n, const char* what) {
     QL_RETURN_IF_ERROR(need(n, what));
     auto s = b_.subspan(pos_, n);
@@ -177,11 +216,25 @@ class Reader {
   const auto var = *var##_r
 
 /// Reads `count` symbols < 2^width. payload/table bytes are added to the sizes.
-Result<std::vector<uint16_t>> read_stream(Reader& r, size_t count, int width, size_t limit,
-                                          size_t& payload, size_t& table, bool& huffman) {
+Result<std::vector<uint16_t>> read_stream(Reader& r, uint32_t version, size_t count, int width, size_t limit,
+                                          size_t& payload, size_t& table, TensorCoding& coding) {
   const size_t start = r.pos();
   QL_READ(kind, r.u8("stream kind"));
   std::vector<uint16_t> out;
+  if (kind == 2 && version >= 2) {
+    // Every symbol takes at least... nothing (a one-symbol alphabet codes in 0 bits): the
+    // count is bounded by kMaxCompressedElements (checked by the caller) instead.
+    coding.huffman = true;
+    coding.entropy = EntropyCoder::kRans;
+    out.resize(count);
+    RansStream info;
+    auto used = rans_decode(r.rest(), out, limit, &info);
+    if (!used) return malformed("compressed file: " + used.status().message());
+    (void)r.take(*used, "rANS stream");
+    payload += info.payload_bytes;
+    table += r.pos() - start - info.payload_bytes;
+    return out;
+  }
   if (kind == 0) {
     const uint64_t bits = static_cast<uint64_t>(count) * static_cast<uint64_t>(width);
     const uint64_t bytes = (bits + 7) / 8;
@@ -200,7 +253,7 @@ Result<std::vector<uint16_t>> read_stream(Reader& r, size_t count, int width, si
     return out;
   }
   if (kind != 1) return malformed("compressed file: unknown stream kind " + std::to_string(kind));
-  huffman = true;
+  coding.huffman = true;
   QL_READ(alphabet, r.u16("Huffman alphabet"));
   if (alphabet == 0 || alphabet > limit) {
     return malformed("compressed file: Huffman alphabet of " + std::to_string(alphabet) + " symbols (at most " +
@@ -315,7 +368,7 @@ Result<std::vector<uint8_t>> encode_compressed(std::span<const TensorToCompress>
         if (half) w.u16(fp16_bits(v));
         else w.f32(v);
       }
-      auto st = write_stream(w, l.codes, l.nbits(), c.huffman);
+      auto st = write_stream(w, l.codes, l.nbits(), c);
       if (!st) return st.status();
       continue;
     }
@@ -325,8 +378,22 @@ Result<std::vector<uint8_t>> encode_compressed(std::span<const TensorToCompress>
                               " values for shape " + shape_string(t.shape));
       }
       for (float v : t.values) if (!std::isfinite(v)) return not_finite("compressed file: tensor '" + t.name + "' is not finite");
-      w.u8(0);
-      for (float v : t.values) w.f32(v);
+      if (c.bias_bits == 0) {
+        w.u8(0);
+        for (float v : t.values) w.f32(v);
+        continue;
+      }
+      if (c.bias_bits != 16 && c.bias_bits != 32) {
+        return invalid_argument("compressed file: tensor '" + t.name + "': bias_bits must be 0, 16 or 32");
+      }
+      const ScaledIntegers q = scale_integers(t.values, c.bias_bits);
+      w.u8(4);
+      w.u8(static_cast<uint32_t>(c.bias_bits));
+      w.f32(q.scale);
+      for (int64_t v : q.q) {
+        if (c.bias_bits == 16) w.u16(static_cast<uint32_t>(static_cast<uint16_t>(static_cast<int16_t>(v))));
+        else w.i32(v);
+      }
       continue;
     }
     if (c.bits < 1 || c.bits > kMaxKMeansBits) {
@@ -365,7 +432,7 @@ Result<std::vector<uint8_t>> encode_compressed(std::span<const TensorToCompress>
     w.u8(cb.pinned_zero ? 1 : 0);
     for (float v : cb.centroids) w.f32(v);
     if (!sparse) {
-      auto st = write_stream(w, labels, c.bits, c.huffman);
+      auto st = write_stream(w, labels, c.bits, c);
       if (!st) return st.status();
       continue;
     }
@@ -378,9 +445,9 @@ Result<std::vector<uint8_t>> encode_compressed(std::span<const TensorToCompress>
     for (size_t e = 0; e < ri->positions.size(); ++e) entry_labels[e] = labels[ri->positions[e]];
     w.u8(static_cast<uint32_t>(c.gap_bits));
     w.u32(static_cast<uint32_t>(gaps.size()));
-    auto s1 = write_stream(w, gaps, c.gap_bits, c.huffman);
+    auto s1 = write_stream(w, gaps, c.gap_bits, c);
     if (!s1) return s1.status();
-    auto s2 = write_stream(w, entry_labels, c.bits, c.huffman);
+    auto s2 = write_stream(w, entry_labels, c.bits, c);
     if (!s2) return s2.status();
   }
   w.u32(crc32(w.b));
@@ -392,9 +459,9 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
     return malformed("not a quantlab compressed model (no QLDC header)");
   }
   const uint32_t version = bytes[4] | (uint32_t{bytes[5]} << 8);
-  if (version != kCompressedVersion) {
-    return malformed("compressed model version " + std::to_string(version) + " is not supported (this build reads version " +
-                     std::to_string(kCompressedVersion) + ")");
+  if (version < kCompressedMinVersion || version > kCompressedVersion) {
+    return malformed("compressed model version " + std::to_string(version) + " is not supported (this build reads versions " +
+                     std::to_string(kCompressedMinVersion) + " to " + std::to_string(kCompressedVersion) + ")");
   }
   const size_t body = bytes.size() - 4;
   uint32_t stored = 0;
@@ -510,6 +577,31 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
       model.tensors.push_back(std::move(t));
       continue;
     }
+    if (coding == 4 && version >= 2) {
+      QL_READ(ibits, r.u8("integer bits"));
+      if (ibits != 16 && ibits != 32) return malformed("compressed model: tensor '" + t.name + "' has bad integer bits");
+      QL_READ(scale, r.f32("integer scale"));
+      if (!std::isfinite(scale) || scale < 0.0f) return malformed("compressed model: tensor '" + t.name + "' has a bad scale");
+      const size_t width = ibits / 8;
+      if (n > r.remaining() / width) return malformed("compressed model: tensor '" + t.name + "' is truncated");
+      t.sizes.header = r.pos() - start;
+      t.values.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        if (ibits == 16) {
+          QL_READ(v, r.u16("integers"));
+          t.values[i] = static_cast<float>(static_cast<int16_t>(static_cast<uint16_t>(v))) * scale;
+        } else {
+          QL_READ(v, r.i32("integers"));
+          t.values[i] = static_cast<float>(static_cast<double>(v) * scale);
+        }
+      }
+      t.sizes.raw = width * n + 5;
+      t.sizes.header -= 5;
+      t.coding.bias_bits = static_cast<int>(ibits);
+      t.sizes.entries = n;
+      model.tensors.push_back(std::move(t));
+      continue;
+    }
     if (coding == 3) {
       QL_READ(half, r.u8("PQ precision"));
       QL_READ(k, r.u32("PQ k"));
@@ -540,7 +632,7 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
       }
       t.sizes.codebook = values * (half ? 2 : 4);
       t.coding.huffman = false;
-      auto codes = read_stream(r, n / d, l.nbits(), k, t.sizes.labels, t.sizes.tables, t.coding.huffman);
+      auto codes = read_stream(r, version, n / d, l.nbits(), k, t.sizes.labels, t.sizes.tables, t.coding);
       if (!codes) return codes.status();
       l.codes = std::move(codes).value();
       auto dec = pq_decode(l);
@@ -569,7 +661,7 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
     t.coding.huffman = false;
     if (pinned && centroids[0] != 0.0f) return malformed("compressed model: the pinned zero is not 0");
     if (coding == 1) {
-      auto labels = read_stream(r, n, static_cast<int>(bits), k, t.sizes.labels, t.sizes.tables, t.coding.huffman);
+      auto labels = read_stream(r, version, n, static_cast<int>(bits), k, t.sizes.labels, t.sizes.tables, t.coding);
       if (!labels) return labels.status();
       t.values.resize(n);
       for (size_t i = 0; i < n; ++i) t.values[i] = centroids[(*labels)[i]];
@@ -583,10 +675,10 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
       if (entries > n) return malformed("compressed model: more entries than values");
       t.sizes.header += r.pos() - hstart;
       t.coding.gap_bits = static_cast<int>(gap_bits);
-      auto gaps = read_stream(r, entries, static_cast<int>(gap_bits), size_t{1} << gap_bits, t.sizes.index, t.sizes.tables,
-                              t.coding.huffman);
+      auto gaps = read_stream(r, version, entries, static_cast<int>(gap_bits), size_t{1} << gap_bits, t.sizes.index,
+                              t.sizes.tables, t.coding);
       if (!gaps) return gaps.status();
-      auto labels = read_stream(r, entries, static_cast<int>(bits), k, t.sizes.labels, t.sizes.tables, t.coding.huffman);
+      auto labels = read_stream(r, version, entries, static_cast<int>(bits), k, t.sizes.labels, t.sizes.tables, t.coding);
       if (!labels) return labels.status();
       std::vector<uint32_t> g32(gaps->begin(), gaps->end());
       auto pos = decode_relative_indices(g32, static_cast<int>(gap_bits), n);
@@ -647,20 +739,25 @@ Result<CompressedModel> decode_compressed(std::span<const uint8_t> bytes) {
   return model;
 }
 
-Result<std::vector<TensorToCompress>> network_tensors(const Network& net, bool huffman,
+Result<std::vector<TensorToCompress>> network_tensors(const Network& net, const TensorCoding& coding,
                                                       const GapBitsFn& gap_bits) {
   std::vector<TensorToCompress> tensors;
   for (const Layer& l : net.layers()) {
-    for (int p : l.params) {
+    for (size_t pi = 0; pi < l.params.size(); ++pi) {
+      const int p = l.params[pi];
       if (p < 0) continue;
       const Parameter& param = net.params()[static_cast<size_t>(p)];
       TensorToCompress t;
       t.name = param.name;
       t.shape = param.shape;
+      t.coding.huffman = coding.huffman;
+      t.coding.entropy = coding.entropy;
+      const bool bias = pi == 1 && (l.kind == LayerKind::kLinear || l.kind == LayerKind::kConv2d);
+      if (bias) t.coding.bias_bits = coding.bias_bits;
       if (param.codebook) {
-        t.codebook = param.codebook;
         t.coding.bits = param.codebook->bits();
-        t.coding.huffman = huffman;
+        t.coding.bias_bits = 0;
+        t.codebook = param.codebook;
         if (param.codebook->pinned_zero) {
           auto gap = gap_bits(l, param, t.coding.bits);
           if (!gap) return gap.status();
@@ -676,8 +773,12 @@ Result<std::vector<TensorToCompress>> network_tensors(const Network& net, bool h
 }
 
 Result<std::vector<uint8_t>> encode_network(const Network& net, const NetworkCompression& options) {
+  TensorCoding coding;
+  coding.huffman = options.huffman;
+  coding.entropy = options.entropy;
+  coding.bias_bits = options.bias_bits;
   auto tensors = network_tensors(
-      net, options.huffman,
+      net, coding,
       [&](const Layer& l, const Parameter& param, int bits) -> Result<std::optional<int>> {
         int gap = l.kind == LayerKind::kConv2d ? options.gap_bits_conv : options.gap_bits_fc;
         if (gap == 0) {

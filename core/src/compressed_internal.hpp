@@ -17,8 +17,9 @@ using GapBitsFn =
     std::function<Result<std::optional<int>>(const Layer& layer, const Parameter& param, int bits)>;
 
 /// The parameters in layer order (the architecture refers to them by name): codebook-shared
-/// ones as their labels (Huffman coded if `huffman`), the others as float32 values.
-Result<std::vector<TensorToCompress>> network_tensors(const Network& net, bool huffman,
+/// ones as their labels (entropy-coded as `coding` says: huffman, entropy), the others as
+/// float32 values, the biases of Linear and Conv2d layers with coding.bias_bits.
+Result<std::vector<TensorToCompress>> network_tensors(const Network& net, const TensorCoding& coding,
                                                       const GapBitsFn& gap_bits);
 
 }  // namespace quantlab

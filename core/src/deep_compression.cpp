@@ -123,6 +123,12 @@ Result<DeepCompressionReport> deep_compression(Network& net, const ImageDataset&
     return invalid_argument("deep_compression: prune_steps >= 1 and epochs >= 0");
   }
   if (!(o.quantized_lr_scale > 0.0f)) return invalid_argument("deep_compression: quantized_lr_scale must be > 0");
+  if (o.bias_bits != 0 && o.bias_bits != 16 && o.bias_bits != 32) {
+    return invalid_argument("deep_compression: bias_bits must be 0, 16 or 32");
+  }
+  if (o.entropy != EntropyCoder::kHuffman && o.entropy != EntropyCoder::kRans && o.entropy != EntropyCoder::kBest) {
+    return invalid_argument("deep_compression: unknown entropy coder");
+  }
   auto folded = net.fold_batch_norm();
   if (!folded) return folded.status();
   auto plan = resolve_plan(net, o);
@@ -196,16 +202,20 @@ Result<DeepCompressionReport> deep_compression(Network& net, const ImageDataset&
   if (!acct) return acct.status();
   add_stage("quantized", acct->quantized, *ev, fp32);
 
-  // Huffman: the file, decoded and measured.
-  auto tensors = network_tensors(
-      net, o.huffman, [&](const Layer&, const Parameter& p, int bits) -> Result<std::optional<int>> {
-        const LayerPlan* lp = nullptr;
-        for (const LayerPlan& x : *plan) if (x.param == p.name) lp = &x;
-        if (!lp) return std::optional<int>();
-        auto gap = gap_bits_for(*lp, mask_of(p), bits);
-        if (!gap) return gap.status();
-        return std::optional<int>(*gap);
-      });
+  // Huffman: the file, decoded and measured; beside it the file with the best coder.
+  const GapBitsFn gaps = [&](const Layer&, const Parameter& p, int bits) -> Result<std::optional<int>> {
+    const LayerPlan* lp = nullptr;
+    for (const LayerPlan& x : *plan) if (x.param == p.name) lp = &x;
+    if (!lp) return std::optional<int>();
+    auto gap = gap_bits_for(*lp, mask_of(p), bits);
+    if (!gap) return gap.status();
+    return std::optional<int>(*gap);
+  };
+  TensorCoding coding;
+  coding.huffman = o.huffman;
+  coding.entropy = o.entropy;
+  coding.bias_bits = o.bias_bits;
+  auto tensors = network_tensors(net, coding, gaps);
   if (!tensors) return tensors.status();
   if (progress) progress({"encode", 0, 1, std::numeric_limits<double>::quiet_NaN()});
   auto file = encode_compressed(*tensors, &net);
@@ -213,16 +223,33 @@ Result<DeepCompressionReport> deep_compression(Network& net, const ImageDataset&
   auto decoded = decode_compressed(*file);
   if (!decoded) return decoded.status();
   if (!decoded->network) return Status(ErrorCode::kInternal, "deep_compression: the file lost its architecture");
+  coding.huffman = true;
+  coding.entropy = EntropyCoder::kBest;
+  auto best_tensors = network_tensors(net, coding, gaps);
+  if (!best_tensors) return best_tensors.status();
+  auto best_file = encode_compressed(*best_tensors, &net);
+  if (!best_file) return best_file.status();
+  auto best_decoded = decode_compressed(*best_file);
+  if (!best_decoded) return best_decoded.status();
+  for (size_t i = 0; i < decoded->tensors.size(); ++i) {
+    if (best_decoded->tensors[i].values != decoded->tensors[i].values) {
+      return Status(ErrorCode::kInternal, "deep_compression: the entropy-coded file decodes to other values");
+    }
+  }
   if (progress) progress({"encode", 1, 1, std::numeric_limits<double>::quiet_NaN()});
   ev = eval(*decoded->network, test, o, progress);
   if (!ev) return ev.status();
   add_stage("huffman", file->size(), *ev, fp32);
+  report.stages.back().entropy_bytes = best_file->size();
+  report.stages.back().entropy_ratio =
+      static_cast<double>(fp32) / static_cast<double>(std::max<size_t>(1, best_file->size()));
 
   report.layers = acct->layers;
   for (size_t li = 0; li < report.layers.size(); ++li) {
     LayerReport& r = report.layers[li];
     for (size_t pi = 0; pi < plan->size(); ++pi) if ((*plan)[pi].param == r.param) r.kmeans_mse = mse[pi];
     for (const DecodedTensor& t : decoded->tensors) if (t.name == r.param) r.huffman_bytes = t.sizes.total();
+    for (const DecodedTensor& t : best_decoded->tensors) if (t.name == r.param) r.entropy_bytes = t.sizes.total();
   }
   report.file = std::move(file).value();
   return report;

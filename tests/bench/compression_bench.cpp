@@ -8,7 +8,13 @@
 //        quantlab_compression_bench --sweep lenet5|lenet300   (bit-width sweep, section 5.5)
 //        quantlab_compression_bench --pipeline lenet300|lenet5 [--plan p:sparsity:bits[:gap],...]
 //          [--steps N] [--retrain E] [--qepochs E] [--lr X] [--qlr-scale X] [--train-count N]
-//          [--batch N] [--wd X] [--sgd] [--linear-schedule]
+//          [--batch N] [--wd X] [--sgd] [--linear-schedule] [--entropy huffman|rans|best]
+//          [--bias-bits 0|16|32] [--streams DIR]
+//   The pipeline also prints the coder comparison of issue 17 per layer and stream (gaps,
+//   labels): order-0 / order-1 / adaptive ideal code lengths, Huffman and rANS bytes, and
+//   native decode speeds; with --streams each stream is written to DIR as <model>.<param>.
+//   <stream>.u16 (the symbols) and .packed (fixed width, MSB first) for the script's
+//   deflate / xz / zstd.
 #include <zlib.h>
 
 #include <algorithm>
@@ -23,6 +29,7 @@
 
 #include "huffman-decode/huffman-decode.h"
 #include "quantlab/deep_compression.hpp"
+#include "quantlab/entropy.hpp"
 #include "quantlab/huffman.hpp"
 #include "quantlab/kmeans.hpp"
 #include "quantlab/linear.hpp"
@@ -82,9 +89,87 @@ struct BenchLayer {
   const char* tensor;
 };
 
+void write_bytes(const std::string& path, const void* p, size_t n) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
+}
+
+/// The coder comparison of one stream (a JSON object), written to `out`.
+void coder_row(std::string& out, const std::string& model, const std::string& param, const char* stream,
+               const std::vector<uint16_t>& sym, int width, const std::string& dir) {
+  const EntropyStatistics st = *entropy_statistics(sym, size_t{1} << width);
+  size_t alphabet = 1;
+  for (uint16_t s : sym) alphabet = std::max<size_t>(alphabet, s + size_t{1});
+  const HuffmanResult h = *huffman_compress(sym, alphabet, 15);
+  const size_t huffman_bytes = 1 + 2 + (alphabet + 1) / 2 + 4 + h.encoded.bytes.size();
+  const RansStream r = *rans_encode(sym, alphabet);
+  const size_t rans_bytes = 1 + r.bytes.size();
+  BitWriter w;
+  for (uint16_t s : sym) w.write(s, width);
+  const std::vector<uint8_t> packed = w.finish();
+  // Decode speeds (median ms of one decode of the stream).
+  std::vector<uint16_t> back(sym.size());
+  const double budget = std::max(50.0, min_ms / 10);
+  const double rms = median_ms([&] { (void)rans_decode(r.bytes, back, alphabet); }, 5, budget);
+  if (back != sym) {
+    std::fprintf(stderr, "rANS decoded %s %s wrongly\n", param.c_str(), stream);
+    std::exit(1);
+  }
+  const HuffmanDecoder dec = std::move(HuffmanDecoder::create(h.code)).value();
+  const double hms = median_ms([&] { (void)dec.decode(h.encoded.bytes, back); }, 5, budget);
+  if (!dir.empty()) {
+    const std::string base = dir + "/" + model + "." + param + "." + stream;
+    write_bytes(base + ".u16", sym.data(), 2 * sym.size());
+    write_bytes(base + ".packed", packed.data(), packed.size());
+  }
+  const double ideal = std::min(st.adaptive_order0_bits, st.adaptive_order1_bits);
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                "%s\n  {\"param\": \"%s\", \"stream\": \"%s\", \"symbols\": %zu, \"width\": %d, \"alphabet\": %zu, "
+                "\"order0_bits\": %.1f, \"order1_bits\": %.1f, \"adaptive_order0_bits\": %.1f, \"adaptive_order1_bits\": %.1f, "
+                "\"fixed_bytes\": %zu, \"huffman_bytes\": %zu, \"rans_bytes\": %zu, \"rans_context\": \"%s\", "
+                "\"rans_scale_bits\": %d, \"rans_lanes\": %d, \"rans_table_bytes\": %zu, \"rans_model_bits\": %.1f, "
+                "\"rans_payload_over_model_pct\": %.3f, \"rans_over_adaptive_pct\": %.3f, "
+                "\"rans_decode_msym_per_s\": %.1f, \"huffman_decode_msym_per_s\": %.1f}",
+                out.empty() ? "" : ",", param.c_str(), stream, sym.size(), width, alphabet, st.order0_bits, st.order1_bits,
+                st.adaptive_order0_bits, st.adaptive_order1_bits, packed.size(), huffman_bytes, rans_bytes,
+                r.context == EntropyContext::kOrder1 ? "order1" : "order0", r.scale_bits, r.lanes, r.table_bytes,
+                r.model_bits, r.model_bits > 0 ? 100.0 * (8.0 * static_cast<double>(r.payload_bytes) / r.model_bits - 1.0) : 0.0,
+                ideal > 0 ? 100.0 * (8.0 * static_cast<double>(rans_bytes) / ideal - 1.0) : 0.0,
+                static_cast<double>(sym.size()) / (rms * 1e3), static_cast<double>(sym.size()) / (hms * 1e3));
+  out += buf;
+}
+
+/// The coder comparison of every codebook-shared parameter of a compressed network.
+std::string coder_rows(const Network& net, const std::vector<LayerReport>& layers, const std::string& model,
+                       const std::string& dir) {
+  std::string out;
+  for (const LayerReport& l : layers) {
+    const Parameter* p = net.param(l.param);
+    if (!p || !p->codebook) continue;
+    const Codebook& cb = *p->codebook;
+    const int bits = cb.bits();
+    std::vector<uint16_t> labels(cb.labels.begin(), cb.labels.end());
+    if (!cb.pinned_zero || l.gap_bits == 0) {
+      coder_row(out, model, l.param, "labels", labels, bits, dir);
+      continue;
+    }
+    PruneMask mask(labels.size());
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = labels[i] != 0;
+    const RelativeIndices ri = *encode_relative_indices(mask, l.gap_bits);
+    std::vector<uint16_t> gaps(ri.gaps.begin(), ri.gaps.end());
+    std::vector<uint16_t> entry(ri.positions.size());
+    for (size_t e = 0; e < entry.size(); ++e) entry[e] = labels[ri.positions[e]];
+    coder_row(out, model, l.param, "gaps", gaps, l.gap_bits, dir);
+    coder_row(out, model, l.param, "labels", entry, bits, dir);
+  }
+  return out;
+}
+
 int run_pipeline(const std::string& model, int argc, char** argv) {
   DeepCompressionOptions o;
   int64_t train_count = 60000;
+  std::string streams_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -113,6 +198,12 @@ int run_pipeline(const std::string& model, int argc, char** argv) {
     else if (a == "--wd") o.train.weight_decay = static_cast<float>(std::atof(next().c_str()));
     else if (a == "--sgd") o.train.optimizer = OptimizerKind::kSgd;
     else if (a == "--linear-schedule") o.schedule = PruneSchedule::kLinear;
+    else if (a == "--bias-bits") o.bias_bits = std::atoi(next().c_str());
+    else if (a == "--streams") streams_dir = next();
+    else if (a == "--entropy") {
+      const std::string e = next();
+      o.entropy = e == "rans" ? EntropyCoder::kRans : e == "best" ? EntropyCoder::kBest : EntropyCoder::kHuffman;
+    }
   }
   const Idx train = fashion("train"), test = fashion("t10k");
   const auto bytes = read_file(repo + "/web/models/" + model + ".onnx");
@@ -140,19 +231,20 @@ int run_pipeline(const std::string& model, int argc, char** argv) {
   std::printf("{\"model\": \"%s\", \"seconds\": %.1f, \"stages\": [", model.c_str(), seconds);
   for (size_t i = 0; i < r->stages.size(); ++i) {
     const StageReport& s = r->stages[i];
-    std::printf("%s\n  {\"stage\": \"%s\", \"bytes\": %zu, \"ratio\": %.2f, \"accuracy\": %.2f, \"loss\": %.4f}",
-                i ? "," : "", s.stage.c_str(), s.bytes, s.ratio, s.accuracy, s.loss);
+    std::printf("%s\n  {\"stage\": \"%s\", \"bytes\": %zu, \"ratio\": %.2f, \"accuracy\": %.2f, \"loss\": %.4f, "
+                "\"entropy_bytes\": %zu, \"entropy_ratio\": %.2f}",
+                i ? "," : "", s.stage.c_str(), s.bytes, s.ratio, s.accuracy, s.loss, s.entropy_bytes, s.entropy_ratio);
   }
   std::printf("],\n \"layers\": [");
   for (size_t i = 0; i < r->layers.size(); ++i) {
     const LayerReport& l = r->layers[i];
     std::printf("%s\n  {\"param\": \"%s\", \"size\": %zu, \"kept\": %zu, \"bits\": %d, \"gap_bits\": %d, "
                 "\"kmeans_mse\": %.3e, \"fp32_bytes\": %zu, \"pruned_bytes\": %zu, \"quantized_bytes\": %zu, "
-                "\"huffman_bytes\": %zu}",
+                "\"huffman_bytes\": %zu, \"entropy_bytes\": %zu}",
                 i ? "," : "", l.param.c_str(), l.size, l.kept, l.bits, l.gap_bits, l.kmeans_mse, l.fp32_bytes,
-                l.pruned_bytes, l.quantized_bytes, l.huffman_bytes);
+                l.pruned_bytes, l.quantized_bytes, l.huffman_bytes, l.entropy_bytes);
   }
-  std::printf("]}\n");
+  std::printf("],\n \"coders\": [%s]}\n", coder_rows(*net, r->layers, model, streams_dir).c_str());
   return 0;
 }
 
@@ -292,6 +384,22 @@ int main(int argc, char** argv) {
                     h.stats.entropy, h.stats.average_length, h.encoded.bytes.size());
       out += buf;
       first = false;
+    }
+    // rANS (issue 17) on the same symbols: order-0, 4 interleaved states.
+    {
+      const RansStream r = *rans_encode(many, size_t{1} << bits);
+      const double ms = median_ms([&] { (void)rans_decode(r.bytes, back, size_t{1} << bits); }, 5, min_ms);
+      if (back != many) {
+        std::fprintf(stderr, "rANS decoded wrongly\n");
+        return 1;
+      }
+      std::snprintf(buf, sizeof buf,
+                    ",\n    {\"bits\": %d, \"symbols\": %zu, \"decoder\": \"rans_%s_%dlanes\", \"ms\": %.3f, "
+                    "\"msym_per_s\": %.1f, \"entropy\": %.4f, \"average_length\": %.4f, \"bytes\": %zu}",
+                    bits, many.size(), r.context == EntropyContext::kOrder1 ? "order1" : "order0", r.lanes, ms,
+                    static_cast<double>(many.size()) / (ms * 1e3), h.stats.entropy,
+                    8.0 * static_cast<double>(r.bytes.size()) / static_cast<double>(many.size()), r.bytes.size());
+      out += buf;
     }
     // Peer: zlib, Huffman-only deflate of the same symbols as bytes, inflated.
     std::vector<uint8_t> raw(many.begin(), many.end());

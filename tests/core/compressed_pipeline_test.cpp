@@ -62,6 +62,11 @@ TEST_CASE("Deep Compression of LeNet-300-100: every stage smaller, the file is t
   // The decoded file computes what the fine-tuned network computes.
   REQUIRE(r->stages[3].accuracy == r->stages[2].accuracy);
   REQUIRE(r->stages[3].bytes == r->file.size());
+  // Beside the Huffman file: the best coder's (rANS where smaller), never larger.
+  REQUIRE(r->stages[3].entropy_bytes > 0);
+  REQUIRE(r->stages[3].entropy_bytes <= r->stages[3].bytes);
+  REQUIRE(r->stages[3].entropy_ratio == Approx(static_cast<double>(r->stages[0].bytes) / static_cast<double>(r->stages[3].entropy_bytes)));
+  for (size_t i = 0; i < 3; ++i) REQUIRE(r->stages[i].entropy_bytes == 0);
   auto back = decode_compressed(r->file);
   REQUIRE(back.is_ok());
   for (const Parameter& p : net->params()) REQUIRE(back->network->param(p.name)->value == p.value);
@@ -74,6 +79,8 @@ TEST_CASE("Deep Compression of LeNet-300-100: every stage smaller, the file is t
     REQUIRE(l.kept == static_cast<size_t>(std::count(p.mask.begin(), p.mask.end(), uint8_t{1})));
     REQUIRE(l.quantized_bytes < l.pruned_bytes);
     REQUIRE(l.huffman_bytes > 0);
+    REQUIRE(l.entropy_bytes > 0);
+    REQUIRE(l.entropy_bytes <= l.huffman_bytes);
   }
   REQUIRE(r->layers[0].kept == 235200 - static_cast<size_t>(std::llround(0.94 * 235200)));
   REQUIRE(r->layers[1].gap_bits == kGapBitsFc);

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -179,11 +180,11 @@ TEST_CASE("malformed files give a status, never a crash", "[compressed]") {
     g[0] = 'X';
     REQUIRE(decode_compressed(g).status().code() == ErrorCode::kMalformed);
     g = f;
-    g[4] = 2;
+    g[4] = 3;
     fix_crc(g);
     auto v = decode_compressed(g);
     REQUIRE(v.status().code() == ErrorCode::kMalformed);
-    REQUIRE(v.status().message().find("version 2") != std::string::npos);
+    REQUIRE(v.status().message().find("version 3") != std::string::npos);
     g = f;
     g[f.size() / 2] ^= 0x10;
     auto c = decode_compressed(g);
@@ -277,4 +278,115 @@ TEST_CASE("the encoder rejects invalid tensors", "[compressed]") {
   REQUIRE(encode_compressed(std::vector<TensorToCompress>{t, t}).status().code() == ErrorCode::kInvalidArgument);
   t.name = "";
   REQUIRE(encode_compressed(std::vector<TensorToCompress>{t}).status().code() == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("rANS and best-coder streams round-trip and are no larger than Huffman", "[compressed]") {
+  std::vector<TensorToCompress> ts = sample_tensors();
+  ts.push_back(sparse_tensor("big.weight", {100, 300}, 0.92, 5, 4, 8));
+  auto huff = encode_compressed(ts);
+  REQUIRE(huff.is_ok());
+  for (EntropyCoder coder : {EntropyCoder::kRans, EntropyCoder::kBest}) {
+    std::vector<TensorToCompress> us = ts;
+    for (auto& t : us) t.coding.entropy = coder;
+    auto file = encode_compressed(us);
+    REQUIRE(file.is_ok());
+    auto m = decode_compressed(*file);
+    INFO(m.status().to_string());
+    REQUIRE(m.is_ok());
+    size_t sum = m->architecture_bytes;
+    for (size_t i = 0; i < us.size(); ++i) {
+      REQUIRE(m->tensors[i].values == expected_values(us[i]));
+      sum += m->tensors[i].sizes.total();
+    }
+    REQUIRE(sum == file->size());
+    const DecodedTensor& big = m->tensors.back();
+    CHECK(big.coding.entropy == EntropyCoder::kRans);
+    CHECK(big.coding.huffman);
+    if (coder == EntropyCoder::kBest) CHECK(file->size() <= huff->size());
+    CHECK(file->size() < huff->size());  // the large sparse layer gains more than headers cost
+  }
+}
+
+TEST_CASE("biases as scaled int16 and int32", "[compressed]") {
+  TensorToCompress b;
+  b.name = "fc.bias";
+  b.shape = {300};
+  b.values = normal(300, 21);
+  b.values[7] = 0.0f;
+  for (int bits : {16, 32}) {
+    b.coding.bias_bits = bits;
+    auto file = encode_compressed(std::vector<TensorToCompress>{b});
+    REQUIRE(file.is_ok());
+    auto m = decode_compressed(*file);
+    REQUIRE(m.is_ok());
+    const DecodedTensor& d = m->tensors[0];
+    REQUIRE(d.coding.bias_bits == bits);
+    REQUIRE(d.sizes.raw == 300 * static_cast<size_t>(bits / 8) + 5);
+    float maxabs = 0.0f, maxerr = 0.0f;
+    for (size_t i = 0; i < 300; ++i) {
+      maxabs = std::max(maxabs, std::fabs(b.values[i]));
+      maxerr = std::max(maxerr, std::fabs(d.values[i] - b.values[i]));
+    }
+    REQUIRE(d.values[7] == 0.0f);
+    // Half a step of max|b| / (2^(bits-1) - 1), plus float rounding.
+    CHECK(maxerr <= maxabs / static_cast<float>(std::ldexp(1.0, bits - 1) - 1) * 0.5f + maxabs * 1e-6f);
+  }
+  b.values.assign(300, 0.0f);
+  b.coding.bias_bits = 16;
+  auto zeros = decode_compressed(*encode_compressed(std::vector<TensorToCompress>{b}));
+  REQUIRE(zeros.is_ok());
+  REQUIRE(zeros->tensors[0].values == b.values);
+  b.coding.bias_bits = 8;
+  REQUIRE(encode_compressed(std::vector<TensorToCompress>{b}).status().code() == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("version 1 files are still read; version 1 has no rANS streams or integer biases", "[compressed]") {
+  // A version-1 file is the same bytes with version 1 when it uses neither.
+  auto file = encode_compressed(sample_tensors());
+  REQUIRE(file.is_ok());
+  std::vector<uint8_t> v1 = *file;
+  v1[4] = 1;
+  fix_crc(v1);
+  auto m = decode_compressed(v1);
+  INFO(m.status().to_string());
+  REQUIRE(m.is_ok());
+  const auto ts = sample_tensors();
+  for (size_t i = 0; i < ts.size(); ++i) REQUIRE(m->tensors[i].values == expected_values(ts[i]));
+  std::vector<TensorToCompress> us = sample_tensors();
+  for (auto& t : us) t.coding.entropy = EntropyCoder::kRans;
+  us[0].coding.bias_bits = 16;
+  auto f2 = encode_compressed(us);
+  REQUIRE(f2.is_ok());
+  std::vector<uint8_t> g = *f2;
+  g[4] = 1;
+  fix_crc(g);
+  REQUIRE(decode_compressed(g).status().code() == ErrorCode::kMalformed);
+}
+
+TEST_CASE("corrupt rANS streams inside a file give a status", "[compressed]") {
+  std::vector<TensorToCompress> ts = {sparse_tensor("big.weight", {100, 300}, 0.9, 5, 4, 8)};
+  ts[0].coding.entropy = EntropyCoder::kRans;
+  auto file = encode_compressed(ts);
+  REQUIRE(file.is_ok());
+  REQUIRE(decode_compressed(*file).is_ok());
+  std::mt19937 rng(4);
+  int errors = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<uint8_t> g = *file;
+    const size_t at = 40 + rng() % (g.size() - 44);
+    g[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    fix_crc(g);
+    auto m = decode_compressed(g);
+    if (!m.is_ok()) {
+      ++errors;
+      REQUIRE(m.status().code() == ErrorCode::kMalformed);
+    }
+  }
+  CHECK(errors > 150);
+  for (size_t cut : {size_t{30}, file->size() / 2, file->size() - 5}) {
+    std::vector<uint8_t> g(file->begin(), file->begin() + static_cast<std::ptrdiff_t>(cut));
+    g.resize(cut + 4);
+    fix_crc(g);
+    REQUIRE(decode_compressed(g).status().code() == ErrorCode::kMalformed);
+  }
 }

@@ -36,7 +36,7 @@ for (const c of ['test_conv_with_strides_padding', 'test_relu', 'test_globalaver
 
 const ql = await load();
 // Compressed files as the API writes them: raw, dense codebook, sparse with gaps, Huffman on
-// and off, and a whole network (LeNet-300-100 is too large for a seed: a small MLP).
+// and off, rANS streams and int16 biases, and a whole network (LeNet-300-100 is too large for a seed: a small MLP).
 const comp = out('compressed_fuzz');
 const labels = (n, k) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 3)) % k);
 const sparse = (n) => Uint8Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 1 + (i % 3) : 0));
@@ -46,6 +46,8 @@ const files = {
   sparse5: [{ name: 'fc.weight', shape: [16, 20], bits: 2, gapBits: 5, codebook: { centroids: [0, -0.5, 0.25, 0.75], labels: sparse(320), pinnedZero: true } }],
   fixedwidth: [{ name: 'c', shape: [2, 2, 3, 3], bits: 3, huffman: false, codebook: { centroids: [-1, -0.5, -0.25, 0, 0.1, 0.2, 0.4, 0.8], labels: labels(36, 8) } },
     { name: 'b', shape: [2], values: [0.5, -0.5] }],
+  rans: [{ name: 'fc.weight', shape: [16, 20], bits: 2, gapBits: 5, entropy: 'rans', codebook: { centroids: [0, -0.5, 0.25, 0.75], labels: sparse(320), pinnedZero: true } },
+    { name: 'fc.bias', shape: [16], biasBits: 16, values: Float32Array.from({ length: 16 }, (_, i) => i / 10 - 0.7) }],
 };
 for (const [name, tensors] of Object.entries(files)) writeFileSync(join(comp, `${name}.qlc`), ql.encodeCompressed(tensors));
 
@@ -60,6 +62,20 @@ const seeds = {
 for (const [name, [lengths, quads]] of Object.entries(seeds)) {
   const stream = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 255);
   writeFileSync(join(huff, name), Uint8Array.from([lengths.length - 1, quads, ...lengths, ...stream]));
+}
+
+// rANS: [symbols / 16][limit: 2^(1 + b % 16)][stream], the target's layout; order-0 with
+// one and four states, order-1, and a one-symbol stream.
+const rans = out('rans_decode_fuzz');
+const ransSeeds = {
+  skewed: [Uint16Array.from({ length: 64 * 16 }, (_, i) => ((i * 7) % 11 < 8 ? 0 : i % 8)), 3, {}],
+  lanes4: [Uint16Array.from({ length: 255 * 16 }, (_, i) => (i * 13) % 5), 3, { laneThreshold: 16 }],
+  markov: [Uint16Array.from({ length: 32 * 16 }, (_, i) => i % 4), 2, {}],
+  single: [new Uint16Array(16), 0, {}],
+};
+for (const [name, [sym, b, options]] of Object.entries(ransSeeds)) {
+  const r = ql.ransEncode(sym, 1 << (1 + b), options);
+  writeFileSync(join(rans, name), Uint8Array.from([sym.length / 16, b, ...r.bytes]));
 }
 
 // IDX: the first Fashion-MNIST test images and labels (the bundled subset), as IDX files.

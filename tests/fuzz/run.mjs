@@ -20,6 +20,7 @@ const SEEDS = {
   ptq_fuzz: ['web/models', 'tests/fixtures/torch'],
   compressed_fuzz: [],
   huffman_decode_fuzz: [],
+  rans_decode_fuzz: [],
   idx_fuzz: [],
 };
 

@@ -156,6 +156,40 @@ for (const simd of [true, false]) {
       assert.equal(ql.decodeCompressed(file).tensors.length, 2);
     });
 
+    test('rANS: round trip, the entropy choice in files, integer biases, bad options', () => {
+      const sym = Uint16Array.from({ length: 5000 }, (_, i) => ((i * 7919) % 13 < 9 ? 0 : (i * 31) % 16));
+      const rs = ql.ransEncode(sym, 16);
+      assert.ok(rs.bytes instanceof Uint8Array);
+      assert.equal(rs.bytes.length, rs.headerBytes + rs.tableBytes + rs.payloadBytes);
+      assert.deepEqual(ql.ransDecode(rs.bytes, sym.length, 16), sym);
+      throwsCode(() => ql.ransDecode(rs.bytes, sym.length + 1, 16), 'MALFORMED');
+      throwsCode(() => ql.ransEncode(sym, 4), 'OUT_OF_RANGE');
+      throwsCode(() => ql.ransEncode(sym, 16, { lanes: 9 }), 'INVALID_ARGUMENT');
+      assert.ok(ql.ransBenchmarkDecode(rs.bytes, sym.length, 2) >= 0);
+      const st = ql.entropyStatistics(sym, 16);
+      // No static model beats the empirical entropy of its context (this stream is periodic).
+      assert.ok(st.order0Bits > 0 && Math.min(st.order0Bits, st.order1Bits) <= 8 * rs.bytes.length);
+      const w = weights(3000, 5);
+      const mask = ql.magnitudePruneMask(w, 0.9);
+      const cb = ql.kMeansQuantize(w.map((x, i) => (mask[i] ? x : 0)), 5, { method: 'optimal', pinnedZero: true });
+      const bias = weights(30, 9);
+      const tensors = (entropy) => [
+        { name: 'fc.weight', shape: [30, 100], bits: 5, gapBits: 4, codebook: cb, entropy },
+        { name: 'fc.bias', shape: [30], values: bias, biasBits: 16 },
+      ];
+      const huff = ql.encodeCompressed(tensors('huffman'));
+      const best = ql.encodeCompressed(tensors('best'));
+      assert.ok(best.length <= huff.length);
+      const back = ql.decodeCompressed(best);
+      assert.deepEqual(back.tensors[0].values, ql.decodeCompressed(huff).tensors[0].values);
+      assert.equal(back.tensors[1].biasBits, 16);
+      const maxB = Math.max(...bias.map(Math.abs));
+      for (let i = 0; i < 30; ++i) assert.ok(Math.abs(back.tensors[1].values[i] - bias[i]) <= maxB / 32767);
+      throwsCode(() => ql.encodeCompressed(tensors('zip')), 'INVALID_ARGUMENT');
+      assert.equal(ql.defaults().compressedTensor.entropy, 'huffman');
+      assert.equal(ql.defaults().deepCompression.biasBits, 0);
+    });
+
     test('Deep Compression from JS: every stage smaller, the file decodes to the model', () => {
       const net = ql.networkFromOnnx(read('web/models/lenet300.onnx'));
       const seen = new Set();
@@ -170,6 +204,8 @@ for (const simd of [true, false]) {
       assert.ok(r.stages[3].ratio > 35);
       assert.equal(r.stages[3].bytes, r.file.length);
       assert.equal(r.stages[3].accuracy, r.stages[2].accuracy);
+      assert.ok(r.stages[3].entropyBytes > 0 && r.stages[3].entropyBytes <= r.stages[3].bytes);
+      for (const l of r.layers) assert.ok(l.entropyBytes > 0 && l.entropyBytes <= l.huffmanBytes);
       for (const s of ['prune', 'train', 'k-means', 'encode', 'evaluate']) assert.ok(seen.has(s), s);
       const back = ql.decodeCompressed(r.file);
       assert.deepEqual(back.network.get('fc1.weight').values, net.get('fc1.weight').values);

@@ -24,6 +24,8 @@ val deep_compression_js(int id, const val& train, const val& test, const val& op
                       S.set("ratio", s.ratio);
                       S.set("accuracy", s.accuracy);
                       S.set("loss", s.loss);
+                      S.set("entropyBytes", static_cast<double>(s.entropy_bytes));
+                      S.set("entropyRatio", s.entropy_ratio);
                       return S;
                     }));
                     out.set("layers", list_out(r.layers, [](const LayerReport& l) {
@@ -38,6 +40,7 @@ val deep_compression_js(int id, const val& train, const val& test, const val& op
                       L.set("prunedBytes", static_cast<double>(l.pruned_bytes));
                       L.set("quantizedBytes", static_cast<double>(l.quantized_bytes));
                       L.set("huffmanBytes", static_cast<double>(l.huffman_bytes));
+                      L.set("entropyBytes", static_cast<double>(l.entropy_bytes));
                       return L;
                     }));
                     out.set("file", array_out(r.file));

@@ -8,6 +8,7 @@
 #include "quantlab/compressed.hpp"
 #include "quantlab/conv.hpp"
 #include "quantlab/deep_compression.hpp"
+#include "quantlab/entropy.hpp"
 #include "quantlab/gemm.hpp"
 #include "quantlab/kmeans.hpp"
 #include "quantlab/linear.hpp"
@@ -83,6 +84,12 @@ template <> struct EnumTable<PQObjective> {
   static constexpr const char* what = "PQ objective";
   static constexpr EnumName<PQObjective> names[] = {{PQObjective::kWeight, "weight"},
                                                     {PQObjective::kActivation, "activation"}};
+};
+
+template <> struct EnumTable<EntropyCoder> {
+  static constexpr const char* what = "entropy coder";
+  static constexpr EnumName<EntropyCoder> names[] = {
+      {EntropyCoder::kHuffman, "huffman"}, {EntropyCoder::kRans, "rans"}, {EntropyCoder::kBest, "best"}};
 };
 
 template <> struct EnumTable<CodebookPrecision> {
@@ -304,6 +311,8 @@ template <> struct Fields<DeepCompressionOptions> {
     f("train", d.train);
     f("quantizedLrScale", d.quantized_lr_scale);
     f("huffman", d.huffman);
+    f("entropy", d.entropy);
+    f("biasBits", d.bias_bits);
     f("batchSize", d.eval_batch);  // evaluation batches, as evaluate()'s batchSize
   }
 };
@@ -314,6 +323,8 @@ template <> struct Fields<NetworkCompression> {
     f("gapBitsConv", n.gap_bits_conv);
     f("gapBitsFc", n.gap_bits_fc);
     f("huffman", n.huffman);
+    f("entropy", n.entropy);
+    f("biasBits", n.bias_bits);
   }
 };
 
@@ -323,6 +334,18 @@ template <> struct Fields<TensorCoding> {
     f("bits", c.bits);
     f("gapBits", c.gap_bits);
     f("huffman", c.huffman);
+    f("entropy", c.entropy);
+    f("biasBits", c.bias_bits);
+  }
+};
+
+template <> struct Fields<RansOptions> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(RansOptions& r, F& f) {
+    f("allowOrder1", r.allow_order1);
+    f("lanes", r.lanes);
+    f("laneThreshold", r.lane_threshold);
+    f("maxScaleBits", r.max_scale_bits);
   }
 };
 

@@ -182,6 +182,30 @@ export const compressionMethods = {
     return { ...r, network: r.network === null ? null : new Network(m, r.network) };
   },
 
+  /** rANS-code symbols < alphabetSize: {bytes, context, scaleBits, lanes, modelBits, ...}. */
+  ransEncode(symbols, alphabetSize, options) {
+    return call(this[MODULE].dcRansEncode, asArray(symbols, Uint16Array, 'symbols'),
+      asInt(alphabetSize, 'alphabetSize'), optionsOf(options));
+  },
+
+  /** Decode count symbols (each < limit, default 65536) from a rANS stream. */
+  ransDecode(bytes, count, limit = 65536) {
+    return call(this[MODULE].dcRansDecode, asArray(bytes, Uint8Array, 'bytes'), asSize(count, 'count'),
+      asInt(limit, 'limit'));
+  },
+
+  /** Milliseconds per decode of count symbols, timed in wasm over reps decodes. */
+  ransBenchmarkDecode(bytes, count, reps = 20) {
+    return call(this[MODULE].dcRansBenchmark, asArray(bytes, Uint8Array, 'bytes'), asSize(count, 'count'),
+      65536, asInt(reps, 'reps'));
+  },
+
+  /** Ideal code lengths: order-0 / order-1 empirical entropies and adaptive (KT) models. */
+  entropyStatistics(symbols, alphabetSize) {
+    return call(this[MODULE].dcEntropyStatistics, asArray(symbols, Uint16Array, 'symbols'),
+      asInt(alphabetSize, 'alphabetSize'));
+  },
+
   /** CRC-32 (as zlib). */
   crc32(bytes) {
     return call(this[MODULE].dcCrc32, asArray(bytes, Uint8Array, 'bytes'));

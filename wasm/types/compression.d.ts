@@ -112,10 +112,53 @@ export interface CompressedTensorInput {
   bits?: number;
   /** 0: dense labels; 1..16: sparse relative indices (needs codebook.pinnedZero). @default 0 */
   gapBits?: number;
-  /** Huffman-code streams where that is smaller. @default true */
+  /** Entropy-code streams where that is smaller (false: fixed width). @default true */
   huffman?: boolean;
+  /** The entropy coder: the lecture's Huffman, rANS (entropy.hpp), or per stream the
+   * smallest of fixed width, Huffman and rANS. @default 'huffman' */
+  entropy?: EntropyCoder;
+  /** Raw tensors (bits 0): 0 float32; 16 or 32 integers with one scale max|v| / (2^(bits-1) - 1)
+   * (for biases). @default 0 */
+  biasBits?: number;
   values?: NumericArray;
   codebook?: CodebookInput;
+}
+
+/** Which coder entropy-codes the label, gap and PQ-code streams. */
+export type EntropyCoder = 'huffman' | 'rans' | 'best';
+
+export interface RansOptions {
+  /** Let the encoder pick a table per previous symbol when that is smaller. @default true */
+  allowOrder1?: boolean;
+  /** Interleaved states for long order-0 streams. @default 4 */
+  lanes?: number;
+  /** Streams shorter than this use one state. @default 4096 */
+  laneThreshold?: number;
+  /** Largest precision tried, 1..15 (12: the decode table stays in L1). @default 12 */
+  maxScaleBits?: number;
+}
+
+/** A rANS stream (layout in core/include/quantlab/entropy.hpp). */
+export interface RansStream {
+  bytes: Uint8Array;
+  context: 'order0' | 'order1';
+  scaleBits: number;
+  lanes: number;
+  /** Ideal code length (bits) of the symbols under the stored quantized model. */
+  modelBits: number;
+  headerBytes: number;
+  tableBytes: number;
+  payloadBytes: number;
+}
+
+/** Ideal code lengths (bits): static with exact counts (no table), and adaptive KT models. */
+export interface EntropyStatistics {
+  symbols: number;
+  alphabet: number;
+  order0Bits: number;
+  order1Bits: number;
+  adaptiveOrder0Bits: number;
+  adaptiveOrder1Bits: number;
 }
 
 export interface TensorSizes {
@@ -136,7 +179,12 @@ export interface DecodedTensor {
   values: Float32Array;
   bits: number;
   gapBits: number;
+  /** A stream was entropy-coded. */
   huffman: boolean;
+  /** 'rans' when a stream is rANS-coded. */
+  entropy: EntropyCoder;
+  /** 16 or 32 for integer-coded values, else 0. */
+  biasBits: number;
   sizes: TensorSizes;
 }
 
@@ -195,8 +243,12 @@ export interface EncodeOptions {
   gapBitsConv?: number;
   /** @default 5 */
   gapBitsFc?: number;
-  /** Huffman-code streams where smaller. @default true */
+  /** Entropy-code streams where smaller. @default true */
   huffman?: boolean;
+  /** @default 'huffman' */
+  entropy?: EntropyCoder;
+  /** Biases of Linear and Conv2d layers: 0 float32, 16 or 32 scaled integers. @default 0 */
+  biasBits?: number;
 }
 
 export interface NetworkLayer {
@@ -302,6 +354,12 @@ export interface DeepCompressionOptions extends DatasetOptions {
   quantizedLrScale?: number;
   /** @default true */
   huffman?: boolean;
+  /** The coder of the file (the lecture's Huffman); the report shows the 'best' file's size
+   * beside it (entropyBytes). @default 'huffman' */
+  entropy?: EntropyCoder;
+  /** Biases in the file: 16 or 32 scaled integers (half the bytes, error <= max|b| / 65534),
+   * 0 float32 (the file decodes to the network exactly). @default 0 */
+  biasBits?: number;
   /** Evaluation batches. @default 500 */
   batchSize?: number;
 }
@@ -314,6 +372,10 @@ export interface StageReport {
   /** Percent on the test images. */
   accuracy: number;
   loss: number;
+  /** Last stage: bytes of the same file with entropy 'best' (rANS where smaller), else 0. */
+  entropyBytes: number;
+  /** fp32 bytes / entropyBytes (last stage), else 0. */
+  entropyRatio: number;
 }
 
 export interface LayerReport {
@@ -327,6 +389,8 @@ export interface LayerReport {
   prunedBytes: number;
   quantizedBytes: number;
   huffmanBytes: number;
+  /** The tensor's bytes in the entropy 'best' file. */
+  entropyBytes: number;
 }
 
 export interface DeepCompressionReport {
@@ -359,5 +423,12 @@ export interface CompressionMethods {
   encodeCompressed(tensors: CompressedTensorInput[]): Uint8Array;
   decodeCompressed(bytes: Uint8Array | ArrayBuffer): DecodedCompressed;
   crc32(bytes: NumericArray): number;
+  /** rANS-code symbols < alphabetSize (the model is chosen by measured size). */
+  ransEncode(symbols: NumericArray, alphabetSize: number, options?: RansOptions): RansStream;
+  /** Decode count symbols, each < limit (default 65536). */
+  ransDecode(bytes: Uint8Array, count: number, limit?: number): Uint16Array;
+  /** Milliseconds per decode of count symbols, over reps decodes in wasm. */
+  ransBenchmarkDecode(bytes: Uint8Array, count: number, reps?: number): number;
+  entropyStatistics(symbols: NumericArray, alphabetSize: number): EntropyStatistics;
   networkFromOnnx(bytes: Uint8Array | ArrayBuffer): Network;
 }

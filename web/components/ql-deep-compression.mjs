@@ -155,11 +155,12 @@ export class QlDeepCompression extends Lesson {
         `<td data-field="accuracy">${pct(st.accuracy)}</td><td>${delta(st)}</td>` +
         `<td class="bar-cell"><div class="bar" data-css="width:${(100 * st.ratio / maxRatio).toFixed(1)}%"></div></td></tr>`));
     this.$('[data-testid=layers]').innerHTML = tableHtml([['weight', 'l'], 'size', 'kept', 'bits', 'gap bits', 'k-means MSE',
-      'fp32 B', 'pruned B', 'quantized B', 'Huffman B', 'ratio'],
+      'fp32 B', 'pruned B', 'quantized B', 'Huffman B', 'ratio', 'rANS B'],
     r.layers.map((l) => `<tr><td class="l">${esc(l.param)}</td><td>${int(l.size)}</td>` +
         `<td>${int(l.kept)} (${(100 * l.kept / l.size).toFixed(1)}%)</td><td>${l.bits}</td><td>${l.gapBits}</td>` +
         `<td>${l.kmeansMse.toExponential(2)}</td><td>${int(l.fp32Bytes)}</td><td>${int(l.prunedBytes)}</td>` +
-        `<td>${int(l.quantizedBytes)}</td><td>${int(l.huffmanBytes)}</td><td${l.huffmanBytes > l.fp32Bytes ? ' class="below-one"' : ''}>${(l.fp32Bytes / l.huffmanBytes).toFixed(l.huffmanBytes > l.fp32Bytes ? 2 : 1)}×</td></tr>`));
+        `<td>${int(l.quantizedBytes)}</td><td>${int(l.huffmanBytes)}</td><td${l.huffmanBytes > l.fp32Bytes ? ' class="below-one"' : ''}>${(l.fp32Bytes / l.huffmanBytes).toFixed(l.huffmanBytes > l.fp32Bytes ? 2 : 1)}×</td>` +
+        `<td data-field="rans" title="the same tensor with rANS streams where smaller">${int(l.entropyBytes)}</td></tr>`));
     const change = last.accuracy - first.accuracy;
     this.$('[data-testid=accuracy-note]').textContent = `Accuracy ${change >= 0 ? 'rose' : 'fell'} by ${Math.abs(change).toFixed(2)} points ` +
       `(${pct(first.accuracy)} → ${pct(last.accuracy)} on ${int(r.testCount)} test images). The paper retrained on all of ImageNet or MNIST ` +

@@ -10,7 +10,9 @@
 //   quantized  per entry a gap and a bits-bit label, plus 2^bits float32 centroids; a layer
 //              that is not pruned stores dense labels (codebook_storage_bytes)
 //   huffman    the size of the compressed model file (compressed.hpp), everything included:
-//              header, architecture, Huffman tables, CRC
+//              header, architecture, Huffman tables, CRC; beside it (entropy_bytes) the same
+//              file with every stream coded by the smallest of fixed width, Huffman and rANS
+//              (entropy.hpp), which decodes to the same network
 #pragma once
 
 #include <cstddef>
@@ -67,8 +69,15 @@ struct DeepCompressionOptions {
     return t;
   }();
   float quantized_lr_scale = 0.3f;
-  /// Huffman-code the streams of the file (the last stage).
+  /// Entropy-code the streams of the file (the last stage), with this coder (the lecture's
+  /// Huffman; EntropyCoder::kBest or kRans give smaller files).
   bool huffman = true;
+  EntropyCoder entropy = EntropyCoder::kHuffman;
+  /// Biases in the file: 16 or 32 stores scaled integers (TensorCoding::bias_bits), 0 float32.
+  /// 0 by default so that the file decodes to the network exactly; 16 saves half the bias
+  /// bytes (944 B of LeNet-5's 8.1 kB file are float32 biases) for an error below
+  /// max|b| / 65534 (the huffman stage's accuracy is then measured with int16 biases).
+  int bias_bits = 0;
   int eval_batch = 500;
 };
 
@@ -78,6 +87,9 @@ struct StageReport {
   double ratio = 1.0;  ///< fp32 bytes / bytes
   double accuracy = 0.0;  ///< percent on the test set
   double loss = 0.0;
+  /// The last stage only: the file with EntropyCoder::kBest streams (else 0).
+  size_t entropy_bytes = 0;
+  double entropy_ratio = 0.0;
 };
 
 struct LayerReport {
@@ -88,6 +100,7 @@ struct LayerReport {
   int gap_bits = 0;
   double kmeans_mse = 0.0;  ///< before fine-tuning
   size_t fp32_bytes = 0, pruned_bytes = 0, quantized_bytes = 0, huffman_bytes = 0;
+  size_t entropy_bytes = 0;  ///< the tensor in the EntropyCoder::kBest file
 };
 
 struct DeepCompressionReport {
@@ -98,7 +111,8 @@ struct DeepCompressionReport {
 
 /// Runs the pipeline on `network` (BatchNorm is folded first), training on `train` and
 /// measuring accuracy on `test`. The network ends pruned, shared and fine-tuned; the file
-/// decodes to it exactly (the huffman stage's accuracy is measured on the decoded file).
+/// decodes to it exactly with bias_bits 0 (the huffman stage's accuracy is measured on the
+/// decoded file).
 /// progress: the stages' own reports ("prune 1/3", "train", "k-means", "evaluate", ...).
 /// Errors: a plan naming a missing parameter or out-of-range values; data errors.
 Result<DeepCompressionReport> deep_compression(Network& network, const ImageDataset& train,
