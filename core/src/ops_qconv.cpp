@@ -174,17 +174,37 @@ Result<std::unique_ptr<Op>> make_conv_integer(const NodeContext& ctx, std::vecto
 
 namespace {
 
-/// onnxruntime's x86 (SSE2) definition, the one its QDQ/QOperator quantizer is checked on:
-/// with r_A = S_A / S_C and r_B = S_B / S_C in float32 and
-/// f = Z_C - (r_A Z_A + r_B Z_B), C = saturate(round_half_even((f + r_A A) + r_B B)).
+/// fma(x, y, z) in float32, rounded once, without an fma instruction (WebAssembly has none,
+/// and libm's software fma is slow): x y is exact in double (24 + 24 bits), Knuth's two-sum
+/// gives p + z = s + e exactly, and where s lies exactly halfway between two floats the sign
+/// of e decides the rounding.
+inline float fused_multiply_add(float x, float y, float z) {
+  const double p = static_cast<double>(x) * static_cast<double>(y);
+  const double s = p + static_cast<double>(z);
+  const double bb = s - p;
+  const double e = (p - (s - bb)) + (static_cast<double>(z) - bb);
+  const float r = static_cast<float>(s);
+  if (e == 0.0 || static_cast<double>(r) == s) return r;
+  const float other = std::nextafter(r, s > static_cast<double>(r) ? HUGE_VALF : -HUGE_VALF);
+  if (s != (static_cast<double>(r) + static_cast<double>(other)) * 0.5) return r;
+  return (e > 0.0) == (other > r) ? other : r;
+}
+
+/// onnxruntime's definition on x86-64 (MlasQLinearAddKernelAvx2Helper, which every CPU with
+/// AVX2 and FMA runs, and whose constant the compiler contracts into an fma): with
+/// r_A = S_A / S_C and r_B = S_B / S_C in float32 and f = Z_C - fma(r_A, Z_A, r_B Z_B),
+/// C = saturate(round_half_even(fma(A, r_A, fma(B, r_B, f)))). Measured against
+/// onnxruntime-node 1.30 on 40 random scale sets x 65,536 random pairs: 0 differences for
+/// int8 and uint8 (ONNX's unfused formula differs in 13 uint8 / 2 int8 of them).
 /// Where one input repeats over a run of the broadcast output (a scalar, or a per-channel
-/// value), onnxruntime folds it into f first: C = round((f + r_s s) + r_v v).
+/// value), onnxruntime folds it into f first, with a separate multiply and add:
+/// C = round(fma(v, r_v, f + s r_s)).
 template <class T>
 Result<Tensor> qlinear_add(const Tensor& a, float sa, int32_t za, const Tensor& b, float sb,
                            int32_t zb, float sc, int32_t zc) {
   const float ra = sa / sc, rb = sb / sc;
-  const float fixed =
-      static_cast<float>(zc) - (ra * static_cast<float>(za) + rb * static_cast<float>(zb));
+  const float fixed = static_cast<float>(zc) -
+                      fused_multiply_add(ra, static_cast<float>(za), rb * static_cast<float>(zb));
   const float lo = static_cast<float>(q_min(dtype_of<T>()));
   const float hi = static_cast<float>(q_max(dtype_of<T>()));
   auto dims = broadcast_dims(a.shape(), b.shape());
@@ -198,6 +218,7 @@ Result<Tensor> qlinear_add(const Tensor& a, float sa, int32_t za, const Tensor& 
     v = std::min(std::max(v, lo), hi);
     return static_cast<T>(static_cast<int32_t>(std::nearbyint(v)));
   };
+  auto f32 = [](T v) { return static_cast<float>(v); };
   for_each_broadcast_run(
       a.shape(), b.shape(), *dims, [&](size_t ao, int as, size_t bo, int bs, size_t yo, size_t n) {
         const T* x = pa + ao;
@@ -205,16 +226,14 @@ Result<Tensor> qlinear_add(const Tensor& a, float sa, int32_t za, const Tensor& 
         T* o = py + yo;
         if (as && bs) {
           for (size_t i = 0; i < n; ++i) {
-            o[i] = out((fixed + static_cast<float>(x[i]) * ra) + static_cast<float>(z[i]) * rb);
+            o[i] = out(fused_multiply_add(f32(x[i]), ra, fused_multiply_add(f32(z[i]), rb, fixed)));
           }
         } else if (as) {
-          const float f = fixed + static_cast<float>(z[0]) * rb;
-          for (size_t i = 0; i < n; ++i) o[i] = out(f + static_cast<float>(x[i]) * ra);
+          const float f = fixed + f32(z[0]) * rb;
+          for (size_t i = 0; i < n; ++i) o[i] = out(fused_multiply_add(f32(x[i]), ra, f));
         } else {
-          const float f = fixed + static_cast<float>(x[0]) * ra;
-          for (size_t i = 0; i < n; ++i) {
-            o[i] = out(f + static_cast<float>(z[bs ? i : 0]) * rb);
-          }
+          const float f = fixed + f32(x[0]) * ra;
+          for (size_t i = 0; i < n; ++i) o[i] = out(fused_multiply_add(f32(z[bs ? i : 0]), rb, f));
         }
       });
   return y;
