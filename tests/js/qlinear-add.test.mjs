@@ -1,8 +1,7 @@
 // com.microsoft QLinearAdd against onnxruntime-node, value for value: random int8 and uint8
 // pairs under random scales and zero points (where the rounding of near-ties shows), and the
 // broadcast forms (a scalar and a per-channel operand). quantlab follows onnxruntime's x86-64
-// AVX2
-// kernel (fused multiply-adds; what this machine runs); ONNX's unfused formula differs in
+// AVX2 kernel (fused multiply-adds; what this machine runs); ONNX's unfused formula differs in
 // about 1 of 100,000 here.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
