@@ -42,6 +42,8 @@ const BENCH = {
   'python3-minimal': { why: 'Python 3 (/usr/bin/python3) for the benchmark peers written in Python', programs: ['/usr/bin/python3'] },
   'python3-faiss': { why: "faiss's ProductQuantizer, the peer of the product-quantization benchmark", python: ['faiss'] },
   'python3-numpy': { why: 'numpy, for the faiss benchmark script', python: ['numpy'] },
+  'xz-utils': { why: 'xz, a peer of the entropy-coder comparison (compression benchmark)', programs: ['xz'] },
+  zstd: { why: 'zstd, a peer of the entropy-coder comparison (compression benchmark)', programs: ['zstd'] },
 };
 
 /** Packages per profile: start (build and serve), test, bench. */
