@@ -27,22 +27,6 @@ OnnxValueInfo float_value(const std::string& name, std::vector<int64_t> dims) {
   return v;
 }
 
-OnnxAttribute int_attr(const std::string& name, int64_t value) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kInt;
-  a.i = value;
-  return a;
-}
-
-OnnxAttribute ints_attr(const std::string& name, std::vector<int64_t> values) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kInts;
-  a.ints = std::move(values);
-  return a;
-}
-
 /// x (dims) -> one node op_type -> y, at the given opset.
 OnnxModel one_node(const std::string& op_type, std::vector<int64_t> dims, int64_t opset,
                    std::vector<OnnxAttribute> attrs = {}) {
@@ -117,8 +101,8 @@ TEST_CASE("softmax family: opset 11 normalizes the 2-D coercion, opset 13 one ax
       if (name == "LogSoftmax") return xi - mx - std::log(sum);
       return i == arg ? 1.0 : 0.0;
     };
-    auto y11 = run1(one_node(op, {2, 3, 4}, 11, {int_attr("axis", 1)}), x);
-    auto y13 = run1(one_node(op, {2, 3, 4}, 13, {int_attr("axis", 1)}), x);
+    auto y11 = run1(one_node(op, {2, 3, 4}, 11, {OnnxAttribute::make_int("axis", 1)}), x);
+    auto y13 = run1(one_node(op, {2, 3, 4}, 13, {OnnxAttribute::make_int("axis", 1)}), x);
     REQUIRE(y11.is_ok());
     REQUIRE(y13.is_ok());
     for (size_t n = 0; n < 2; ++n) {
@@ -151,8 +135,8 @@ TEST_CASE("reductions: awkward shapes and axis sets match a naive reference",
         INFO(op << " axes " << axes.size() << " keepdims " << keep);
         std::vector<bool> mask(dims.size(), axes.empty());
         for (int64_t a : axes) mask[static_cast<size_t>(a < 0 ? a + 5 : a)] = true;
-        std::vector<OnnxAttribute> attrs = {int_attr("keepdims", keep)};
-        if (!axes.empty()) attrs.push_back(ints_attr("axes", axes));
+        std::vector<OnnxAttribute> attrs = {OnnxAttribute::make_int("keepdims", keep)};
+        if (!axes.empty()) attrs.push_back(OnnxAttribute::make_ints("axes", axes));
         auto y = run1(one_node(op, dims, 11, attrs), x);
         INFO(y.status().to_string());
         REQUIRE(y.is_ok());
@@ -210,17 +194,17 @@ TEST_CASE("reductions on integers: int64 shapes (ReduceProd of a Shape), int8 Re
     return m;
   };
   const Tensor x64 = Tensor::from<int64_t>({2, 3}, {1, 2, 3, 4, 5, -6});
-  auto prod = run1(int_model("ReduceProd", 7, {int_attr("keepdims", 0)}), x64);
+  auto prod = run1(int_model("ReduceProd", 7, {OnnxAttribute::make_int("keepdims", 0)}), x64);
   REQUIRE(prod.is_ok());
   CHECK(prod->dtype() == DType::kInt64);
   CHECK(prod->data<int64_t>()[0] == -720);
-  auto mean = run1(int_model("ReduceMean", 7, {ints_attr("axes", {1})}), x64);
+  auto mean = run1(int_model("ReduceMean", 7, {OnnxAttribute::make_ints("axes", {1})}), x64);
   REQUIRE(mean.is_ok());
   CHECK(mean->shape() == std::vector<int64_t>{2, 1});
   CHECK(mean->data<int64_t>()[0] == 2);
   CHECK(mean->data<int64_t>()[1] == 1);  // 3 / 3, integer division
   const Tensor x8 = Tensor::from<int8_t>({2, 3}, {-128, -5, -7, 1, 127, 3});
-  auto mx = run1(int_model("ReduceMax", 3, {ints_attr("axes", {0})}), x8);
+  auto mx = run1(int_model("ReduceMax", 3, {OnnxAttribute::make_ints("axes", {0})}), x8);
   REQUIRE(mx.is_ok());
   CHECK(mx->dtype() == DType::kInt8);
   CHECK(mx->data<int8_t>()[0] == 1);
@@ -232,7 +216,7 @@ TEST_CASE("reductions on integers: int64 shapes (ReduceProd of a Shape), int8 Re
 }
 
 TEST_CASE("ReduceSum-13: axes as a run-time input, noop_with_empty_axes", "[onnx][reduce]") {
-  OnnxModel m = one_node("ReduceSum", {2, 3}, 13, {int_attr("keepdims", 0)});
+  OnnxModel m = one_node("ReduceSum", {2, 3}, 13, {OnnxAttribute::make_int("keepdims", 0)});
   m.graph.inputs.push_back([] {
     OnnxValueInfo a;
     a.name = "axes";
@@ -271,7 +255,7 @@ TEST_CASE("ReduceSum-13: axes as a run-time input, noop_with_empty_axes", "[onnx
     CHECK(y.status().code() == ErrorCode::kOutOfRange);
   }
   // noop_with_empty_axes = 1 and no axes: the identity.
-  OnnxModel noop = one_node("ReduceSum", {2, 3}, 13, {int_attr("noop_with_empty_axes", 1)});
+  OnnxModel noop = one_node("ReduceSum", {2, 3}, 13, {OnnxAttribute::make_int("noop_with_empty_axes", 1)});
   auto y = run1(noop, x);
   REQUIRE(y.is_ok());
   CHECK(y->shape() == x.shape());
@@ -286,11 +270,11 @@ TEST_CASE("activations and reductions: bad attributes and shapes fail at load",
   zero.type = OnnxAttributeType::kFloat;
   zero.f = 0.0f;
   CHECK(load(one_node("Celu", {2}, 12, {zero})).code() == ErrorCode::kInvalidArgument);
-  CHECK(load(one_node("ReduceMean", {2, 3}, 13, {ints_attr("axes", {2})})).code() ==
+  CHECK(load(one_node("ReduceMean", {2, 3}, 13, {OnnxAttribute::make_ints("axes", {2})})).code() ==
         ErrorCode::kOutOfRange);
-  CHECK(load(one_node("ArgMax", {2, 3}, 13, {int_attr("axis", -3)})).code() ==
+  CHECK(load(one_node("ArgMax", {2, 3}, 13, {OnnxAttribute::make_int("axis", -3)})).code() ==
         ErrorCode::kOutOfRange);
-  CHECK_THAT(load(one_node("Sigmoid", {2}, 13, {int_attr("alpha", 1)})).message(),
+  CHECK_THAT(load(one_node("Sigmoid", {2}, 13, {OnnxAttribute::make_int("alpha", 1)})).message(),
              Catch::Contains("alpha"));
   CHECK_THAT(load(one_node("LRN", {1, 2, 3}, 13)).message(), Catch::Contains("size"));
   // PRelu's slope broadcasts to X, never X to the slope.

@@ -30,30 +30,6 @@ std::vector<OnnxDim> fixed(std::vector<int64_t> dims) {
   return d;
 }
 
-OnnxAttribute ints_attr(const std::string& name, std::vector<int64_t> values) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kInts;
-  a.ints = std::move(values);
-  return a;
-}
-
-OnnxAttribute int_attr(const std::string& name, int64_t v) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kInt;
-  a.i = v;
-  return a;
-}
-
-OnnxAttribute string_attr(const std::string& name, std::string s) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kString;
-  a.s = std::move(s);
-  return a;
-}
-
 OnnxModel graph_of(int64_t opset, std::vector<OnnxValueInfo> inputs, std::vector<std::string> outputs,
                    std::vector<OnnxNode> nodes, std::vector<OnnxTensor> inits = {}) {
   OnnxModel m;
@@ -143,9 +119,9 @@ TEST_CASE("ConvTranspose matches a naive scatter over groups, strides, dilations
     OnnxModel m = graph_of(
         11, {value("x", {{-1, "N"}, {c.ci, ""}, {c.h, ""}, {c.w, ""}})}, {"y"},
         {node("ConvTranspose", {"x", "w", "b"}, {"y"},
-              {int_attr("group", c.g), ints_attr("strides", {c.s, c.s}),
-               ints_attr("dilations", {c.d, c.d}), ints_attr("pads", {c.p, c.p, c.p, c.p}),
-               ints_attr("output_padding", {c.op, c.op})})},
+              {OnnxAttribute::make_int("group", c.g), OnnxAttribute::make_ints("strides", {c.s, c.s}),
+               OnnxAttribute::make_ints("dilations", {c.d, c.d}), OnnxAttribute::make_ints("pads", {c.p, c.p, c.p, c.p}),
+               OnnxAttribute::make_ints("output_padding", {c.op, c.op})})},
         {{"w", Tensor::from<float>({c.ci, c.cog, c.k, c.k}, wv)},
          {"b", Tensor::from<float>({c.cog * c.g}, bv)}});
     auto model = Model::from_onnx(m);
@@ -168,7 +144,7 @@ TEST_CASE("ConvTranspose matches a naive scatter over groups, strides, dilations
 TEST_CASE("Split keeps the symbolic batch and splits channels as the constant input says",
           "[onnx][layout]") {
   OnnxModel m = graph_of(13, {value("x", {{-1, "N"}, {5, ""}, {2, ""}})}, {"a", "b"},
-                         {node("Split", {"x", "split"}, {"a", "b"}, {int_attr("axis", 1)})},
+                         {node("Split", {"x", "split"}, {"a", "b"}, {OnnxAttribute::make_int("axis", 1)})},
                          {{"split", Tensor::from<int64_t>({2}, {2, 3})}});
   auto model = Model::from_onnx(m);
   REQUIRE(model.is_ok());
@@ -188,7 +164,7 @@ TEST_CASE("Pad with negative pads crops; reflect and edge fill as numpy", "[onnx
   for (const std::string mode : {"constant", "reflect", "edge"}) {
     INFO(mode);
     OnnxModel m = graph_of(13, {value("x", fixed({1, 5}))}, {"y"},
-                           {node("Pad", {"x", "pads"}, {"y"}, {string_attr("mode", mode)})},
+                           {node("Pad", {"x", "pads"}, {"y"}, {OnnxAttribute::make_string("mode", mode)})},
                            {{"pads", Tensor::from<int64_t>({4}, {0, 2, 0, -1})}});
     auto model = Model::from_onnx(m);
     REQUIRE(model.is_ok());
@@ -209,7 +185,7 @@ TEST_CASE("Resize with constant scales infers its output and keeps N; constant i
   OnnxModel m = graph_of(
       13, {value("x", {{-1, "N"}, {2, ""}, {3, ""}, {4, ""}})}, {"y", "t"},
       {node("Resize", {"x", "", "scales"}, {"y"},
-            {string_attr("mode", "linear"), string_attr("coordinate_transformation_mode", "pytorch_half_pixel")}),
+            {OnnxAttribute::make_string("mode", "linear"), OnnxAttribute::make_string("coordinate_transformation_mode", "pytorch_half_pixel")}),
        node("Tile", {"c", "reps"}, {"t"})},
       {{"scales", Tensor::from<float>({4}, {1, 1, 2, 2})},
        {"c", Tensor::from<float>({2}, {1, 2})},
@@ -240,9 +216,9 @@ TEST_CASE("Upsample-7 (scales attribute) and Resize-10 interpolate on asymmetric
     OnnxModel m =
         opset == 7
             ? graph_of(7, {value("x", fixed({1, 1, 1, 2}))}, {"y"},
-                       {node("Upsample", {"x"}, {"y"}, {string_attr("mode", "linear"), scales})})
+                       {node("Upsample", {"x"}, {"y"}, {OnnxAttribute::make_string("mode", "linear"), scales})})
             : graph_of(10, {value("x", fixed({1, 1, 1, 2}))}, {"y"},
-                       {node("Resize", {"x", "s"}, {"y"}, {string_attr("mode", "linear")})},
+                       {node("Resize", {"x", "s"}, {"y"}, {OnnxAttribute::make_string("mode", "linear")})},
                        {{"s", Tensor::from<float>({4}, {1, 1, 1, 2})}});
     auto model = Model::from_onnx(m);
     REQUIRE(model.is_ok());
