@@ -188,9 +188,12 @@ Result<Baseline> make_baseline(const Model& fp32, std::span<const float> data, c
   return Baseline{std::move(*base), std::move(*batches), std::move(*eval), std::move(variant)};
 }
 
-Result<Metrics> measure(const Model& fp32, const Baseline& b, const PtqOptions& o) {
+/// Quantizes with `o` and measures the model. Every range the variant used is then given in
+/// `o`, so the next variant of the same plan (another width) does not calibrate again.
+Result<Metrics> measure(const Model& fp32, const Baseline& b, PtqOptions& o) {
   auto q = quantize_static(fp32, b.calibration, o);
   if (!q) return q.status();
+  o.ranges = given_ranges(*q);
   return b.eval.measure(q->model);
 }
 
