@@ -129,6 +129,29 @@ Result<MatMulShape> matmul_shape(const Dims& a, const Dims& b) {
   return s;
 }
 
+Result<float> read_channel_norm(const NodeContext& ctx, size_t params, size_t min_rank,
+                                std::vector<ValueInfo>& out) {
+  auto eps = ctx.attr_float("epsilon", 1e-5f);
+  if (!eps) return eps.status();
+  const ValueInfo& xin = ctx.input(0);
+  if (xin.rank_known && xin.dims.size() < min_rank) {
+    return shape_mismatch("input " + dims_string(xin.dims) + " needs rank >= " + std::to_string(min_rank) +
+                          (min_rank >= 3 ? " (N, C, spatial)" : " (N, C, ...)"));
+  }
+  for (size_t i = 1; i <= params; ++i) {
+    const ValueInfo& p = ctx.input(i);
+    if (p.rank_known &&
+        (p.dims.size() != 1 || (xin.rank_known && !same_dim(p.dims[0], xin.dims[1], "").is_ok()))) {
+      return shape_mismatch("input " + std::to_string(i) + " '" + p.name + "' " +
+                            dims_string(p.dims) + " must be [C] for input " +
+                            dims_string(xin.rank_known ? xin.dims : Dims{}));
+    }
+  }
+  out[0] = xin;
+  out[0].constant = false;
+  return *eps;
+}
+
 Result<int> normalize_axis(int64_t axis, int rank, const char* what, bool allow_end) {
   const int64_t hi = allow_end ? rank : rank - 1;
   const int64_t a = axis < 0 ? axis + rank : axis;

@@ -81,7 +81,6 @@ Status for_each_matmul_batch(const Dims& a, const Dims& b, const MatMulShape& s,
   return Status::ok();
 }
 
-/// Normalize an axis in [-rank, rank) (or [-rank, rank] when allow_end) to [0, rank).
 Result<int> normalize_axis(int64_t axis, int rank, const char* what, bool allow_end = false);
 
 // --- Load time -------------------------------------------------------------------------------
@@ -170,6 +169,15 @@ class NodeContext {
   FusedActivation offered_ = FusedActivation::kNone;
   mutable bool accepted_ = false;
 };
+
+/// Load time, BatchNormalization and InstanceNormalization: the epsilon attribute (default
+/// 1e-5); inputs 1..params are per-channel parameters, each [C] with C input 0's dimension 1,
+/// and input 0 has rank >= min_rank (what unknown ranks leave open is checked at run time);
+/// out[0] is input 0's type and dims.
+Result<float> read_channel_norm(const NodeContext& ctx, size_t params, size_t min_rank,
+                                std::vector<ValueInfo>& out);
+
+/// Normalize an axis in [-rank, rank) (or [-rank, rank] when allow_end) to [0, rank).
 
 /// A prepared node. run() fills out[i] for every output (omitted outputs may be left
 /// empty). Inputs: null for omitted optional ones.

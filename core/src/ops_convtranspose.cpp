@@ -7,56 +7,39 @@
 #include <cstring>
 #include <memory>
 
-#include "ops_common.hpp"
+#include "ops_spatial.hpp"
 #include "quantlab/gemm.hpp"
 
 namespace quantlab::ops {
 namespace {
 
-/// The attributes of a ConvTranspose with nd (1 or 2) spatial dims, in 2-D form (1-D has
-/// H = 1, kernel 1, stride 1, no padding along H).
-struct ConvTransposeAttrs {
-  size_t nd = 2;
+/// The attributes of a ConvTranspose with nd (1 or 2) spatial dims: the window as Conv reads
+/// it (read_spatial_attrs: kernel from the weights, strides, dilations, pads, auto_pad), plus
+/// group, output_padding and output_shape. 1-D runs in 2-D form (H = 1, kernel 1, stride 1,
+/// no padding along H).
+struct ConvTransposeAttrs : SpatialAttrs {
   int64_t groups = 1;
-  Dims kernel, strides, dilations, pads, output_padding, output_shape;
-  std::string auto_pad = "NOTSET";
+  Dims output_padding, output_shape;
 };
 
 Result<ConvTransposeAttrs> read_attrs(const NodeContext& ctx, size_t nd, const Dims& w_spatial) {
+  auto window = read_spatial_attrs(ctx, nd, w_spatial, /*allow_dilations=*/true, /*allow_ceil_mode=*/false);
+  if (!window) return window.status();
   ConvTransposeAttrs a;
-  a.nd = nd;
+  static_cast<SpatialAttrs&>(a) = *window;
   auto g = ctx.attr_int("group", 1);
-  auto k = ctx.attr_ints("kernel_shape", {});
-  auto s = ctx.attr_ints("strides", Dims(nd, 1));
-  auto d = ctx.attr_ints("dilations", Dims(nd, 1));
-  auto p = ctx.attr_ints("pads", Dims(2 * nd, 0));
   auto op = ctx.attr_ints("output_padding", Dims(nd, 0));
   auto os = ctx.attr_ints("output_shape", {});
-  auto ap = ctx.attr_string("auto_pad", "NOTSET");
-  for (const Status* st : {&g.status(), &k.status(), &s.status(), &d.status(), &p.status(),
-                           &op.status(), &os.status(), &ap.status()}) {
+  for (const Status* st : {&g.status(), &op.status(), &os.status()}) {
     if (!st->is_ok()) return *st;
   }
   a.groups = *g;
   if (a.groups < 1) return invalid_argument("group " + std::to_string(a.groups) + " must be >= 1");
-  a.kernel = k->empty() ? w_spatial : *k;
-  if (a.kernel.size() != nd) return invalid_argument("kernel_shape " + ints_string(*k) + " must have " + std::to_string(nd) + " values");
-  for (size_t i = 0; i < nd; ++i) {
-    if (known(w_spatial[i]) && a.kernel[i] != w_spatial[i]) {
-      return shape_mismatch("kernel_shape " + ints_string(a.kernel) + " disagrees with the weights " +
-                            dims_string(w_spatial));
-    }
-  }
-  a.strides = *s;
-  a.dilations = *d;
-  a.pads = *p;
   a.output_padding = *op;
   a.output_shape = *os;
-  a.auto_pad = *ap;
-  if (a.strides.size() != nd || a.dilations.size() != nd || a.pads.size() != 2 * nd ||
-      a.output_padding.size() != nd) {
-    return invalid_argument("strides, dilations and output_padding need " + std::to_string(nd) +
-                            " values and pads " + std::to_string(2 * nd));
+  if (a.output_padding.size() != nd) {
+    return invalid_argument("output_padding " + ints_string(a.output_padding) + " needs " +
+                            std::to_string(nd) + " values");
   }
   if (!a.output_shape.empty() && a.output_shape.size() != nd) {
     // output_shape may also list N and C (older exporters): keep the spatial tail.
@@ -68,18 +51,10 @@ Result<ConvTransposeAttrs> read_attrs(const NodeContext& ctx, size_t nd, const D
     }
   }
   for (size_t i = 0; i < nd; ++i) {
-    if (a.strides[i] < 1 || a.dilations[i] < 1 || a.kernel[i] < 1 || a.output_padding[i] < 0 ||
-        a.pads[i] < 0 || a.pads[i + nd] < 0) {
-      return invalid_argument("kernel, strides and dilations must be >= 1, pads and output_padding >= 0");
-    }
-    if (a.output_padding[i] >= std::max(a.strides[i], a.dilations[i])) {
+    if (a.output_padding[i] < 0 || a.output_padding[i] >= std::max(a.strides[i], a.dilations[i])) {
       return invalid_argument("output_padding " + ints_string(a.output_padding) +
-                              " must be smaller than the stride or the dilation");
+                              " must be >= 0 and smaller than the stride or the dilation");
     }
-  }
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "VALID" && a.auto_pad != "SAME_UPPER" &&
-      a.auto_pad != "SAME_LOWER") {
-    return invalid_argument("auto_pad '" + a.auto_pad + "'");
   }
   return a;
 }

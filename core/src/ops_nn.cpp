@@ -390,23 +390,8 @@ Result<std::unique_ptr<Op>> make_batchnorm(const NodeContext& ctx, std::vector<V
   auto spatial = ctx.attr_int("spatial", 1);
   if (!spatial) return spatial.status();
   if (*spatial != 1) return unsupported("spatial = 0 (per-activation statistics) is not supported");
-  auto eps = ctx.attr_float("epsilon", 1e-5f);
+  auto eps = read_channel_norm(ctx, 4, 2, out);
   if (!eps) return eps.status();
-  const ValueInfo& xin = ctx.input(0);
-  if (xin.rank_known && xin.dims.size() < 2) {
-    return shape_mismatch("input " + dims_string(xin.dims) + " needs rank >= 2 (N, C, ...)");
-  }
-  for (size_t i = 1; i < 5; ++i) {
-    const ValueInfo& p = ctx.input(i);
-    if (p.rank_known &&
-        (p.dims.size() != 1 || (xin.rank_known && !same_dim(p.dims[0], xin.dims[1], "").is_ok()))) {
-      return shape_mismatch("input " + std::to_string(i) + " '" + p.name + "' " +
-                            dims_string(p.dims) + " must be [C] for input " +
-                            dims_string(xin.rank_known ? xin.dims : Dims{}));
-    }
-  }
-  out[0] = xin;
-  out[0].constant = false;
   const float epsilon = *eps;
   std::shared_ptr<const std::pair<std::vector<float>, std::vector<float>>> folded;
   if (ctx.constant(1) && ctx.constant(2) && ctx.constant(3) && ctx.constant(4)) {

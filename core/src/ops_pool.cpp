@@ -185,12 +185,7 @@ namespace {
 
 Result<std::unique_ptr<Op>> make_global_average_pool(const NodeContext& ctx,
                                                      std::vector<ValueInfo>& out) {
-  QL_RETURN_IF_ERROR(global_pool_shape(ctx, out));
-  return make_op([](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    const Tensor& x = *in[0];
-    if (x.rank() < 3) {
-      return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 3");
-    }
+  return make_global_pool(ctx, out, [](const Tensor& x) -> Result<Tensor> {
     Dims shape = x.shape();
     int64_t spatial = 1;
     for (size_t i = 2; i < shape.size(); ++i) {
@@ -208,8 +203,7 @@ Result<std::unique_ptr<Op>> make_global_average_pool(const NodeContext& ctx,
       for (int64_t j = 0; j < spatial; ++j) sum += p[j];
       dst[i] = spatial > 0 ? sum / static_cast<float>(spatial) : 0.0f;
     }
-    y[0] = std::move(*r);
-    return Status::ok();
+    return r;
   });
 }
 

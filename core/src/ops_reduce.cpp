@@ -355,15 +355,10 @@ Result<std::unique_ptr<Op>> make_arg(const NodeContext& ctx, std::vector<ValueIn
 
 Result<std::unique_ptr<Op>> make_global_max_pool(const NodeContext& ctx,
                                                  std::vector<ValueInfo>& out) {
-  QL_RETURN_IF_ERROR(global_pool_shape(ctx, out));
-  return make_op([](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
-    const Tensor& x = *in[0];
-    if (x.rank() < 3) {
-      return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 3");
-    }
+  return make_global_pool(ctx, out, [](const Tensor& x) {
     std::vector<bool> spatial(x.shape().size(), true);
     spatial[0] = spatial[1] = false;
-    return set_output(reduce_tensor<Reduce::kMax>(x, spatial, true), y[0]);
+    return reduce_tensor<Reduce::kMax>(x, spatial, true);
   });
 }
 
@@ -441,22 +436,8 @@ Result<std::unique_ptr<Op>> make_instance_norm(const NodeContext& ctx,
   QL_RETURN_IF_ERROR(ctx.check_attributes({"epsilon"}));
   QL_RETURN_IF_ERROR(ctx.check_arity(3, 3, 1, 1));
   for (size_t i = 0; i < 3; ++i) QL_RETURN_IF_ERROR(ctx.check_dtype(i, {DType::kFloat32}));
-  auto eps = ctx.attr_float("epsilon", 1e-5f);
+  auto eps = read_channel_norm(ctx, 2, 3, out);
   if (!eps) return eps.status();
-  const ValueInfo& xin = ctx.input(0);
-  if (xin.rank_known && xin.dims.size() < 3) {
-    return shape_mismatch("input " + dims_string(xin.dims) + " needs rank >= 3 (N, C, spatial)");
-  }
-  for (size_t i = 1; i < 3; ++i) {
-    const ValueInfo& p = ctx.input(i);
-    if (p.rank_known &&
-        (p.dims.size() != 1 || (xin.rank_known && !same_dim(p.dims[0], xin.dims[1], "").is_ok()))) {
-      return shape_mismatch("input " + std::to_string(i) + " '" + p.name + "' " +
-                            dims_string(p.dims) + " must be [C]");
-    }
-  }
-  out[0] = xin;
-  out[0].constant = false;
   const double epsilon = *eps;
   return make_op([epsilon](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
     const Tensor& x = *in[0];

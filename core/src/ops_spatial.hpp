@@ -63,4 +63,19 @@ Result<Conv2dGeometry> run_geometry(const ConvSetup& s, const Tensor& x, const T
 /// spatial...); the output keeps N and C and has every spatial dimension 1.
 Status global_pool_shape(const NodeContext& ctx, std::vector<ValueInfo>& out);
 
+/// GlobalAveragePool / GlobalMaxPool: global_pool_shape at load, then each run checks the
+/// input's rank and writes pool(x) (a Result<Tensor>) to the output.
+template <class Pool>
+Result<std::unique_ptr<Op>> make_global_pool(const NodeContext& ctx, std::vector<ValueInfo>& out,
+                                             Pool pool) {
+  QL_RETURN_IF_ERROR(global_pool_shape(ctx, out));
+  return make_op([pool](std::span<const Tensor* const> in, std::span<Tensor> y) -> Status {
+    const Tensor& x = *in[0];
+    if (x.rank() < 3) {
+      return shape_mismatch("input " + shape_string(x.shape()) + " needs rank >= 3");
+    }
+    return set_output(pool(x), y[0]);
+  });
+}
+
 }  // namespace quantlab::ops

@@ -7,11 +7,9 @@
 #include "quantlab/ptq.hpp"
 
 namespace quantlab {
+namespace {
 
-Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, const Shape& shape,
-                                                int64_t batch_size) {
-  if (batch_size < 1) return invalid_argument("batchSize must be >= 1");
-  if (shape.empty()) return shape_mismatch("the calibration shape must have rank >= 1");
+Status check_calibration_size(std::span<const float> data, const Shape& shape) {
   auto total = shape_size(shape);
   if (!total) return total.status();
   if (data.size() != *total) {
@@ -19,6 +17,16 @@ Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, con
                           " values but its shape " + shape_string(shape) + " holds " +
                           std::to_string(*total));
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::vector<Tensor>> calibration_batches(std::span<const float> data, const Shape& shape,
+                                                int64_t batch_size) {
+  if (batch_size < 1) return invalid_argument("batchSize must be >= 1");
+  if (shape.empty()) return shape_mismatch("the calibration shape must have rank >= 1");
+  QL_RETURN_IF_ERROR(check_calibration_size(data, shape));
   if (data.empty()) return empty_input("the calibration data is empty: no calibration batch");
   const size_t per = data.size() / static_cast<size_t>(shape[0]);
   std::vector<Tensor> batches;
@@ -51,15 +59,9 @@ Result<std::vector<Tensor>> model_batches(const Model& fp32, std::span<const flo
     batch_size = fixed;
     used[0] = shape[0] / fixed * fixed;
   }
+  QL_RETURN_IF_ERROR(check_calibration_size(data, shape));
   auto total = shape_size(used);
   if (!total) return total.status();
-  auto whole = shape_size(shape);
-  if (!whole) return whole.status();
-  if (data.size() != *whole) {
-    return shape_mismatch("the calibration data has " + std::to_string(data.size()) +
-                          " values but its shape " + shape_string(shape) + " holds " +
-                          std::to_string(*whole));
-  }
   return calibration_batches(data.first(*total), used, batch_size);
 }
 

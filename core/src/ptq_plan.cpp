@@ -252,6 +252,18 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
   auto need_q = [&](const std::string& v) {
     if (!produced_q.count(v)) plan.need_range.insert(v);
   };
+  // A Relu / Clip after `output` folds into its clamp (the output moves past it). A symmetric
+  // grid reaches below 0, so its clamp cannot apply a Relu: the activation then runs in fp32
+  // between DequantizeLinear and QuantizeLinear.
+  auto absorb_activation = [&](std::string& output, float& lo, float& hi) {
+    if (options.activations_symmetric) return;
+    auto act = activation_after(m, uses, consts, output);
+    if (!act) return;
+    plan.nodes[act->node].role = Role::kAbsorbed;
+    lo = act->lo;
+    hi = act->hi;
+    output = g.nodes[act->node].outputs[0];
+  };
   for (size_t idx : plan.order) {
     const OnnxNode& n = g.nodes[idx];
     NodePlan& np = plan.nodes[idx];
@@ -273,15 +285,7 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
         plan.nodes[*absorbed_add].role = Role::kAbsorbed;
         L.output = g.nodes[*absorbed_add].outputs[0];
       }
-      // A symmetric grid reaches below 0, so its clamp cannot apply a Relu: the activation
-      // then runs in fp32 between DequantizeLinear and QuantizeLinear.
-      auto act = options.activations_symmetric ? std::nullopt : activation_after(m, uses, consts, L.output);
-      if (act) {
-        plan.nodes[act->node].role = Role::kAbsorbed;
-        L.act_lo = act->lo;
-        L.act_hi = act->hi;
-        L.output = g.nodes[act->node].outputs[0];
-      }
+      absorb_activation(L.output, L.act_lo, L.act_hi);
       need_q(L.input);
       plan.need_range.insert(L.output);
       produced_q.insert(L.output);
@@ -307,13 +311,7 @@ Result<Plan> make_plan(const OnnxModel& m, const Model& fm, const Constants& con
         produced_q.count(n.inputs[0]) && produced_q.count(n.inputs[1])) {
       np.role = Role::kAdd;
       np.output = n.outputs[0];
-      auto act = options.activations_symmetric ? std::nullopt : activation_after(m, uses, consts, np.output);
-      if (act) {
-        plan.nodes[act->node].role = Role::kAbsorbed;
-        np.act_lo = act->lo;
-        np.act_hi = act->hi;
-        np.output = g.nodes[act->node].outputs[0];
-      }
+      absorb_activation(np.output, np.act_lo, np.act_hi);
       plan.need_range.insert(np.output);
       produced_q.insert(np.output);
       plan.uses_qlinear_add = true;

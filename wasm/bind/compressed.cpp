@@ -1,6 +1,6 @@
 // Bindings of quantlab/compressed.hpp: the compressed model file and CRC-32.
 #include "kmeans.hpp"
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {
@@ -44,7 +44,7 @@ val decode_compressed_js(const val& bytes) {
   if (!m) return error(m.status());
   val o = val::object();
   o.set("tensors", list_out(m->tensors, [](const DecodedTensor& t) {
-    val T = options_out(t.coding);
+    val T = fields_out(t.coding);
     T.set("name", t.name);
     T.set("shape", shape_out(t.shape));
     T.set("values", array_out(t.values));

@@ -1,6 +1,6 @@
 // Bindings of quantlab/deep_compression.hpp: the whole pipeline on a network (the steps
 // one at a time are bound with the network in train.cpp).
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {
@@ -17,32 +17,8 @@ val deep_compression_js(int id, const val& train, const val& test, const val& op
     return result(deep_compression(net, data.train, data.test, *o, progress_in(on_progress)),
                   [](const DeepCompressionReport& r) {
                     val out = val::object();
-                    out.set("stages", list_out(r.stages, [](const StageReport& s) {
-                      val S = val::object();
-                      S.set("stage", s.stage);
-                      S.set("bytes", static_cast<double>(s.bytes));
-                      S.set("ratio", s.ratio);
-                      S.set("accuracy", s.accuracy);
-                      S.set("loss", s.loss);
-                      S.set("entropyBytes", static_cast<double>(s.entropy_bytes));
-                      S.set("entropyRatio", s.entropy_ratio);
-                      return S;
-                    }));
-                    out.set("layers", list_out(r.layers, [](const LayerReport& l) {
-                      val L = val::object();
-                      L.set("param", l.param);
-                      L.set("size", static_cast<double>(l.size));
-                      L.set("kept", static_cast<double>(l.kept));
-                      L.set("bits", l.bits);
-                      L.set("gapBits", l.gap_bits);
-                      L.set("kmeansMse", l.kmeans_mse);
-                      L.set("fp32Bytes", static_cast<double>(l.fp32_bytes));
-                      L.set("prunedBytes", static_cast<double>(l.pruned_bytes));
-                      L.set("quantizedBytes", static_cast<double>(l.quantized_bytes));
-                      L.set("huffmanBytes", static_cast<double>(l.huffman_bytes));
-                      L.set("entropyBytes", static_cast<double>(l.entropy_bytes));
-                      return L;
-                    }));
+                    out.set("stages", fields_out(r.stages));
+                    out.set("layers", fields_out(r.layers));
                     out.set("file", array_out(r.file));
                     return out;
                   });

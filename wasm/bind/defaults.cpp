@@ -1,7 +1,7 @@
 // ql.defaults(): every option struct default-constructed and marshalled, so the JavaScript
 // wrapper and the .d.ts take their defaults from the core (tests/js/defaults.test.mjs).
 // Keys are the methods' option objects, shaped as those methods take them. Also buildInfo.
-#include "options.hpp"
+#include "fields.hpp"
 #include "quantlab/huffman.hpp"
 
 namespace quantlab::bind {

@@ -2,13 +2,11 @@
 // the ideal code lengths they are compared with.
 #include <chrono>
 
-#include "options.hpp"
+#include "fields.hpp"
 #include "quantlab/entropy.hpp"
 
 namespace quantlab::bind {
 namespace {
-
-const char* context_name(EntropyContext c) { return c == EntropyContext::kOrder1 ? "order1" : "order0"; }
 
 /// {bytes, context, scaleBits, lanes, modelBits, headerBytes, tableBytes, payloadBytes}.
 val rans_encode_js(const val& symbols, double alphabet, const val& options) {
@@ -16,15 +14,8 @@ val rans_encode_js(const val& symbols, double alphabet, const val& options) {
   if (!o) return error(o.status());
   const std::vector<uint16_t> s = array_in<uint16_t>(symbols);
   return result(rans_encode(s, static_cast<size_t>(alphabet), *o), [](const RansStream& r) {
-    val out = val::object();
+    val out = fields_out(r);
     out.set("bytes", array_out(r.bytes));
-    out.set("context", std::string(context_name(r.context)));
-    out.set("scaleBits", r.scale_bits);
-    out.set("lanes", r.lanes);
-    out.set("modelBits", r.model_bits);
-    out.set("headerBytes", static_cast<double>(r.header_bytes));
-    out.set("tableBytes", static_cast<double>(r.table_bytes));
-    out.set("payloadBytes", static_cast<double>(r.payload_bytes));
     return out;
   });
 }
@@ -59,16 +50,8 @@ QL_EXPORT("dcRansBenchmark", rans_benchmark_js);
 
 val entropy_statistics_js(const val& symbols, double alphabet) {
   const std::vector<uint16_t> s = array_in<uint16_t>(symbols);
-  return result(entropy_statistics(s, static_cast<size_t>(alphabet)), [](const EntropyStatistics& e) {
-    val o = val::object();
-    o.set("symbols", static_cast<double>(e.symbols));
-    o.set("alphabet", static_cast<double>(e.alphabet));
-    o.set("order0Bits", e.order0_bits);
-    o.set("order1Bits", e.order1_bits);
-    o.set("adaptiveOrder0Bits", e.adaptive_order0_bits);
-    o.set("adaptiveOrder1Bits", e.adaptive_order1_bits);
-    return o;
-  });
+  return result(entropy_statistics(s, static_cast<size_t>(alphabet)),
+                [](const EntropyStatistics& e) { return fields_out(e); });
 }
 QL_EXPORT("dcEntropyStatistics", entropy_statistics_js);
 

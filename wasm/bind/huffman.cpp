@@ -2,7 +2,7 @@
 // codes() until JavaScript disposes them) and one-call compression.
 #include <chrono>
 
-#include "options.hpp"
+#include "fields.hpp"
 #include "quantlab/huffman.hpp"
 
 namespace quantlab::bind {

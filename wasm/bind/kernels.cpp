@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {

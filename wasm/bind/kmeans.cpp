@@ -1,7 +1,7 @@
 // Bindings of quantlab/kmeans.hpp: k-means weight quantization and codebooks.
 #include "kmeans.hpp"
 
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 

@@ -1,11 +1,11 @@
 // Bindings of quantlab/linear.hpp: linear quantization, calibration, per-channel params.
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {
 
 val params_list_out(const std::vector<QuantParams>& v) {
-  return list_out(v, [](const QuantParams& p) { return options_out(p); });
+  return list_out(v, [](const QuantParams& p) { return fields_out(p); });
 }
 
 val integer_range_js(const val& spec) {
@@ -23,36 +23,34 @@ QL_EXPORT("integerRange", integer_range_js);
 val params_from_range_js(float r_min, float r_max, const val& spec) {
   auto s = options_in<QuantSpec>(spec);
   if (!s) return error(s.status());
-  return result(params_from_range(r_min, r_max, *s), [](const QuantParams& p) { return options_out(p); });
+  return result(params_from_range(r_min, r_max, *s), [](const QuantParams& p) { return fields_out(p); });
 }
 QL_EXPORT("paramsFromRange", params_from_range_js);
 
-val quantize_js(const val& data, const val& params) {
+/// fn(values, params) on a typed array and a QuantParams object, its result through out.
+template <class In, class Fn, class Out>
+val with_params(const val& data, const val& params, Fn fn, Out out) {
   auto p = options_in<QuantParams>(params);
   if (!p) return error(p.status());
-  return result(quantize(array_in<float>(data), *p), [](const auto& q) { return array_out(q); });
+  return result(fn(array_in<In>(data), *p), out);
+}
+
+val quantize_js(const val& data, const val& params) {
+  return with_params<float>(data, params, [](const auto& x, const QuantParams& p) { return quantize(x, p); },
+                            [](const auto& q) { return array_out(q); });
 }
 QL_EXPORT("quantize", quantize_js);
 
 val dequantize_js(const val& q, const val& params) {
-  auto p = options_in<QuantParams>(params);
-  if (!p) return error(p.status());
-  return result(dequantize(array_in<int32_t>(q), *p), [](const auto& r) { return array_out(r); });
+  return with_params<int32_t>(q, params, [](const auto& x, const QuantParams& p) { return dequantize(x, p); },
+                              [](const auto& r) { return array_out(r); });
 }
 QL_EXPORT("dequantize", dequantize_js);
 
 val quantization_error_js(const val& data, const val& params) {
-  auto p = options_in<QuantParams>(params);
-  if (!p) return error(p.status());
-  return result(quantization_error(array_in<float>(data), *p), [](const ErrorSplit& e) {
-    val o = val::object();
-    o.set("roundMse", e.round_mse);
-    o.set("clipMse", e.clip_mse);
-    o.set("totalMse", e.total_mse);
-    o.set("clipped", static_cast<double>(e.clipped));
-    o.set("count", static_cast<double>(e.count));
-    return o;
-  });
+  return with_params<float>(data, params,
+                            [](const auto& x, const QuantParams& p) { return quantization_error(x, p); },
+                            [](const ErrorSplit& e) { return fields_out(e); });
 }
 QL_EXPORT("quantizationError", quantization_error_js);
 

@@ -1,7 +1,7 @@
 // The marshalling layer of the Embind module, written once for every binding file:
 // results and errors ({value} | {code, message}), typed arrays and tensors in and out
 // (copies, never views into wasm memory, which memory growth would detach), enums by one
-// name table each, option structs by one field list each (options.hpp), handle registries,
+// name table each, option and result structs by one field list each (fields.hpp), handle registries,
 // and progress callbacks. No algorithm, default or check beyond "is this a number" lives
 // here or in the binding files.
 #pragma once
@@ -115,7 +115,7 @@ Result<Tensor> tensor_in(const val& data, const Shape& shape, const std::string&
 /// {data, shape, dtype}.
 val tensor_out(const Tensor& t);
 
-// --- Enums: one name table each (options.hpp) -------------------------------------------------
+// --- Enums: one name table each (fields.hpp) -------------------------------------------------
 
 template <class E>
 struct EnumName {
@@ -123,7 +123,7 @@ struct EnumName {
   const char* name;
 };
 
-/// Specialized in options.hpp: `static constexpr EnumName<E> names[]` (the first name of a
+/// Specialized in fields.hpp: `static constexpr EnumName<E> names[]` (the first name of a
 /// value is its canonical spelling, later ones are accepted aliases) and `what`, the enum's
 /// name in error messages.
 template <class E>
@@ -157,9 +157,9 @@ const char* enum_name(E e) {
   return "";
 }
 
-// --- Option structs: one field list each (options.hpp) ----------------------------------------
+// --- Option and result structs: one field list each (fields.hpp) -----------------------------
 
-/// Specialized in options.hpp: `template <class F> static void visit(T& t, F& f)` calls
+/// Specialized in fields.hpp: `template <class F> static void visit(T& t, F& f)` calls
 /// f("jsName", t.member) for each field, in the order of the .d.ts.
 template <class T>
 struct Fields {
@@ -298,9 +298,8 @@ val value_out(T&& x) {
     for (size_t i = 0; i < U::count; ++i) a.set(i, static_cast<double>(*x.v[i]));
     return a;
   } else if constexpr (Fields<U>::defined) {
-    U copy = x;
     FieldWriter<Shortest> w;
-    Fields<U>::visit(copy, w);
+    Fields<U>::visit(const_cast<U&>(static_cast<const U&>(x)), w);  // the writer only reads
     return w.object;
   } else {
     return list_out(x, [](const auto& item) { return value_out<Shortest>(item); });
@@ -309,8 +308,15 @@ val value_out(T&& x) {
 
 /// The struct as a JS object with its JS field names (results: floats exactly).
 template <class T>
-val options_out(const T& t) {
+val fields_out(const T& t) {
   return value_out<false>(t);
+}
+
+/// Sets the struct's listed fields on an existing JS object o (results: floats exactly).
+template <class T>
+void fields_into(val& o, const T& t) {
+  FieldWriter<false> w{o};
+  Fields<T>::visit(const_cast<T&>(t), w);
 }
 
 /// The struct's defaults as a JS object (ql.defaults(): floats shortest).

@@ -1,6 +1,6 @@
 // Bindings of quantlab/model.hpp: ONNX import and the model runtime. A loaded model stays
 // in models() until JavaScript disposes it.
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 

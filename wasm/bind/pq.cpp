@@ -1,7 +1,7 @@
 // Bindings of quantlab/pq.hpp: product quantization of a weight matrix, its input
 // statistics (the activation-aware objective), decoding, byte accounting, inference from
 // the codes, and the network pipeline.
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {
@@ -13,14 +13,6 @@ val codes_out(const PQLayer& l) {
     return array_out(c);
   }
   return array_out(l.codes);
-}
-
-val storage_out(const PQStorage& s) {
-  val o = val::object();
-  o.set("indices", static_cast<double>(s.index_bytes));
-  o.set("codebook", static_cast<double>(s.codebook_bytes));
-  o.set("total", static_cast<double>(s.total()));
-  return o;
 }
 
 /// {rows, cols, d, k, M, nbits, precision, codebook (k, d), codes (rows, M), bytes, ratio}.
@@ -36,7 +28,7 @@ val layer_out(const PQLayer& l) {
   o.set("codebook", array_out(l.codebook));
   o.set("codes", codes_out(l));
   const PQStorage s = pq_storage(l);
-  o.set("bytes", storage_out(s));
+  o.set("bytes", fields_out(s));
   const double fp32 = 4.0 * static_cast<double>(l.rows) * static_cast<double>(l.cols);
   o.set("ratio", s.total() ? fp32 / static_cast<double>(s.total()) : 0.0);
   return o;
@@ -100,10 +92,7 @@ val pq_quantize_js(const val& weights, double rows, double cols, const val& opti
                             progress_in(on_progress), cancel_in(cancel)),
                 [](const PQResult& r) {
                   val out = layer_out(r.layer);
-                  out.set("weightMse", r.weight_mse);
-                  out.set("objective", r.objective);
-                  out.set("iterations", r.iterations);
-                  out.set("reseeded", r.reseeded);
+                  fields_into(out, r);
                   return out;
                 });
 }
@@ -116,7 +105,7 @@ val pq_storage_js(double subvectors, int k, int d, const val& precision) {
     if (!e) return error(e.status());
     p = *e;
   }
-  return ok(storage_out(pq_storage(static_cast<int64_t>(subvectors), k, d, p)));
+  return ok(fields_out(pq_storage(static_cast<int64_t>(subvectors), k, d, p)));
 }
 QL_EXPORT("pqStorage", pq_storage_js);
 
@@ -175,30 +164,9 @@ val pq_compress_js(int id, const val& train, const val& test, const val& options
     if (!o) return error(o.status());
     return result(pq_compress(net, data.train, data.test, *o, progress_in(on_progress), cancel_in(cancel)),
                   [](const PQCompressionReport& r) {
-                    val out = val::object();
-                    out.set("layers", list_out(r.layers, [](const PQLayerReport& l) {
-                      val L = val::object();
-                      L.set("param", l.param);
-                      L.set("d", l.d);
-                      L.set("k", l.k);
-                      L.set("weights", static_cast<double>(l.weights));
-                      L.set("fp32Bytes", static_cast<double>(l.fp32_bytes));
-                      L.set("bytes", storage_out(l.storage));
-                      L.set("weightMse", l.weight_mse);
-                      L.set("outputMse", l.output_mse);
-                      L.set("objective", l.objective);
-                      L.set("seconds", l.seconds);
-                      return L;
-                    }));
+                    val out = fields_out(r);
                     out.set("pq", list_out(r.pq, layer_out));
-                    out.set("fp32Bytes", static_cast<double>(r.fp32_bytes));
-                    out.set("bytes", static_cast<double>(r.bytes));
-                    out.set("ratio", r.ratio);
                     out.set("file", array_out(r.file));
-                    out.set("fileAccuracy", r.file_accuracy);
-                    out.set("fp32Accuracy", r.fp32_accuracy);
-                    out.set("accuracy", r.accuracy);
-                    out.set("accuracyFt", r.accuracy_ft);
                     return out;
                   });
   });

@@ -1,5 +1,5 @@
 // Bindings of quantlab/prune.hpp: magnitude pruning masks, schedules, relative indices.
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {

@@ -1,7 +1,7 @@
 // Bindings of quantlab/ptq.hpp: post-training static quantization of a loaded model. The
 // PtqResult stays in ptq_results() (report, ONNX export); its int8 graph is loaded as an
 // ordinary Model in models(), so JavaScript wraps it in a normal Model handle.
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {
@@ -12,13 +12,7 @@ Registry<PtqResult>& ptq_results() {
 }
 
 val layer_out(const PtqLayerReport& L) {
-  val o = val::object();
-  o.set("name", L.name);
-  o.set("opType", L.op_type);
-  o.set("inputScale", L.input_scale);
-  o.set("inputZeroPoint", L.input_zero_point);
-  o.set("outputScale", L.output_scale);
-  o.set("outputZeroPoint", L.output_zero_point);
+  val o = fields_out(L);
   val range = val::array();
   range.set(0, L.output_range.r_min);
   range.set(1, L.output_range.r_max);
@@ -28,41 +22,18 @@ val layer_out(const PtqLayerReport& L) {
   o.set("multipliers", array_out(L.multipliers));
   o.set("m0", array_out(L.m0));
   o.set("shift", array_out(L.shift));
-  o.set("mse", L.mse);
-  o.set("sqnrDb", L.sqnr_db);
-  o.set("weightBits", L.weight_bits);
-  o.set("perChannel", L.per_channel);
-  return o;
-}
-
-val range_out(const PtqValueRange& r) {
-  val o = val::object();
-  o.set("value", r.value);
-  o.set("min", r.range.r_min);
-  o.set("max", r.range.r_max);
-  o.set("scale", r.params.scale);
-  o.set("zeroPoint", r.params.zero_point);
-  o.set("given", r.given);
   return o;
 }
 
 val sensitivity_out(const SensitivityReport& r) {
-  val o = val::object();
+  val o = fields_out(r);
   o.set("layers", list_out(r.layers, [](const LayerSensitivity& l) {
-    val x = val::object();
-    x.set("name", l.name);
-    x.set("opType", l.op_type);
-    x.set("weights", static_cast<double>(l.weights));
+    val x = fields_out(l);
     x.set("bits", array_out(l.bits));
     x.set("sqnrDb", array_out(l.sqnr_db));
     x.set("accuracy", array_out(l.accuracy));
-    x.set("accumulatedSqnrDb", l.accumulated_sqnr_db);
     return x;
   }));
-  o.set("allSqnrDb", r.all_sqnr_db);
-  o.set("fp32Accuracy", r.fp32_accuracy);
-  o.set("allAccuracy", r.all_accuracy);
-  o.set("samples", static_cast<double>(r.samples));
   return o;
 }
 
@@ -84,7 +55,7 @@ val ptq_quantize_js(int model_id, const val& data, const val& shape, const val& 
   out.set("modelId", models().add(std::move(*loaded)));
   out.set("foldedBatchNorms", q->folded_batch_norms);
   out.set("report", list_out(q->layers, layer_out));
-  out.set("ranges", list_out(q->ranges, range_out));
+  out.set("ranges", list_out(q->ranges, [](const PtqValueRange& r) { return fields_out(r); }));
   out.set("id", ptq_results().add(std::move(*q)));
   return ok(out);
 }
@@ -147,7 +118,7 @@ val ptq_mixed_precision_js(int model_id, const val& data, const val& shape, cons
     auto r = ptq_mixed_precision(m, x, s, o, mo, l);
     if (!r) return error(r.status());
     val out = val::object();
-    out.set("layers", list_out(r->layers, [](const PtqLayerOptions& p) { return options_out(p); }));
+    out.set("layers", list_out(r->layers, [](const PtqLayerOptions& p) { return fields_out(p); }));
     out.set("sensitivity", sensitivity_out(r->sensitivity));
     out.set("sqnrDb", r->sqnr_db);
     out.set("accuracy", r->accuracy);

@@ -1,6 +1,6 @@
 // Bindings of quantlab/requantize.hpp and requantize_array.hpp: multipliers and
 // requantization of accumulator arrays.
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 namespace {

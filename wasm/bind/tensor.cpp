@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "options.hpp"
+#include "fields.hpp"
 #include "quantlab/tensor.hpp"
 
 namespace quantlab::bind {

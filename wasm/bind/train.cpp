@@ -2,7 +2,7 @@
 // disposes them), their parameters, training, evaluation, pruning and weight sharing of
 // one parameter at a time (deep_compression.hpp's steps), ONNX and compressed-file export.
 #include "kmeans.hpp"
-#include "options.hpp"
+#include "fields.hpp"
 
 namespace quantlab::bind {
 

@@ -1,7 +1,9 @@
-// The JavaScript names of the core's enums and option structs, each spelled once: one name
-// table per enum and one field list per option struct. Defaults and checks stay in the
-// structs (core/include/quantlab/*.hpp); options_in() reads a JS object over a
-// default-constructed struct and options_out() writes one back (ql.defaults()).
+// The JavaScript names of the core's enums, option structs and result structs, each spelled
+// once: one name table per enum and one field list per struct. Defaults and checks stay in
+// the structs (core/include/quantlab/*.hpp); options_in() reads a JS object over a
+// default-constructed struct, defaults_out() writes one back (ql.defaults()), and
+// fields_out() / fields_into() write results (floats exactly). A result's list leaves out the
+// fields that need a typed array or a handle; each binding sets those itself.
 #pragma once
 
 #include "marshal.hpp"
@@ -416,5 +418,181 @@ inline Status datasets_in(const val& train, const val& test, const val& options,
   QL_RETURN_IF_ERROR(validate_dataset(out.train));
   return validate_dataset(out.test);
 }
+
+// --- Result structs -----------------------------------------------------------------------
+template <> struct EnumTable<EntropyContext> {
+  static constexpr const char* what = "entropy context";
+  static constexpr EnumName<EntropyContext> names[] = {{EntropyContext::kOrder0, "order0"},
+                                                       {EntropyContext::kOrder1, "order1"}};
+};
+
+template <> struct Fields<ErrorSplit> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const ErrorSplit& e, F& f) {
+    f("roundMse", e.round_mse);
+    f("clipMse", e.clip_mse);
+    f("totalMse", e.total_mse);
+    f("clipped", e.clipped);
+    f("count", e.count);
+  }
+};
+
+template <> struct Fields<EntropyStatistics> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const EntropyStatistics& e, F& f) {
+    f("symbols", e.symbols);
+    f("alphabet", e.alphabet);
+    f("order0Bits", e.order0_bits);
+    f("order1Bits", e.order1_bits);
+    f("adaptiveOrder0Bits", e.adaptive_order0_bits);
+    f("adaptiveOrder1Bits", e.adaptive_order1_bits);
+  }
+};
+
+/// bytes: a Uint8Array, set by the binding.
+template <> struct Fields<RansStream> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const RansStream& r, F& f) {
+    f("context", r.context);
+    f("scaleBits", r.scale_bits);
+    f("lanes", r.lanes);
+    f("modelBits", r.model_bits);
+    f("headerBytes", r.header_bytes);
+    f("tableBytes", r.table_bytes);
+    f("payloadBytes", r.payload_bytes);
+  }
+};
+
+template <> struct Fields<StageReport> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const StageReport& s, F& f) {
+    f("stage", s.stage);
+    f("bytes", s.bytes);
+    f("ratio", s.ratio);
+    f("accuracy", s.accuracy);
+    f("loss", s.loss);
+    f("entropyBytes", s.entropy_bytes);
+    f("entropyRatio", s.entropy_ratio);
+  }
+};
+
+template <> struct Fields<LayerReport> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const LayerReport& l, F& f) {
+    f("param", l.param);
+    f("size", l.size);
+    f("kept", l.kept);
+    f("bits", l.bits);
+    f("gapBits", l.gap_bits);
+    f("kmeansMse", l.kmeans_mse);
+    f("fp32Bytes", l.fp32_bytes);
+    f("prunedBytes", l.pruned_bytes);
+    f("quantizedBytes", l.quantized_bytes);
+    f("huffmanBytes", l.huffman_bytes);
+    f("entropyBytes", l.entropy_bytes);
+  }
+};
+
+template <> struct Fields<PQStorage> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const PQStorage& s, F& f) {
+    f("indices", s.index_bytes);
+    f("codebook", s.codebook_bytes);
+    f("total", s.total());
+  }
+};
+
+/// layer: the PQLayer with its typed arrays, written by the binding.
+template <> struct Fields<PQResult> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const PQResult& r, F& f) {
+    f("weightMse", r.weight_mse);
+    f("objective", r.objective);
+    f("iterations", r.iterations);
+    f("reseeded", r.reseeded);
+  }
+};
+
+template <> struct Fields<PQLayerReport> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const PQLayerReport& l, F& f) {
+    f("param", l.param);
+    f("d", l.d);
+    f("k", l.k);
+    f("weights", l.weights);
+    f("fp32Bytes", l.fp32_bytes);
+    f("bytes", l.storage);
+    f("weightMse", l.weight_mse);
+    f("outputMse", l.output_mse);
+    f("objective", l.objective);
+    f("seconds", l.seconds);
+  }
+};
+
+/// pq (the layers with their typed arrays) and file: set by the binding.
+template <> struct Fields<PQCompressionReport> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const PQCompressionReport& r, F& f) {
+    f("layers", r.layers);
+    f("fp32Bytes", r.fp32_bytes);
+    f("bytes", r.bytes);
+    f("ratio", r.ratio);
+    f("fileAccuracy", r.file_accuracy);
+    f("fp32Accuracy", r.fp32_accuracy);
+    f("accuracy", r.accuracy);
+    f("accuracyFt", r.accuracy_ft);
+  }
+};
+
+/// outputRange, rangeNote and the per-channel typed arrays: set by the binding.
+template <> struct Fields<PtqLayerReport> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const PtqLayerReport& L, F& f) {
+    f("name", L.name);
+    f("opType", L.op_type);
+    f("inputScale", L.input_scale);
+    f("inputZeroPoint", L.input_zero_point);
+    f("outputScale", L.output_scale);
+    f("outputZeroPoint", L.output_zero_point);
+    f("mse", L.mse);
+    f("sqnrDb", L.sqnr_db);
+    f("weightBits", L.weight_bits);
+    f("perChannel", L.per_channel);
+  }
+};
+
+template <> struct Fields<PtqValueRange> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const PtqValueRange& r, F& f) {
+    f("value", r.value);
+    f("min", r.range.r_min);
+    f("max", r.range.r_max);
+    f("scale", r.params.scale);
+    f("zeroPoint", r.params.zero_point);
+    f("given", r.given);
+  }
+};
+
+/// bits, sqnrDb, accuracy (typed arrays): set by the binding.
+template <> struct Fields<LayerSensitivity> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const LayerSensitivity& l, F& f) {
+    f("name", l.name);
+    f("opType", l.op_type);
+    f("weights", l.weights);
+    f("accumulatedSqnrDb", l.accumulated_sqnr_db);
+  }
+};
+
+/// layers: set by the binding.
+template <> struct Fields<SensitivityReport> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const SensitivityReport& r, F& f) {
+    f("allSqnrDb", r.all_sqnr_db);
+    f("fp32Accuracy", r.fp32_accuracy);
+    f("allAccuracy", r.all_accuracy);
+    f("samples", r.samples);
+  }
+};
 
 }  // namespace quantlab::bind
