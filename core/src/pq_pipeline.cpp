@@ -11,6 +11,7 @@
 #include <random>
 
 #include "dc_random.hpp"
+#include "train_internal.hpp"
 #include "quantlab/compressed.hpp"
 #include "quantlab/pq.hpp"
 
@@ -70,19 +71,6 @@ Result<std::vector<ResolvedLayer>> resolve_plan(const Network& net, const PQComp
   }
   std::sort(out.begin(), out.end(), [](const ResolvedLayer& a, const ResolvedLayer& b) { return a.layer < b.layer; });
   return out;
-}
-
-/// Normalized images idx of data as [n, c, h, w] (as the training engine's batches).
-Tensor gather(const ImageDataset& d, std::span<const uint32_t> idx, std::vector<uint8_t>& labels) {
-  const size_t per = static_cast<size_t>(d.channels * d.height * d.width);
-  std::vector<float> v(idx.size() * per);
-  labels.resize(idx.size());
-  for (size_t n = 0; n < idx.size(); ++n) {
-    const uint8_t* src = d.images.data() + static_cast<size_t>(idx[n]) * per;
-    for (size_t i = 0; i < per; ++i) v[n * per + i] = (static_cast<float>(src[i]) / 255.0f - d.mean) / d.std;
-    labels[n] = d.labels[idx[n]];
-  }
-  return Tensor::from<float>({static_cast<int64_t>(idx.size()), d.channels, d.height, d.width}, std::move(v));
 }
 
 Result<Tensor> run_layer(const Network& net, size_t li, const Tensor& x) {
@@ -268,7 +256,7 @@ Result<PQCompressionReport> pq_compress(Network& net, const ImageDataset& train,
           return cancelled("pq_compress: cancelled");
         }
         const size_t len = std::min(bs, n - first);
-        Tensor x = gather(train, std::span<const uint32_t>(order.data() + first, len), labels);
+        Tensor x = train_internal::gather_batch(train, std::span<const uint32_t>(order.data() + first, len), labels);
         auto loss = trainer.step(x, labels);
         if (!loss) {
           clear_codebooks(net, *plan);

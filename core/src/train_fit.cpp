@@ -37,9 +37,7 @@ Status validate_dataset(const ImageDataset& d) {
   return Status::ok();
 }
 
-namespace {
-
-Tensor gather_batch(const ImageDataset& d, std::span<const uint32_t> idx, std::vector<uint8_t>& labels) {
+Tensor train_internal::gather_batch(const ImageDataset& d, std::span<const uint32_t> idx, std::vector<uint8_t>& labels) {
   const size_t per = static_cast<size_t>(d.channels * d.height * d.width);
   std::vector<float> v(idx.size() * per);
   labels.resize(idx.size());
@@ -51,8 +49,6 @@ Tensor gather_batch(const ImageDataset& d, std::span<const uint32_t> idx, std::v
   }
   return Tensor::from<float>({static_cast<int64_t>(idx.size()), d.channels, d.height, d.width}, std::move(v));
 }
-
-}  // namespace
 
 Result<Tensor> dataset_batch(const ImageDataset& data, int64_t first, int64_t n) {
   QL_RETURN_IF_ERROR(validate_dataset(data));

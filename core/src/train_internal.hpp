@@ -40,5 +40,8 @@ double softmax_cross_entropy(const std::vector<float>& logits, size_t B, size_t 
                              std::vector<uint8_t>* predictions);
 /// Labels: one per sample, each < C.
 Status check_labels(std::span<const uint8_t> labels, size_t B, size_t C);
+/// Normalized images idx of d as [n, c, h, w] and their labels (the training batches; also the
+/// PQ pipeline's fine-tuning batches).
+Tensor gather_batch(const ImageDataset& d, std::span<const uint32_t> idx, std::vector<uint8_t>& labels);
 
 }  // namespace quantlab::train_internal
