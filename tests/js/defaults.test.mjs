@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { load } from '../../wasm/quantlab.mjs';
 
 // The entry and the files it re-exports.
-const dts = ['quantlab.d.ts', 'types/compression.d.ts', 'types/handle.d.ts']
+const dts = ['quantlab.d.ts', 'types/compression.d.ts', 'types/handle.d.ts', 'types/pq.d.ts']
   .map((f) => readFileSync(new URL(`../../wasm/${f}`, import.meta.url), 'utf8')).join('\n');
 
 /** name -> {parents, members: name -> {optional, doc}} of every interface in the .d.ts. */

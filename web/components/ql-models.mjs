@@ -347,15 +347,21 @@ export class QlModels extends Lesson {
       '<th>M<sub>0</sub></th><th>shift</th><th>weight bits</th><th>SQNR dB</th></tr>' + rows.join('');
   }
 
+  /** The element and summary of result section `name`, both emptied when there is no result. */
+  #section(name, result) {
+    const table = this.$(`[data-testid=${name}]`);
+    const summary = this.$(`[data-testid=${name}-summary]`);
+    if (!result) {
+      table.innerHTML = '';
+      summary.textContent = '';
+    }
+    return { table, summary };
+  }
+
   /** fp32 and int8 confusion matrices side by side; a cell where int8 differs is outlined. */
   #renderConfusion(fp32, int8) {
-    const box = this.$('[data-testid=confusion]');
-    const summary = this.$('[data-testid=confusion-summary]');
-    if (!fp32) {
-      box.innerHTML = '';
-      summary.textContent = '';
-      return;
-    }
+    const { table: box, summary } = this.#section('confusion', fp32);
+    if (!fp32) return;
     const classes = this.#meta?.dataset.classes ?? Array.from({ length: 10 }, (_, i) => String(i));
     const n = classes.length;
     const grid = (m, title, other) => {
@@ -422,13 +428,8 @@ export class QlModels extends Lesson {
 
   /** The sensitivity table: SQNR bars at 8, 4 and 2 bits on one scale, accuracies, accumulated SQNR. */
   #renderSensitivity(s) {
-    const table = this.$('[data-testid=sensitivity]');
-    const summary = this.$('[data-testid=sensitivity-summary]');
-    if (!s) {
-      table.innerHTML = '';
-      summary.textContent = '';
-      return;
-    }
+    const { table, summary } = this.#section('sensitivity', s);
+    if (!s) return;
     summary.textContent = `${s.samples} calibration images: fp32 accuracy ${pct(100 * s.fp32Accuracy)}, every layer int8 ` +
       `${pct(100 * s.allAccuracy)}, output SQNR ${s.allSqnrDb.toFixed(1)} dB.`;
     const top = Math.max(...s.layers.flatMap((l) => [...l.sqnrDb]).filter(Number.isFinite), 1);
@@ -446,13 +447,8 @@ export class QlModels extends Lesson {
 
   /** Per-node times of both graphs, with bars on one scale. */
   #renderLatency(p) {
-    const table = this.$('[data-testid=latency]');
-    const summary = this.$('[data-testid=latency-summary]');
-    if (!p) {
-      table.innerHTML = '';
-      summary.textContent = '';
-      return;
-    }
+    const { table, summary } = this.#section('latency', p);
+    if (!p) return;
     const total = (list) => list.reduce((a, l) => a + l.ms, 0);
     const edges = p.int8.filter((l) => l.opType === 'QuantizeLinear' || l.opType === 'DequantizeLinear');
     summary.textContent = `Batch of ${p.batch} images, minimum of ${p.reps} runs: fp32 ${total(p.fp32).toFixed(2)} ms, ` +
