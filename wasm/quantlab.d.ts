@@ -608,9 +608,24 @@ export class QuantizedModel extends Handle {
   readonly ranges: PtqValueRange[];
   readonly foldedBatchNorms: number;
   /** The .onnx bytes: 'qoperator' (default) or 'qdq'. activations 'uint8' (default) writes
-   * int8 activations as uint8 (q + 128, Z + 128: identical outputs), which onnxruntime runs
-   * exactly and fast; 'as-quantized' keeps them. */
+   * int8 activations as uint8 (q + 128, Z + 128: identical outputs but through QLinearAdd),
+   * which onnxruntime runs fast; 'as-quantized' keeps them. exportChecks says which exports
+   * onnxruntime reproduces exactly. */
   toOnnx(form?: 'qoperator' | 'qdq', options?: { activations?: 'uint8' | 'as-quantized' }): Uint8Array;
+  /** What onnxruntime reproduces of each of the four exports, and why not. */
+  readonly exportChecks: ExportCheck[];
+}
+
+/** One export of a QuantizedModel and whether onnxruntime reproduces its outputs. */
+export interface ExportCheck {
+  form: 'qoperator' | 'qdq';
+  activations: 'uint8' | 'as-quantized';
+  /** 'exact': bit for bit; 'cpu-dependent': bit for bit where onnxruntime's CPU kernels have
+   * VNNI (x86-64 AVX-512 VNNI / AVX-VNNI) or on ARM, not on AVX2 without VNNI; 'inexact': a
+   * few values may move by one quantization step. */
+  exactness: 'exact' | 'cpu-dependent' | 'inexact';
+  /** Each cause, with the option that avoids it; empty when exact. */
+  reasons: string[];
 }
 
 export interface Quantlab {

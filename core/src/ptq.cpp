@@ -288,6 +288,7 @@ Result<PtqResult> quantize_static(const Model& fp32, std::span<const Tensor> cal
   OnnxModel folded = fp32.onnx();
   Constants consts(folded.graph);
   result.folded_batch_norms = fold_batch_norms(folded, consts);
+  result.requant_mode = options.requant_mode;
   ModelOptions calib_options;
   calib_options.fuse_activations = false;  // every activation is observed
   auto fm = Model::from_onnx(folded, calib_options);

@@ -73,6 +73,21 @@ const vnni = /\b(avx512_vnni|avx_vnni)\b/.test((() => {
   }
 })());
 
+/**
+ * The claim q.exportChecks makes for this export must hold: 'exact' (and 'cpu-dependent'
+ * where the CPU has VNNI) means no differing value. Returns the claim.
+ */
+function holdsClaim(q, form, activations, c, what) {
+  const claim = q.exportChecks.find((e) => e.form === form && e.activations === activations);
+  assert.ok(claim, `${what}: no export check for ${form} / ${activations}`);
+  if (claim.exactness === 'exact' || (claim.exactness === 'cpu-dependent' && vnni)) {
+    assert.equal(c.differ, 0, `${what} ${form} ${activations}: exportChecks says ${claim.exactness}, ` +
+      `but ${c.differ} values differ (max ${c.maxDiff})`);
+  }
+  assert.equal(claim.exactness === 'exact', claim.reasons.length === 0, `${what}: ${JSON.stringify(claim)}`);
+  return claim;
+}
+
 describe('ONNX export checked by onnxruntime-node', async () => {
   const ql = await load({ simd: true });
   const table = [];
@@ -92,6 +107,9 @@ describe('ONNX export checked by onnxruntime-node', async () => {
             const theirs = await ortRun(q.toOnnx(form), info.input_name, testImages, [TEST, 1, 28, 28]);
             const c = compare(ours, theirs, 10);
             table.push({ model: info.name, activations: `${activations}->u8`, weights: '8-bit', form, ...c });
+            const claim = holdsClaim(q, form, 'uint8', c, info.name);
+            // Full-range weights on uint8: the one CPU-dependent case (AVX2 without VNNI).
+            assert.equal(claim.exactness, 'cpu-dependent', JSON.stringify(claim));
             if (vnni) assert.equal(c.differ, 0, `${info.name} ${activations} ${form}: ${c.differ} logits differ (max ${c.maxDiff})`);
             else assert.ok(c.agreement >= 90, `${info.name} ${activations} ${form}: top-1 agreement ${c.agreement}%`);
           }
@@ -114,6 +132,9 @@ describe('ONNX export checked by onnxruntime-node', async () => {
               const theirs = await ortRun(q.toOnnx(form, AS_QUANTIZED), info.input_name, testImages, [TEST, 1, 28, 28]);
               const c = compare(ours, theirs, 10);
               table.push({ model: info.name, activations, weights: '7-bit', form, ...c });
+              const claim = holdsClaim(q, form, 'as-quantized', c, info.name);
+              assert.equal(claim.exactness, form === 'qdq' && activations === 'int8' ? 'inexact' : 'exact',
+                JSON.stringify(claim));
               if (form === 'qdq' && activations === 'int8') {
                 // onnxruntime does not turn every int8-activation QDQ group back into the
                 // integer operator: a handful of logits (about 0.05%) move by one output step.
@@ -138,6 +159,7 @@ describe('ONNX export checked by onnxruntime-node', async () => {
             const theirs = await ortRun(q.toOnnx('qoperator', AS_QUANTIZED), info.input_name, testImages, [TEST, 1, 28, 28]);
             const c = compare(ours, theirs, 10);
             table.push({ model: info.name, activations, weights: '8-bit', form: 'qoperator', ...c });
+            holdsClaim(q, 'qoperator', 'as-quantized', c, info.name);
             if (activations === 'int8') {
               // s8s8 on this machine: exact even with full-range weights.
               assert.equal(c.differ, 0, `${c.differ} logits differ (max ${c.maxDiff})`);
@@ -198,6 +220,9 @@ describe('ONNX export checked by onnxruntime-node', async () => {
             const theirs = await ortRun(q.toOnnx(form, AS_QUANTIZED), 'input', held, [2, 3, 224, 224]);
             const c = compare(ours, theirs, 1000);
             table.push({ model: 'mobilenetv2', activations, weights: '7-bit', form, ...c });
+            const claim = holdsClaim(q, form, 'as-quantized', c, 'mobilenetv2');
+            assert.equal(claim.exactness, form === 'qdq' && activations === 'int8' ? 'inexact' : 'exact',
+              JSON.stringify(claim));
             // onnxruntime turns uint8 QDQ groups back into exactly the QOperator arithmetic,
             // not all int8 ones (a few values move by a step, which this chaotic network
             // spreads to every logit): that case is reported, not asserted.
@@ -206,12 +231,45 @@ describe('ONNX export checked by onnxruntime-node', async () => {
             // multiply-adds): with ONNX's unfused formula 558 of 2,000 logits differed.
             assert.equal(c.differ, 0, `${form}: ${c.differ} of ${ours.length} logits differ (max ${c.maxDiff})`);
           }
+          // int8 activations re-expressed as uint8 (the default export) pass 10 QLinearAdds:
+          // the report says the export is not exact, and why.
+          const theirs = await ortRun(q.toOnnx('qoperator'), 'input', held, [2, 3, 224, 224]);
+          const c = compare(ours, theirs, 1000);
+          table.push({ model: 'mobilenetv2', activations: `${activations}->u8`, weights: '7-bit', form: 'qoperator', ...c });
+          const claim = holdsClaim(q, 'qoperator', 'uint8', c, 'mobilenetv2');
+          if (activations === 'int8') {
+            assert.equal(claim.exactness, 'inexact');
+            assert.ok(claim.reasons.some((r) => r.includes('QLinearAdd')), JSON.stringify(claim));
+          } else {
+            assert.equal(claim.exactness, 'exact', JSON.stringify(claim));
+          }
         } finally {
           q.dispose();
         }
       }
       fp32.dispose();
     });
+
+  test('exportChecks: integer requantization is reported as not reproducible in onnxruntime', async () => {
+    const info = models.models.find((m) => m.name === 'lenet5');
+    const fp32 = ql.loadModel(modelBytes(info.name));
+    const q = ql.quantizeModel(fp32, calibration, [CALIB, 1, 28, 28],
+      { requantMode: 'fixed-point', reduceRange: true });
+    try {
+      const checks = q.exportChecks;
+      assert.equal(checks.length, 4);
+      for (const e of checks) {
+        assert.equal(e.exactness, 'inexact', JSON.stringify(e));
+        assert.ok(e.reasons[0].includes("requantMode 'fp32'"), e.reasons[0]);
+      }
+      const c = compare(q.model.run(testImages, [TEST, 1, 28, 28]).data,
+        await ortRun(q.toOnnx('qoperator'), info.input_name, testImages, [TEST, 1, 28, 28]), 10);
+      table.push({ model: info.name, activations: 'int8->u8', weights: '7-bit, fixed-point', form: 'qoperator', ...c });
+    } finally {
+      q.dispose();
+      fp32.dispose();
+    }
+  });
 
   test('summary', () => {
     console.log('[export] onnxruntime-node vs quantlab int8 (fp32 requantization), 2,000 test images');

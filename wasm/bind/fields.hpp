@@ -595,4 +595,21 @@ template <> struct Fields<SensitivityReport> {
   }
 };
 
+template <> struct EnumTable<ExportExactness> {
+  static constexpr const char* what = "export exactness";
+  static constexpr EnumName<ExportExactness> names[] = {{ExportExactness::kExact, "exact"},
+                                                        {ExportExactness::kCpuDependent, "cpu-dependent"},
+                                                        {ExportExactness::kInexact, "inexact"}};
+};
+
+template <> struct Fields<ExportCheck> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const ExportCheck& c, F& f) {
+    f("form", c.form);
+    f("activations", c.activations);
+    f("exactness", c.exactness);
+    f("reasons", c.reasons);
+  }
+};
+
 }  // namespace quantlab::bind

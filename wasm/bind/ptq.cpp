@@ -85,6 +85,12 @@ val ptq_to_onnx_js(int id, const std::string& form, const std::string& activatio
 }
 QL_EXPORT("ptqToOnnx", ptq_to_onnx_js);
 
+/// [{form, activations, exactness, reasons}] for the four exports.
+val ptq_export_checks_js(int id) {
+  return ptq_results().with(id, [&](const PtqResult& r) { return ok(fields_out(export_checks(r))); });
+}
+QL_EXPORT("ptqExportChecks", ptq_export_checks_js);
+
 /// f(model, data, shape, ptq options, Extra options, labels) over the JS arguments of
 /// ptqSensitivity / ptqMixedPrecision (modelId, data, shape, labels: Int32Array, maybe empty,
 /// options, onProgress).

@@ -79,6 +79,15 @@ export class QuantizedModel extends Handle {
     return call(this[MODULE].ptqToOnnx, this._id(), String(form), String(o.activations ?? 'uint8'));
   }
 
+  /**
+   * What onnxruntime reproduces of each export, judged from the graph: one entry per form
+   * and activations, {form, activations, exactness: 'exact' | 'cpu-dependent' | 'inexact',
+   * reasons} (each reason names the cause and the option that avoids it).
+   */
+  get exportChecks() {
+    return call(this[MODULE].ptqExportChecks, this._id());
+  }
+
   /** Free the quantized model and its .model; safe to call twice. */
   dispose() {
     if (!this.disposed) this.#model?.dispose();

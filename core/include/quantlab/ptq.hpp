@@ -152,6 +152,7 @@ struct PtqResult {
   std::vector<PtqLayerReport> layers;   ///< in execution order
   std::vector<PtqValueRange> ranges;    ///< every quantized activation, by name
   int folded_batch_norms = 0;
+  RequantMode requant_mode = RequantMode::kFp32;  ///< as PtqOptions (the report's runs)
 };
 
 /// Quantize `fp32` using calibration batches (each a full input tensor for the model's
@@ -266,11 +267,43 @@ Result<OnnxModel> to_qdq(const OnnxModel& qoperator);
 
 /// The same quantized model with uint8 activations: each int8 activation q with zero point
 /// Z becomes q + 128 with zero point Z + 128 (weights stay int8), which every integer
-/// operator computes identically, so the outputs are bit for bit the same. onnxruntime runs
+/// operator but QLinearAdd computes identically (QLinearAdd's fused multiply-adds round a few
+/// halfway values differently with the shifted zero points: export_checks says so). onnxruntime runs
 /// uint8-activation models through its fast u8s8 kernels and fuses every uint8 QDQ group;
 /// int8 activations take slower paths there (s8s8 QLinearConv, unfused QDQ groups run in
 /// float). Errors: a model not made by quantize_static.
 Result<OnnxModel> with_uint8_activations(const OnnxModel& qoperator);
+
+/// Whether onnxruntime reproduces a quantized model's own int8 outputs from an export.
+enum class ExportExactness : uint8_t {
+  kExact,          ///< bit for bit
+  kCpuDependent,   ///< bit for bit where onnxruntime's CPU kernels have VNNI (x86-64 AVX-512
+                   ///< VNNI or AVX-VNNI) or on ARM; not on x86-64 AVX2 without VNNI
+  kInexact,        ///< a few values may move by one quantization step
+};
+
+/// One export (QOperator or QDQ form, activations re-expressed as uint8 or as quantized)
+/// and what onnxruntime gives for it against this model's outputs, with the reasons.
+struct ExportCheck {
+  std::string form;         ///< "qoperator" | "qdq"
+  std::string activations;  ///< "uint8" | "as-quantized"
+  ExportExactness exactness = ExportExactness::kExact;
+  std::vector<std::string> reasons;  ///< empty when exact; else each cause and its remedy
+};
+
+/// The four exports of r, judged from the graph and what is known of onnxruntime 1.2x's CPU
+/// kernels (tests/js/export.test.mjs checks every claim of exactness against onnxruntime-node):
+///   - requantization other than fp32 (fixed-point, qnnpack): onnxruntime requantizes in
+///     float as ONNX defines it, so a value may land one step away: inexact;
+///   - int8 activations re-expressed as uint8 through a QLinearAdd: inexact (see
+///     with_uint8_activations);
+///   - QDQ form with int8 activations: onnxruntime does not turn every int8 QDQ group back
+///     into its integer operator (some run in float): inexact;
+///   - uint8 activations with weights beyond [-64, 63]: its x86-64 AVX2 u8s8 kernels
+///     (vpmaddubsw) saturate int16 pair sums: CPU-dependent; reduce_range avoids it;
+///   - float layers left in the graph (excluded Conv / Gemm / MatMul, Softmax, transcendental
+///     activations): float arithmetic in two runtimes may differ in the last bits: inexact.
+std::vector<ExportCheck> export_checks(const PtqResult& r);
 
 /// Rewrites QDQ groups back into integer operators, as onnxruntime's QDQ optimizer does:
 ///   DequantizeLinear(x), DequantizeLinear(int8 W), [DequantizeLinear(int32 b) on the grid
