@@ -277,3 +277,52 @@ test('models lesson: bits per layer from the mixed-precision search, as the API 
   assert.match(await text(page, 'timing'), new RegExp(`mixed-precision weights \\(${r.layers.map((l) => l.weightBits).join('/')} bits`));
   await page.close();
 });
+
+test('models lesson: per-layer precision (bits or fp32) and the export checks, as the API computes them', async () => {
+  const CAL = 64;
+  const model = ql.loadModel(read(`web/models/${MODEL}.onnx`));
+  const x = normalize(read('web/data/fashion-train-6000.images.u8').subarray(0, CAL * 784));
+  const layers = model.layers().filter((l) => ['Conv', 'Gemm', 'MatMul'].includes(l.opType)).map((l) => l.name);
+  const [first, last] = [layers[0], layers.at(-1)];
+  const q = ql.quantizeModel(model, x, [CAL, 1, 28, 28], { excludeNodes: [first], layers: [{ node: last, weightBits: 2 }] });
+  const images = read('web/data/fashion-test-2000.images.u8').subarray(0, 500 * 784);
+  const labels = read('web/data/fashion-test-2000.labels.u8').subarray(0, 500);
+  const pred = argmaxRows(q.model.run(normalize(images), [500, 1, 28, 28]).data, 500, 10);
+  const int8 = (100 * pred.reduce((n, v, i) => n + (v === labels[i] ? 1 : 0), 0)) / 500;
+  const report = q.report;
+  const checks = q.exportChecks;
+  q.dispose();
+  model.dispose();
+
+  for (const viewport of [{ width: 1366, height: 1000 }, { width: 390, height: 900 }]) {
+    const page = await env.newPage(`?lesson=models#model=${MODEL}&count=500&calibration=${CAL}`, viewport);
+    await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30000 });
+    const control = page.locator('ql-models [data-testid=layer-control]');
+    assert.equal(await control.locator('tr[data-layer]').count(), layers.length);
+    await control.locator(`select[data-layer="${first}"]`).selectOption('fp32');
+    await control.locator(`select[data-layer="${last}"]`).selectOption('2');
+    // The choice is state: in the URL, so a shared link carries it.
+    assert.match(decodeURIComponent(new URL(page.url()).hash), new RegExp(`layerBits=.*${first}:fp32`));
+    await page.locator('ql-models [data-testid=quantize]').click();
+    await page.waitForSelector('ql-models[data-int8]', { timeout: 90000 });
+    assert.equal(Number(await page.locator('ql-models').getAttribute('data-int8')).toFixed(2), int8.toFixed(2));
+    const rows = page.locator('ql-models [data-testid=report] tr[data-layer]');
+    assert.equal(await rows.count(), report.length);
+    assert.equal(report.length, layers.length - 1);
+    const lastCells = await rows.nth(report.length - 1).locator('td').allTextContents();
+    assert.equal(lastCells[0], last);
+    assert.equal(lastCells[10], '2');
+    // The export checks: one row per export, the API's verdict and reasons.
+    const erows = page.locator('ql-models [data-testid=export-checks] tr[data-export]');
+    assert.equal(await erows.count(), checks.length);
+    for (const c of checks) {
+      const reasons = await page.locator(`ql-models [data-testid=export-checks] tr[data-export="${c.form}-${c.activations}"] p.reason`).allTextContents();
+      assert.deepEqual(reasons, c.reasons);
+    }
+    await control.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(artifacts, `models-layer-control-${viewport.width}.png`) });
+    await page.locator('ql-models [data-testid=export-checks]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(artifacts, `models-export-checks-${viewport.width}.png`) });
+    await page.close();
+  }
+});

@@ -5,7 +5,8 @@
 // the element's Web Worker on the quantlab core; this file only formats.
 // State (attributes, URL with `sync-url`; web/src/lesson.mjs): model, count (test images),
 // method (minmax | percentile | mse | kl), calibration (training images), percentile,
-// requant (fp32 | fixed-point); autorun runs fp32 at once. The layer list follows the
+// requant (fp32 | fixed-point), bits, mixed, keep, layerBits (per layer: bits or fp32);
+// autorun runs fp32 at once. The layer list follows the
 // model (one compute call per state change); fp32 and int8 runs are on request.
 import { assetUrl } from '../src/assets.mjs';
 import { define, Lesson } from '../src/lesson.mjs';
@@ -40,7 +41,12 @@ const SCHEMA = {
     type: 'enum', default: 'none', label: 'keep in fp32',
     options: { none: 'no layer', first: 'the first layer', last: 'the last layer', both: 'first and last' },
   },
+  // Per layer, by node name: weight bits ('8' ... '2') or 'fp32' (left out of quantization);
+  // set from the per-layer table; a layer not listed follows `bits` and `keep`.
+  layerBits: { type: 'pairs', default: {}, label: 'per-layer precision', values: ['8', '6', '5', '4', '3', '2', 'fp32'] },
 };
+
+const LAYER_CHOICES = { '': 'as above', 8: '8 bits', 6: '6 bits', 5: '5 bits', 4: '4 bits', 3: '3 bits', 2: '2 bits', fp32: 'fp32 (not quantized)' };
 
 const QUANTIZED_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
 
@@ -68,6 +74,12 @@ ${cards([['file-bytes', 'ONNX file'], ['parameters', 'parameters'],
 <div class="note" data-testid="timing"></div>
 <h3>Layers</h3>
 <div class="scroll"><table class="data" data-testid="layers"></table></div>
+<h3>Per-layer precision</h3>
+<p class="note">Each Conv, Gemm and MatMul layer can get its own weight width or stay in fp32 (it then runs
+in float between DequantizeLinear and QuantizeLinear, as onnxruntime's nodes_to_exclude). "As above" follows
+the weight bits and "keep in fp32" controls; with bits per layer chosen automatically, the search sets the widths
+and only the fp32 choices here apply. Quantize again to see the effect.</p>
+<div class="scroll"><table class="data" data-testid="layer-control"></table></div>
 <h3>Test images <small class="note">(label / fp32 / int8; orange: fp32 and int8 disagree)</small></h3>
 <div class="samples" data-testid="samples"></div>
 <h3>Confusion matrices <small class="note">(rows: true class, columns: predicted)</small></h3>
@@ -107,6 +119,9 @@ close to draw over the bars): the int8 levels r = S<sub>c</sub> q that they are 
 <div class="scroll"><table class="data" data-testid="int8-layers"></table></div>
 <p><a class="download" data-testid="download-qoperator" hidden>int8 ONNX (QOperator: QLinearConv, QLinearMatMul)</a>
   &nbsp; <a class="download" data-testid="download-qdq" hidden>int8 ONNX (QDQ)</a></p>
+<p class="note">Does onnxruntime give the same outputs from these files? Per export (the downloads write int8
+activations as uint8), judged from the graph:</p>
+<div class="scroll"><table class="data" data-testid="export-checks"></table></div>
 `;
 
 export class QlModels extends Lesson {
@@ -132,6 +147,8 @@ export class QlModels extends Lesson {
   .bar.b4 { background: #e6a100; }
   .bar.b2 { background: #b00; }
   td.bar-cell { width: 12rem; min-width: 7rem; text-align: left; }
+  table.data td.why { white-space: normal; min-width: 14rem; max-width: 44rem; }
+  td.why p.reason { margin: .25rem 0 0; font-size: .9em; }
   tr.channels summary { position: sticky; left: .5rem; display: inline-block; cursor: pointer; color: #1f5fa8; }`;
 
   #meta = null;       // models.json
@@ -156,6 +173,14 @@ export class QlModels extends Lesson {
     this.$('[data-testid=run-fp32]').addEventListener('click', () => this.runFp32());
     this.$('[data-testid=quantize]').addEventListener('click', () => this.quantize());
     this.$('[data-testid=sensitivity-run]').addEventListener('click', () => this.sensitivity());
+    this.$('[data-testid=layer-control]').addEventListener('change', (e) => {
+      const node = e.target.dataset?.layer;
+      if (node == null) return;
+      const layerBits = { ...this.state.layerBits };
+      if (e.target.value === '') delete layerBits[node];
+      else layerBits[node] = e.target.value;
+      this.state = { layerBits };
+    });
   }
 
   /** The layer list follows the model: the one compute call per state change. */
@@ -176,12 +201,33 @@ export class QlModels extends Lesson {
 
   /** PTQ options of the state: calibration, requantization, weight bits, layers kept fp32. */
   #ptqOptions() {
-    const { method, percentile, requant, bits, keep } = this.state;
-    const layers = (this.results?.info?.layers ?? []).filter((l) => QUANTIZED_OPS.has(l.opType)).map((l) => l.name);
+    const { method, percentile, requant, bits, keep, layerBits } = this.state;
+    const layers = this.#quantizable().map((l) => l.name);
     const excludeNodes = [];
     if (layers.length && (keep === 'first' || keep === 'both')) excludeNodes.push(layers[0]);
     if (layers.length > 1 && (keep === 'last' || keep === 'both')) excludeNodes.push(layers[layers.length - 1]);
-    return { method, percentile, requantMode: requant, weightBits: bits, excludeNodes };
+    // The per-layer table's choices for layers of this model (names of another model's
+    // layers, from a shared URL, are left out).
+    const perLayer = [];
+    for (const [node, choice] of Object.entries(layerBits)) {
+      if (!layers.includes(node)) continue;
+      if (choice === 'fp32') {
+        if (!excludeNodes.includes(node)) excludeNodes.push(node);
+      } else if (!excludeNodes.includes(node)) {
+        perLayer.push({ node, weightBits: Number(choice) });
+      }
+    }
+    return { method, percentile, requantMode: requant, weightBits: bits, excludeNodes, layers: perLayer };
+  }
+
+  /** The model's Conv / Gemm / MatMul layers (what quantization can change). */
+  #quantizable() {
+    return (this.results?.info?.layers ?? []).filter((l) => QUANTIZED_OPS.has(l.opType));
+  }
+
+  /** A new model starts with no per-layer choices. */
+  fromControl(name, value) {
+    return name === 'model' ? { model: value, layerBits: {} } : null;
   }
 
   /** The sensitivity report (ql.quantizationSensitivity); true when it finished. */
@@ -221,9 +267,10 @@ export class QlModels extends Lesson {
       const grid = await ctx.call('weightGrid', { model, layer: r.report[0].name, channel: 0 });
       const qop = await ctx.call('exportInt8', { form: 'qoperator' });
       const qdq = await ctx.call('exportInt8', { form: 'qdq' });
+      const exportChecks = await ctx.call('exportChecks', {});
       return {
         fp32: { ...r.fp32, count: r.count, predictions: r.fp32Predictions, confusion: r.fp32Confusion },
-        int8: { ...r, model, method, calibration, bits, profile, grid, qoperator: qop.bytes, qdq: qdq.bytes },
+        int8: { ...r, model, method, calibration, bits, profile, grid, qoperator: qop.bytes, qdq: qdq.bytes, exportChecks },
         samples,
         sensitivity: this.results?.sensitivity ?? null,
       };
@@ -243,6 +290,7 @@ export class QlModels extends Lesson {
     set('pytorch', meta ? `${meta.fp32_accuracy.toFixed(2)}% / ${meta.pytorch_int8_qnnpack.accuracy.toFixed(2)}%` : '–');
     this.$('[data-testid=pytorch]').title = 'PyTorch fp32 / PyTorch int8 (qnnpack), all 10,000 test images';
     this.#renderLayers(info?.layers ?? null, this.$('[data-testid=layers]'));
+    this.#renderLayerControl(state);
     set('fp32-accuracy', pct(fp32?.accuracy));
     set('fp32-count', fp32 ? `(${fp32.correct} / ${fp32.count})` : '');
     set('int8-accuracy', pct(int8?.accuracy));
@@ -280,10 +328,48 @@ export class QlModels extends Lesson {
       a.dataset.for = String(int8.quantizeMs);
       a.textContent = `int8 ONNX, ${label} (${bytes(int8[form].length)})`;
     }
+    this.#renderExportChecks(int8?.exportChecks ?? null);
     const flag = (name, v) => (v == null ? delete this.dataset[name] : (this.dataset[name] = v.toFixed(2)));
     flag('fp32', fp32?.accuracy);
     flag('int8', int8?.accuracy);
     flag('agreement', int8?.agreement);
+  }
+
+  /** One row per quantizable layer with its precision choice (state.layerBits). */
+  #renderLayerControl(state) {
+    const table = this.$('[data-testid=layer-control]');
+    const layers = this.#quantizable();
+    const key = JSON.stringify([layers.map((l) => l.name), state.layerBits, this.busy]);
+    if (table.dataset.key === key) return;  // re-rendering would reset an open select
+    table.dataset.key = key;
+    if (!layers.length) {
+      table.innerHTML = '';
+      return;
+    }
+    const rows = layers.map((l) => {
+      const choice = state.layerBits[l.name] ?? '';
+      const options = Object.entries(LAYER_CHOICES)
+        .map(([v, label]) => `<option value="${v}"${v === choice ? ' selected' : ''}>${label}</option>`).join('');
+      return `<tr data-layer="${esc(l.name)}"><td class="l">${esc(l.name)}</td><td class="l">${esc(l.opType)}</td>` +
+        `<td>${int(l.parameters)}</td><td class="l"><select data-layer="${esc(l.name)}" aria-label="precision of ${esc(l.name)}"` +
+        `${this.busy ? ' disabled' : ''}>${options}</select></td></tr>`;
+    });
+    table.innerHTML = tableHtml([['layer', 'l'], ['op', 'l'], 'parameters', ['precision', 'l']], [rows.join('')]);
+  }
+
+  /** What onnxruntime reproduces of each export (QuantizedModel.exportChecks). */
+  #renderExportChecks(checks) {
+    const table = this.$('[data-testid=export-checks]');
+    if (!checks) {
+      table.innerHTML = '';
+      return;
+    }
+    const verdict = { exact: 'bit for bit', 'cpu-dependent': 'bit for bit with VNNI or on ARM; not on AVX2 without VNNI', inexact: 'a few values may differ by one step' };
+    // Two columns, the reasons under the verdict, so that a narrow screen needs no scrolling.
+    const rows = checks.map((c) => `<tr data-export="${c.form}-${c.activations}"><td class="l">${c.form === 'qdq' ? 'QDQ' : 'QOperator'}` +
+      `<br><small>${c.activations === 'uint8' ? 'uint8 (downloads)' : 'as quantized'}</small></td>` +
+      `<td class="l why"><b>${verdict[c.exactness]}</b>${c.reasons.map((r) => `<p class="reason">${esc(r)}</p>`).join('')}</td></tr>`);
+    table.innerHTML = tableHtml([['export', 'l'], ['in onnxruntime', 'l']], [rows.join('')]);
   }
 
   #renderLayers(layers, table) {

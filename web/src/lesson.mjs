@@ -196,11 +196,14 @@ export class Lesson extends HTMLElement {
       const f = Object.hasOwn(this.#schema, name) ? this.#schema[name] : null;
       if (!f) throw invalidArgument(`${this.localName} has no state '${name}' (${Object.keys(this.#schema).join(', ')})`);
       const ok = f.type === 'numbers' ? Array.isArray(value) && value.every((v) => typeof v === 'number')
-        : f.type === 'bool' ? typeof value === 'boolean'
-          : f.type === 'enum' ? typeof value === 'string' : typeof value === 'number';
-      const parsed = ok ? parseValue(name, f, formatValue(f, value)) : { error: `${name}: expected a ${f.type === 'enum' ? 'string' : f.type}` };
+        : f.type === 'pairs' ? value !== null && typeof value === 'object' && !Array.isArray(value) &&
+          Object.values(value).every((v) => typeof v === 'string')
+          : f.type === 'bool' ? typeof value === 'boolean'
+            : f.type === 'enum' ? typeof value === 'string' : typeof value === 'number';
+      const expected = { enum: 'string', pairs: 'object of strings' }[f.type] ?? f.type;
+      const parsed = ok ? parseValue(name, f, formatValue(f, value)) : { error: `${name}: expected a ${expected}` };
       if (parsed.error) throw invalidArgument(parsed.error);
-      next[name] = f.type === 'numbers' ? value.slice() : value;
+      next[name] = f.type === 'numbers' ? value.slice() : f.type === 'pairs' ? { ...value } : value;
     }
     this.#set(next);
   }

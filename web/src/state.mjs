@@ -8,6 +8,8 @@
 //   type 'int' | 'number'  options [v, ...] (a <select>) or min, max, step (an <input type=number>)
 //   type 'bool'     values [offToken, onToken] and labels [off, on] (a <select>), else a checkbox
 //   type 'numbers'  a list of numbers, comma-separated in the URL (no control of its own)
+//   type 'pairs'    an object {key: value} of strings, `key:value` comma-separated in the URL
+//                   (%, comma and colon escaped), values one of `values` (no control of its own)
 // optional: attr (attribute name; default the name in kebab-case), id (the control's name and
 // data-testid; default the field name), control: false (no control), enabled(state) (the
 // control is disabled when false), invalid(raw) (the message for a bad value).
@@ -25,6 +27,10 @@ export function defaults(schema) {
 export function formatValue(f, value) {
   if (f.type === 'bool') return boolTokens(f)[value ? 1 : 0];
   if (f.type === 'numbers') return value.map((v) => +Number(v).toPrecision(6)).join(',');
+  if (f.type === 'pairs') {
+    const escape = (t) => String(t).replace(/[%,:]/g, encodeURIComponent);
+    return Object.entries(value).map(([k, v]) => `${escape(k)}:${escape(v)}`).join(',');
+  }
   return String(value);
 }
 
@@ -53,6 +59,17 @@ export function parseValue(name, f, raw) {
     case 'numbers':
       // Not-a-number entries are kept: the core reports them (NOT_FINITE) where they are used.
       return { value: text === '' ? [] : text.split(',').map((v) => (v.trim() === '' ? NaN : Number(v))) };
+    case 'pairs': {
+      const value = {};
+      for (const part of text === '' ? [] : text.split(',')) {
+        const at = part.indexOf(':');
+        if (at < 1) return bad('must be key:value pairs separated by commas');
+        const [k, v] = [part.slice(0, at), part.slice(at + 1)].map(decodeURIComponent);
+        if (f.values && !f.values.includes(v)) return bad(`'${k}' must be one of ${f.values.join(', ')}`);
+        value[k] = v;
+      }
+      return { value };
+    }
     default:
       throw new TypeError(`field '${name}' has an unknown type '${f.type}'`);
   }

@@ -373,6 +373,12 @@ export function createTasks(ql, quantlab) {
       return { result: { name: quantized.name, form, bytes }, transfer: [bytes.buffer] };
     },
 
+    /** What onnxruntime reproduces of each export of the last quantized model (exportChecks). */
+    async exportChecks() {
+      if (!quantized) throw fail('INVALID_ARGUMENT', 'quantize a model first');
+      return { result: quantized.result.exportChecks };
+    },
+
     /**
      * Section 5.5's sweep: accuracy against bits for the conv weights only and the FC weights
      * only, with K-means (Network.quantize) and linear quantization (calibrate, quantize,
