@@ -315,6 +315,7 @@ const std::vector<OpRegistration>& op_registry() {
     register_layout_ops(r);
     register_resize_ops(r);
     register_convtranspose_ops(r);
+    register_recurrent_ops(r);
     return r;
   }();
   return registry;

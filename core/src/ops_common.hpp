@@ -244,6 +244,7 @@ void register_reduce_ops(std::vector<OpRegistration>& r);
 void register_layout_ops(std::vector<OpRegistration>& r);         // ops_layout.cpp
 void register_resize_ops(std::vector<OpRegistration>& r);         // ops_resize.cpp
 void register_convtranspose_ops(std::vector<OpRegistration>& r);  // ops_convtranspose.cpp
+void register_recurrent_ops(std::vector<OpRegistration>& r);      // ops_recurrent.cpp
 
 const std::vector<OpRegistration>& op_registry();
 

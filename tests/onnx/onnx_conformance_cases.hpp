@@ -550,6 +550,19 @@ inline const std::vector<std::string> kFloatCases = {
     "test_tile",
     "test_tile_precomputed",
     "test_upsample_nearest",
+    // issue 10: recurrent layers
+    "test_gru_batchwise",
+    "test_gru_defaults",
+    "test_gru_seq_length",
+    "test_gru_with_initial_bias",
+    "test_lstm_batchwise",
+    "test_lstm_defaults",
+    "test_lstm_with_initial_bias",
+    "test_lstm_with_peepholes",
+    "test_rnn_seq_length",
+    "test_simple_rnn_batchwise",
+    "test_simple_rnn_defaults",
+    "test_simple_rnn_with_initial_bias",
 };
 
 /// Cases of supported operators that exercise a feature quantlab does not implement. Each
@@ -729,6 +742,11 @@ inline const std::vector<std::string> kOperatorPrefixes = {
     "test_resize_",
     "test_upsample_",
     "test_convtranspose",
+    // issue 10: recurrent layers
+    "test_rnn_",
+    "test_simple_rnn",
+    "test_gru",
+    "test_lstm",
 };
 
 }  // namespace quantlab::testing::conformance
