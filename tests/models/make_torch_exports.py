@@ -8,18 +8,24 @@ width (so the files stay small; the graph is the same), random weights from a fi
 tests/fixtures/torch/inputs.json: fixed inputs at batch 1 and 3 with the outputs torch computes.
 Then the standard architectures, from torchvision's own modules at reduced width so each file
 stays near 1 MB: SqueezeNet 1.1 (Fire: Concat), ShuffleNetV2 (Split, channel shuffle),
-MobileNetV2 (width 0.35, 96x96), ResNet-18 (BasicBlock at 1/8 width) and a 3-level U-Net
-(ConvTranspose, Upsample as Resize). Their inputs are drawn by tests/models/torch-inputs.mjs
+MobileNetV2 (width 0.35, 96x96), ResNet-18 (BasicBlock at 1/8 width), a 3-level U-Net
+(ConvTranspose, Upsample as Resize), MobileNetV3-Small (HardSwish, squeeze-excite),
+EfficientNet-B0 (SiLU), a keyword-spotting CNN on log-mel features, a 2-layer transformer
+encoder (LayerNorm, GELU, softmax attention, a Gather embedding), a 2-layer LSTM keyword
+spotter and a bidirectional GRU voice-activity detector. Their inputs are drawn by tests/models/torch-inputs.mjs
 (seeded), so inputs.json records only each model's input shape for them.
 tests/models/ref-outputs.mjs then adds the outputs onnxruntime-node computes (the reference the
 tests compare with). Needs PyTorch and torchvision (Debian: apt-get install python3-torch
 python3-torchvision); the tests do not.
 
-Usage: /usr/bin/python3 tests/models/make_torch_exports.py
+Usage: /usr/bin/python3 tests/models/make_torch_exports.py [name ...]
+  (names: lenet5 lenet300 and the ARCHITECTURES below; with names, only those files are
+  written again and inputs.json keeps the other entries)
 """
 import io
 import json
 import os
+import sys
 
 import torch
 import torch.nn as nn
@@ -175,6 +181,89 @@ class UNet(nn.Module):
         return self.head(d1)
 
 
+class KeywordLSTM(nn.Module):
+    """A keyword spotter as small speech models ship: 2-layer LSTM (hidden 32) over 25 frames of
+    20 log-mel features, batch first, classified from the last frame (12 keywords). torch
+    exports LSTM with its initial state from the input's batch (Shape -> Gather -> ... ->
+    Expand), layout 0 with Transposes around it, and Squeeze/Slice for the last step."""
+
+    def __init__(self, n_mels=20, hidden=32, classes=12):
+        super().__init__()
+        self.lstm = nn.LSTM(n_mels, hidden, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.fc(y[:, -1, :])
+
+
+class VadGRU(nn.Module):
+    """A voice-activity detector: a bidirectional GRU (hidden 16) over 30 frames of 13
+    features, a per-frame Linear and Sigmoid (speech probability per frame)."""
+
+    def __init__(self, features=13, hidden=16):
+        super().__init__()
+        self.gru = nn.GRU(features, hidden, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, 1)
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        return torch.sigmoid(self.fc(y))
+
+
+def mobilenet_v3_small():
+    """torchvision's MobileNetV3-Small (HardSwish, squeeze-excite with HardSigmoid) at width
+    0.5 with the reduced tail and a 256-wide classifier."""
+    from torchvision.models.mobilenetv3 import MobileNetV3, _mobilenet_v3_conf
+    setting, _ = _mobilenet_v3_conf("mobilenet_v3_small", width_mult=0.5, reduced_tail=True)
+    return MobileNetV3(setting, last_channel=256, num_classes=10)
+
+
+def efficientnet_b0():
+    """torchvision's EfficientNet-B0 (MBConv with SiLU and squeeze-excite, stochastic depth off
+    in eval) at width 0.25 and depth 0.5."""
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+    setting, last = _efficientnet_conf("efficientnet_b0", width_mult=0.25, depth_mult=0.5)
+    return EfficientNet(setting, dropout=0.2, last_channel=last, num_classes=10)
+
+
+class KeywordCNN(nn.Module):
+    """A keyword-spotting CNN on a 40 x 49 log-mel spectrogram (one second at 20 ms hops):
+    three conv/BatchNorm/ReLU blocks with pooling, global average, 12 keywords."""
+
+    def __init__(self, classes=12):
+        super().__init__()
+        def block(c_in, c_out):
+            return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                                 nn.ReLU(inplace=True))
+        self.features = nn.Sequential(block(1, 16), nn.MaxPool2d(2), block(16, 32), nn.MaxPool2d(2),
+                                      block(32, 64), nn.AdaptiveAvgPool2d(1))
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x), 1))
+
+
+class TinyTransformer(nn.Module):
+    """A 2-layer transformer encoder (d = 32, 4 heads, GELU feed-forward of 64, LayerNorm,
+    softmax attention) over 16 frames of 20 features, a learned position embedding looked up
+    with Gather, mean-pooled, 4 classes."""
+
+    def __init__(self, features=20, d=32, seq=16, classes=4):
+        super().__init__()
+        self.proj = nn.Linear(features, d)
+        self.pos = nn.Embedding(seq, d)
+        self.register_buffer("positions", torch.arange(seq), persistent=False)
+        layer = nn.TransformerEncoderLayer(d, 4, dim_feedforward=64, dropout=0.0, activation="gelu",
+                                           batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.fc = nn.Linear(d, classes)
+
+    def forward(self, x):
+        h = self.proj(x) + self.pos(self.positions)
+        return self.fc(self.encoder(h).mean(1))
+
+
 # name, constructor, input shape (batch N)
 ARCHITECTURES = [
     ("squeezenet11", SqueezeNet11, [3, 64, 64]),
@@ -182,6 +271,12 @@ ARCHITECTURES = [
     ("mobilenetv2", mobilenet_v2, [3, 96, 96]),
     ("resnet18", ResNet18, [3, 64, 64]),
     ("unet", UNet, [1, 32, 32]),
+    ("mobilenetv3", mobilenet_v3_small, [3, 64, 64]),
+    ("efficientnet_b0", efficientnet_b0, [3, 64, 64]),
+    ("kws_cnn", KeywordCNN, [1, 40, 49]),
+    ("transformer", TinyTransformer, [16, 20]),
+    ("kws_lstm", KeywordLSTM, [25, 20]),
+    ("vad_gru", VadGRU, [30, 13]),
 ]
 
 
@@ -201,6 +296,7 @@ def rounded(t):
 
 
 def main():
+    only = set(sys.argv[1:])
     os.makedirs(OUT, exist_ok=True)
     # Fixed inputs: MNIST-like value range [0, 1]. (Their own seed: drawn from the weights'
     # stream, they would correlate with fc1's weights.)
@@ -210,7 +306,12 @@ def main():
     inputs = {b: torch.tensor(rounded(x)).reshape(x.shape) for b, x in inputs.items()}
     record = {"input_shape": [None, 1, 28, 28], "inputs": {b: rounded(x) for b, x in inputs.items()},
               "models": {}}
+    if only:
+        with open(os.path.join(OUT, "inputs.json")) as f:
+            record = json.load(f)
     for name, cls in (("lenet5", LeNet5), ("lenet300", LeNet300)):
+        if only and name not in only:
+            continue
         torch.manual_seed(SEED)
         model = cls().eval()
         with torch.no_grad():
@@ -227,6 +328,8 @@ def main():
                                       "parameters": sum(p.numel() for p in model.parameters())}
             print(f"wrote {file} ({len(buf.getvalue())} bytes)")
     for name, make, shape in ARCHITECTURES:
+        if only and name not in only:
+            continue
         torch.manual_seed(SEED)
         model = make().eval()
         randomize_batch_norms(model)
