@@ -2,6 +2,11 @@
 // subsets normalized as the demo models expect, the demo models' bytes, and small helpers.
 import { readFileSync } from 'node:fs';
 
+// The page's own helpers (web/src/tasks.mjs): the tests normalize and take argmaxes as it does.
+import { argmaxRows, normalize } from '../../web/src/tasks.mjs';
+
+export { argmaxRows };
+
 export const root = new URL('../../', import.meta.url);
 export const models = JSON.parse(readFileSync(new URL('web/models/models.json', root)));
 const { mean, std } = models.dataset.normalization;
@@ -9,13 +14,9 @@ export const PIXELS = 28 * 28;
 export const TEST = 2000;
 export const CALIB = 512;
 
-/** (pixel / 255 - mean) / std in float32, as web/models/train.py. */
+/** (pixel / 255 - mean) / std in float32 of the first `count` images, as web/models/train.py. */
 export function normalized(bytes, count) {
-  const x = new Float32Array(count * PIXELS);
-  const m = Math.fround(mean);
-  const s = Math.fround(std);
-  for (let i = 0; i < x.length; ++i) x[i] = Math.fround(Math.fround(bytes[i] / 255) - m) / s;
-  return x;
+  return normalize(bytes.subarray(0, count * PIXELS), mean, std);
 }
 /** The first TEST bundled test images and their labels; the first CALIB training images. */
 export const testImages = normalized(readFileSync(new URL('web/data/fashion-test-2000.images.u8', root)), TEST);
@@ -24,16 +25,6 @@ export const calibration = normalized(readFileSync(new URL('web/data/fashion-tra
 
 export function modelBytes(name) {
   return new Uint8Array(readFileSync(new URL(`web/models/${name}.onnx`, root)));
-}
-
-export function argmaxRows(logits, rows, cols) {
-  const out = new Uint8Array(rows);
-  for (let r = 0; r < rows; ++r) {
-    let best = 0;
-    for (let c = 1; c < cols; ++c) if (logits[r * cols + c] > logits[r * cols + best]) best = c;
-    out[r] = best;
-  }
-  return out;
 }
 
 export function percentEqual(a, b) {

@@ -6,34 +6,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { load, Model, QuantlabError } from '../../wasm/quantlab.mjs';
+import { argmaxRows, normalized } from './demo-data.mjs';
 
 const root = new URL('../../', import.meta.url);
 const models = JSON.parse(readFileSync(new URL('web/models/models.json', root)));
 const images = readFileSync(new URL('web/data/fashion-test-2000.images.u8', root));
 const labels = readFileSync(new URL('web/data/fashion-test-2000.labels.u8', root));
-const { mean, std } = models.dataset.normalization;
 const COUNT = 2000;
 const PIXELS = 28 * 28;
 
-/** (pixel / 255 - mean) / std in float32, as web/models/train.py. */
-function normalized() {
-  const x = new Float32Array(COUNT * PIXELS);
-  const m = Math.fround(mean);
-  const s = Math.fround(std);
-  for (let i = 0; i < x.length; ++i) x[i] = Math.fround(Math.fround(images[i] / 255) - m) / s;
-  return x;
-}
-const input = normalized();
-
-function argmaxRows(logits, rows, cols) {
-  const out = new Uint8Array(rows);
-  for (let r = 0; r < rows; ++r) {
-    let best = 0;
-    for (let c = 1; c < cols; ++c) if (logits[r * cols + c] > logits[r * cols + best]) best = c;
-    out[r] = best;
-  }
-  return out;
-}
+const input = normalized(images, COUNT);
 
 function modelBytes(name) {
   return new Uint8Array(readFileSync(new URL(`web/models/${name}.onnx`, root)));
