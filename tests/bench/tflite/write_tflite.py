@@ -536,7 +536,9 @@ class Converter:
         if op == 'Reshape':
             x = self.vals[n.input[0]]
             target = [int(v) for v in self.c(n.input[1])]
-            if len(x['shape']) == 2 and len(target) == 4 and target[2:] == [1, 1]:
+            k = int(np.prod(x['shape'][1:]))
+            if len(target) == 4 and target[1] == k and target[2:] == [1, 1] and (
+                    len(x['shape']) == 2 or x.get('chw') is not None):
                 # quantlab's fully-connected form: [N, K] -> [N, K, 1, 1] -> 1x1 conv -> Flatten
                 self.vals[n.output[0]] = {**x, 'fc2d': True}
                 return None
