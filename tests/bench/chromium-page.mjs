@@ -132,8 +132,8 @@ function compare(a, b, cols) {
 /**
  * One int8 kernel workload: quantlab's QGemm / QConv2d in both activation forms (uint8 and
  * int8), onnxruntime-web's QLinearMatMul / QLinearConv on uint8 (its fast path), LiteRT.js
- * on the int8 TFLite file of the same layer. spec: {kind: 'gemm' | 'conv', index, tflite,
- * onnxU8}. Returns the outputs checks; time() then times it.
+ * on the int8 TFLite file of the same layer (float I/O) and on its uint8 form (qu8, uint8
+ * I/O). spec: {kind: 'gemm' | 'conv', index, tflite, tfliteQu8, onnxU8}. Returns the outputs checks; time() then times it.
  */
 async function kernel(spec) {
   const { kind, index, tflite, onnxU8 } = spec;
@@ -169,8 +169,12 @@ async function kernel(spec) {
   // LiteRT.js: the int8 input dequantized (its QUANTIZE gives back q exactly), NHWC for
   // convolutions; its DEQUANTIZEd output is turned back into q below for the check.
   const xLite = Float32Array.from(nhwc ? toNhwc(x8, nhwc) : x8, (v) => (v - d8.xZeroPoint) * d8.xScale);
+  const liteShape = nhwc ? [1, nhwc[2], nhwc[3], nhwc[1]] : shape;
   const lite = await loadAndCompile(await fetchBytes(tflite), litertCompile);
-  const liteRun = litertRunner(lite, xLite, nhwc ? [1, nhwc[2], nhwc[3], nhwc[1]] : shape);
+  const liteRun = litertRunner(lite, xLite, liteShape);
+  // LiteRT.js's other form: the layer in uint8 throughout (XNNPACK's qu8 kernels), uint8 I/O.
+  const liteU8 = await loadAndCompile(await fetchBytes(spec.tfliteQu8), litertCompile);
+  const liteU8Run = litertRunner(liteU8, Uint8Array.from(nhwc ? toNhwc(x8, nhwc) : x8, (v) => v + 128), liteShape);
   const session = await ort.InferenceSession.create(await fetchBytes(onnxU8), sessionOptions);
   const feeds = { [xName]: new ort.Tensor('uint8', xu, shape) };
 
@@ -178,9 +182,14 @@ async function kernel(spec) {
   // differently by a step), quantlab uint8 against onnxruntime-web (the same arithmetic).
   const outS8 = qlRun('int8', x8);
   let outLite = Int32Array.from(await liteRun(), (v) => Math.round(v / d8.yScale) + d8.yZeroPoint);
-  if (nhwc) outLite = fromNhwc(outLite, [1, outS8.length / (nhwc[2] * nhwc[3]), nhwc[2], nhwc[3]]);
+  let outLiteU8 = await liteU8Run();
+  if (nhwc) {
+    outLite = fromNhwc(outLite, [1, outS8.length / (nhwc[2] * nhwc[3]), nhwc[2], nhwc[3]]);
+    outLiteU8 = fromNhwc(outLiteU8, [1, outS8.length / (nhwc[2] * nhwc[3]), nhwc[2], nhwc[3]]);
+  }
   const checks = {
     quantlab_int8_vs_litert: stepDiff(outS8, outLite),
+    quantlab_int8_vs_litert_qu8: stepDiff(outS8, outLiteU8, 128),
     quantlab_uint8_vs_onnxruntime_web: stepDiff(qlRun('uint8', xu), (await session.run(feeds)).y.data),
     quantlab_int8_vs_uint8: stepDiff(outS8, qlRun('uint8', xu), 128),
   };
@@ -189,11 +198,13 @@ async function kernel(spec) {
       quantlab_uint8: () => qlRun('uint8', xu),
       quantlab_int8: () => qlRun('int8', x8),
       litert: liteRun,
+      litert_qu8: liteU8Run,
       ort: () => session.run(feeds),
     },
     async dispose() {
       for (const l of Object.values(layers)) l.dispose();
       lite.delete();
+      liteU8.delete();
       await session.release();
     },
   };

@@ -60,17 +60,19 @@ if (only !== 'models') {
     const s8 = write(`${gemmName('int8', shape)}.onnx`, qlinearMatMulModel('int8', shape, gemmData('int8', shape)));
     const u8 = write(`${gemmName('uint8', shape)}.onnx`, qlinearMatMulModel('uint8', shape, gemmData('uint8', shape)));
     const tflite = join(work, `${gemmName('int8', shape)}.tflite`);
-    jobs.push({ onnx: s8, tflite, batch: shape[0], io: 'float32' });
+    const tfliteQu8 = join(work, `${gemmName('int8', shape)}.qu8.tflite`);
+    jobs.push({ onnx: s8, tflite, batch: shape[0], io: 'float32' }, { onnx: s8, tflite: tfliteQu8, qu8: true });
     kernelSpecs.push({ workload: gemmName('int8', shape).replace('_s8', ''), kind: 'gemm', index,
-      tflite: rel(tflite), onnxU8: rel(u8) });
+      tflite: rel(tflite), tfliteQu8: rel(tfliteQu8), onnxU8: rel(u8) });
   });
   CONVS.forEach((c, index) => {
     const s8 = write(`${convName('int8', c)}.onnx`, qlinearConvModel('int8', c, convData('int8', c)));
     const u8 = write(`${convName('uint8', c)}.onnx`, qlinearConvModel('uint8', c, convData('uint8', c)));
     const tflite = join(work, `${convName('int8', c)}.tflite`);
-    jobs.push({ onnx: s8, tflite, batch: 1, io: 'float32' });
+    const tfliteQu8 = join(work, `${convName('int8', c)}.qu8.tflite`);
+    jobs.push({ onnx: s8, tflite, batch: 1, io: 'float32' }, { onnx: s8, tflite: tfliteQu8, qu8: true });
     kernelSpecs.push({ workload: convName('int8', c).replace('_s8', ''), kind: 'conv', index,
-      tflite: rel(tflite), onnxU8: rel(u8) });
+      tflite: rel(tflite), tfliteQu8: rel(tfliteQu8), onnxU8: rel(u8) });
   });
 }
 
@@ -176,7 +178,7 @@ for (const spec of kernelSpecs) {
   const { checks } = r;
   // quantlab int8 against LiteRT.js: both requantize in fp32 but may round a tie or a last
   // bit differently: at most one step. quantlab uint8 against onnxruntime-web: exact (issue 3).
-  const okLite = checks.quantlab_int8_vs_litert.max_steps <= 1;
+  const okLite = checks.quantlab_int8_vs_litert.max_steps <= 1 && checks.quantlab_int8_vs_litert_qu8.max_steps <= 1;
   const okOrt = checks.quantlab_uint8_vs_onnxruntime_web.max_steps <= 1;
   if (!okLite) failures.push(`${spec.workload}: quantlab int8 and LiteRT.js differ by ${checks.quantlab_int8_vs_litert.max_steps} steps`);
   if (!okOrt) failures.push(`${spec.workload}: quantlab uint8 and onnxruntime-web differ by ${checks.quantlab_uint8_vs_onnxruntime_web.max_steps} steps`);
@@ -191,13 +193,19 @@ for (const spec of kernelSpecs) {
   const base = { workload: spec.workload, kind: 'kernel', dtype: 'int8', batch: spec.kind === 'gemm' ? GEMMS[spec.index][0] : 1,
     quantlab_ms: qlMs, quantlab_form: best, quantlab_uint8_ms: t.quantlab_uint8.ms, quantlab_int8_ms: t.quantlab_int8.ms,
     quantlab_min_ms: Math.min(t.quantlab_uint8.min_ms, t.quantlab_int8.min_ms), ukernel: r.ukernel };
-  row({ ...base, peer: 'litert.js', peer_ms: t.litert.ms, peer_min_ms: t.litert.min_ms, peer_reps: t.litert.reps,
-    peer_io: 'float32 in and out, QUANTIZE / DEQUANTIZE around the int8 layer (LiteRT.js has no int8 tensors)',
-    peer_threads: 1, check: checks.quantlab_int8_vs_litert, tflite_ops: tfliteInfo[spec.tflite]?.ops });
+  // LiteRT.js: the faster of its two forms, as for quantlab.
+  const liteForm = t.litert.ms <= t.litert_qu8.ms ? 'litert' : 'litert_qu8';
+  row({ ...base, peer: 'litert.js', peer_ms: t[liteForm].ms, peer_min_ms: t[liteForm].min_ms, peer_reps: t[liteForm].reps,
+    peer_form: liteForm === 'litert' ? 'qs8 (float32 I/O)' : 'qu8 (uint8 I/O)',
+    peer_qs8_ms: t.litert.ms, peer_qu8_ms: t.litert_qu8.ms,
+    peer_io: 'qs8: float32 in and out, QUANTIZE / DEQUANTIZE around the int8 layer (LiteRT.js has no int8 tensors); ' +
+      'qu8: the layer in uint8 (per-tensor weights w + 128), uint8 in and out',
+    peer_threads: 1, check: checks.quantlab_int8_vs_litert, check_qu8: checks.quantlab_int8_vs_litert_qu8,
+    tflite_ops: tfliteInfo[spec.tflite]?.ops });
   row({ ...base, peer: 'onnxruntime-web', peer_ms: t.ort.ms, peer_min_ms: t.ort.min_ms, peer_reps: t.ort.reps,
     peer_io: 'uint8 activations (its fast path)', peer_threads: 1, check: checks.quantlab_uint8_vs_onnxruntime_web });
   console.log(`  ${spec.workload.padEnd(30)} quantlab ${fmt(qlMs)} ms (${best}; u8 ${fmt(t.quantlab_uint8.ms)}, s8 ${fmt(t.quantlab_int8.ms)}), ` +
-    `LiteRT.js ${fmt(t.litert.ms)} ms x${fmt(t.litert.ms / qlMs, 2)}, onnxruntime-web ${fmt(t.ort.ms)} ms x${fmt(t.ort.ms / qlMs, 2)}; ` +
+    `LiteRT.js ${fmt(t[liteForm].ms)} ms x${fmt(t[liteForm].ms / qlMs, 2)} (qs8 ${fmt(t.litert.ms)}, qu8 ${fmt(t.litert_qu8.ms)}), onnxruntime-web ${fmt(t.ort.ms)} ms x${fmt(t.ort.ms / qlMs, 2)}; ` +
     `vs LiteRT ${checks.quantlab_int8_vs_litert.differing}/${checks.quantlab_int8_vs_litert.count} differ (max ${checks.quantlab_int8_vs_litert.max_steps} step)`);
 }
 

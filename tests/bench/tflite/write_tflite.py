@@ -16,7 +16,9 @@ Usage: write_tflite.py jobs.json, jobs: [{"onnx": path, "tflite": path, "batch":
 A graph whose input or output is int8 (the one-node kernel models) gets float32 or uint8 I/O
 (`io`): LiteRT.js has no int8 tensors. float32 (the default) adds QUANTIZE / DEQUANTIZE, which
 XNNPACK runs; uint8 adds QUANTIZE requantizations (the same scale, Z + 128), which it leaves to
-TFLite's own kernels (1.3-3x slower on the kernel workloads in Chromium).
+TFLite's own kernels (1.3-3x slower on the kernel workloads in Chromium). "qu8": true writes
+the layer in uint8 throughout instead (activations Z + 128, per-tensor weights w + 128 with
+Z = 128: the same real values), XNNPACK's qu8 kernels, uint8 I/O without conversions.
 
 What it converts: fp32 Conv (BatchNormalization folded into it, a following Relu / Clip(0, 6)
 fused), Gemm, Relu, Clip, MaxPool, GlobalAveragePool, Flatten, Add; int8 QuantizeLinear,
@@ -210,8 +212,9 @@ def attrs(node):
 
 
 class Converter:
-    def __init__(self, model, batch, io='float32'):
+    def __init__(self, model, batch, io='float32', qu8=False):
         self.io = io  # the type of a quantized graph input or output: 'uint8' or 'float32'
+        self.qu8 = qu8  # uint8 activations and weights throughout (per-tensor weights only)
         self.g = model.graph
         self.init = {t.name: numpy_helper.to_array(t) for t in self.g.initializer}
         self.m = Tflite()
@@ -262,10 +265,24 @@ class Converter:
         return None, value
 
     def out(self, name, shape, ttype, q=None, **extra):
-        t = self.m.tensor(shape, ttype, name, scale=None if q is None else q[0],
-                          zero_point=None if q is None else q[1])
+        zp = None if q is None else q[1]
+        if self.qu8 and ttype == INT8:  # q stays in int8 terms; the tensor is uint8, Z + 128
+            ttype, zp = UINT8, zp + 128
+        t = self.m.tensor(shape, ttype, name, scale=None if q is None else q[0], zero_point=zp)
         self.vals[name] = {'t': t, 'shape': list(shape), 'q': q, **extra}
         return t
+
+    def weights(self, w, name, scale, qdim):
+        """Symmetric int8 weights (per channel along qdim), or as uint8 (w + 128, Z = 128,
+        one scale) in a qu8 model."""
+        scale = np.asarray(scale, np.float32)
+        if not self.qu8:
+            return self.m.tensor(w.shape, INT8, name, data=w.astype(np.int8), scale=scale,
+                                 zero_point=np.zeros(scale.size, np.int64), qdim=qdim)
+        if np.any(scale != scale.reshape(-1)[0]):
+            raise ValueError(f'{name}: a uint8 model needs per-tensor weights')
+        return self.m.tensor(w.shape, UINT8, name, data=(w.astype(np.int16) + 128).astype(np.uint8),
+                             scale=scale.reshape(-1)[:1], zero_point=[128])
 
     def count(self, op):
         self.counts[op] = self.counts.get(op, 0) + 1
@@ -338,11 +355,11 @@ class Converter:
             if wsv.size == 1:
                 wsv = np.repeat(wsv, o)
             xs_v = x['q'][0]
-            wt = self.m.tensor(wt_data.shape, INT8, wn, data=wt_data.astype(np.int8), scale=wsv,
-                               zero_point=np.zeros(o, np.int64), qdim=qdim)
+            wt = self.weights(wt_data, wn, wsv, qdim)
             bias = self.c(bn).astype(np.int32) if bn else np.zeros(o, np.int32)
-            bt = self.m.tensor([o], INT32, f'{node.name}/bias', data=bias, scale=wsv * xs_v,
-                               zero_point=np.zeros(o, np.int64))
+            bs = wsv[:1] * xs_v if self.qu8 else wsv * xs_v  # per tensor, as the weights
+            bt = self.m.tensor([o], INT32, f'{node.name}/bias', data=bias, scale=bs,
+                               zero_point=np.zeros(bs.size, np.int64))
             yq = (self.scalar(ys), self.zp8(yz))
             yt = self.out(yname, [n, oh, ow, o], INT8, yq)
         else:
@@ -352,7 +369,7 @@ class Converter:
             yt = self.out(yname, [n, oh, ow, o], FLOAT32)
         code = 'DEPTHWISE_CONV_2D' if depthwise else 'CONV_2D'
         self.emit(code, [xt, wt, bt], [yt], OPT_DW if depthwise else OPT_CONV,
-                  conv_options(pad, stride, act, depthwise), version=3 if quant else 1)
+                  conv_options(pad, stride, act, depthwise), version=3 if quant and not self.qu8 else 1)
 
     def fully_connected(self, node, x, w_nk, bias_name, quant, act, yname, fc2d=False, w_scale=None):
         """x: the input value; w_nk: weights [N, K] in the input's flattened order (NCHW)."""
@@ -369,15 +386,14 @@ class Converter:
                     raise ValueError(f'{node.name}: weight zero points must be 0')
             w_scale = np.asarray(w_scale, np.float32)
             per_channel = w_scale.size > 1
-            wt = self.m.tensor([n_out, k], INT8, node.name + '/weights', data=w_nk.astype(np.int8),
-                               scale=w_scale, zero_point=np.zeros(w_scale.size, np.int64))
+            wt = self.weights(w_nk, node.name + '/weights', w_scale, 0)
             bias = self.c(bias_name).astype(np.int32) if bias_name else np.zeros(n_out, np.int32)
             bt = self.m.tensor([n_out], INT32, node.name + '/bias', data=bias,
                                scale=w_scale * x['q'][0], zero_point=np.zeros(w_scale.size, np.int64))
             ys, yz = node.input[6], node.input[7]
             yq = (self.scalar(ys), self.zp8(yz))
             yt = self.out(yname, [rows, n_out], INT8, yq, fc2d=True if fc2d else None)
-            version = 12 if per_channel else 4
+            version = 1 if self.qu8 else (12 if per_channel else 4)
         else:
             wt = self.m.tensor([n_out, k], FLOAT32, node.name + '/weights', data=w_nk.astype(np.float32))
             bias = self.c(bias_name).astype(np.float32) if bias_name else np.zeros(n_out, np.float32)
@@ -434,6 +450,9 @@ class Converter:
                 q = (self.scalar(n.input[1]), self.zp8(n.input[2]))
                 # LiteRT.js takes float32, int32 and uint8 tensors only: uint8 in, QUANTIZE
                 # (requantize, the same scale, Z + 128) to the int8 the model computes in.
+                if self.qu8:
+                    inputs.append(self.out(inp.name, shape, INT8, q))
+                    continue
                 if self.io == 'float32':
                     t = self.m.tensor(shape, FLOAT32, inp.name)
                 else:
@@ -449,7 +468,7 @@ class Converter:
         outputs = []
         for o in self.g.output:
             v = self.vals[o.name]
-            if v['q'] is None:
+            if v['q'] is None or self.qu8:
                 outputs.append(v['t'])
                 continue
             if self.io == 'float32':
@@ -560,7 +579,7 @@ def main():
     jobs = json.load(open(sys.argv[1]))
     for job in jobs:
         model = onnx.load(job['onnx'])
-        conv = Converter(model, job.get('batch', 1), job.get('io', 'float32'))
+        conv = Converter(model, job.get('batch', 1), job.get('io', 'float32'), job.get('qu8', False))
         data, ins, outs = conv.run()
         steps = [conv.vals[o.name].get('step') or (conv.vals[o.name]['q'] or [None])[0] for o in model.graph.output]
         with open(job['tflite'], 'wb') as f:
