@@ -96,15 +96,17 @@ function quantized(name, fp32Bytes, calibration, calibShape) {
   return files;
 }
 
-function addModel(name, files, batch, input, shape, cols) {
+function addModel(name, files, batch, input, shape, cols, checkImages = null) {
   const tflite = {};
   for (const k of ['fp32', 'int8']) {
     tflite[k] = join(work, `${name}.${k}.b${batch}.tflite`);
     jobs.push({ onnx: files[k], tflite: tflite[k], batch });
   }
   const inputFile = write(`${name}.input.b${batch}.f32`, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+  const checkInput = checkImages && rel(write(`${name}.check.f32`,
+    new Uint8Array(checkImages.buffer, checkImages.byteOffset, checkImages.byteLength)));
   modelSpecs.push({
-    name, batch, shape, cols, input: rel(inputFile),
+    name, batch, shape, cols, input: rel(inputFile), checkInput,
     onnx: Object.fromEntries(Object.entries(files).map(([k, f]) => [k, rel(f)])),
     tflite: Object.fromEntries(Object.entries(tflite).map(([k, f]) => [k, rel(f)])),
   });
@@ -115,7 +117,8 @@ if (only !== 'kernels') {
     const res = 224, calibN = 8;
     const files = quantized('mobilenetv2', mobileNetV2({ res, seed: 1 }).bytes, randomImages(calibN, res, 1),
       [calibN, 3, res, res]);
-    addModel('mobilenetv2', files, 1, randomImages(1, res, 0), [1, 3, res, res], 1000);
+    // The int8 check runs 15 more images (seeds 100..): one image's top-1 says little.
+    addModel('mobilenetv2', files, 1, randomImages(1, res, 0), [1, 3, res, res], 1000, randomImages(15, res, 100));
   }
   for (const name of DEMO_MODELS.filter(wantedModel)) {
     const files = quantized(name, demoModelBytes(name), fashionImages(256, 1000), [256, 1, 28, 28]);
@@ -158,6 +161,8 @@ await page.goto(`${server.url}tests/bench/chromium-page.html`);
 await page.waitForFunction(() => window.bench);
 const info = await page.evaluate(() => window.bench.setup());
 const chromiumVersion = browser.version();
+console.log(`wasm files fetched: ${info.wasm_loaded.join(', ')}`);
+if (info.wasm_loaded.some((p) => /litert_wasm_threaded/.test(p))) throw new Error('LiteRT.js loaded its threaded build');
 console.log(`Chromium ${chromiumVersion}, crossOriginIsolated ${info.crossOriginIsolated}, timer step ` +
   `${fmt(info.timer_resolution_ms * 1000, 1)} us, quantlab ${info.quantlab_simd ? 'SIMD128' : 'scalar'}, ` +
   `onnxruntime-web ${info.onnxruntime_web}, LiteRT.js ${info.litert.build}`);
@@ -242,14 +247,14 @@ for (const spec of modelSpecs) {
   const best = t.quantlab_int8.ms <= t.quantlab_uint8.ms ? 'int8' : 'uint8';
   const base = { workload: w, model: spec.name, kind: 'model', batch: spec.batch };
   const q8 = { quantlab_ms: t[`quantlab_${best}`].ms, quantlab_form: best, quantlab_uint8_ms: t.quantlab_uint8.ms,
-    quantlab_int8_ms: t.quantlab_int8.ms };
+    quantlab_int8_ms: t.quantlab_int8.ms, quantlab_min_ms: Math.min(t.quantlab_uint8.min_ms, t.quantlab_int8.min_ms) };
   row({ ...base, dtype: 'int8', ...q8, peer: 'litert.js', peer_ms: t.litert_int8.ms, peer_min_ms: t.litert_int8.min_ms,
     peer_io: 'float32', peer_threads: 1, check: checks.int8_quantlab_vs_litert, tflite_ops: tfliteInfo[spec.tflite.int8]?.ops });
   row({ ...base, dtype: 'int8', ...q8, peer: 'onnxruntime-web', peer_ms: t.ort_uint8.ms, peer_min_ms: t.ort_uint8.min_ms,
     peer_io: 'float32 (the uint8-activation export)', peer_threads: 1, check: checks.int8_quantlab_uint8_vs_ort });
-  row({ ...base, dtype: 'fp32', quantlab_ms: t.quantlab_fp32.ms, peer: 'litert.js', peer_ms: t.litert_fp32.ms,
+  row({ ...base, dtype: 'fp32', quantlab_ms: t.quantlab_fp32.ms, quantlab_min_ms: t.quantlab_fp32.min_ms, peer: 'litert.js', peer_ms: t.litert_fp32.ms,
     peer_min_ms: t.litert_fp32.min_ms, peer_threads: 1, check: checks.fp32_litert_vs_ort });
-  row({ ...base, dtype: 'fp32', quantlab_ms: t.quantlab_fp32.ms, peer: 'onnxruntime-web', peer_ms: t.ort_fp32.ms,
+  row({ ...base, dtype: 'fp32', quantlab_ms: t.quantlab_fp32.ms, quantlab_min_ms: t.quantlab_fp32.min_ms, peer: 'onnxruntime-web', peer_ms: t.ort_fp32.ms,
     peer_min_ms: t.ort_fp32.min_ms, peer_threads: 1, check: checks.fp32_quantlab_vs_ort });
   row({ ...base, dtype: 'int8', ...q8, peer: 'quantlab-fp32', peer_ms: t.quantlab_fp32.ms,
     note: 'quantlab int8 against its own fp32 (speedup > 1: int8 is faster)', check: checks.int8_vs_fp32_quantlab });
@@ -262,12 +267,14 @@ for (const spec of modelSpecs) {
     `quantlab vs ORT ${checks.fp32_quantlab_vs_ort.max_abs_diff.toExponential(2)}`);
 }
 
+const wasmLoaded = await page.evaluate(() => window.bench.wasmLoaded());
+console.log(`\nwasm files the page fetched: ${wasmLoaded.join(', ')}`);
 await browser.close();
 await server.close();
 
 // --- Report ------------------------------------------------------------------------------------
 console.log(`\nChromium ${chromiumVersion}, one thread each, medians of interleaved runs (speedup = peer_ms / quantlab_ms)`);
-console.log('workload                       dtype  quantlab ms  LiteRT.js ms  x LiteRT  onnxruntime-web ms  x ORT');
+console.log('workload                       dtype  quantlab ms  LiteRT.js ms  x LiteRT  onnxruntime-web ms  x ORT   (ratios of the minima: LiteRT  ORT)');
 const keyed = new Map();
 for (const r of rows.filter((x) => x.peer === 'litert.js' || x.peer === 'onnxruntime-web')) {
   const k = `${r.workload} ${r.dtype}`;
@@ -277,11 +284,27 @@ for (const [k, v] of keyed) {
   const l = v['litert.js'], o = v['onnxruntime-web'];
   const [w, dtype] = k.split(' ');
   console.log(`${w.padEnd(30)} ${dtype.padEnd(5)} ${fmt((l ?? o).quantlab_ms).padStart(11)} ${fmt(l?.peer_ms).padStart(13)} ` +
-    `${fmt(l?.speedup, 2).padStart(9)} ${fmt(o?.peer_ms).padStart(19)} ${fmt(o?.speedup, 2).padStart(6)}`);
+    `${fmt(l?.speedup, 2).padStart(9)} ${fmt(o?.peer_ms).padStart(19)} ${fmt(o?.speedup, 2).padStart(6)}` +
+    `${fmt(l && l.peer_min_ms / l.quantlab_min_ms, 2).padStart(35)} ${fmt(o && o.peer_min_ms / o.quantlab_min_ms, 2).padStart(5)}`);
+}
+const selfRows = rows.filter((x) => x.peer === 'quantlab-fp32');
+if (selfRows.length) {
+  console.log('\nint8 against fp32 in each engine (x > 1: int8 is faster)');
+  console.log('workload             quantlab int8  fp32     x   LiteRT.js int8  fp32     x   onnxruntime-web int8  fp32     x');
+  for (const r of selfRows) {
+    const lite = rows.filter((x) => x.workload === r.workload && x.peer === 'litert.js');
+    const ortr = rows.filter((x) => x.workload === r.workload && x.peer === 'onnxruntime-web');
+    const pair = (rs) => {
+      const i8 = rs.find((x) => x.dtype === 'int8')?.peer_ms, f32 = rs.find((x) => x.dtype === 'fp32')?.peer_ms;
+      return `${fmt(i8).padStart(14)} ${fmt(f32).padStart(7)} ${fmt(f32 / i8, 2).padStart(5)}`;
+    };
+    console.log(`${r.workload.padEnd(20)} ${fmt(r.quantlab_ms).padStart(13)} ${fmt(r.peer_ms).padStart(7)} ${fmt(r.speedup, 2).padStart(5)}  ` +
+      `${pair(lite)}  ${pair(ortr).padStart(26)}`);
+  }
 }
 const meta = {
   when: new Date().toISOString(), chromium: chromiumVersion, page: info, load_average: os.loadavg(),
-  cpu: os.cpus()[0].model, min_ms: minMs, failures,
+  cpu: os.cpus()[0].model, min_ms: minMs, wasm_loaded: wasmLoaded, failures,
 };
 const outFile = join(root, 'bench-results', 'chromium.json');
 mkdirSync(dirname(outFile), { recursive: true });
