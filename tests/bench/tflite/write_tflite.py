@@ -10,7 +10,7 @@ the TFLite schema, tensorflow/compiler/mlir/lite/schema/schema.fbs: each table's
 order are its vtable slots, a union takes two slots, type then value), python3-numpy.
 
 Usage: write_tflite.py jobs.json, jobs: [{"onnx": path, "tflite": path, "batch": N, "io":
-"float32" | "uint8"}]. Prints one JSON line per job: {"tflite", "bytes", "ops": {type: count},
+"float32" | "uint8", "qu8": bool}]. Prints one JSON line per job: {"tflite", "bytes", "ops": {type: count},
 "inputs", "outputs": [{shape, dtype, step}]} (step: the output grid's scale of an int8 model).
 
 A graph whose input or output is int8 (the one-node kernel models) gets float32 or uint8 I/O
@@ -27,7 +27,8 @@ QLinearGlobalAveragePool, MaxPool, Flatten, and quantlab's fully-connected form 
 [N, K, 1, 1] -> QLinearConv 1x1 -> Flatten (as FULLY_CONNECTED). Layout: NCHW becomes NHWC
 (weights OHWI, depthwise [1, H, W, C]); a Flatten of [N, C, H, W] feeding a fully-connected
 layer permutes that layer's weight columns to NHWC order instead of transposing. uint8
-activations become int8 (q - 128, Z - 128: the same real values, the same arithmetic).
+activations become int8 (q - 128, Z - 128: the same real values, the same arithmetic; the
+uint8 and as-quantized exports of quantlab's int8 MobileNetV2 give byte-identical files).
 Anything else stops with an error naming the node.
 """
 import json
