@@ -6,11 +6,11 @@
 //
 // Every engine is timed as a user calls it: its input copied in, the run, its output copied
 // out (quantlab run(), onnxruntime-web session.run(), LiteRT.js new Tensor + run +
-// toTypedArray). LiteRT.js takes float32, int32 and uint8 tensors only, so its int8 kernel
-// models take and give float32, with QUANTIZE and DEQUANTIZE around the int8 layer, which
-// XNNPACK runs (a uint8 input requantized to int8 measured 1.3-3x slower: TFLite's own
-// kernel, outside the delegate); its models take float32, as quantlab's and
-// onnxruntime-web's do.
+// toTypedArray). LiteRT.js takes float32, int32 and uint8 tensors only, so each int8 kernel
+// layer runs in two forms: qs8 with float32 I/O (QUANTIZE and DEQUANTIZE around the int8
+// layer, run by XNNPACK; a uint8 input requantized to int8 measured 1.3-3x slower, TFLite's
+// own kernel outside the delegate) and qu8, the same layer in uint8 with uint8 I/O. Its
+// models take float32, as quantlab's and onnxruntime-web's do.
 import { Tensor, loadAndCompile, loadLiteRt } from '@litertjs/core';
 import * as ort from 'onnxruntime-web';
 

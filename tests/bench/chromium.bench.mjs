@@ -11,8 +11,10 @@
 // for int8 the scales, zero points and int32 biases quantlab chose. Outputs are checked
 // against each other before timing, and the run fails loudly when they disagree.
 // quantlab's int8 time is the faster of its uint8- and int8-activation forms (the issue's
-// rule); both are in the JSON.
-// Writes bench-results/chromium.json (rows with runtime: 'chromium') and chromium-targets.json.
+// rule), LiteRT.js's kernel time the faster of its qs8 (float I/O) and qu8 (uint8 I/O) forms;
+// all are in the JSON. Medians and minima of interleaved runs; speedup = peer_ms / quantlab_ms.
+// Writes bench-results/chromium.json (rows with runtime: 'chromium') and chromium-meta.json
+// (browser, page, wasm files fetched, load, failures).
 // Environment: QL_BENCH_MIN_MS (default 1500), QL_BENCH_ONLY=kernels|models, QL_BENCH_MODELS
 // (e.g. mobilenetv2,lenet5).
 import { spawnSync } from 'node:child_process';
