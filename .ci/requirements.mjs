@@ -44,6 +44,14 @@ const BENCH = {
   'python3-numpy': { why: 'numpy, for the faiss benchmark script', python: ['numpy'] },
   'xz-utils': { why: 'xz, a peer of the entropy-coder comparison (compression benchmark)', programs: ['xz'] },
   zstd: { why: 'zstd, a peer of the entropy-coder comparison (compression benchmark)', programs: ['zstd'] },
+  'python3-flatbuffers': {
+    why: "the FlatBuffers Builder, with which tests/bench/tflite/write_tflite.py writes the .tflite files LiteRT.js runs in the Chromium benchmark (tables laid out by hand after the TFLite schema: no flatc, no generated code)",
+    python: ['flatbuffers'],
+  },
+  'python3-onnx': {
+    why: "onnx, with which that script reads the ONNX files quantlab and onnxruntime-web run (weights, scales, zero points), so the .tflite files hold the same model",
+    python: ['onnx'],
+  },
 };
 
 /** Packages per profile: start (build and serve), test, bench. */

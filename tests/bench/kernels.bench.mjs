@@ -289,7 +289,7 @@ for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.targe
 
 const out = join(root, 'bench-results', 'kernels.json');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(rows, null, 1)}\n`);
+writeFileSync(out, `${JSON.stringify(rows.map((r) => ({ runtime: 'node', ...r })), null, 1)}\n`);
 writeFileSync(join(root, 'bench-results', 'kernels-targets.json'), `${JSON.stringify({
   when: new Date().toISOString(), load_average: os.loadavg(), cpu: os.cpus()[0].model,
   node: process.versions.node, onnxruntime_web: ort.env.versions, min_ms: minMs, targets,

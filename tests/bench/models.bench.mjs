@@ -437,7 +437,7 @@ for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.targe
 const loadAverage = os.loadavg();
 const out = join(root, 'bench-results', 'models.json');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(rows.map((r) => ({ ...r, load_average: loadAverage })), null, 1)}\n`);
+writeFileSync(out, `${JSON.stringify(rows.map((r) => ({ runtime: 'node', ...r, load_average: loadAverage })), null, 1)}\n`);
 writeFileSync(join(root, 'bench-results', 'models-targets.json'), `${JSON.stringify({
   when: new Date().toISOString(), load_average: loadAverage, cpu: os.cpus()[0].model,
   node: process.versions.node, onnxruntime_web: ort.env.versions, min_ms: minMs, ptq_options: PTQ_OPTIONS,
