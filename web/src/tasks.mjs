@@ -6,6 +6,7 @@
 // A task is `async (args, progress) => ({result, transfer?})`; `progress(fraction, message,
 // data)` reaches the page while the (synchronous) wasm call is still running.
 import { assetUrl } from './assets.mjs';
+import { rng } from './state.mjs';
 
 const PIXELS = 28 * 28;
 
@@ -45,6 +46,101 @@ export function confusionMatrix(labels, predictions, n, classes = 10) {
   const m = new Uint32Array(classes * classes);
   for (let i = 0; i < n; ++i) m[labels[i] * classes + predictions[i]] += 1;
   return m;
+}
+
+/** `count` float32 values N(0, 1) from a seeded generator (mulberry32, Box-Muller): the
+ * input of an uploaded model that has no bundled data. The same seed gives the same values,
+ * in the worker and in Node (tests/e2e/models-upload.test.mjs). */
+export function seededNormal(count, seed) {
+  const next = rng(seed);
+  const x = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const u = 1 - next();   // (0, 1]: log(u) is finite
+    const v = next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    x[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < count) x[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return x;
+}
+
+/** Summary of one output tensor: min, max, mean and standard deviation (float64 sums). */
+export function outputStats(data) {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let sq = 0;
+  for (const v of data) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    sq += v * v;
+  }
+  const n = data.length || 1;
+  const mean = sum / n;
+  return { min, max, mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
+}
+
+/** int8 against fp32 outputs: SQNR = 10 log10(sum r^2 / sum (r - q)^2) in dB (Infinity when
+ * equal) and the largest |r - q|, as the core's PTQ report defines SQNR per layer. */
+export function outputComparison(ref, test) {
+  let signal = 0;
+  let noise = 0;
+  let maxAbsDiff = 0;
+  for (let i = 0; i < ref.length; ++i) {
+    const d = ref[i] - test[i];
+    signal += ref[i] * ref[i];
+    noise += d * d;
+    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(d));
+  }
+  return { sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise), maxAbsDiff };
+}
+
+/** Seeds of the random data of an uploaded model: the input it runs on, and calibration. */
+export const INPUT_SEED = 1;
+export const CALIBRATION_SEED = 2;
+/** Calibration of a random-input model holds at most this many float32 values (16 MiB). */
+export const CALIBRATION_VALUES = 1 << 22;
+
+/** True for a model the bundled Fashion-MNIST images fit: one float32 input [N, 1, 28, 28]
+ * (N free or 1) and one output of 10 scores per image. */
+export function isImageClassifier(inputs, outputs) {
+  if (inputs.length !== 1 || outputs.length !== 1) return false;
+  const [i] = inputs;
+  const [o] = outputs;
+  const batch = (d) => typeof d !== 'number' || d === 1;
+  return i.dtype === 'float32' && i.shape?.length === 4 && batch(i.shape[0]) && i.shape[1] === 1 &&
+    i.shape[2] === 28 && i.shape[3] === 28 && o.shape?.length === 2 && o.shape[1] === 10;
+}
+
+/** The free dimensions of a model's inputs: a named one (dim_param, e.g. 'N') once by its
+ * name, an unnamed one as 'input[axis]'. Default 1 for the first axis (the batch), else 32. */
+export function freeDims(inputs) {
+  const out = [];
+  for (const input of inputs) {
+    (input.shape ?? []).forEach((d, axis) => {
+      if (typeof d === 'number') return;
+      const key = typeof d === 'string' && d !== '' ? d : `${input.name}[${axis}]`;
+      if (!out.some((s) => s.key === key)) out.push({ key, input: input.name, axis, default: axis === 0 ? 1 : 32 });
+    });
+  }
+  return out;
+}
+
+/** Each input's shape with its free dimensions set from `dims` ({key: text}), else defaults. */
+export function inputShapes(inputs, dims = {}) {
+  const free = freeDims(inputs);
+  const value = (key) => {
+    const f = free.find((s) => s.key === key);
+    const raw = dims?.[key] ?? f.default;
+    const v = Number(raw);
+    if (!(Number.isInteger(v) && v >= 1 && v <= 65536)) throw fail('INVALID_ARGUMENT', `dimension ${key} must be a whole number in [1, 65536], got '${raw}'`);
+    return v;
+  };
+  return inputs.map((input) => {
+    if (!input.shape) throw fail('UNSUPPORTED', `input '${input.name}' has no shape (not even its rank): quantlab cannot make data for it`);
+    return input.shape.map((d, axis) => (typeof d === 'number' ? d : value(typeof d === 'string' && d !== '' ? d : `${input.name}[${axis}]`)));
+  });
 }
 
 /**
@@ -137,7 +233,39 @@ export function bytesFetcher() {
 export function createTasks(ql, quantlab) {
   const fetchBytes = bytesFetcher();
 
-  const modelBytes = (name) => fetchBytes(assetUrl(`models/${checkModelName(name)}.onnx`));
+  // Loaded fp32 runtime models and their last fp32 predictions, by key: a demo model's name,
+  // or 'upload:<id>' for a file the page sent (args {model: 'upload', upload: {id, fileName,
+  // bytes}}, the bytes transferred with every call, so that a fresh worker after Stop has them).
+  // The promise is cached, so two lessons asking at once load the model once.
+  const loaded = new Map();   // key -> Promise<{model, fp32: {count, predictions} | null, bytes?, fileName?}>
+
+  /** The model key of a task's args (demo name or upload), loading an upload once. */
+  function modelKey({ model: name, upload }) {
+    if (name !== 'upload') return checkModelName(name);
+    if (!upload || !Number.isInteger(upload.id)) {
+      throw fail('INVALID_ARGUMENT', 'no .onnx file chosen: pick one with "your model" or drop it on the lesson');
+    }
+    const key = `upload:${upload.id}`;
+    if (!loaded.has(key)) {
+      const { bytes, fileName = 'model.onnx' } = upload;
+      if (!(bytes instanceof Uint8Array)) throw fail('INVALID_ARGUMENT', 'upload.bytes must be a Uint8Array');
+      // The core validates the file (UNSUPPORTED lists every operator it does not run).
+      const entry = Promise.resolve().then(() => ({ model: ql.loadModel(bytes), fp32: null, bytes, fileName }));
+      loaded.set(key, entry);
+      entry.then(() => {
+        // Only the newest upload stays loaded (a failed one leaves the previous one alone).
+        for (const [k, other] of loaded) {
+          if (k === key || !k.startsWith('upload:')) continue;
+          loaded.delete(k);
+          other.then((e) => e.model.dispose(), () => {});
+        }
+      }, () => loaded.delete(key));
+    }
+    return key;
+  }
+
+  const modelBytes = async (name) => (name.startsWith('upload:') ? (await loaded.get(name)).bytes
+    : fetchBytes(assetUrl(`models/${checkModelName(name)}.onnx`)));
 
   /** The first `count` images and labels of a bundled subset ('test-2000', 'train-6000'). */
   async function subset(name, count, what) {
@@ -149,10 +277,6 @@ export function createTasks(ql, quantlab) {
   const testSet = (count = 2000) => subset('test-2000', count, 'test images');
   const trainSet = (count = 6000) => subset('train-6000', count, 'training images');
 
-  // Loaded fp32 runtime models and their last fp32 predictions, per demo model (a page may
-  // quantize the same model several times).
-  // The promise is cached, so two lessons asking at once load the model once.
-  const loaded = new Map();   // name -> Promise<{model, fp32: {count, predictions} | null}>
   function fp32Model(name) {
     if (!loaded.has(name)) {
       const entry = modelBytes(name).then((bytes) => ({ model: ql.loadModel(bytes), fp32: null }));
@@ -166,8 +290,9 @@ export function createTasks(ql, quantlab) {
 
   /** Run `model` over the first `count` test images in batches, reporting progress. */
   function runPredictions(model, x, count, progress, from, to, label) {
+    const fixed = model.inputs[0]?.shape?.[0];
     const out = model.run(x, [count, 1, 28, 28], {
-      batchSize: 250,
+      batchSize: typeof fixed === 'number' ? fixed : 250,
       onProgress: (p) => progress(from + ((to - from) * p.done) / p.total, `${label}: ${p.done} / ${p.total} images`),
     });
     return argmaxRows(out.data, count, out.shape[1]);
@@ -180,13 +305,20 @@ export function createTasks(ql, quantlab) {
     },
 
     /** The model's layers as the runtime sees them, and the file size. */
-    async modelInfo({ model: name }) {
+    async modelInfo(args) {
+      const name = modelKey(args);
+      const { model, fileName = null } = await fp32Model(name);
       const bytes = await modelBytes(name);
-      const { model } = await fp32Model(name);
+      // An upload's input shapes, free dimensions from `dims` (checked here, once per change).
+      const shapes = name.startsWith('upload:') && model.inputs.every((i) => i.shape) ? inputShapes(model.inputs, args.dims) : null;
       return {
         result: {
           name,
+          fileName,
           fileBytes: bytes.length,
+          data: isImageClassifier(model.inputs, model.outputs) ? 'images' : 'random',
+          free: freeDims(model.inputs),
+          shapes,
           opset: model.opset,
           inputs: model.inputs,
           outputs: model.outputs,
@@ -207,7 +339,8 @@ export function createTasks(ql, quantlab) {
     },
 
     /** fp32 inference of a demo model on the first `count` test images. */
-    async runFp32({ model: name, count = 2000 }, progress) {
+    async runFp32({ model, upload, count = 2000 }, progress) {
+      const name = modelKey({ model, upload });
       progress(0, 'loading the model and the test images');
       const test = await testSet(count);
       const entry = await fp32Model(name);
@@ -228,7 +361,8 @@ export function createTasks(ql, quantlab) {
      * Post-training static quantization to int8 (ql.quantizeModel), calibrated on the first
      * `calibration` training images; then int8 inference on the same test images as fp32.
      */
-    async quantize({ model: name, count = 2000, calibration = 256, options = {}, mixedBudget = null }, progress) {
+    async quantize({ model, upload, count = 2000, calibration = 256, options = {}, mixedBudget = null }, progress) {
+      const name = modelKey({ model, upload });
       if (typeof ql.quantizeModel !== 'function') {
         throw fail('UNSUPPORTED', 'this build of quantlab has no post-training quantization (ql.quantizeModel) yet');
       }
@@ -289,10 +423,75 @@ export function createTasks(ql, quantlab) {
     },
 
     /**
+     * An uploaded model that the bundled images do not fit, on seeded N(0, 1) data of the
+     * user's input shape (free dimensions from `dims`): every output's statistics. With
+     * `quantize`, also post-training int8 quantization calibrated on other seeded data of the
+     * same shape (at most CALIBRATION_VALUES values, `calibration` samples) and the int8 run
+     * on the same input: per output the SQNR against fp32 and the largest difference.
+     */
+    async runRandom({ model, upload, dims = {}, quantize = false, calibration = 256, options = {} }, progress) {
+      const name = modelKey({ model, upload });
+      const entry = await fp32Model(name);
+      const shapes = inputShapes(entry.model.inputs, dims);
+      const sizes = shapes.map((s) => s.reduce((a, d) => a * d, 1));
+      const inputs = shapes.map((shape, k) => {
+        if (entry.model.inputs[k].dtype !== 'float32') {
+          throw fail('UNSUPPORTED', `input '${entry.model.inputs[k].name}' is ${entry.model.inputs[k].dtype}: this page makes float32 data only`);
+        }
+        return { data: seededNormal(sizes[k], INPUT_SEED + k), shape };
+      });
+      progress(0, 'fp32 on the random input');
+      const t0 = performance.now();
+      const fp32 = entry.model.runAll(inputs);
+      const ms = performance.now() - t0;
+      const out = {
+        shapes,
+        seed: INPUT_SEED,
+        ms,
+        outputs: fp32.map((o) => ({ name: o.name, shape: o.shape, dtype: o.dtype, fp32: o.dtype === 'float32' ? outputStats(o.data) : null })),
+      };
+      if (!quantize) return { result: out };
+      if (typeof ql.quantizeModel !== 'function') {
+        throw fail('UNSUPPORTED', 'this build of quantlab has no post-training quantization (ql.quantizeModel) yet');
+      }
+      if (inputs.length !== 1) throw fail('UNSUPPORTED', `quantizeModel calibrates models of one input; this one has ${inputs.length}`);
+      const [shape] = shapes;
+      const samples = Math.max(1, Math.min(calibration, Math.floor(CALIBRATION_VALUES / sizes[0])));
+      const calibShape = [samples * shape[0], ...shape.slice(1)];
+      progress(0.1, 'calibrating');
+      quantized?.result.dispose();
+      quantized = null;
+      const t1 = performance.now();
+      const result = ql.quantizeModel(entry.model, seededNormal(samples * sizes[0], CALIBRATION_SEED), calibShape, {
+        ...options,
+        onProgress: (p) => progress(0.1 + 0.8 * (p.total ? p.done / p.total : 0), `${p.stage} ${p.done} / ${p.total}`),
+      });
+      const quantizeMs = performance.now() - t1;
+      quantized = { name, result };
+      const t2 = performance.now();
+      const int8 = result.model.runAll(inputs);
+      const int8Ms = performance.now() - t2;
+      out.outputs.forEach((o, k) => {
+        if (!o.fp32) return;
+        Object.assign(o, { int8: outputStats(int8[k].data), ...outputComparison(fp32[k].data, int8[k].data) });
+      });
+      Object.assign(out, {
+        calibrationData: { samples, shape: calibShape, seed: CALIBRATION_SEED },
+        report: result.report,
+        layers: result.model.layers(),
+        foldedBatchNorms: result.foldedBatchNorms ?? 0,
+        quantizeMs,
+        int8Ms,
+      });
+      return { result: out };
+    },
+
+    /**
      * Which layer hurts (ql.quantizationSensitivity): each quantized layer alone at 8, 4 and 2
      * weight bits against fp32, on the first `calibration` training images with their labels.
      */
-    async sensitivity({ model: name, calibration = 256, options = {} }, progress) {
+    async sensitivity({ model, upload, calibration = 256, options = {} }, progress) {
+      const name = modelKey({ model, upload });
       const entry = await fp32Model(name);
       const train = await trainSet(calibration);
       const result = ql.quantizationSensitivity(entry.model, normalize(train.images), [train.count, 1, 28, 28], {
@@ -310,7 +509,8 @@ export function createTasks(ql, quantlab) {
      * `batch` test images (minimum of `reps` runs each): which nodes int8 makes faster, and
      * what the QuantizeLinear / DequantizeLinear at its edges cost.
      */
-    async layerProfile({ model: name, batch = 256, reps = 3 }, progress) {
+    async layerProfile({ model, upload, batch = 256, reps = 3 }, progress) {
+      const name = modelKey({ model, upload });
       if (!quantized || quantized.name !== name) throw fail('INVALID_ARGUMENT', `quantize ${name} first`);
       const entry = await fp32Model(name);
       const test = await testSet(batch);
@@ -330,12 +530,12 @@ export function createTasks(ql, quantlab) {
      * the BatchNorm folded into its weights: then the file's weights are not the ones on the
      * grid, and only they are returned (grid null, folded true).
      */
-    async weightGrid({ model: name, layer, channel = 0 }) {
+    async weightGrid({ model, upload, layer, channel = 0 }) {
+      const name = modelKey({ model, upload });
       if (!quantized || quantized.name !== name) throw fail('INVALID_ARGUMENT', `quantize ${name} first`);
       const report = quantized.result.report.find((l) => l.name === layer);
       if (!report) throw fail('INVALID_ARGUMENT', `'${layer}' is not a quantized layer of ${name}`);
-      const { model } = await fp32Model(name);
-      const nodes = model.layers();
+      const nodes = (await fp32Model(name)).model.layers();
       const at = nodes.findIndex((l) => l.name === layer);
       const weight = nodes[at].inputs.find((v, i) => i === 1 && v?.constant)?.name;
       const folded = nodes[at + 1]?.opType === 'BatchNormalization';
