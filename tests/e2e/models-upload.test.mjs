@@ -174,9 +174,39 @@ test('models upload: a torch U-Net from the picker, its layer table, fp32 and in
   // A bad dimension: a clear code, and the file is still there to fix it.
   await dim.fill('0');
   await dim.dispatchEvent('change');
-  await waitShadow(page, () => /INVALID_ARGUMENT: dimension/.test(document.querySelector('ql-models').shadowRoot.querySelector('[data-testid=error]').textContent));
-  await host.evaluate((el) => { el.state = { dims: {} }; });
+  await waitShadow(page, () => /^INVALID_ARGUMENT: dimension N /.test(document.querySelector('ql-models').shadowRoot.querySelector('[data-testid=dims-error]').textContent));
+  assert.equal(await dim.getAttribute('aria-invalid'), '');
+  // Running anyway says the same, from the worker.
+  await page.locator('ql-models [data-testid=run-fp32]').click();
+  await waitShadow(page, () => /INVALID_ARGUMENT: dimension N /.test(document.querySelector('ql-models').shadowRoot.querySelector('[data-testid=error]').textContent));
+  // Fixed from the field: batch 2, run again on that shape.
+  await page.locator('ql-models [data-testid=io] input[data-dim]').first().fill('2');
+  await page.locator('ql-models [data-testid=io] input[data-dim]').first().dispatchEvent('change');
+  await waitShadow(page, () => document.querySelector('ql-models').shadowRoot.querySelector('[data-testid=dims-error]').textContent === '' &&
+    document.querySelector('ql-models').shadowRoot.querySelector('[data-testid=io] input[data-dim]')?.value === '2');
+  assert.equal(await host.evaluate((el) => el.state.dims.N), '2');
+  await page.locator('ql-models [data-testid=run-fp32]').click();
+  await page.waitForSelector('ql-models >> [data-testid=outputs] tr[data-output]', { timeout: 60000 });
+  const shape2 = [2, ...ref.shape.slice(1)];
+  assert.equal((await out.first().locator('td').allTextContents())[1], `[${ref.outputs[0].shape.map((d, i) => (i === 0 ? 2 : d)).join(', ')}]`);
+  assert.match(await shadowText(page, 'outputs-summary'), new RegExp(`of shape \\[${shape2.join(', ')}\\]`));
+  await page.close();
+});
+
+test('models upload: Stop during quantization, then the same file runs again (the new worker gets its bytes)', async () => {
+  const { env } = ctx;
+  const page = await env.newPage('?lesson=models#calibration=1000');
+  await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30000 });
+  await page.getByLabel('your model').setInputFiles(join(root, UNET));
   await page.waitForSelector('ql-models >> [data-testid=io] input[data-dim]', { timeout: 30000 });
+  await page.locator('ql-models [data-testid=quantize]').click();
+  await page.locator('ql-models [data-testid=stop]').click();
+  await waitShadow(page, () => !document.querySelector('ql-models').busy);
+  assert.equal(await page.locator('ql-models').getAttribute('data-sqnr'), null, 'stopped before it finished');
+  assert.equal(await shadowText(page, 'progress'), 'stopped');
+  assert.equal(await page.locator('ql-models').evaluate((el) => el.state.model), 'upload');
+  await page.locator('ql-models [data-testid=run-fp32]').click();
+  await page.waitForSelector('ql-models >> [data-testid=outputs] tr[data-output]', { timeout: 60000 });
   assert.equal(await shadowText(page, 'error'), '');
   await page.close();
 });
@@ -185,6 +215,19 @@ test('models upload: a demo model dropped as a file runs on the bundled images; 
   const { env, ql } = ctx;
   const page = await env.newPage('?lesson=models#count=2000');
   await page.waitForSelector('ql-models[data-ready=true]', { timeout: 30000 });
+  // Not an ONNX file at all: the core's code and message, as loadModel throws them in Node.
+  const junk = new TextEncoder().encode('<!doctype html><title>not a model</title>');
+  let expected = '';
+  try {
+    ql.loadModel(junk).dispose();
+  } catch (e) {
+    expected = `junk.onnx: ${e.code}: ${e.message}`;
+  }
+  assert.ok(expected, 'the junk file must not load in Node either');
+  await dropFile(page, 'junk.onnx', junk);
+  await waitShadow(page, () => document.querySelector('ql-models').shadowRoot.querySelector('[data-testid=upload-error]').textContent !== '');
+  assert.equal(await shadowText(page, 'upload-error'), expected);
+  assert.equal(await page.locator('ql-models').evaluate((el) => el.state.model), 'lenet5', 'the demo model stays');
   await dropUnsupported(page);
   await dropFile(page, 'lenet5.onnx', read('web/models/lenet5.onnx'));
   await waitShadow(page, () => document.querySelector('ql-models').state.model === 'upload' &&

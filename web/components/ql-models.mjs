@@ -84,6 +84,7 @@ ${cards([['file-bytes', 'ONNX file'], ['parameters', 'parameters'],
 <h3>Inputs and outputs</h3>
 <p class="note" data-testid="io-note"></p>
 <div class="scroll"><table class="data" data-testid="io"></table></div>
+<div class="error" data-testid="dims-error" role="alert"></div>
 <h3 data-testid="outputs-title" hidden>Outputs on random input: fp32 against int8</h3>
 <p class="note" data-testid="outputs-summary"></p>
 <div class="scroll"><table class="data" data-testid="outputs"></table></div>
@@ -454,6 +455,9 @@ export class QlModels extends Lesson {
         '(normalized as the demo models) with their labels.'
         : `${info.fileName}: no bundled data fit it, so it runs on seeded random data of the input shape${info.free.length ? '; set each free dimension (the batch defaults to 1)' : ''}` +
           `${info.shapes ? `: ${info.shapes.map((s) => `[${s.join(', ')}]`).join(', ')}` : ''}.`;
+    const bad = upload ? info.shapesError : null;
+    this.$('[data-testid=dims-error]').textContent = bad ? `${bad.code}: ${bad.message}` : '';
+    for (const field of this.$$('[data-testid=io] input[data-dim]')) field.toggleAttribute('aria-invalid', Boolean(bad?.message.includes(`dimension ${field.dataset.dim} `)));
     const random = fp32?.random ? fp32 : null;
     this.$('[data-testid=outputs-title]').hidden = !random;
     this.$('[data-testid=outputs-summary]').textContent = outputsSummary(random, int8?.random ? int8 : null);

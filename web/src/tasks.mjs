@@ -309,8 +309,17 @@ export function createTasks(ql, quantlab) {
       const name = modelKey(args);
       const { model, fileName = null } = await fp32Model(name);
       const bytes = await modelBytes(name);
-      // An upload's input shapes, free dimensions from `dims` (checked here, once per change).
-      const shapes = name.startsWith('upload:') && model.inputs.every((i) => i.shape) ? inputShapes(model.inputs, args.dims) : null;
+      // An upload's input shapes, free dimensions from `dims` (checked here, once per change;
+      // a bad size is reported with the info, so that the page keeps the field to fix it).
+      let shapes = null;
+      let shapesError = null;
+      if (name.startsWith('upload:')) {
+        try {
+          shapes = inputShapes(model.inputs, args.dims);
+        } catch (e) {
+          shapesError = { code: e.code ?? 'INVALID_ARGUMENT', message: e.message };
+        }
+      }
       return {
         result: {
           name,
@@ -319,6 +328,7 @@ export function createTasks(ql, quantlab) {
           data: isImageClassifier(model.inputs, model.outputs) ? 'images' : 'random',
           free: freeDims(model.inputs),
           shapes,
+          shapesError,
           opset: model.opset,
           inputs: model.inputs,
           outputs: model.outputs,
