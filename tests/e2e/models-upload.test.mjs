@@ -60,7 +60,9 @@ function unetReference(ql) {
   const samples = Math.min(CALIBRATION, Math.floor(CALIBRATION_VALUES / size));
   const q = ql.quantizeModel(model, seededNormal(samples * size, CALIBRATION_SEED), [samples * shape[0], ...shape.slice(1)], { method: 'minmax' });
   const int8 = q.model.run(x, shape);
+  const steps = (m) => m.layers().filter((l) => !l.folded && !l.fused).length;
   const out = {
+    fp32Steps: steps(model), int8Steps: steps(q.model),
     layers: model.layers(), inputs: model.inputs, outputs: model.outputs, shape, fp32: fp32.data,
     ...compare(fp32.data, int8.data), report: q.report, qoperator: q.toOnnx('qoperator'),
   };
@@ -147,6 +149,10 @@ test('models upload: a torch U-Net from the picker, its layer table, fp32 and in
   const fp32Min = ref.fp32.reduce((a, v) => Math.min(a, v), Infinity);
   assert.equal(cells[2], fp32Min.toPrecision(4));
   assert.match(await shadowText(page, 'outputs-summary'), new RegExp(`seed ${INPUT_SEED}\\b.*seed ${CALIBRATION_SEED}\\b`));
+  // Per-node latency of both graphs on the same random input: one row per node the API runs.
+  assert.equal(await page.locator('ql-models [data-testid=latency] tr[data-graph=fp32]').count(), ref.fp32Steps);
+  assert.equal(await page.locator('ql-models [data-testid=latency] tr[data-graph=int8]').count(), ref.int8Steps);
+  assert.match(await shadowText(page, 'latency-summary'), /^Batch of 1 random inputs, minimum of 3 runs: fp32 [\d.]+ ms, int8 [\d.]+ ms/);
   // The report: the API's quantized layers; the int8 file, byte for byte the API's.
   assert.equal(await page.locator('ql-models [data-testid=report] tr[data-layer]').count(), ref.report.length);
   const link = page.locator('ql-models [data-testid=download-qoperator]');

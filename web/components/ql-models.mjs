@@ -353,9 +353,10 @@ export class QlModels extends Lesson {
         // No labelled data: seeded random input and calibration data of the user's shape.
         const r = await this.#call(ctx, 'runRandom', { model, dims, quantize: true, calibration, options: this.#ptqOptions() });
         const grid = await this.#firstGrid(ctx, model, r.report);
+        const profile = await this.#call(ctx, 'layerProfile', { model, dims });
         return {
           fp32: { random: true, shapes: r.shapes, seed: r.seed, ms: r.ms, outputs: r.outputs },
-          int8: { ...r, random: true, model, method, calibration, bits, mixed: null, profile: null, grid, ...(await exports()) },
+          int8: { ...r, random: true, model, method, calibration, bits, mixed: null, profile, grid, ...(await exports()) },
           samples: null,
           sensitivity: null,
         };
@@ -666,7 +667,7 @@ export class QlModels extends Lesson {
     if (!p) return;
     const total = (list) => list.reduce((a, l) => a + l.ms, 0);
     const edges = p.int8.filter((l) => l.opType === 'QuantizeLinear' || l.opType === 'DequantizeLinear');
-    summary.textContent = `Batch of ${p.batch} images, minimum of ${p.reps} runs: fp32 ${total(p.fp32).toFixed(2)} ms, ` +
+    summary.textContent = `Batch of ${p.batch} ${p.random ? 'random inputs' : 'images'}, minimum of ${p.reps} runs: fp32 ${total(p.fp32).toFixed(2)} ms, ` +
       `int8 ${total(p.int8).toFixed(2)} ms, of which ${total(edges).toFixed(2)} ms in QuantizeLinear / DequantizeLinear ` +
       '(a worker\'s clock ticks in 0.1 ms steps here, so the smallest nodes read 0).';
     const top = Math.max(...p.fp32.map((l) => l.ms), ...p.int8.map((l) => l.ms), 1e-9);

@@ -519,18 +519,26 @@ export function createTasks(ql, quantlab) {
      * `batch` test images (minimum of `reps` runs each): which nodes int8 makes faster, and
      * what the QuantizeLinear / DequantizeLinear at its edges cost.
      */
-    async layerProfile({ model, upload, batch = 256, reps = 3 }, progress) {
+    async layerProfile({ model, upload, batch = 256, reps = 3, dims = null }, progress) {
       const name = modelKey({ model, upload });
       if (!quantized || quantized.name !== name) throw fail('INVALID_ARGUMENT', `quantize ${name} first`);
       const entry = await fp32Model(name);
-      const test = await testSet(batch);
-      const x = normalize(test.images);
-      const shape = [test.count, 1, 28, 28];
+      // `dims`: a random-input model, timed on runRandom's input (the user's shape).
+      let x;
+      let shape;
+      if (dims) {
+        [shape] = inputShapes(entry.model.inputs, dims);
+        x = seededNormal(shape.reduce((a, d) => a * d, 1), INPUT_SEED);
+      } else {
+        const test = await testSet(batch);
+        x = normalize(test.images);
+        shape = [test.count, 1, 28, 28];
+      }
       progress(0, 'timing the fp32 layers');
       const fp32 = layerTimes(entry.model, x, shape, reps);
       progress(0.5, 'timing the int8 layers');
       const int8 = layerTimes(quantized.result.model, x, shape, reps);
-      return { result: { batch: test.count, reps, fp32, int8 } };
+      return { result: { batch: shape[0], random: Boolean(dims), reps, fp32, int8 } };
     },
 
     /**
