@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { graphModel } from '../models/onnx-encode.mjs';
-import { argmaxRows, CALIBRATION_SEED, CALIBRATION_VALUES, INPUT_SEED, normalize, seededNormal } from '../../web/src/tasks.mjs';
+import { CALIBRATION_SEED, CALIBRATION_VALUES, INPUT_SEED, seededNormal } from '../../web/src/model-inputs.mjs';
+import { argmaxRows, normalize } from '../../web/src/tasks.mjs';
 import { downloadBytes, root } from './browser.mjs';
 import { layoutChecks, useBrowser } from './checks.mjs';
 
@@ -58,11 +59,14 @@ function unetReference(ql) {
   const x = seededNormal(size, INPUT_SEED);
   const fp32 = model.run(x, shape);
   const samples = Math.min(CALIBRATION, Math.floor(CALIBRATION_VALUES / size));
-  const q = ql.quantizeModel(model, seededNormal(samples * size, CALIBRATION_SEED), [samples * shape[0], ...shape.slice(1)], { method: 'minmax' });
+  const calib = seededNormal(samples * size, CALIBRATION_SEED);
+  const calibShape = [samples * shape[0], ...shape.slice(1)];
+  const q = ql.quantizeModel(model, calib, calibShape, { method: 'minmax' });
+  const sensitivity = ql.quantizationSensitivity(model, calib, calibShape, { method: 'minmax', bits: [8, 4, 2], evalSamples: calibShape[0] });
   const int8 = q.model.run(x, shape);
   const steps = (m) => m.layers().filter((l) => !l.folded && !l.fused).length;
   const out = {
-    fp32Steps: steps(model), int8Steps: steps(q.model),
+    fp32Steps: steps(model), int8Steps: steps(q.model), sensitivity,
     layers: model.layers(), inputs: model.inputs, outputs: model.outputs, shape, fp32: fp32.data,
     ...compare(fp32.data, int8.data), report: q.report, qoperator: q.toOnnx('qoperator'),
   };
@@ -153,6 +157,16 @@ test('models upload: a torch U-Net from the picker, its layer table, fp32 and in
   assert.equal(await page.locator('ql-models [data-testid=latency] tr[data-graph=fp32]').count(), ref.fp32Steps);
   assert.equal(await page.locator('ql-models [data-testid=latency] tr[data-graph=int8]').count(), ref.int8Steps);
   assert.match(await shadowText(page, 'latency-summary'), /^Batch of 1 random inputs, minimum of 3 runs: fp32 [\d.]+ ms, int8 [\d.]+ ms/);
+  // Which layer hurts, on the same random calibration data (no labels: SQNR only).
+  await page.locator('ql-models [data-testid=sensitivity-run]').click();
+  await page.waitForSelector('ql-models >> [data-testid=sensitivity] tr[data-layer]', { timeout: 120000 });
+  const sens = page.locator('ql-models [data-testid=sensitivity] tr[data-layer]');
+  assert.equal(await sens.count(), ref.sensitivity.layers.length);
+  const first = await sens.first().locator('td').allTextContents();
+  assert.equal(first[0], ref.sensitivity.layers[0].name);
+  assert.equal(first[3], ref.sensitivity.layers[0].sqnrDb[0].toFixed(1));
+  assert.equal(await shadowText(page, 'sensitivity-summary'),
+    `${ref.sensitivity.samples} random calibration samples (no labels, so no accuracy): every layer int8, output SQNR ${ref.sensitivity.allSqnrDb.toFixed(1)} dB.`);
   // The report: the API's quantized layers; the int8 file, byte for byte the API's.
   assert.equal(await page.locator('ql-models [data-testid=report] tr[data-layer]').count(), ref.report.length);
   const link = page.locator('ql-models [data-testid=download-qoperator]');

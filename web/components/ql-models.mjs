@@ -314,8 +314,10 @@ export class QlModels extends Lesson {
   /** The sensitivity report (ql.quantizationSensitivity); true when it finished. */
   async sensitivity() {
     return this.task(async (ctx) => {
-      const { model, calibration, method, percentile, requant } = this.state;
-      const sensitivity = await this.#call(ctx, 'sensitivity', { model, calibration, options: { method, percentile, requantMode: requant } });
+      const { model, calibration, method, percentile, requant, dims } = this.state;
+      const random = (await this.#info(ctx)).data === 'random';
+      const sensitivity = await this.#call(ctx, 'sensitivity', { model, calibration, options: { method, percentile, requantMode: requant },
+        dims: random ? dims : null });
       return { ...this.results, sensitivity };
     });
   }
@@ -358,7 +360,7 @@ export class QlModels extends Lesson {
           fp32: { random: true, shapes: r.shapes, seed: r.seed, ms: r.ms, outputs: r.outputs },
           int8: { ...r, random: true, model, method, calibration, bits, mixed: null, profile, grid, ...(await exports()) },
           samples: null,
-          sensitivity: null,
+          sensitivity: this.results?.sensitivity ?? null,
         };
       }
       const mixedBudget = mixed === 'off' ? null : Number(mixed);
@@ -405,8 +407,7 @@ export class QlModels extends Lesson {
       : fp32?.ms != null && !fp32.random ? `fp32: ${fp32.count} images in ${fp32.ms.toFixed(0)} ms (in the worker).` : '');
     this.#renderReport(int8?.report ?? []);
     this.#renderSensitivity(sensitivity);
-    // Sensitivity is measured on the labelled calibration images: not for a random-input model.
-    this.$('[data-testid=sensitivity-run]').disabled = this.busy || !this.#ptq || info?.data === 'random';
+    this.$('[data-testid=sensitivity-run]').disabled = this.busy || !this.#ptq;
     this.#renderLayers(int8?.layers ?? null, this.$('[data-testid=int8-layers]'));
     this.#renderSamples(samples);
     this.#renderConfusion(fp32?.confusion ?? null, int8?.confusion ?? null);
@@ -646,7 +647,8 @@ export class QlModels extends Lesson {
   #renderSensitivity(s) {
     const { table, summary } = this.#section('sensitivity', s);
     if (!s) return;
-    summary.textContent = `${s.samples} calibration images: fp32 accuracy ${pct(100 * s.fp32Accuracy)}, every layer int8 ` +
+    summary.textContent = s.random ? `${s.samples} random calibration samples (no labels, so no accuracy): every layer int8, ` +
+      `output SQNR ${s.allSqnrDb.toFixed(1)} dB.` : `${s.samples} calibration images: fp32 accuracy ${pct(100 * s.fp32Accuracy)}, every layer int8 ` +
       `${pct(100 * s.allAccuracy)}, output SQNR ${s.allSqnrDb.toFixed(1)} dB.`;
     const top = Math.max(...s.layers.flatMap((l) => [...l.sqnrDb]).filter(Number.isFinite), 1);
     const bar = (v, b) => `<div class="bar b${b}" data-css="width:${Math.max(0, 100 * v / top).toFixed(1)}%" title="${v.toFixed(1)} dB"></div>`;
