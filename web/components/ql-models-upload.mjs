@@ -7,7 +7,8 @@ import { esc, shape, tableHtml } from '../src/ui.mjs';
 export const UPLOAD_CSS = `
   :host([data-dragging]) { outline: 3px dashed #1f5fa8; outline-offset: 4px; }
   .upload input[type=file] { max-width: 15rem; }
-  input.dim { width: 5.5em; }`;
+  input.dim { width: 5.5em; }
+  .error details summary { cursor: pointer; }`;
 
 /** The picker (a labelled file input, keyboard reachable) and its own error box. */
 export const UPLOAD_HTML = `<label class="upload">your model <input type="file" name="upload" data-testid="upload"
@@ -74,6 +75,19 @@ export function outputsSummary(fp32, int8) {
       'SQNR = 10 log10(Σ fp32² / Σ (fp32 − int8)²).';
   }
   return text;
+}
+
+/** The error of a file that did not load, in `box`: the core's message whole; the list of
+ * operators quantlab does run, which closes an UNSUPPORTED message, folded in a <details> so
+ * that what is missing stays in view (a phone would otherwise scroll past 80 names). */
+export function showLoadError(box, text) {
+  const at = text.lastIndexOf(' (quantlab runs ');
+  if (at < 0 || !text.endsWith(')')) {
+    box.textContent = text;
+    return;
+  }
+  box.innerHTML = `<span data-testid="upload-error-main">${esc(text.slice(0, at))}</span> <details><summary>the operators quantlab runs</summary>` +
+    `<span data-testid="upload-error-runs">(${esc(text.slice(at + 2))}</span></details>`;
 }
 
 /** Call `open(file)` for a .onnx file dropped on `host`; the host is outlined while dragging. */

@@ -14,7 +14,7 @@
 import { assetUrl } from '../src/assets.mjs';
 import { define, Lesson } from '../src/lesson.mjs';
 import { binned, histogramPlot, uplotCss } from '../src/plot.mjs';
-import { bindDrop, ioTableHtml, outputsSummary, outputsTableHtml, UPLOAD_CSS, UPLOAD_HTML, UPLOAD_STATUS_HTML } from './ql-models-upload.mjs';
+import { bindDrop, ioTableHtml, showLoadError, outputsSummary, outputsTableHtml, UPLOAD_CSS, UPLOAD_HTML, UPLOAD_STATUS_HTML } from './ql-models-upload.mjs';
 import { bytes, cards, controls, drawDigit, esc, int, pct, setDownload, shape, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const MODELS_JSON = assetUrl('models/models.json');
@@ -260,7 +260,7 @@ export class QlModels extends Lesson {
     try {
       await this.tasks.call('modelInfo', { model: 'upload', upload: { id, fileName: file.name, bytes } }, { transfer: [bytes.buffer] });
     } catch (e) {
-      box.textContent = `${file.name}: ${e.code ?? 'ERROR'}: ${e.message}`;
+      showLoadError(box, `${file.name}: ${e.code ?? 'ERROR'}: ${e.message}`);
       this.dispatchEvent(new CustomEvent('ql-upload-error', { detail: { file: file.name, code: e.code, message: e.message } }));
       return false;
     }
