@@ -96,9 +96,9 @@ in float between DequantizeLinear and QuantizeLinear, as onnxruntime's nodes_to_
 the weight bits and "keep in fp32" controls; with bits per layer chosen automatically, the search sets the widths
 and only the fp32 choices here apply. Quantize again to see the effect.</p>
 <div class="scroll"><table class="data" data-testid="layer-control"></table></div>
-<h3>Test images <small class="note">(label / fp32 / int8; orange: fp32 and int8 disagree)</small></h3>
+<h3 data-images>Test images <small class="note">(label / fp32 / int8; orange: fp32 and int8 disagree)</small></h3>
 <div class="samples" data-testid="samples"></div>
-<h3>Confusion matrices <small class="note">(rows: true class, columns: predicted)</small></h3>
+<h3 data-images>Confusion matrices <small class="note">(rows: true class, columns: predicted)</small></h3>
 <p class="note" data-testid="confusion-summary"></p>
 <div class="confusions" data-testid="confusion"></div>
 <h3>Layer latency: fp32 against int8</h3>
@@ -461,6 +461,7 @@ export class QlModels extends Lesson {
     this.$('[data-testid=dims-error]').textContent = bad ? `${bad.code}: ${bad.message}` : '';
     for (const field of this.$$('[data-testid=io] input[data-dim]')) field.toggleAttribute('aria-invalid', Boolean(bad?.message.includes(`dimension ${field.dataset.dim} `)));
     const random = fp32?.random ? fp32 : null;
+    for (const h of this.$$('[data-images]')) h.hidden = Boolean(random);   // no images were run
     this.$('[data-testid=outputs-title]').hidden = !random;
     this.$('[data-testid=outputs-summary]').textContent = outputsSummary(random, int8?.random ? int8 : null);
     this.$('[data-testid=outputs]').innerHTML = outputsTableHtml(random, int8?.random ? int8 : null);
