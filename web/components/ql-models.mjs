@@ -1,16 +1,20 @@
-// <ql-models>: load a demo ONNX model, list its layers, run fp32 inference on the bundled
-// 2,000 Fashion-MNIST test images, quantize it to int8 after training (calibration method of
+// <ql-models>: load a demo ONNX model (or the user's own .onnx, picked or dropped: issue 10,
+// ql-models-upload.mjs), list its layers, run fp32 inference on the bundled
+// 2,000 Fashion-MNIST test images (seeded random input of the user's shape for a model they
+// do not fit), quantize it to int8 after training (calibration method of
 // choice), and compare: accuracy, agreement, the per-layer report (S, Z, M0, shift, SQNR),
 // a few images with both predictions, and the exported int8 ONNX file. All of it runs in
 // the element's Web Worker on the quantlab core; this file only formats.
 // State (attributes, URL with `sync-url`; web/src/lesson.mjs): model, count (test images),
 // method (minmax | percentile | mse | kl), calibration (training images), percentile,
-// requant (fp32 | fixed-point), bits, mixed, keep, layerBits (per layer: bits or fp32);
+// requant (fp32 | fixed-point), bits, mixed, keep, layerBits (per layer: bits or fp32),
+// dims (an uploaded model's free input dimensions);
 // autorun runs fp32 at once. The layer list follows the
 // model (one compute call per state change); fp32 and int8 runs are on request.
 import { assetUrl } from '../src/assets.mjs';
 import { define, Lesson } from '../src/lesson.mjs';
 import { binned, histogramPlot, uplotCss } from '../src/plot.mjs';
+import { bindDrop, ioTableHtml, showLoadError, outputsSummary, outputsTableHtml, UPLOAD_CSS, UPLOAD_HTML, UPLOAD_STATUS_HTML } from './ql-models-upload.mjs';
 import { bytes, cards, controls, drawDigit, esc, int, pct, setDownload, shape, STATUS_HTML, tableHtml } from '../src/ui.mjs';
 
 const MODELS_JSON = assetUrl('models/models.json');
@@ -21,7 +25,7 @@ const SAMPLE_COUNT = 12;
 const SCHEMA = {
   model: {
     type: 'enum', default: 'lenet5', label: 'model',
-    options: { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5', cnn_bn: 'CNN with BatchNorm' },
+    options: { lenet300: 'LeNet-300-100', lenet5: 'LeNet-5', cnn_bn: 'CNN with BatchNorm', upload: 'your .onnx file' },
     invalid: (raw) => `unknown demo model '${raw}'`,
   },
   count: { type: 'int', default: 2000, label: 'test images', options: [500, 1000, 2000] },
@@ -44,6 +48,9 @@ const SCHEMA = {
   // Per layer, by node name: weight bits ('8' ... '2') or 'fp32' (left out of quantization);
   // set from the per-layer table; a layer not listed follows `bits` and `keep`.
   layerBits: { type: 'pairs', default: {}, label: 'per-layer precision', values: ['8', '6', '5', '4', '3', '2', 'fp32'] },
+  // An uploaded model's free input dimensions (dim_param or unknown), by name: sizes as text,
+  // checked by the worker; a dimension not listed takes its default (the batch 1).
+  dims: { type: 'pairs', default: {}, label: 'input dimensions' },
 };
 
 const LAYER_CHOICES = { '': 'as above', 8: '8 bits', 6: '6 bits', 5: '5 bits', 4: '4 bits', 3: '3 bits', 2: '2 bits', fp32: 'fp32 (not quantized)' };
@@ -61,7 +68,9 @@ M = S<sub>W</sub> S<sub>X</sub> / S<sub>Y</sub> = M<sub>0</sub> 2<sup>shift − 
 <div class="controls">
   ${controls(SCHEMA, ['model', 'count'])}
   <button class="primary" data-testid="run-fp32">Run fp32</button>
+  ${UPLOAD_HTML}
 </div>
+${UPLOAD_STATUS_HTML}
 <div class="controls">
   ${controls(SCHEMA, ['method', 'percentile', 'calibration', 'requant', 'bits', 'mixed', 'keep'])}
   <button class="primary" data-testid="quantize">Quantize to int8</button>
@@ -72,6 +81,13 @@ ${cards([['file-bytes', 'ONNX file'], ['parameters', 'parameters'],
   ['fp32-accuracy', 'fp32 accuracy <small data-testid="fp32-count"></small>'], ['int8-accuracy', 'int8 accuracy'],
   ['agreement', 'int8 = fp32 top-1'], ['pytorch', 'PyTorch (10,000 images)']])}
 <div class="note" data-testid="timing"></div>
+<h3>Inputs and outputs</h3>
+<p class="note" data-testid="io-note"></p>
+<div class="scroll"><table class="data" data-testid="io"></table></div>
+<div class="error" data-testid="dims-error" role="alert"></div>
+<h3 data-testid="outputs-title" hidden>Outputs on random input: fp32 against int8</h3>
+<p class="note" data-testid="outputs-summary"></p>
+<div class="scroll"><table class="data" data-testid="outputs"></table></div>
 <h3>Layers</h3>
 <div class="scroll"><table class="data" data-testid="layers"></table></div>
 <h3>Per-layer precision</h3>
@@ -80,9 +96,9 @@ in float between DequantizeLinear and QuantizeLinear, as onnxruntime's nodes_to_
 the weight bits and "keep in fp32" controls; with bits per layer chosen automatically, the search sets the widths
 and only the fp32 choices here apply. Quantize again to see the effect.</p>
 <div class="scroll"><table class="data" data-testid="layer-control"></table></div>
-<h3>Test images <small class="note">(label / fp32 / int8; orange: fp32 and int8 disagree)</small></h3>
+<h3 data-images>Test images <small class="note">(label / fp32 / int8; orange: fp32 and int8 disagree)</small></h3>
 <div class="samples" data-testid="samples"></div>
-<h3>Confusion matrices <small class="note">(rows: true class, columns: predicted)</small></h3>
+<h3 data-images>Confusion matrices <small class="note">(rows: true class, columns: predicted)</small></h3>
 <p class="note" data-testid="confusion-summary"></p>
 <div class="confusions" data-testid="confusion"></div>
 <h3>Layer latency: fp32 against int8</h3>
@@ -149,12 +165,14 @@ export class QlModels extends Lesson {
   td.bar-cell { width: 12rem; min-width: 7rem; text-align: left; }
   table.data td.why { white-space: normal; min-width: 14rem; max-width: 44rem; }
   td.why p.reason { margin: .25rem 0 0; font-size: .9em; }
-  tr.channels summary { position: sticky; left: .5rem; display: inline-block; cursor: pointer; color: #1f5fa8; }`;
+  tr.channels summary { position: sticky; left: .5rem; display: inline-block; cursor: pointer; color: #1f5fa8; }${UPLOAD_CSS}`;
 
   #meta = null;       // models.json
   #ptq = false;
   #grid = null;       // the weight grid on screen (weightGrid), for #gridFor's int8 results
   #gridFor = null;
+  #upload = null;     // the user's file {id, file}: its bytes go to the worker with each call
+  #nextUpload = 1;
 
   async prepare() {
     const [meta, about] = await Promise.all([fetch(MODELS_JSON).then((r) => r.json()), this.tasks.call('about')]);
@@ -171,6 +189,17 @@ export class QlModels extends Lesson {
     });
     this.$('[name=grid-channel]').addEventListener('change', load);
     this.$('[data-testid=run-fp32]').addEventListener('click', () => this.runFp32());
+    const picker = this.$('[data-testid=upload]');
+    picker.addEventListener('change', () => {
+      const file = picker.files?.[0];
+      picker.value = '';   // the same file may be chosen again
+      if (file) this.openFile(file);
+    });
+    bindDrop(this, (file) => this.openFile(file));
+    this.$('[data-testid=io]').addEventListener('change', (e) => {
+      const key = e.target.dataset?.dim;
+      if (key != null) this.state = { dims: { ...this.state.dims, [key]: e.target.value.trim() } };
+    });
     this.$('[data-testid=quantize]').addEventListener('click', () => this.quantize());
     this.$('[data-testid=sensitivity-run]').addEventListener('click', () => this.sensitivity());
     this.$('[data-testid=layer-control]').addEventListener('change', (e) => {
@@ -184,15 +213,67 @@ export class QlModels extends Lesson {
   }
 
   /** The layer list follows the model: the one compute call per state change. */
-  async compute({ model }, ctx) {
-    return { info: await ctx.call('modelInfo', { model }) };
+  async compute({ model, dims }, ctx) {
+    return { info: await this.#call(ctx, 'modelInfo', { model, dims }) };
+  }
+
+  /** A worker call about `args.model`: for the user's file, its bytes go along (transferred;
+   * a worker started anew after Stop gets them again, and loads the file once). */
+  async #call(ctx, method, args = {}) {
+    if (args.model !== 'upload' || !this.#upload) return ctx.call(method, args);
+    const { id, file } = this.#upload;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return ctx.call(method, { ...args, upload: { id, fileName: file.name, bytes } }, { transfer: [bytes.buffer] });
+  }
+
+  /** The state's model info (the compute's, or asked again when it has not arrived). */
+  async #info(ctx) {
+    const { model, dims } = this.state;
+    return this.results?.info ?? this.#call(ctx, 'modelInfo', { model, dims });
+  }
+
+  /** The first quantized layer's weight grid, or why there is none (an uploaded file the
+   * training network cannot read, say); a cancellation still cancels. */
+  async #firstGrid(ctx, model, report) {
+    if (!report.length) return { error: 'no layer was quantized' };
+    return this.#call(ctx, 'weightGrid', { model, layer: report[0].name, channel: 0 }).catch((e) => {
+      if (e?.cancelled) throw e;
+      return { error: `${e.code ?? 'ERROR'}: ${e.message}` };
+    });
+  }
+
+  /**
+   * Load the user's .onnx `file` (from the picker, a drop, or the page's API). Once the core
+   * has loaded it, it becomes the state's model (free dimensions at their defaults); a file
+   * that cannot load leaves state and results as they were and shows the QuantlabError
+   * (UNSUPPORTED lists every operator quantlab does not run). True when it loaded.
+   */
+  async openFile(file) {
+    const box = this.$('[data-testid=upload-error]');
+    if (this.busy) {
+      box.textContent = `${file.name}: not opened, a task is running (wait, or press Stop)`;
+      return false;
+    }
+    box.textContent = '';
+    const id = this.#nextUpload++;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    try {
+      await this.tasks.call('modelInfo', { model: 'upload', upload: { id, fileName: file.name, bytes } }, { transfer: [bytes.buffer] });
+    } catch (e) {
+      showLoadError(box, `${file.name}: ${e.code ?? 'ERROR'}: ${e.message}`);
+      this.dispatchEvent(new CustomEvent('ql-upload-error', { detail: { file: file.name, code: e.code, message: e.message } }));
+      return false;
+    }
+    this.#upload = { id, file };
+    this.state = { model: 'upload', dims: {}, layerBits: {} };
+    return true;
   }
 
   // What a state change leaves standing: fp32 results need the same model and images, int8
   // results the same everything.
   invalidate(changed, results) {
     if (!results || changed.includes('model')) return null;
-    if (changed.includes('count')) return { info: results.info };
+    if (changed.includes('count') || changed.includes('dims')) return { info: results.info };
     const keep = { info: results.info, fp32: results.fp32, samples: results.int8 ? null : results.samples };
     // The sensitivity report depends on the calibration settings, not on bits / keep.
     if (!changed.some((k) => ['count', 'method', 'percentile', 'calibration', 'requant'].includes(k))) keep.sensitivity = results.sensitivity;
@@ -233,8 +314,10 @@ export class QlModels extends Lesson {
   /** The sensitivity report (ql.quantizationSensitivity); true when it finished. */
   async sensitivity() {
     return this.task(async (ctx) => {
-      const { model, calibration, method, percentile, requant } = this.state;
-      const sensitivity = await ctx.call('sensitivity', { model, calibration, options: { method, percentile, requantMode: requant } });
+      const { model, calibration, method, percentile, requant, dims } = this.state;
+      const random = (await this.#info(ctx)).data === 'random';
+      const sensitivity = await this.#call(ctx, 'sensitivity', { model, calibration, options: { method, percentile, requantMode: requant },
+        dims: random ? dims : null });
       return { ...this.results, sensitivity };
     });
   }
@@ -246,12 +329,15 @@ export class QlModels extends Lesson {
   /** Run fp32 inference on the test images (also the page's API); true when it finished. */
   async runFp32() {
     const ok = await this.task(async (ctx) => {
-      const { model, count } = this.state;
-      const fp32 = await ctx.call('runFp32', { model, count });
+      const { model, count, dims } = this.state;
+      if ((await this.#info(ctx)).data === 'random') {
+        return { fp32: { random: true, ...(await this.#call(ctx, 'runRandom', { model, dims })) }, int8: null, samples: null };
+      }
+      const fp32 = await this.#call(ctx, 'runFp32', { model, count });
       return { fp32, int8: null, samples: await this.#samples(ctx, fp32.predictions, null) };
     });
     const r = this.results?.fp32;
-    if (ok) this.dispatchEvent(new CustomEvent('ql-fp32', { detail: { accuracy: r.accuracy, correct: r.correct, count: r.count } }));
+    if (ok) this.dispatchEvent(new CustomEvent('ql-fp32', { detail: { accuracy: r.accuracy, correct: r.correct, count: r.count, outputs: r.outputs } }));
     return ok;
   }
 
@@ -259,24 +345,38 @@ export class QlModels extends Lesson {
    * when it finished. */
   async quantize() {
     const ok = await this.task(async (ctx) => {
-      const { model, count, method, calibration, bits, mixed } = this.state;
+      const { model, count, method, calibration, bits, mixed, dims } = this.state;
+      const exports = async () => ({
+        qoperator: (await ctx.call('exportInt8', { form: 'qoperator' })).bytes,
+        qdq: (await ctx.call('exportInt8', { form: 'qdq' })).bytes,
+        exportChecks: await ctx.call('exportChecks', {}),
+      });
+      if ((await this.#info(ctx)).data === 'random') {
+        // No labelled data: seeded random input and calibration data of the user's shape.
+        const r = await this.#call(ctx, 'runRandom', { model, dims, quantize: true, calibration, options: this.#ptqOptions() });
+        const grid = await this.#firstGrid(ctx, model, r.report);
+        const profile = await this.#call(ctx, 'layerProfile', { model, dims });
+        return {
+          fp32: { random: true, shapes: r.shapes, seed: r.seed, ms: r.ms, outputs: r.outputs },
+          int8: { ...r, random: true, model, method, calibration, bits, mixed: null, profile, grid, ...(await exports()) },
+          samples: null,
+          sensitivity: this.results?.sensitivity ?? null,
+        };
+      }
       const mixedBudget = mixed === 'off' ? null : Number(mixed);
-      const r = await ctx.call('quantize', { model, count, calibration, options: this.#ptqOptions(), mixedBudget });
+      const r = await this.#call(ctx, 'quantize', { model, count, calibration, options: this.#ptqOptions(), mixedBudget });
       const samples = await this.#samples(ctx, r.fp32Predictions, r.predictions);
-      const profile = await ctx.call('layerProfile', { model });
-      const grid = await ctx.call('weightGrid', { model, layer: r.report[0].name, channel: 0 });
-      const qop = await ctx.call('exportInt8', { form: 'qoperator' });
-      const qdq = await ctx.call('exportInt8', { form: 'qdq' });
-      const exportChecks = await ctx.call('exportChecks', {});
+      const profile = await this.#call(ctx, 'layerProfile', { model });
+      const grid = await this.#firstGrid(ctx, model, r.report);
       return {
         fp32: { ...r.fp32, count: r.count, predictions: r.fp32Predictions, confusion: r.fp32Confusion },
-        int8: { ...r, model, method, calibration, bits, profile, grid, qoperator: qop.bytes, qdq: qdq.bytes, exportChecks },
+        int8: { ...r, model, method, calibration, bits, profile, grid, ...(await exports()) },
         samples,
         sensitivity: this.results?.sensitivity ?? null,
       };
     });
     const r = this.results?.int8;
-    if (ok) this.dispatchEvent(new CustomEvent('ql-int8', { detail: { accuracy: r.accuracy, agreement: r.agreement, bytes: r.qoperator.length } }));
+    if (ok) this.dispatchEvent(new CustomEvent('ql-int8', { detail: { accuracy: r.accuracy, agreement: r.agreement, bytes: r.qoperator.length, outputs: r.outputs } }));
     return ok;
   }
 
@@ -292,17 +392,19 @@ export class QlModels extends Lesson {
     this.#renderLayers(info?.layers ?? null, this.$('[data-testid=layers]'));
     this.#renderLayerControl(state);
     set('fp32-accuracy', pct(fp32?.accuracy));
-    set('fp32-count', fp32 ? `(${fp32.correct} / ${fp32.count})` : '');
+    set('fp32-count', fp32 && !fp32.random ? `(${fp32.correct} / ${fp32.count})` : '');
+    this.#renderUpload(state, info, fp32, int8);
     set('int8-accuracy', pct(int8?.accuracy));
     set('agreement', pct(int8?.agreement));
     const widths = int8?.mixed
       ? `mixed-precision weights (${int8.mixed.layers.map((l) => l.weightBits).join('/')} bits: ${bytes(int8.mixed.weightBits / 8)} against ` +
         `${bytes(int8.mixed.int8WeightBits / 8)} at 8 bits, within ${int8.mixed.budget} point of fp32 on the calibration images, ${int8.mixed.measured} models measured)`
       : `${int8?.bits}-bit weights`;
-    set('timing', int8 ? `quantization (${int8.calibration} calibration images, ${METHODS[int8.method]}, ${widths}): ${int8.quantizeMs.toFixed(0)} ms; ` +
+    set('timing', int8?.random ? `${widths}, ${METHODS[int8.method]} calibration` + (state.mixed === 'off' ? '.' : '; bits per layer are chosen on labelled images only, so every layer got these.')
+      : int8 ? `quantization (${int8.calibration} calibration images, ${METHODS[int8.method]}, ${widths}): ${int8.quantizeMs.toFixed(0)} ms; ` +
       `int8: ${int8.count} images in ${int8.ms.toFixed(0)} ms` +
       (int8.foldedBatchNorms ? `; ${int8.foldedBatchNorms} BatchNorm layers folded into their convolutions.` : '.')
-      : fp32?.ms != null ? `fp32: ${fp32.count} images in ${fp32.ms.toFixed(0)} ms (in the worker).` : '');
+      : fp32?.ms != null && !fp32.random ? `fp32: ${fp32.count} images in ${fp32.ms.toFixed(0)} ms (in the worker).` : '');
     this.#renderReport(int8?.report ?? []);
     this.#renderSensitivity(sensitivity);
     this.$('[data-testid=sensitivity-run]').disabled = this.busy || !this.#ptq;
@@ -324,7 +426,8 @@ export class QlModels extends Lesson {
         a.hidden = true;
         continue;
       }
-      if (a.dataset.for !== String(int8.quantizeMs)) setDownload(a, int8[form], `${int8.model}.int8.${form}.onnx`);
+      const base = int8.model === 'upload' && this.#upload ? this.#upload.file.name.replace(/\.onnx$/i, '') : int8.model;
+      if (a.dataset.for !== String(int8.quantizeMs)) setDownload(a, int8[form], `${base}.int8.${form}.onnx`);
       a.dataset.for = String(int8.quantizeMs);
       a.textContent = `int8 ONNX, ${label} (${bytes(int8[form].length)})`;
     }
@@ -333,6 +436,35 @@ export class QlModels extends Lesson {
     flag('fp32', fp32?.accuracy);
     flag('int8', int8?.accuracy);
     flag('agreement', int8?.agreement);
+    flag('sqnr', int8?.outputs?.[0]?.sqnrDb);
+  }
+
+  /** The user's file: its name in the model list, the inputs and outputs with a field per
+   * free dimension, and for a random-input model the output statistics. */
+  #renderUpload(state, info, fp32, int8) {
+    const option = this.$('[data-field=model] option[value=upload]');
+    option.textContent = this.#upload ? `your file: ${this.#upload.file.name}` : 'your .onnx file';
+    this.$('[data-testid=upload]').disabled = this.busy;
+    const upload = state.model === 'upload' && info != null;
+    const io = this.$('[data-testid=io]');
+    const key = JSON.stringify([info?.name, upload ? state.dims : null, this.busy]);
+    if (io.dataset.key !== key) {   // re-rendering would reset a field being edited
+      io.dataset.key = key;
+      io.innerHTML = ioTableHtml(info, state.dims, upload, this.busy);
+    }
+    this.$('[data-testid=io-note]').textContent = !upload ? ''
+      : info.data === 'images' ? `${info.fileName}: one 1×28×28 input and 10 outputs, so it runs on the bundled Fashion-MNIST images ` +
+        '(normalized as the demo models) with their labels.'
+        : `${info.fileName}: no bundled data fit it, so it runs on seeded random data of the input shape${info.free.length ? '; set each free dimension (the batch defaults to 1)' : ''}` +
+          `${info.shapes ? `: ${info.shapes.map((s) => `[${s.join(', ')}]`).join(', ')}` : ''}.`;
+    const bad = upload ? info.shapesError : null;
+    this.$('[data-testid=dims-error]').textContent = bad ? `${bad.code}: ${bad.message}` : '';
+    for (const field of this.$$('[data-testid=io] input[data-dim]')) field.toggleAttribute('aria-invalid', Boolean(bad?.message.includes(`dimension ${field.dataset.dim} `)));
+    const random = fp32?.random ? fp32 : null;
+    for (const h of this.$$('[data-images]')) h.hidden = Boolean(random);   // no images were run
+    this.$('[data-testid=outputs-title]').hidden = !random;
+    this.$('[data-testid=outputs-summary]').textContent = outputsSummary(random, int8?.random ? int8 : null);
+    this.$('[data-testid=outputs]').innerHTML = outputsTableHtml(random, int8?.random ? int8 : null);
   }
 
   /** One row per quantizable layer with its precision choice (state.layerBits). */
@@ -483,7 +615,7 @@ export class QlModels extends Lesson {
     const layer = this.$('[name=grid-layer]').value;
     const channel = Number(this.$('[name=grid-channel]').value);
     try {
-      this.#grid = await this.tasks.call('weightGrid', { model: int8.model, layer, channel });
+      this.#grid = await this.#call({ call: (m, a, o) => this.tasks.call(m, a, o) }, 'weightGrid', { model: int8.model, layer, channel });
     } catch (e) {
       this.#grid = { error: `${e.code ?? 'ERROR'}: ${e.message}` };
     }
@@ -516,7 +648,8 @@ export class QlModels extends Lesson {
   #renderSensitivity(s) {
     const { table, summary } = this.#section('sensitivity', s);
     if (!s) return;
-    summary.textContent = `${s.samples} calibration images: fp32 accuracy ${pct(100 * s.fp32Accuracy)}, every layer int8 ` +
+    summary.textContent = s.random ? `${s.samples} random calibration samples (no labels, so no accuracy): every layer int8, ` +
+      `output SQNR ${s.allSqnrDb.toFixed(1)} dB.` : `${s.samples} calibration images: fp32 accuracy ${pct(100 * s.fp32Accuracy)}, every layer int8 ` +
       `${pct(100 * s.allAccuracy)}, output SQNR ${s.allSqnrDb.toFixed(1)} dB.`;
     const top = Math.max(...s.layers.flatMap((l) => [...l.sqnrDb]).filter(Number.isFinite), 1);
     const bar = (v, b) => `<div class="bar b${b}" data-css="width:${Math.max(0, 100 * v / top).toFixed(1)}%" title="${v.toFixed(1)} dB"></div>`;
@@ -537,7 +670,7 @@ export class QlModels extends Lesson {
     if (!p) return;
     const total = (list) => list.reduce((a, l) => a + l.ms, 0);
     const edges = p.int8.filter((l) => l.opType === 'QuantizeLinear' || l.opType === 'DequantizeLinear');
-    summary.textContent = `Batch of ${p.batch} images, minimum of ${p.reps} runs: fp32 ${total(p.fp32).toFixed(2)} ms, ` +
+    summary.textContent = `Batch of ${p.batch} ${p.random ? 'random inputs' : 'images'}, minimum of ${p.reps} runs: fp32 ${total(p.fp32).toFixed(2)} ms, ` +
       `int8 ${total(p.int8).toFixed(2)} ms, of which ${total(edges).toFixed(2)} ms in QuantizeLinear / DequantizeLinear ` +
       '(a worker\'s clock ticks in 0.1 ms steps here, so the smallest nodes read 0).';
     const top = Math.max(...p.fp32.map((l) => l.ms), ...p.int8.map((l) => l.ms), 1e-9);

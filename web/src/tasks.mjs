@@ -6,6 +6,7 @@
 // A task is `async (args, progress) => ({result, transfer?})`; `progress(fraction, message,
 // data)` reaches the page while the (synchronous) wasm call is still running.
 import { assetUrl } from './assets.mjs';
+import { CALIBRATION_SEED, CALIBRATION_VALUES, freeDims, inputShapes, INPUT_SEED, isImageClassifier, outputComparison, outputStats, seededNormal } from './model-inputs.mjs';
 
 const PIXELS = 28 * 28;
 
@@ -137,7 +138,39 @@ export function bytesFetcher() {
 export function createTasks(ql, quantlab) {
   const fetchBytes = bytesFetcher();
 
-  const modelBytes = (name) => fetchBytes(assetUrl(`models/${checkModelName(name)}.onnx`));
+  // Loaded fp32 runtime models and their last fp32 predictions, by key: a demo model's name,
+  // or 'upload:<id>' for a file the page sent (args {model: 'upload', upload: {id, fileName,
+  // bytes}}, the bytes transferred with every call, so that a fresh worker after Stop has them).
+  // The promise is cached, so two lessons asking at once load the model once.
+  const loaded = new Map();   // key -> Promise<{model, fp32: {count, predictions} | null, bytes?, fileName?}>
+
+  /** The model key of a task's args (demo name or upload), loading an upload once. */
+  function modelKey({ model: name, upload }) {
+    if (name !== 'upload') return checkModelName(name);
+    if (!upload || !Number.isInteger(upload.id)) {
+      throw fail('INVALID_ARGUMENT', 'no .onnx file chosen: pick one with "your model" or drop it on the lesson');
+    }
+    const key = `upload:${upload.id}`;
+    if (!loaded.has(key)) {
+      const { bytes, fileName = 'model.onnx' } = upload;
+      if (!(bytes instanceof Uint8Array)) throw fail('INVALID_ARGUMENT', 'upload.bytes must be a Uint8Array');
+      // The core validates the file (UNSUPPORTED lists every operator it does not run).
+      const entry = Promise.resolve().then(() => ({ model: ql.loadModel(bytes), fp32: null, bytes, fileName }));
+      loaded.set(key, entry);
+      entry.then(() => {
+        // Only the newest upload stays loaded (a failed one leaves the previous one alone).
+        for (const [k, other] of loaded) {
+          if (k === key || !k.startsWith('upload:')) continue;
+          loaded.delete(k);
+          other.then((e) => e.model.dispose(), () => {});
+        }
+      }, () => loaded.delete(key));
+    }
+    return key;
+  }
+
+  const modelBytes = async (name) => (name.startsWith('upload:') ? (await loaded.get(name)).bytes
+    : fetchBytes(assetUrl(`models/${checkModelName(name)}.onnx`)));
 
   /** The first `count` images and labels of a bundled subset ('test-2000', 'train-6000'). */
   async function subset(name, count, what) {
@@ -149,10 +182,6 @@ export function createTasks(ql, quantlab) {
   const testSet = (count = 2000) => subset('test-2000', count, 'test images');
   const trainSet = (count = 6000) => subset('train-6000', count, 'training images');
 
-  // Loaded fp32 runtime models and their last fp32 predictions, per demo model (a page may
-  // quantize the same model several times).
-  // The promise is cached, so two lessons asking at once load the model once.
-  const loaded = new Map();   // name -> Promise<{model, fp32: {count, predictions} | null}>
   function fp32Model(name) {
     if (!loaded.has(name)) {
       const entry = modelBytes(name).then((bytes) => ({ model: ql.loadModel(bytes), fp32: null }));
@@ -166,8 +195,9 @@ export function createTasks(ql, quantlab) {
 
   /** Run `model` over the first `count` test images in batches, reporting progress. */
   function runPredictions(model, x, count, progress, from, to, label) {
+    const fixed = model.inputs[0]?.shape?.[0];
     const out = model.run(x, [count, 1, 28, 28], {
-      batchSize: 250,
+      batchSize: typeof fixed === 'number' ? fixed : 250,
       onProgress: (p) => progress(from + ((to - from) * p.done) / p.total, `${label}: ${p.done} / ${p.total} images`),
     });
     return argmaxRows(out.data, count, out.shape[1]);
@@ -180,13 +210,30 @@ export function createTasks(ql, quantlab) {
     },
 
     /** The model's layers as the runtime sees them, and the file size. */
-    async modelInfo({ model: name }) {
+    async modelInfo(args) {
+      const name = modelKey(args);
+      const { model, fileName = null } = await fp32Model(name);
       const bytes = await modelBytes(name);
-      const { model } = await fp32Model(name);
+      // An upload's input shapes, free dimensions from `dims` (checked here, once per change;
+      // a bad size is reported with the info, so that the page keeps the field to fix it).
+      let shapes = null;
+      let shapesError = null;
+      if (name.startsWith('upload:')) {
+        try {
+          shapes = inputShapes(model.inputs, args.dims);
+        } catch (e) {
+          shapesError = { code: e.code ?? 'INVALID_ARGUMENT', message: e.message };
+        }
+      }
       return {
         result: {
           name,
+          fileName,
           fileBytes: bytes.length,
+          data: isImageClassifier(model.inputs, model.outputs) ? 'images' : 'random',
+          free: freeDims(model.inputs),
+          shapes,
+          shapesError,
           opset: model.opset,
           inputs: model.inputs,
           outputs: model.outputs,
@@ -207,7 +254,8 @@ export function createTasks(ql, quantlab) {
     },
 
     /** fp32 inference of a demo model on the first `count` test images. */
-    async runFp32({ model: name, count = 2000 }, progress) {
+    async runFp32({ model, upload, count = 2000 }, progress) {
+      const name = modelKey({ model, upload });
       progress(0, 'loading the model and the test images');
       const test = await testSet(count);
       const entry = await fp32Model(name);
@@ -228,7 +276,8 @@ export function createTasks(ql, quantlab) {
      * Post-training static quantization to int8 (ql.quantizeModel), calibrated on the first
      * `calibration` training images; then int8 inference on the same test images as fp32.
      */
-    async quantize({ model: name, count = 2000, calibration = 256, options = {}, mixedBudget = null }, progress) {
+    async quantize({ model, upload, count = 2000, calibration = 256, options = {}, mixedBudget = null }, progress) {
+      const name = modelKey({ model, upload });
       if (typeof ql.quantizeModel !== 'function') {
         throw fail('UNSUPPORTED', 'this build of quantlab has no post-training quantization (ql.quantizeModel) yet');
       }
@@ -289,18 +338,93 @@ export function createTasks(ql, quantlab) {
     },
 
     /**
+     * An uploaded model that the bundled images do not fit, on seeded N(0, 1) data of the
+     * user's input shape (free dimensions from `dims`): every output's statistics. With
+     * `quantize`, also post-training int8 quantization calibrated on other seeded data of the
+     * same shape (at most CALIBRATION_VALUES values, `calibration` samples) and the int8 run
+     * on the same input: per output the SQNR against fp32 and the largest difference.
+     */
+    async runRandom({ model, upload, dims = {}, quantize = false, calibration = 256, options = {} }, progress) {
+      const name = modelKey({ model, upload });
+      const entry = await fp32Model(name);
+      const shapes = inputShapes(entry.model.inputs, dims);
+      const sizes = shapes.map((s) => s.reduce((a, d) => a * d, 1));
+      const inputs = shapes.map((shape, k) => {
+        if (entry.model.inputs[k].dtype !== 'float32') {
+          throw fail('UNSUPPORTED', `input '${entry.model.inputs[k].name}' is ${entry.model.inputs[k].dtype}: this page makes float32 data only`);
+        }
+        return { data: seededNormal(sizes[k], INPUT_SEED + k), shape };
+      });
+      progress(0, 'fp32 on the random input');
+      const t0 = performance.now();
+      const fp32 = entry.model.runAll(inputs);
+      const ms = performance.now() - t0;
+      const out = {
+        shapes,
+        seed: INPUT_SEED,
+        ms,
+        outputs: fp32.map((o) => ({ name: o.name, shape: o.shape, dtype: o.dtype, fp32: o.dtype === 'float32' ? outputStats(o.data) : null })),
+      };
+      if (!quantize) return { result: out };
+      if (typeof ql.quantizeModel !== 'function') {
+        throw fail('UNSUPPORTED', 'this build of quantlab has no post-training quantization (ql.quantizeModel) yet');
+      }
+      if (inputs.length !== 1) throw fail('UNSUPPORTED', `quantizeModel calibrates models of one input; this one has ${inputs.length}`);
+      const [shape] = shapes;
+      const samples = Math.max(1, Math.min(calibration, Math.floor(CALIBRATION_VALUES / sizes[0])));
+      const calibShape = [samples * shape[0], ...shape.slice(1)];
+      progress(0.1, 'calibrating');
+      quantized?.result.dispose();
+      quantized = null;
+      const t1 = performance.now();
+      const result = ql.quantizeModel(entry.model, seededNormal(samples * sizes[0], CALIBRATION_SEED), calibShape, {
+        ...options,
+        onProgress: (p) => progress(0.1 + 0.8 * (p.total ? p.done / p.total : 0), `${p.stage} ${p.done} / ${p.total}`),
+      });
+      const quantizeMs = performance.now() - t1;
+      quantized = { name, result };
+      const t2 = performance.now();
+      const int8 = result.model.runAll(inputs);
+      const int8Ms = performance.now() - t2;
+      out.outputs.forEach((o, k) => {
+        if (!o.fp32) return;
+        Object.assign(o, { int8: outputStats(int8[k].data), ...outputComparison(fp32[k].data, int8[k].data) });
+      });
+      Object.assign(out, {
+        calibrationData: { samples, shape: calibShape, seed: CALIBRATION_SEED },
+        report: result.report,
+        layers: result.model.layers(),
+        foldedBatchNorms: result.foldedBatchNorms ?? 0,
+        quantizeMs,
+        int8Ms,
+      });
+      return { result: out };
+    },
+
+    /**
      * Which layer hurts (ql.quantizationSensitivity): each quantized layer alone at 8, 4 and 2
      * weight bits against fp32, on the first `calibration` training images with their labels.
      */
-    async sensitivity({ model: name, calibration = 256, options = {} }, progress) {
+    async sensitivity({ model, upload, calibration = 256, options = {}, dims = null }, progress) {
+      const name = modelKey({ model, upload });
       const entry = await fp32Model(name);
+      const onProgress = (p) => progress(p.total ? p.done / p.total : 0, `${p.stage} ${p.done} / ${p.total}`);
+      if (dims) {
+        // A random-input model: runRandom's calibration data, no labels (SQNR only).
+        const [shape] = inputShapes(entry.model.inputs, dims);
+        const size = shape.reduce((a, d) => a * d, 1);
+        const samples = Math.max(1, Math.min(calibration, Math.floor(CALIBRATION_VALUES / size)));
+        const result = ql.quantizationSensitivity(entry.model, seededNormal(samples * size, CALIBRATION_SEED),
+          [samples * shape[0], ...shape.slice(1)], { ...options, bits: [8, 4, 2], evalSamples: samples * shape[0], onProgress });
+        return { result: { ...result, random: true } };
+      }
       const train = await trainSet(calibration);
       const result = ql.quantizationSensitivity(entry.model, normalize(train.images), [train.count, 1, 28, 28], {
         ...options,
         bits: [8, 4, 2],
         labels: train.labels,
         evalSamples: train.count,
-        onProgress: (p) => progress(p.total ? p.done / p.total : 0, `${p.stage} ${p.done} / ${p.total}`),
+        onProgress,
       });
       return { result };
     },
@@ -310,17 +434,26 @@ export function createTasks(ql, quantlab) {
      * `batch` test images (minimum of `reps` runs each): which nodes int8 makes faster, and
      * what the QuantizeLinear / DequantizeLinear at its edges cost.
      */
-    async layerProfile({ model: name, batch = 256, reps = 3 }, progress) {
+    async layerProfile({ model, upload, batch = 256, reps = 3, dims = null }, progress) {
+      const name = modelKey({ model, upload });
       if (!quantized || quantized.name !== name) throw fail('INVALID_ARGUMENT', `quantize ${name} first`);
       const entry = await fp32Model(name);
-      const test = await testSet(batch);
-      const x = normalize(test.images);
-      const shape = [test.count, 1, 28, 28];
+      // `dims`: a random-input model, timed on runRandom's input (the user's shape).
+      let x;
+      let shape;
+      if (dims) {
+        [shape] = inputShapes(entry.model.inputs, dims);
+        x = seededNormal(shape.reduce((a, d) => a * d, 1), INPUT_SEED);
+      } else {
+        const test = await testSet(batch);
+        x = normalize(test.images);
+        shape = [test.count, 1, 28, 28];
+      }
       progress(0, 'timing the fp32 layers');
       const fp32 = layerTimes(entry.model, x, shape, reps);
       progress(0.5, 'timing the int8 layers');
       const int8 = layerTimes(quantized.result.model, x, shape, reps);
-      return { result: { batch: test.count, reps, fp32, int8 } };
+      return { result: { batch: shape[0], random: Boolean(dims), reps, fp32, int8 } };
     },
 
     /**
@@ -330,12 +463,12 @@ export function createTasks(ql, quantlab) {
      * the BatchNorm folded into its weights: then the file's weights are not the ones on the
      * grid, and only they are returned (grid null, folded true).
      */
-    async weightGrid({ model: name, layer, channel = 0 }) {
+    async weightGrid({ model, upload, layer, channel = 0 }) {
+      const name = modelKey({ model, upload });
       if (!quantized || quantized.name !== name) throw fail('INVALID_ARGUMENT', `quantize ${name} first`);
       const report = quantized.result.report.find((l) => l.name === layer);
       if (!report) throw fail('INVALID_ARGUMENT', `'${layer}' is not a quantized layer of ${name}`);
-      const { model } = await fp32Model(name);
-      const nodes = model.layers();
+      const nodes = (await fp32Model(name)).model.layers();
       const at = nodes.findIndex((l) => l.name === layer);
       const weight = nodes[at].inputs.find((v, i) => i === 1 && v?.constant)?.name;
       const folded = nodes[at + 1]?.opType === 'BatchNormalization';
