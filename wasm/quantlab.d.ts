@@ -97,6 +97,20 @@ export interface CalibrationOptions {
 }
 
 /** Mean squared errors; roundMse + clipMse === totalMse. */
+export interface ArrayStats {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  std: number;
+}
+
+export interface ArrayComparison {
+  mse: number;
+  sqnrDb: number;
+  maxAbsDiff: number;
+}
+
 export interface ErrorSplit {
   roundMse: number;
   clipMse: number;
@@ -196,6 +210,11 @@ export interface Quantlab extends CompressionMethods, PQMethods {
   /** r = S (q - Z). */
   dequantize(q: NumericArray, params: QuantParams): Float32Array;
   quantizationError(data: NumericArray, params: QuantParams): ErrorSplit;
+  /** count, min, max, mean and standard deviation of an array (a model output, say). */
+  arrayStats(data: NumericArray): ArrayStats;
+  /** An approximation against its reference (int8 against fp32 outputs): MSE, SQNR in dB
+   *  (Infinity when equal) and the largest |ref - test|. SHAPE_MISMATCH for different lengths. */
+  compareArrays(ref: NumericArray, test: NumericArray): ArrayComparison;
   errorSweep(data: NumericArray, spec?: QuantSpec, steps?: number): ErrorSweep;
   calibrate(data: NumericArray, spec?: QuantSpec, options?: CalibrationOptions): ClipRange;
   /** One QuantParams per index of `axis` (negative counts from the end). */

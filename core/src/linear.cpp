@@ -510,6 +510,46 @@ Result<ErrorSplit> quantization_error(std::span<const float> data, const QuantPa
   return error_split_weighted(data, {}, p);
 }
 
+Result<ArrayStats> array_stats(std::span<const float> data) {
+  if (data.empty()) return empty_input("array_stats: the data is empty");
+  QL_RETURN_IF_ERROR(check_finite(data, "data"));
+  ArrayStats st;
+  st.count = data.size();
+  st.min = st.max = data[0];
+  double sum = 0, sq = 0;
+  for (float v : data) {
+    st.min = std::min(st.min, double(v));
+    st.max = std::max(st.max, double(v));
+    sum += v;
+  }
+  st.mean = sum / double(data.size());
+  for (float v : data) sq += (double(v) - st.mean) * (double(v) - st.mean);
+  st.std = std::sqrt(sq / double(data.size()));
+  return st;
+}
+
+Result<ArrayComparison> compare_arrays(std::span<const float> ref, std::span<const float> test) {
+  if (ref.size() != test.size()) {
+    return shape_mismatch("compare_arrays: the reference has " + std::to_string(ref.size()) +
+                          " values and the other array " + std::to_string(test.size()));
+  }
+  if (ref.empty()) return empty_input("compare_arrays: the arrays are empty");
+  QL_RETURN_IF_ERROR(check_finite(ref, "reference"));
+  QL_RETURN_IF_ERROR(check_finite(test, "test"));
+  double signal = 0, noise = 0, worst = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double d = double(ref[i]) - double(test[i]);
+    signal += double(ref[i]) * double(ref[i]);
+    noise += d * d;
+    worst = std::max(worst, std::fabs(d));
+  }
+  ArrayComparison c;
+  c.mse = noise / double(ref.size());
+  c.sqnr_db = noise == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(signal / noise);
+  c.max_abs_diff = worst;
+  return c;
+}
+
 Result<ErrorSweep> error_sweep(std::span<const float> data, const QuantSpec& spec, int steps) {
   if (data.empty()) return empty_input("error_sweep: the data is empty");
   if (steps < 1 || steps > 10000) {

@@ -1,6 +1,7 @@
 // Checks every issue-13 lesson test shares: zero axe-core violations (axe injected from
-// node_modules), no horizontal scroll at 390 px, and screenshots at 390 and 1366 px in
-// test-results/ (<name>-390.png, <name>-1366.png); and the shared before/after hooks.
+// node_modules), no horizontal scroll, and screenshots at a phone's width (390 px), a course
+// column (760 px) and a laptop's (1366 px) in test-results/ (<name>-390.png, <name>-760.png,
+// <name>-1366.png); and the shared before/after hooks.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -14,11 +15,11 @@ export async function axeViolations(page) {
 }
 
 /**
- * Open `path` at 390 and 1366 px, wait with `ready(page)`, then: screenshot, no horizontal
- * page scroll, no axe violations.
+ * Open `path` at 390, 760 and 1366 px, wait with `ready(page)`, then: screenshot, no
+ * horizontal page scroll, no axe violations.
  */
 export async function layoutChecks(env, path, name, ready) {
-  for (const width of [390, 1366]) {
+  for (const width of [390, 760, 1366]) {
     const page = await env.newPage(path, { width, height: 844 });
     await ready(page);
     await page.screenshot({ path: join(artifacts, `${name}-${width}.png`), fullPage: true });

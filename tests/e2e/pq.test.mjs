@@ -124,11 +124,13 @@ test('pq lesson: weight-only against activation-aware on LeNet-5 conv2 equals th
   assert.equal(await page.locator('ql-pq').getAttribute('data-done'), 'true', 'the results stay');
   await page.screenshot({ path: join(artifacts, 'pq-lesson-1366.png'), fullPage: true });
   assert.deepEqual(await axeViolations(page), []);
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(300);
-  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390, 'no horizontal scroll at 390 px');
-  await page.screenshot({ path: join(artifacts, 'pq-lesson-390.png'), fullPage: true });
-  assert.deepEqual(await axeViolations(page), []);
+  for (const width of [760, 390]) {
+    await page.setViewportSize({ width, height: 844 });
+    await page.waitForTimeout(300);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= width, `no horizontal scroll at ${width} px`);
+    await page.screenshot({ path: join(artifacts, `pq-lesson-${width}.png`), fullPage: true });
+    assert.deepEqual(await axeViolations(page), []);
+  }
   await page.close();
 });
 

@@ -21,6 +21,26 @@ for (const simd of [true, false]) {
   describe(`${simd ? 'SIMD128' : 'scalar'} build`, async () => {
     const ql = await load({ simd });
 
+    test('arrayStats and compareArrays: the statistics and SQNR the pages show, from the core', () => {
+      const st = ql.arrayStats([1, 2, 3, 4]);
+      assert.deepEqual({ ...st, std: undefined }, { count: 4, min: 1, max: 4, mean: 2.5, std: undefined });
+      close(st.std, Math.sqrt(1.25), 1e-12);
+      const c = ql.compareArrays([3, 4], [3, 3]);
+      close(c.sqnrDb, 10 * Math.log10(25), 1e-12);  // signal 9 + 16, noise 1
+      assert.equal(c.mse, 0.5);
+      assert.equal(c.maxAbsDiff, 1);
+      assert.equal(ql.compareArrays(lecture.W, lecture.W).sqnrDb, Infinity);
+      // The lecture's 2-bit reconstruction: SQNR from the quantization MSE.
+      const p = ql.paramsFromRange(lecture.rMin, lecture.rMax, { bits: 2 });
+      const r = ql.dequantize(ql.quantize(lecture.W, p), p);
+      const e = ql.quantizationError(lecture.W, p);
+      close(ql.compareArrays(lecture.W, r).mse, e.totalMse, 1e-6);
+      for (const [fn, code] of [[() => ql.compareArrays([1, 2], [1]), 'SHAPE_MISMATCH'],
+        [() => ql.arrayStats([]), 'EMPTY_INPUT'], [() => ql.compareArrays([1, NaN], [1, 2]), 'NOT_FINITE']]) {
+        assert.throws(fn, (err) => err instanceof QuantlabError && err.code === code);
+      }
+    });
+
     test('lecture example: S = 1.0667, Z = -1, and the integer matrix', () => {
       for (const bits of ['2', '3']) {
         const want = lecture.asymmetric[bits];

@@ -426,6 +426,26 @@ template <> struct EnumTable<EntropyContext> {
                                                        {EntropyContext::kOrder1, "order1"}};
 };
 
+template <> struct Fields<ArrayStats> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const ArrayStats& a, F& f) {
+    f("count", a.count);
+    f("min", a.min);
+    f("max", a.max);
+    f("mean", a.mean);
+    f("std", a.std);
+  }
+};
+
+template <> struct Fields<ArrayComparison> {
+  static constexpr bool defined = true;
+  template <class F> static void visit(const ArrayComparison& c, F& f) {
+    f("mse", c.mse);
+    f("sqnrDb", c.sqnr_db);
+    f("maxAbsDiff", c.max_abs_diff);
+  }
+};
+
 template <> struct Fields<ErrorSplit> {
   static constexpr bool defined = true;
   template <class F> static void visit(const ErrorSplit& e, F& f) {

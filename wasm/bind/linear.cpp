@@ -54,6 +54,17 @@ val quantization_error_js(const val& data, const val& params) {
 }
 QL_EXPORT("quantizationError", quantization_error_js);
 
+val array_stats_js(const val& data) {
+  return result(array_stats(array_in<float>(data)), [](const ArrayStats& a) { return fields_out(a); });
+}
+QL_EXPORT("arrayStats", array_stats_js);
+
+val compare_arrays_js(const val& ref, const val& test) {
+  return result(compare_arrays(array_in<float>(ref), array_in<float>(test)),
+                [](const ArrayComparison& c) { return fields_out(c); });
+}
+QL_EXPORT("compareArrays", compare_arrays_js);
+
 val error_sweep_js(const val& data, const val& spec, int steps) {
   auto s = options_in<QuantSpec>(spec);
   if (!s) return error(s.status());

@@ -52,6 +52,17 @@ export const linearMethods = {
     return call(this[MODULE].quantizationError, asArray(data, Float32Array, 'data'), paramsOf(params));
   },
 
+  /** {count, min, max, mean, std} of a Float32Array (a model output, say). */
+  arrayStats(data) {
+    return call(this[MODULE].arrayStats, asArray(data, Float32Array, 'data'));
+  },
+
+  /** An approximation against its reference (int8 against fp32 outputs): {mse, sqnrDb,
+   *  maxAbsDiff}; sqnrDb is Infinity when they are equal. */
+  compareArrays(ref, test) {
+    return call(this[MODULE].compareArrays, asArray(ref, Float32Array, 'ref'), asArray(test, Float32Array, 'test'));
+  },
+
   /** Round, clip and total MSE for clipping ranges [a rMin, a rMax], a = 1/steps .. 1. */
   errorSweep(data, spec, steps = 100) {
     return call(this[MODULE].errorSweep, asArray(data, Float32Array, 'data'), specOf(spec),

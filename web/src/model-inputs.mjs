@@ -1,8 +1,8 @@
 // Data for a model the user brings (issue 10; tasks.mjs runRandom): its free input
-// dimensions and their sizes, whether the bundled Fashion-MNIST images fit it, seeded random
-// input, and the statistics the page shows instead of accuracy when there are no labels
-// (output summary, int8 SQNR against fp32). Plain functions, no DOM, no quantlab: the worker
-// and the tests (tests/e2e/models-upload.test.mjs) import the same ones.
+// dimensions and their sizes, whether the bundled Fashion-MNIST images fit it, and seeded
+// random input (the statistics shown instead of accuracy come from the core: ql.arrayStats,
+// ql.compareArrays). Plain functions, no DOM, no quantlab: the worker and the tests
+// (tests/e2e/models-upload.test.mjs) import the same ones.
 import { rng } from './state.mjs';
 
 const fail = (code, message) => Object.assign(new Error(message), { code });
@@ -21,38 +21,6 @@ export function seededNormal(count, seed) {
     if (i + 1 < count) x[i + 1] = r * Math.sin(2 * Math.PI * v);
   }
   return x;
-}
-
-/** Summary of one output tensor: min, max, mean and standard deviation (float64 sums). */
-export function outputStats(data) {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let sq = 0;
-  for (const v of data) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-    sum += v;
-    sq += v * v;
-  }
-  const n = data.length || 1;
-  const mean = sum / n;
-  return { min, max, mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
-}
-
-/** int8 against fp32 outputs: SQNR = 10 log10(sum r^2 / sum (r - q)^2) in dB (Infinity when
- * equal) and the largest |r - q|, as the core's PTQ report defines SQNR per layer. */
-export function outputComparison(ref, test) {
-  let signal = 0;
-  let noise = 0;
-  let maxAbsDiff = 0;
-  for (let i = 0; i < ref.length; ++i) {
-    const d = ref[i] - test[i];
-    signal += ref[i] * ref[i];
-    noise += d * d;
-    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(d));
-  }
-  return { sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise), maxAbsDiff };
 }
 
 /** Seeds of the random data of an uploaded model: the input it runs on, and calibration. */

@@ -6,7 +6,7 @@
 // A task is `async (args, progress) => ({result, transfer?})`; `progress(fraction, message,
 // data)` reaches the page while the (synchronous) wasm call is still running.
 import { assetUrl } from './assets.mjs';
-import { CALIBRATION_SEED, CALIBRATION_VALUES, freeDims, inputShapes, INPUT_SEED, isImageClassifier, outputComparison, outputStats, seededNormal } from './model-inputs.mjs';
+import { CALIBRATION_SEED, CALIBRATION_VALUES, freeDims, inputShapes, INPUT_SEED, isImageClassifier, seededNormal } from './model-inputs.mjs';
 
 const PIXELS = 28 * 28;
 
@@ -363,7 +363,7 @@ export function createTasks(ql, quantlab) {
         shapes,
         seed: INPUT_SEED,
         ms,
-        outputs: fp32.map((o) => ({ name: o.name, shape: o.shape, dtype: o.dtype, fp32: o.dtype === 'float32' ? outputStats(o.data) : null })),
+        outputs: fp32.map((o) => ({ name: o.name, shape: o.shape, dtype: o.dtype, fp32: o.dtype === 'float32' ? ql.arrayStats(o.data) : null })),
       };
       if (!quantize) return { result: out };
       if (typeof ql.quantizeModel !== 'function') {
@@ -388,7 +388,7 @@ export function createTasks(ql, quantlab) {
       const int8Ms = performance.now() - t2;
       out.outputs.forEach((o, k) => {
         if (!o.fp32) return;
-        Object.assign(o, { int8: outputStats(int8[k].data), ...outputComparison(fp32[k].data, int8[k].data) });
+        Object.assign(o, { int8: ql.arrayStats(int8[k].data), ...ql.compareArrays(fp32[k].data, int8[k].data) });
       });
       Object.assign(out, {
         calibrationData: { samples, shape: calibShape, seed: CALIBRATION_SEED },

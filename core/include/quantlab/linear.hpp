@@ -104,6 +104,28 @@ struct ErrorSplit {
 };
 Result<ErrorSplit> quantization_error(std::span<const float> data, const QuantParams& p);
 
+/// Summary of an array (a model output, say): count, min, max, mean and population standard
+/// deviation, with float64 sums. Errors: empty data, non-finite values.
+struct ArrayStats {
+  size_t count = 0;
+  double min = 0;
+  double max = 0;
+  double mean = 0;
+  double std = 0;
+};
+Result<ArrayStats> array_stats(std::span<const float> data);
+
+/// An approximation (an int8 model's dequantized output) against its reference (the fp32
+/// output): MSE, SQNR = 10 log10(sum r^2 / sum (r - q)^2) in dB (+inf when they are equal;
+/// the PTQ report's definition) and the largest |r - q|. Errors: different lengths, empty
+/// arrays, non-finite values.
+struct ArrayComparison {
+  double mse = 0;
+  double sqnr_db = 0;
+  double max_abs_diff = 0;
+};
+Result<ArrayComparison> compare_arrays(std::span<const float> ref, std::span<const float> test);
+
 /// The trade-off between round and clip error: for each of `steps` clipping ranges
 /// [a r_min, a r_max], a = (i + 1) / steps (data range widened to contain 0), the params
 /// and their error split. Layout: parallel arrays of length steps.
