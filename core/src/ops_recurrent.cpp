@@ -267,7 +267,9 @@ Result<Geometry> check_inputs(const Settings& s, std::span<const Tensor* const> 
       }
     }
   }
-  for (size_t i : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{6}, size_t{7}}) {
+  // W, R and B are checked where they are packed (PackedGemmF32::pack refuses non-finite
+  // weights and biases): once at load for constants, not on every run.
+  for (size_t i : {size_t{0}, size_t{5}, size_t{6}, size_t{7}}) {
     const Tensor* t = at(i);
     if (!t || t->dtype() != DType::kFloat32) continue;
     for (float v : t->data<float>()) {
@@ -413,13 +415,14 @@ Status run_recurrent(const Settings& s, const std::vector<PackedDirection>* prep
       po = pv.subspan(static_cast<size_t>(H), static_cast<size_t>(H));
       pf = pv.subspan(static_cast<size_t>(2 * H), static_cast<size_t>(H));
     }
+    // Per-step buffers, allocated once per direction.
+    std::vector<float> h_next(h.size()), zs(static_cast<size_t>(B * H));
     std::vector<float> hr(static_cast<size_t>(B * rg * H)), hh(static_cast<size_t>(B * H)),
         rh(static_cast<size_t>(B * H));
     for (int64_t step = 0; step < S; ++step) {
       QL_RETURN_IF_ERROR(pk.r_main.run(h.data(), B, hr.data()));
       if (cell == Cell::kGru && s.linear_before_reset) QL_RETURN_IF_ERROR(pk.r_h->run(h.data(), B, hh.data()));
-      std::vector<float> h_next = h;
-      std::vector<float> zs(static_cast<size_t>(B * H));
+      std::copy(h.begin(), h.end(), h_next.begin());
       for (int64_t b = 0; b < B; ++b) {
         const int64_t len = lens[static_cast<size_t>(b)];
         if (step >= len) continue;
@@ -471,7 +474,7 @@ Status run_recurrent(const Settings& s, const std::vector<PackedDirection>* prep
           }
         }
       }
-      h = std::move(h_next);
+      h.swap(h_next);
       for (int64_t b = 0; b < B; ++b) {
         const int64_t len = lens[static_cast<size_t>(b)];
         if (step >= len) continue;

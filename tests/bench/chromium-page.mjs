@@ -15,7 +15,7 @@ import { Tensor, loadAndCompile, loadLiteRt } from '@litertjs/core';
 import * as ort from 'onnxruntime-web';
 
 import { env, load } from '../../wasm/quantlab.mjs';
-import { CONVS, GEMMS, convData, gemmData, timeInterleaved } from './kernels-workloads.mjs';
+import { CONVS, GEMMS, compare, convData, gemmData, timeInterleaved } from './kernels-workloads.mjs';
 
 let ql = null;
 let current = null;  // the prepared workload: {fns, dispose}
@@ -118,23 +118,6 @@ function stepDiff(a, b, offsetB = 0) {
   return { max_steps: max, differing: differ, count: a.length };
 }
 
-/** Float outputs: max |a - b|, max |b|, top-1 agreement over rows of `cols`. */
-function compare(a, b, cols) {
-  let maxAbs = 0, maxRef = 0, agree = 0;
-  const n = a.length / cols;
-  for (let r = 0; r < n; ++r) {
-    let ia = 0, ib = 0;
-    for (let c = 0; c < cols; ++c) {
-      const i = r * cols + c;
-      maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
-      maxRef = Math.max(maxRef, Math.abs(b[i]));
-      if (a[i] > a[r * cols + ia]) ia = c;
-      if (b[i] > b[r * cols + ib]) ib = c;
-    }
-    agree += ia === ib ? 1 : 0;
-  }
-  return { max_abs_diff: maxAbs, max_abs_ref: maxRef, top1_agreement: agree / n };
-}
 
 /**
  * One int8 kernel workload: quantlab's QGemm / QConv2d in both activation forms (uint8 and

@@ -167,3 +167,22 @@ export async function timeInterleaved(fns, { warmup = 5, minReps = 30, minMs = 1
   }
   return out;
 }
+
+/** Float outputs of two engines: max |a - b|, the reference's max |b|, and the top-1
+ *  agreement over rows of `cols` (models.bench.mjs in Node, chromium-page.mjs in the page). */
+export function compare(a, b, cols) {
+  let maxAbs = 0, maxRef = 0, agree = 0;
+  const n = a.length / cols;
+  for (let r = 0; r < n; ++r) {
+    let ia = 0, ib = 0;
+    for (let c = 0; c < cols; ++c) {
+      const i = r * cols + c;
+      maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+      maxRef = Math.max(maxRef, Math.abs(b[i]));
+      if (a[i] > a[r * cols + ia]) ia = c;
+      if (b[i] > b[r * cols + ib]) ib = c;
+    }
+    agree += ia === ib ? 1 : 0;
+  }
+  return { max_abs_diff: maxAbs, max_abs_ref: maxRef, top1_agreement: agree / n };
+}

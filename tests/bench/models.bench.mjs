@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 
 import { load } from '../../wasm/quantlab.mjs';
-import { timeInterleaved } from './kernels-workloads.mjs';
+import { compare, timeInterleaved } from './kernels-workloads.mjs';
 import {
   DEMO_BATCHES, DEMO_MODELS, demoModelBytes, fashionImages, mobileNetV2, mobileNetV2Int8, randomImages, root,
 } from './models-workloads.mjs';
@@ -81,23 +81,6 @@ function row(r) {
   return out;
 }
 
-/** Max |a - b|, the reference's max |b|, and the top-1 agreement over rows of `cols`. */
-function compare(a, b, cols) {
-  let maxAbs = 0, maxRef = 0, agree = 0;
-  const n = a.length / cols;
-  for (let r = 0; r < n; ++r) {
-    let ia = 0, ib = 0;
-    for (let c = 0; c < cols; ++c) {
-      const i = r * cols + c;
-      maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
-      maxRef = Math.max(maxRef, Math.abs(b[i]));
-      if (a[i] > a[r * cols + ia]) ia = c;
-      if (b[i] > b[r * cols + ib]) ib = c;
-    }
-    agree += ia === ib ? 1 : 0;
-  }
-  return { max_abs_diff: maxAbs, max_abs_ref: maxRef, top1_agreement: agree / n };
-}
 
 function check(what, ours, theirs, cols, tolerance) {
   const c = { what, ...compare(ours, theirs, cols) };

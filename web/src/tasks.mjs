@@ -366,9 +366,6 @@ export function createTasks(ql, quantlab) {
         outputs: fp32.map((o) => ({ name: o.name, shape: o.shape, dtype: o.dtype, fp32: o.dtype === 'float32' ? ql.arrayStats(o.data) : null })),
       };
       if (!quantize) return { result: out };
-      if (typeof ql.quantizeModel !== 'function') {
-        throw fail('UNSUPPORTED', 'this build of quantlab has no post-training quantization (ql.quantizeModel) yet');
-      }
       if (inputs.length !== 1) throw fail('UNSUPPORTED', `quantizeModel calibrates models of one input; this one has ${inputs.length}`);
       const [shape] = shapes;
       const samples = Math.max(1, Math.min(calibration, Math.floor(CALIBRATION_VALUES / sizes[0])));
